@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument, LineCounter, isNode, type Node as YamlNode, type Document } from 'yaml';
+import { SluiceError } from './errors.ts';
+
+/** The operator's gateway configuration (sluice.yaml), validated once and frozen. */
+export interface SluiceConfig {
+  /** Folder of the config file; relative paths inside it resolve from here. */
+  baseDir: string;
+  extAuthz: {
+    host: string;
+    port: number;
+    policyDir: string;
+    maxTokenBytes: number;
+    tokenCacheEntries: number;
+  };
+  /** Raw issuer entries; ext-authz/identity validates each one. */
+  issuers: unknown[];
+  envoy: {
+    listenAddress: string;
+    listenPort: number;
+    adminPort: number;
+    extAuthzTimeout: string;
+    template: string;
+    upstream: { host: string; port: number };
+  };
+  log: { level: string; decisionLog: string };
+  dev: { enabled: boolean; issuerPort: number; upstreamPort: number; audience: string };
+}
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    extAuthz: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { ...port, default: 9001 },
+        policyDir: { type: 'string', default: 'policies' },
+        maxTokenBytes: { type: 'integer', minimum: 512, maximum: 1048576, default: 16384 },
+        tokenCacheEntries: { type: 'integer', minimum: 0, default: 10000 },
+      },
+      default: {},
+    },
+    issuers: { type: 'array', items: { type: 'object' }, default: [] },
+    envoy: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        listenAddress: { type: 'string', default: '127.0.0.1' },
+        listenPort: { ...port, default: 10000 },
+        adminPort: { ...port, default: 9901 },
+        extAuthzTimeout: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?s$', default: '1s' },
+        template: { type: 'string', default: 'envoy/gateway.yaml' },
+        upstream: {
+          type: 'object', additionalProperties: false, required: ['host', 'port'],
+          properties: { host: { type: 'string' }, port },
+          default: { host: '127.0.0.1', port: 9091 },
+        },
+      },
+      default: {},
+    },
+    log: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+        decisionLog: { type: 'string', default: 'stdout' },
+      },
+      default: {},
+    },
+    dev: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        issuerPort: { ...port, default: 9090 },
+        upstreamPort: { ...port, default: 9091 },
+        audience: { type: 'string', default: 'sluice' },
+      },
+      default: {},
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+const validate = ajv.compile(SCHEMA);
+
+/** Reads and validates a config file; every problem is reported at once, with line and column. */
+export function loadConfig(file: string): SluiceConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SluiceError('ERR_CONFIG_INVALID', `${file}: cannot read the config file`, { cause: err });
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file: string): SluiceConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const messages = doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? 0}:${e.linePos?.[0].col ?? 0}: ${e.message.split('\n')[0]}`);
+    throw new SluiceError('ERR_CONFIG_INVALID', messages.join('\n'), { details: { file } });
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (!validate(raw)) {
+    const messages = (validate.errors ?? []).map((e) => describeSchemaError(e, doc, lineCounter, file));
+    throw new SluiceError('ERR_CONFIG_INVALID', messages.join('\n'), { details: { file } });
+  }
+  const config = raw as unknown as Omit<SluiceConfig, 'baseDir'>;
+  return deepFreeze({ ...config, baseDir: path.dirname(path.resolve(file)) });
+}
+
+function describeSchemaError(error: ErrorObject, doc: Document, lines: LineCounter, file: string): string {
+  const segments = error.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const node = doc.getIn(segments, true);
+  const offset = isNode(node) ? (node as YamlNode).range?.[0] ?? 0 : 0;
+  const { line, col } = lines.linePos(offset);
+  const extra = error.keyword === 'additionalProperties' ? ` "${String(error.params.additionalProperty)}"` : '';
+  return `${file}:${line}:${col}: ${error.instancePath || '/'} ${error.message ?? 'is invalid'}${extra}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

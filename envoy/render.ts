@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SluiceError } from '../common/errors.ts';
+
+export const GATEWAY_TEMPLATE = fileURLToPath(new URL('./gateway.yaml', import.meta.url));
+
+export interface GatewayPorts {
+  listenAddress?: string;
+  adminAddress?: string;
+  listenPort: number;
+  adminPort: number;
+  extAuthz: { host: string; port: number };
+  upstream: { host: string; port: number };
+  /** ext_authz gRPC timeout, e.g. "1s". Must exceed the longest approval hold once approvals exist. */
+  extAuthzTimeout?: string;
+}
+
+/** Fills a template's ${NAME} placeholders; a placeholder without a value is an error, never left in. */
+export function renderTemplate(template: string, values: Readonly<Record<string, string | number>>, file = 'template'): string {
+  const missing = new Set<string>();
+  const out = template.replace(/\$\{([A-Z0-9_]+)\}/g, (_whole, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      missing.add(name);
+      return '';
+    }
+    return String(value);
+  });
+  if (missing.size > 0) {
+    throw new SluiceError('ERR_CONFIG_INVALID', `${file}: no value for ${[...missing].join(', ')}`, { details: { missing: [...missing] } });
+  }
+  return out;
+}
+
+export function renderGateway(ports: GatewayPorts, templateFile = GATEWAY_TEMPLATE): string {
+  return renderTemplate(readFileSync(templateFile, 'utf8'), {
+    LISTEN_ADDRESS: ports.listenAddress ?? '127.0.0.1',
+    LISTEN_PORT: ports.listenPort,
+    ADMIN_ADDRESS: ports.adminAddress ?? '127.0.0.1',
+    ADMIN_PORT: ports.adminPort,
+    EXT_AUTHZ_HOST: ports.extAuthz.host,
+    EXT_AUTHZ_PORT: ports.extAuthz.port,
+    EXT_AUTHZ_TIMEOUT: ports.extAuthzTimeout ?? '1s',
+    UPSTREAM_HOST: ports.upstream.host,
+    UPSTREAM_PORT: ports.upstream.port,
+  }, templateFile);
+}
