@@ -1,0 +1,28 @@
+import { AuthError } from './errors.ts';
+
+/**
+ * The token from an `Authorization: Bearer <token>` header (RFC 6750 §2.1; the scheme is
+ * case-insensitive). Anything else — another scheme, no token, several tokens — is refused rather
+ * than guessed at. Nothing from the header is echoed into the error: with another scheme it may be
+ * a password.
+ */
+export function extractBearer(authorizationHeader: string | undefined): string {
+  if (authorizationHeader === undefined || authorizationHeader.trim() === '') {
+    throw new AuthError('ERR_TOKEN_MISSING', 'no bearer token: the Authorization header is absent or empty');
+  }
+  const parts = authorizationHeader.trim().split(/[ \t]+/);
+  if (parts[0]?.toLowerCase() !== 'bearer') {
+    throw new AuthError('ERR_TOKEN_MALFORMED', 'the Authorization header does not use the Bearer scheme', {
+      details: { reason: 'scheme' },
+    });
+  }
+  if (parts.length === 1) {
+    throw new AuthError('ERR_TOKEN_MISSING', 'the Authorization header has the Bearer scheme but no token');
+  }
+  if (parts.length > 2) {
+    throw new AuthError('ERR_TOKEN_MALFORMED', 'the Authorization header carries more than one token', {
+      details: { reason: 'multiple tokens' },
+    });
+  }
+  return parts[1]!;
+}
