@@ -1,0 +1,91 @@
+import { compileClaimPath } from './claim-path.ts';
+import { compileCondition } from './compile-condition.ts';
+import type { CompiledIdentityHeader, CompiledPolicy, CompiledRule, CompiledSubject } from './compiled.ts';
+import { frozenDecision } from './decisions.ts';
+import { compilePathGlobs } from './path-glob.ts';
+import type { RawPolicy, RawRule, RawSubject } from './raw.ts';
+import type { Effect } from './types.ts';
+
+// A Record over Effect, so adding an effect fails to compile until it has a verb here.
+const VERB: Record<Effect, string> = { allow: 'allowed', deny: 'denied' };
+
+/**
+ * Compiles one schema-checked policy: sets for users, groups and methods, one RegExp per rule for
+ * its paths, and the rule's frozen Decision. Cross-policy checks are compile.ts's. Problems that
+ * only show up while compiling (a glob picomatch rejects) go to `report` with a JSON pointer
+ * relative to the policy.
+ */
+export function compilePolicy(
+  raw: RawPolicy,
+  file: string,
+  report: (pointer: string, message: string) => void,
+): CompiledPolicy {
+  const rules = raw.rules.map((rule, r) => compileRule(raw.name, rule, (pointer, message) => report(`/rules/${r}${pointer}`, message)));
+  return Object.freeze({
+    name: raw.name,
+    description: raw.description ?? '',
+    file,
+    targets: Object.freeze([...new Set(raw.targets)]),
+    subjects: Object.freeze(raw.subjects.map(compileSubject)),
+    rules: Object.freeze(rules),
+    hasDeny: rules.some((rule) => rule.effect === 'deny'),
+    identityHeaders: Object.freeze(Object.entries(raw.identityHeaders ?? {}).map(compileIdentityHeader)),
+  });
+}
+
+function compileSubject(raw: RawSubject, index: number): CompiledSubject {
+  return Object.freeze({
+    issuer: raw.issuer ?? null,
+    anyUser: raw.users?.includes('*') ?? false,
+    users: raw.users === undefined ? null : new Set(raw.users),
+    groups: raw.groups === undefined ? null : new Set(raw.groups),
+    claims: Object.freeze(
+      Object.entries(raw.claims ?? {}).map(([path, expected]) =>
+        Object.freeze({ path: compileClaimPath(path), values: new Set(Array.isArray(expected) ? expected : [expected]) }),
+      ),
+    ),
+    index,
+  });
+}
+
+function compileRule(policyName: string, raw: RawRule, report: (pointer: string, message: string) => void): CompiledRule {
+  const id = `${policyName}/${raw.name}`;
+  const methods = raw.methods?.map((method) => method.toUpperCase()) ?? null;
+  let pathPattern: RegExp | null = null;
+  if (raw.paths !== undefined) {
+    try {
+      pathPattern = compilePathGlobs(raw.paths);
+    } catch (err) {
+      report('/paths', `invalid path glob: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const when = (raw.when ?? []).map((condition, c) => {
+    try {
+      return compileCondition(condition);
+    } catch (err) {
+      report(`/when/${c}`, `invalid condition: ${err instanceof Error ? err.message : String(err)}`);
+      return null;
+    }
+  });
+  return Object.freeze({
+    name: raw.name,
+    id,
+    effect: raw.effect,
+    anyMethod: methods === null || methods.includes('*'),
+    methods: new Set(methods ?? []),
+    pathPattern,
+    when: Object.freeze(when.filter((c) => c !== null)),
+    decision: frozenDecision(raw.effect, id, `${VERB[raw.effect]} by ${id}`),
+    methodsText: methods === null ? null : Object.freeze(methods),
+    pathsText: raw.paths === undefined ? null : Object.freeze([...raw.paths]),
+  });
+}
+
+function compileIdentityHeader([name, value]: [string, string]): CompiledIdentityHeader {
+  const special = value === '$subject' ? 'subject' : value === '$issuer' ? 'issuer' : value === '$groups' ? 'groups' : null;
+  return Object.freeze({
+    name: name.toLowerCase(),
+    kind: special ?? 'claim',
+    claim: special === null ? compileClaimPath(value) : null,
+  });
+}

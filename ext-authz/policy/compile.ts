@@ -1,0 +1,79 @@
+import { compilePolicy } from './compile-policy.ts';
+import type { CompiledPolicy } from './compiled.ts';
+import { PolicyError } from './errors.ts';
+import type { ParsedPolicyDocument } from './parse.ts';
+import { CompiledPolicySet } from './policy-set.ts';
+import type { PolicyIssue } from './types.ts';
+
+export interface PolicySourceFile {
+  readonly file: string;
+  readonly docs: readonly ParsedPolicyDocument[];
+}
+
+/**
+ * Stage two of loading: the parsed documents of all files, in load order, become one immutable
+ * bundle. Checks what no single document can: target and policy names unique across files, and
+ * every target a policy names declared somewhere. Throws a PolicyError carrying every issue.
+ */
+export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPolicySet {
+  const issues: PolicyIssue[] = [];
+  const report = (doc: ParsedPolicyDocument, pointer: string, message: string, atKey = false) => {
+    issues.push({ file: doc.file, ...doc.position(pointer, atKey), path: pointer, message });
+  };
+  const where = (doc: ParsedPolicyDocument, pointer: string) => {
+    const { line, column } = doc.position(pointer);
+    return `${doc.file}:${line}:${column}`;
+  };
+
+  // Targets first, from every file, so a policy may name a target declared in a later file.
+  const targets = new Map<string, string>();
+  for (const { docs } of files) {
+    for (const doc of docs) {
+      (doc.value.targets ?? []).forEach((target, t) => {
+        const pointer = `/targets/${t}/name`;
+        const first = targets.get(target.name);
+        if (first !== undefined) report(doc, pointer, `duplicate target "${target.name}" (first declared at ${first})`);
+        else targets.set(target.name, where(doc, pointer));
+      });
+    }
+  }
+
+  const policies: CompiledPolicy[] = [];
+  const policyNames = new Map<string, string>();
+  for (const { docs } of files) {
+    for (const doc of docs) {
+      (doc.value.policies ?? []).forEach((raw, p) => {
+        const base = `/policies/${p}`;
+        const first = policyNames.get(raw.name);
+        if (first !== undefined) report(doc, `${base}/name`, `duplicate policy "${raw.name}" (first declared at ${first})`);
+        else policyNames.set(raw.name, where(doc, `${base}/name`));
+        raw.targets.forEach((target, t) => {
+          if (!targets.has(target)) report(doc, `${base}/targets/${t}`, `unknown target "${target}"`);
+        });
+        policies.push(compilePolicy(raw, doc.file, (pointer, message) => report(doc, `${base}${pointer}`, message)));
+      });
+    }
+  }
+
+  if (issues.length > 0) throw new PolicyError(sortIssues(issues, files));
+
+  const byTarget = new Map<string, CompiledPolicy[]>();
+  for (const name of targets.keys()) byTarget.set(name, []);
+  for (const policy of policies) for (const target of policy.targets) byTarget.get(target)!.push(policy);
+  for (const list of byTarget.values()) Object.freeze(list);
+
+  return new CompiledPolicySet({
+    targets: new Set(targets.keys()),
+    sources: files.map((f) => f.file),
+    policies,
+    byTarget,
+  });
+}
+
+/** In load order of the files, then by position, whichever check found the issue. */
+function sortIssues(issues: PolicyIssue[], files: readonly PolicySourceFile[]): PolicyIssue[] {
+  const order = new Map(files.map((f, i) => [f.file, i]));
+  return issues.sort(
+    (a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.column - b.column,
+  );
+}

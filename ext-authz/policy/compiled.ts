@@ -1,0 +1,92 @@
+import type { ClaimScalar } from './raw.ts';
+import type { Decision, Effect } from './types.ts';
+
+/*
+ * The compiled, immutable form of a bundle: what evaluate.ts and explain.ts walk. Every object of
+ * a kind has the same fields (null rather than absent), so V8 keeps property access monomorphic
+ * on the request path.
+ */
+
+/** A dotted claim path, split once at load time. See claim-path.ts for how it resolves. */
+export interface ClaimPath {
+  readonly text: string;
+  readonly segments: readonly string[];
+  /**
+   * `candidates[i]` lists the keys that may start at segment i, longest first: segments i..n-1
+   * joined with ".", then i..n-2, ..., then segment i alone. Precomputed so resolving a path
+   * never builds a string.
+   */
+  readonly candidates: readonly (readonly string[])[];
+}
+
+export interface CompiledClaimMatch {
+  readonly path: ClaimPath;
+  readonly values: ReadonlySet<ClaimScalar>;
+}
+
+export interface CompiledSubject {
+  readonly issuer: string | null;
+  /** `users: ["*"]`: any authenticated subject. */
+  readonly anyUser: boolean;
+  readonly users: ReadonlySet<string> | null;
+  readonly groups: ReadonlySet<string> | null;
+  readonly claims: readonly CompiledClaimMatch[];
+  /** Index in the policy's `subjects` list, for explain. */
+  readonly index: number;
+}
+
+export type ConditionSource = 'claim' | 'header' | 'sourceAddress';
+export type ConditionOperator = 'equals' | 'in' | 'matches' | 'present';
+
+export interface CompiledCondition {
+  readonly source: ConditionSource;
+  readonly claim: ClaimPath | null;
+  /** Lower-case header name ('' unless source is header). */
+  readonly header: string;
+  readonly operator: ConditionOperator;
+  /** equals / in. Header and source-address values are compared as strings. */
+  readonly values: ReadonlySet<ClaimScalar> | null;
+  /** matches. */
+  readonly pattern: RegExp | null;
+  /** present. */
+  readonly present: boolean;
+  /** The condition as written, e.g. `claim team equals "payments"`, for explain. */
+  readonly description: string;
+}
+
+export interface CompiledRule {
+  readonly name: string;
+  /** `policyName/ruleName`. */
+  readonly id: string;
+  readonly effect: Effect;
+  readonly anyMethod: boolean;
+  readonly methods: ReadonlySet<string>;
+  /** All of the rule's path globs as one anchored RegExp; null means any path. */
+  readonly pathPattern: RegExp | null;
+  readonly when: readonly CompiledCondition[];
+  /** Shared, frozen decision returned when this rule decides (identity headers aside). */
+  readonly decision: Decision;
+  /** As written, for explain. */
+  readonly methodsText: readonly string[] | null;
+  readonly pathsText: readonly string[] | null;
+}
+
+export type IdentityHeaderKind = 'subject' | 'issuer' | 'groups' | 'claim';
+
+export interface CompiledIdentityHeader {
+  readonly name: string;
+  readonly kind: IdentityHeaderKind;
+  readonly claim: ClaimPath | null;
+}
+
+export interface CompiledPolicy {
+  readonly name: string;
+  readonly description: string;
+  readonly file: string;
+  readonly targets: readonly string[];
+  readonly subjects: readonly CompiledSubject[];
+  readonly rules: readonly CompiledRule[];
+  /** Lets evaluate skip a policy entirely once an allow is found: only a deny could still change the outcome. */
+  readonly hasDeny: boolean;
+  readonly identityHeaders: readonly CompiledIdentityHeader[];
+}

@@ -1,0 +1,11 @@
+export type { AccessRequest, Decision, Effect, PolicyIssue, PolicySet } from './types.ts';
+export { EFFECTS } from './effects.ts';
+export { PolicyError, PolicyDirUnreadableError, formatIssue, type PolicyErrorCode } from './errors.ts';
+export { parsePolicyFile, type ParsedPolicyDocument, type ParsedPolicyFile } from './parse.ts';
+export { compilePolicies, type PolicySourceFile } from './compile.ts';
+export { compilePolicySources, type PolicySource } from './compile-sources.ts';
+export { CompiledPolicySet } from './policy-set.ts';
+export { loadPolicyDir } from './load.ts';
+export { PolicyStore, type PolicyStoreOptions, type ReloadResult } from './store.ts';
+export { explain, type Explanation, type ExplainStep } from './explain.ts';
+export { POLICY_DOCUMENT_SCHEMA } from './schema.ts';

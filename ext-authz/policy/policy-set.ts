@@ -1,0 +1,33 @@
+import type { CompiledPolicy } from './compiled.ts';
+import { evaluateRequest } from './evaluate.ts';
+import type { AccessRequest, Decision, PolicySet } from './types.ts';
+
+/**
+ * A compiled bundle. Besides the PolicySet contract it exposes the compiled policies, read-only,
+ * for explain.ts and the CLI. Frozen after construction; a reload builds a new one and swaps it.
+ */
+export class CompiledPolicySet implements PolicySet {
+  readonly targets: ReadonlySet<string>;
+  readonly sources: readonly string[];
+  /** All policies, in load order. */
+  readonly policies: readonly CompiledPolicy[];
+  /** Declared target → policies naming it, in load order (empty for a target no policy names). */
+  readonly byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
+
+  constructor(init: {
+    targets: ReadonlySet<string>;
+    sources: readonly string[];
+    policies: readonly CompiledPolicy[];
+    byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
+  }) {
+    this.targets = init.targets;
+    this.sources = Object.freeze([...init.sources]);
+    this.policies = Object.freeze([...init.policies]);
+    this.byTarget = init.byTarget;
+    Object.freeze(this);
+  }
+
+  evaluate(request: AccessRequest): Decision {
+    return evaluateRequest(this.byTarget, request);
+  }
+}

@@ -1,0 +1,52 @@
+import type { Effect } from './types.ts';
+
+/*
+ * The shape of a policy document after schema validation: plain data, exactly as written.
+ * compile.ts turns it into matchers; nothing on the request path ever sees these types.
+ */
+
+export type ClaimScalar = string | number | boolean;
+
+export interface RawDocument {
+  targets?: RawTarget[];
+  policies?: RawPolicy[];
+}
+
+export interface RawTarget {
+  name: string;
+  description?: string;
+}
+
+export interface RawPolicy {
+  name: string;
+  description?: string;
+  targets: string[];
+  subjects: RawSubject[];
+  identityHeaders?: Record<string, string>;
+  rules: RawRule[];
+}
+
+export interface RawSubject {
+  issuer?: string;
+  users?: string[];
+  groups?: string[];
+  claims?: Record<string, ClaimScalar | ClaimScalar[]>;
+}
+
+export interface RawRule {
+  name: string;
+  effect: Effect;
+  methods?: string[];
+  paths?: string[];
+  when?: RawCondition[];
+}
+
+export interface RawCondition {
+  claim?: string;
+  header?: string;
+  sourceAddress?: true;
+  equals?: ClaimScalar;
+  in?: ClaimScalar[];
+  matches?: string;
+  present?: boolean;
+}

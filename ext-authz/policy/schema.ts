@@ -1,0 +1,135 @@
+import { EFFECTS } from './effects.ts';
+
+/*
+ * JSON schema of one policy document. `additionalProperties: false` everywhere, so a typo
+ * (`rule:` for `rules:`, `method:` for `methods:`) is an error instead of a silently ignored
+ * field that widens or narrows access. `hint` is an annotation read by validate-document.ts to
+ * replace ajv's generic wording (e.g. "must match pattern ^[a-z0-9]...") with advice.
+ */
+
+const NAME = {
+  type: 'string',
+  maxLength: 128,
+  pattern: '^[a-z0-9][a-z0-9._-]*$',
+  hint: 'must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+} as const;
+
+const CLAIM_PATH = {
+  type: 'string',
+  maxLength: 256,
+  pattern: '^[^.]+(\\.[^.]+)*$',
+  hint: 'must be a claim name; dots reach nested claims (e.g. "kubernetes.io.namespace")',
+} as const;
+
+const HEADER_NAME = {
+  type: 'string',
+  maxLength: 256,
+  pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+  hint: 'must be an HTTP header name (letters, digits and !#$%&\'*+.^_`|~-)',
+} as const;
+
+const SCALAR = { type: ['string', 'number', 'boolean'] } as const;
+
+const NON_EMPTY_STRINGS = {
+  type: 'array',
+  minItems: 1,
+  items: { type: 'string', minLength: 1 },
+} as const;
+
+const TARGET = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: NAME,
+    description: { type: 'string' },
+  },
+} as const;
+
+const SUBJECT = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  hint: 'a subject entry needs at least one of issuer, users, groups, claims',
+  properties: {
+    issuer: { type: 'string', minLength: 1 },
+    users: NON_EMPTY_STRINGS,
+    groups: NON_EMPTY_STRINGS,
+    claims: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: CLAIM_PATH,
+      additionalProperties: {
+        anyOf: [SCALAR, { type: 'array', minItems: 1, items: SCALAR }],
+        hint: 'must be a string, number or boolean, or a list of them',
+      },
+    },
+  },
+} as const;
+
+const CONDITION = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    claim: CLAIM_PATH,
+    header: HEADER_NAME,
+    sourceAddress: { const: true, hint: 'write `sourceAddress: true`, then one operator' },
+    equals: SCALAR,
+    in: { type: 'array', minItems: 1, items: SCALAR },
+    matches: { type: 'string', minLength: 1 },
+    present: { type: 'boolean' },
+  },
+} as const;
+
+const RULE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'effect'],
+  properties: {
+    name: NAME,
+    effect: { enum: EFFECTS },
+    methods: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', pattern: '^([A-Za-z]+|\\*)$', hint: 'must be an HTTP method name or "*"' },
+    },
+    paths: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', maxLength: 2048, pattern: '^/', hint: 'must be a path glob starting with "/"' },
+    },
+    when: { type: 'array', minItems: 1, items: CONDITION },
+  },
+} as const;
+
+const POLICY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'targets', 'subjects', 'rules'],
+  properties: {
+    name: NAME,
+    description: { type: 'string' },
+    targets: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    subjects: { type: 'array', minItems: 1, items: SUBJECT },
+    identityHeaders: {
+      type: 'object',
+      propertyNames: HEADER_NAME,
+      additionalProperties: {
+        type: 'string',
+        pattern: '^(\\$(subject|issuer|groups)|[^$.][^.]*(\\.[^.]+)*)$',
+        hint: 'must be $subject, $issuer, $groups or a claim name (dots reach nested claims)',
+      },
+    },
+    rules: { type: 'array', minItems: 1, items: RULE },
+  },
+} as const;
+
+export const POLICY_DOCUMENT_SCHEMA = {
+  $id: 'https://sluice.dev/schemas/policy-document.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    targets: { type: 'array', items: TARGET },
+    policies: { type: 'array', items: POLICY },
+  },
+} as const;

@@ -1,0 +1,46 @@
+import type { Identity } from '../identity/types.ts';
+
+/** What a policy is evaluated against: who, which target, which request. */
+export interface AccessRequest {
+  identity: Identity;
+  /** Target name from the Envoy route (context_extensions `target`). */
+  target: string;
+  /** Upper-case HTTP method. */
+  method: string;
+  /** Path without query string, as sent (not decoded). */
+  path: string;
+  /** Request headers, lower-case names. */
+  headers: Readonly<Record<string, string>>;
+  /** Downstream client address, if known. */
+  sourceAddress?: string;
+}
+
+export type Effect = 'allow' | 'deny';
+
+export interface Decision {
+  effect: Effect;
+  /** `policyName/ruleName` of the deciding rule, or null for the default deny. */
+  rule: string | null;
+  /** Human-readable reason, safe to log (no claim values that could be secrets). */
+  reason: string;
+  /** Headers to add to the upstream request (identity headers the policy asks for). */
+  upstreamHeaders: Readonly<Record<string, string>>;
+}
+
+/** A compiled, immutable policy bundle. `evaluate` is synchronous and allocation-light. */
+export interface PolicySet {
+  readonly targets: ReadonlySet<string>;
+  /** Files the bundle was compiled from, for diagnostics. */
+  readonly sources: readonly string[];
+  evaluate(request: AccessRequest): Decision;
+}
+
+/** One problem in a policy file: where it is and what is wrong. */
+export interface PolicyIssue {
+  file: string;
+  line: number;
+  column: number;
+  /** JSON-pointer-like path inside the document, e.g. `/policies/0/rules/1/effect`. */
+  path: string;
+  message: string;
+}
