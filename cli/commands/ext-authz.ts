@@ -1,0 +1,15 @@
+import { startExtAuthzService } from '../../ext-authz/service.ts';
+import type { Command } from './types.ts';
+import { onShutdown, parse, readConfig, serviceLoggers } from './common.ts';
+
+export const extAuthzCommand: Command = {
+  summary: 'run the ext-authz gRPC service (--config sluice.yaml)',
+  async run(args) {
+    const { values } = parse(args, { config: { type: 'string', short: 'c' } });
+    const config = readConfig(values.config);
+    const { logger, decisionLog } = serviceLoggers(config, 'ext-authz');
+    const service = await startExtAuthzService(config, { logger, decisionLog });
+    onShutdown(logger, () => service.close());
+    return -1;
+  },
+};

@@ -1,0 +1,31 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * The `sluice` command. Each subcommand lives in its own file under cli/commands/; this file only
+ * dispatches and turns errors into a message and an exit code.
+ */
+import { isSluiceError } from '../common/errors.ts';
+import { COMMANDS, usage } from './commands/index.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const [first, second, ...rest] = argv;
+  if (!first || first === 'help' || first === '--help' || first === '-h') {
+    process.stdout.write(usage());
+    return first ? 0 : 2;
+  }
+  const twoWord = second !== undefined ? COMMANDS[`${first} ${second}`] : undefined;
+  const command = twoWord ?? COMMANDS[first];
+  if (!command) {
+    process.stderr.write(`sluice: unknown command "${[first, second].filter(Boolean).join(' ')}"\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(twoWord ? rest : [second, ...rest].filter((a): a is string => a !== undefined));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code !== -1) process.exitCode = code; },
+  (err: unknown) => {
+    if (isSluiceError(err)) process.stderr.write(`sluice: ${err.code}: ${err.message}\n`);
+    else process.stderr.write(`sluice: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

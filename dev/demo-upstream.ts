@@ -1,0 +1,48 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { closeServer, listen, readBody, sendJson } from '../common/http.ts';
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A small upstream for the embedded default and the tests: it answers every request with what it
+ * received (method, path, headers), so a caller can see the identity headers the gateway added
+ * and that no bearer token arrived. It keeps the last requests for assertions.
+ */
+export class DemoUpstream {
+  readonly seen: SeenRequest[] = [];
+  private readonly server: Server;
+  private port = 0;
+
+  private constructor(private readonly keep: number) {
+    this.server = createServer((req, res) => {
+      readBody(req, 1024 * 1024)
+        .then((body) => {
+          const seen = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString('utf8') };
+          this.seen.push(seen);
+          if (this.seen.length > this.keep) this.seen.shift();
+          sendJson(res, 200, { upstream: 'demo', method: seen.method, path: seen.path, headers: seen.headers });
+        })
+        .catch(() => sendJson(res, 413, { error: 'body too large' }));
+    });
+    this.server.keepAliveTimeout = 60_000;
+  }
+
+  static async start(port = 0, keep = 1000): Promise<DemoUpstream> {
+    const upstream = new DemoUpstream(keep);
+    upstream.port = await listen(upstream.server, port);
+    return upstream;
+  }
+
+  get address(): { host: string; port: number } {
+    return { host: '127.0.0.1', port: this.port };
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server);
+  }
+}

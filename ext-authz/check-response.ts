@@ -1,0 +1,78 @@
+import { toProtoStruct, type ProtoStruct } from '../common/struct.ts';
+import type { HttpAttributes } from './http-attributes.ts';
+import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
+
+/** gRPC status codes carried in CheckResponse.status (google.rpc.Code). */
+const RPC_OK = 0;
+const RPC_PERMISSION_DENIED = 7;
+const RPC_UNAVAILABLE = 14;
+const RPC_UNAUTHENTICATED = 16;
+
+const HTTP_STATUS_NAME = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'ServiceUnavailable' } as const;
+
+/** Prefix of the headers Sluice sets upstream; callers may never set them themselves. */
+export const IDENTITY_HEADER_PREFIX = 'x-sluice-';
+
+interface HeaderValueOption {
+  header: { key: string; value: string };
+  append_action: 'OVERWRITE_IF_EXISTS_OR_ADD';
+}
+
+export interface CheckResponseMessage {
+  status: { code: number; message: string };
+  ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
+  denied_response?: { status: { code: string }; headers: HeaderValueOption[]; body: string };
+  dynamic_metadata?: ProtoStruct;
+}
+
+export function toCheckResponse(verdict: Verdict, request: HttpAttributes): CheckResponseMessage {
+  return verdict.kind === 'allow' ? allowResponse(verdict, request) : denyResponse(verdict, request);
+}
+
+function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckResponseMessage {
+  const set = verdict.decision.upstreamHeaders;
+  // The upstream must never see the caller's token, nor identity headers the caller made up.
+  const remove = ['authorization'];
+  for (const name of Object.keys(request.headers)) {
+    if (name.startsWith(IDENTITY_HEADER_PREFIX) && !(name in set)) remove.push(name);
+  }
+  return {
+    status: { code: RPC_OK, message: '' },
+    ok_response: { headers: Object.entries(set).map(([key, value]) => overwrite(key, value)), headers_to_remove: remove },
+    // Envoy files this under envoy.filters.http.ext_authz; ext-proc reads it from there.
+    dynamic_metadata: toProtoStruct({
+      session_id: verdict.sessionId,
+      request_id: request.requestId,
+      target: verdict.target,
+      rule: verdict.decision.rule,
+      subject: verdict.identity.subject,
+      issuer: verdict.identity.issuerName,
+      groups: [...verdict.identity.groups],
+    }),
+  };
+}
+
+function denyResponse(verdict: DenyVerdict, request: HttpAttributes): CheckResponseMessage {
+  const headers = [overwrite('content-type', 'application/json'), overwrite('cache-control', 'no-store')];
+  if (verdict.status === 401) headers.push(overwrite('www-authenticate', wwwAuthenticate(verdict)));
+  const rpcCode = verdict.status === 401 ? RPC_UNAUTHENTICATED : verdict.status === 503 ? RPC_UNAVAILABLE : RPC_PERMISSION_DENIED;
+  return {
+    status: { code: rpcCode, message: verdict.code },
+    denied_response: {
+      status: { code: HTTP_STATUS_NAME[verdict.status] },
+      headers,
+      body: JSON.stringify({ error: { code: verdict.code, message: verdict.message }, request_id: request.requestId }),
+    },
+  };
+}
+
+/** RFC 6750 §3: no error attribute when the request carried no token at all. */
+function wwwAuthenticate(verdict: DenyVerdict): string {
+  if (verdict.code === 'ERR_TOKEN_MISSING') return 'Bearer realm="sluice"';
+  const description = verdict.message.replace(/["\\\r\n]/g, '');
+  return `Bearer realm="sluice", error="invalid_token", error_description="${description}"`;
+}
+
+function overwrite(key: string, value: string): HeaderValueOption {
+  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}

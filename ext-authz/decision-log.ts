@@ -1,0 +1,25 @@
+import type { Logger } from '../common/logger.ts';
+import type { HttpAttributes } from './http-attributes.ts';
+import type { Verdict } from './verdict.ts';
+
+/**
+ * One JSON line per decision: who, what, which rule, the effect and how long it took. Built from
+ * explicit fields only, so no header, token or claim value can slip in.
+ */
+export function logDecision(log: Logger, request: HttpAttributes, verdict: Verdict, latencyMs: number): void {
+  const identity = verdict.identity;
+  log.info({
+    request_id: request.requestId,
+    session_id: verdict.kind === 'allow' ? verdict.sessionId : undefined,
+    subject: identity?.subject,
+    issuer: identity?.issuerName,
+    target: verdict.target ?? request.target,
+    method: request.method,
+    path: request.path,
+    effect: verdict.kind,
+    rule: verdict.kind === 'allow' ? verdict.decision.rule : verdict.rule ?? null,
+    code: verdict.kind === 'deny' ? verdict.code : undefined,
+    status: verdict.kind === 'deny' ? verdict.status : undefined,
+    latency_ms: Math.round(latencyMs * 1000) / 1000,
+  }, 'decision');
+}

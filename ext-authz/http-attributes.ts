@@ -1,0 +1,44 @@
+import { fromProtoStruct } from '../common/struct.ts';
+
+/** The parts of an Envoy CheckRequest that the decision uses, normalised once. */
+export interface HttpAttributes {
+  requestId: string;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  headers: Readonly<Record<string, string>>;
+  /** Target named by the route (context_extensions.target, else route metadata sluice.target). */
+  target: string | undefined;
+  sourceAddress: string | undefined;
+}
+
+interface RawCheckRequest {
+  attributes?: {
+    source?: { address?: { socket_address?: { address?: string } } };
+    request?: { http?: { id?: string; method?: string; path?: string; headers?: Record<string, string> } };
+    context_extensions?: Record<string, string>;
+    route_metadata_context?: { filter_metadata?: Record<string, { fields?: Record<string, Record<string, unknown>> }> };
+  };
+}
+
+export function readHttpAttributes(request: RawCheckRequest): HttpAttributes {
+  const attributes = request.attributes ?? {};
+  const http = attributes.request?.http ?? {};
+  const rawPath = http.path ?? '';
+  const queryAt = rawPath.indexOf('?');
+  return {
+    requestId: http.id ?? '',
+    method: (http.method ?? '').toUpperCase(),
+    path: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt),
+    headers: http.headers ?? {},
+    target: attributes.context_extensions?.target || routeMetadataTarget(attributes.route_metadata_context),
+    sourceAddress: attributes.source?.address?.socket_address?.address || undefined,
+  };
+}
+
+function routeMetadataTarget(metadata: NonNullable<RawCheckRequest['attributes']>['route_metadata_context']): string | undefined {
+  const sluice = metadata?.filter_metadata?.sluice;
+  if (!sluice) return undefined;
+  const target = fromProtoStruct(sluice).target;
+  return typeof target === 'string' && target !== '' ? target : undefined;
+}

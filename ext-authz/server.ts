@@ -1,0 +1,54 @@
+import * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import { describeError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import { authorizationService } from '../common/protos.ts';
+import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
+import type { Authorizer } from './authorizer.ts';
+import { readHttpAttributes } from './http-attributes.ts';
+import { toCheckResponse } from './check-response.ts';
+import { logDecision } from './decision-log.ts';
+
+export interface ExtAuthzServerOptions {
+  authorizer: Authorizer;
+  logger: Logger;
+  decisionLog: Logger;
+  host?: string;
+  port?: number;
+}
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The server edge: the only place where the authorizer's verdict becomes an Envoy CheckResponse.
+ * A failure here still answers with a deny (never a gRPC error Envoy might treat differently), so
+ * the request is refused whatever went wrong.
+ */
+export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promise<RunningServer> {
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(authorizationService().service, {
+    Check: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
+      const started = performance.now();
+      const request = readHttpAttributes(call.request);
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      options.authorizer
+        .check(request, abort.signal)
+        .then((verdict) => {
+          callback(null, toCheckResponse(verdict, request));
+          logDecision(options.decisionLog, request, verdict, performance.now() - started);
+        })
+        .catch((err: unknown) => {
+          options.logger.error({ err: describeError(err), request_id: request.requestId }, 'check failed; denying');
+          const verdict = { kind: 'deny', status: 503, code: 'ERR_INTERNAL', message: 'authorization is unavailable' } as const;
+          callback(null, toCheckResponse(verdict, request));
+          logDecision(options.decisionLog, request, verdict, performance.now() - started);
+        });
+    },
+  });
+  const port = await bindInsecure(server, options.host ?? '127.0.0.1', options.port ?? 0);
+  return { port, close: () => shutdown(server) };
+}

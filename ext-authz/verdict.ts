@@ -1,0 +1,26 @@
+import type { Identity } from './identity/types.ts';
+import type { Decision } from './policy/types.ts';
+
+/** What the authorizer decided, before it is turned into Envoy's CheckResponse at the server edge. */
+export type Verdict = AllowVerdict | DenyVerdict;
+
+export interface AllowVerdict {
+  kind: 'allow';
+  identity: Identity;
+  target: string;
+  decision: Decision;
+  sessionId: string;
+}
+
+export interface DenyVerdict {
+  kind: 'deny';
+  /** HTTP status the caller sees: 401 no valid identity, 403 policy, 503 a dependency failed. */
+  status: 401 | 403 | 503;
+  /** Stable error code, also in the JSON body. */
+  code: string;
+  /** Safe, short message for the caller: never a token, never internal detail. */
+  message: string;
+  identity?: Identity;
+  target?: string;
+  rule?: string | null;
+}
