@@ -1,0 +1,39 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const CLI = fileURLToPath(new URL('../../cli/sluice.ts', import.meta.url));
+
+/** Runs ext-authz as its own process (as in production), so the load generator never shares its event loop. */
+export async function startExtAuthzProcess(opts: { dir: string; port: number; policyDir: string; issuers: object[] }): Promise<{ stop(): Promise<void> }> {
+  const configFile = path.join(opts.dir, 'sluice.yaml');
+  writeFileSync(configFile, JSON.stringify({
+    extAuthz: { host: '127.0.0.1', port: opts.port, policyDir: opts.policyDir },
+    issuers: opts.issuers,
+    log: { level: 'warn', decisionLog: path.join(opts.dir, 'decisions.log') },
+  }));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'ext-authz', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const deadline = Date.now() + 20_000;
+  while (!(await canConnect(opts.port))) {
+    if (child.exitCode !== null) throw new Error(`ext-authz exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('ext-authz did not start');
+    await sleep(100);
+  }
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
