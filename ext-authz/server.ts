@@ -34,14 +34,19 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
       const started = performance.now();
       const request = readHttpAttributes(call.request);
       const abort = new AbortController();
-      call.on('cancelled', () => abort.abort());
+      // Only a cancel that arrives while we are still deciding matters; grpc-js may also report
+      // one after the answer is sent, and aborting then would only cost an AbortError.
+      const onCancelled = () => abort.abort();
+      call.once('cancelled', onCancelled);
       options.authorizer
         .check(request, abort.signal)
         .then((verdict) => {
+          call.off('cancelled', onCancelled);
           callback(null, toCheckResponse(verdict, request));
           logDecision(options.decisionLog, request, verdict, performance.now() - started);
         })
         .catch((err: unknown) => {
+          call.off('cancelled', onCancelled);
           options.logger.error({ err: describeError(err), request_id: request.requestId }, 'check failed; denying');
           const verdict = { kind: 'deny', status: 503, code: 'ERR_INTERNAL', message: 'authorization is unavailable' } as const;
           callback(null, toCheckResponse(verdict, request));

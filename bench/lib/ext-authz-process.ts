@@ -8,14 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const CLI = fileURLToPath(new URL('../../cli/sluice.ts', import.meta.url));
 
 /** Runs ext-authz as its own process (as in production), so the load generator never shares its event loop. */
-export async function startExtAuthzProcess(opts: { dir: string; port: number; policyDir: string; issuers: object[] }): Promise<{ stop(): Promise<void> }> {
+export async function startExtAuthzProcess(opts: { dir: string; port: number; policyDir: string; issuers: object[] }): Promise<{ pid: number; stop(): Promise<void> }> {
   const configFile = path.join(opts.dir, 'sluice.yaml');
   writeFileSync(configFile, JSON.stringify({
     extAuthz: { host: '127.0.0.1', port: opts.port, policyDir: opts.policyDir },
     issuers: opts.issuers,
     log: { level: 'warn', decisionLog: path.join(opts.dir, 'decisions.log') },
   }));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'ext-authz', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") lets a profiler ride along.
+  const extraFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...extraFlags, '--import', 'tsx', CLI, 'ext-authz', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
   const deadline = Date.now() + 20_000;
   while (!(await canConnect(opts.port))) {
     if (child.exitCode !== null) throw new Error(`ext-authz exited with ${child.exitCode}`);
@@ -23,6 +25,7 @@ export async function startExtAuthzProcess(opts: { dir: string; port: number; po
     await sleep(100);
   }
   return {
+    pid: child.pid ?? -1,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

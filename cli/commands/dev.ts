@@ -18,7 +18,7 @@ export const devCommand: Command = {
     const { values } = parse(args, { config: { type: 'string', short: 'c' } });
     const config = readConfig(values.config, DEV_CONFIG);
     if (!config.dev.enabled) throw new Error('this config does not enable dev mode (dev.enabled: true); use `sluice ext-authz` in production');
-    const { logger, decisionLog } = serviceLoggers(config, 'sluice-dev');
+    const { logger, decisionLog, flush } = serviceLoggers(config, 'sluice-dev');
 
     const binary = resolveEnvoyBinary();
     logger.info({ envoy: binary.path, version: binary.version, source: binary.source }, 'using envoy');
@@ -46,6 +46,7 @@ export const devCommand: Command = {
       await authz.close();
       await upstream.close();
       await issuer.close();
+      flush();
     };
     onShutdown(logger, stopAll);
     envoy.exited.then((code) => {

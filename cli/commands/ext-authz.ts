@@ -7,9 +7,12 @@ export const extAuthzCommand: Command = {
   async run(args) {
     const { values } = parse(args, { config: { type: 'string', short: 'c' } });
     const config = readConfig(values.config);
-    const { logger, decisionLog } = serviceLoggers(config, 'ext-authz');
+    const { logger, decisionLog, flush } = serviceLoggers(config, 'ext-authz');
     const service = await startExtAuthzService(config, { logger, decisionLog });
-    onShutdown(logger, () => service.close());
+    onShutdown(logger, async () => {
+      await service.close();
+      flush();
+    });
     return -1;
   },
 };

@@ -23,7 +23,7 @@ test('the bench config passes envoy --mode validate', async () => {
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
   const file = fileURLToPath(new URL('../../bench/envoy-bench.yaml', import.meta.url));
   const yaml = renderTemplate(readFileSync(file, 'utf8'), {
-    ADMIN_PORT: 1, UPSTREAM_PORT: 2, BARE_PORT: 3, JWT_PORT: 4, EXTAUTHZ_PORT: 5, EXT_AUTHZ_SERVICE_PORT: 6,
+    ADMIN_PORT: 1, UPSTREAM_PORT: 2, BARE_PORT: 3, JWT_PORT: 4, EXTAUTHZ_PORT: 5, EXT_AUTHZ_SERVICE_PORT: 6, NOOP_PORT: 8, NOOP_SERVICE_PORT: 9,
     ISSUER_URL: 'http://127.0.0.1:7', JWKS_JSON: jwks,
   });
   assert.doesNotThrow(() => validateEnvoyConfig(yaml));
