@@ -25,12 +25,14 @@ export function readHttpAttributes(request: RawCheckRequest): HttpAttributes {
   const attributes = request.attributes ?? {};
   const http = attributes.request?.http ?? {};
   const rawPath = http.path ?? '';
+  const headers = http.headers ?? {};
   const queryAt = rawPath.indexOf('?');
   return {
-    requestId: http.id ?? '',
+    // x-request-id is what Envoy forwards upstream and logs; the attribute id is only a stream id.
+    requestId: headers['x-request-id'] || http.id || '',
     method: (http.method ?? '').toUpperCase(),
     path: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt),
-    headers: http.headers ?? {},
+    headers,
     target: attributes.context_extensions?.target || routeMetadataTarget(attributes.route_metadata_context),
     sourceAddress: attributes.source?.address?.socket_address?.address || undefined,
   };

@@ -19,7 +19,7 @@ function checkRequest(opts: { token?: string; method?: string; path?: string; ta
   return {
     attributes: {
       source: { address: { socket_address: { address: '10.1.2.3', port_value: 55555 } } },
-      request: { http: { id: 'req-1', method: opts.method ?? 'GET', path: opts.path ?? '/api/x?y=1', host: 'gateway', headers } },
+      request: { http: { id: '123456', method: opts.method ?? 'GET', path: opts.path ?? '/api/x?y=1', host: 'gateway', headers: { 'x-request-id': 'req-1', ...headers } } },
       context_extensions: opts.target === undefined ? { target: 'demo-api' } : opts.target === '' ? {} : { target: opts.target },
     },
   };
