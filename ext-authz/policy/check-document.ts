@@ -38,6 +38,12 @@ export function checkDocument(doc: RawDocument): DocumentProblem[] {
         problems.push({ path: `${base}/rules/${r}/name`, atKey: false, message: `duplicate rule name "${rule.name}" in policy "${policy.name}"` });
       }
       seenRules.add(rule.name);
+      if (rule.effect === 'approve' && rule.approval === undefined) {
+        problems.push({ path: `${base}/rules/${r}`, atKey: false, message: 'an approve rule needs an approval block (approvers, quorum, grant, hold)' });
+      }
+      if (rule.effect !== 'approve' && rule.approval !== undefined) {
+        problems.push({ path: `${base}/rules/${r}/approval`, atKey: true, message: `approval only applies to effect approve, not ${rule.effect}` });
+      }
       (rule.when ?? []).forEach((condition, c) => checkCondition(condition, `${base}/rules/${r}/when/${c}`, problems));
     });
     const seenHeaders = new Set<string>();

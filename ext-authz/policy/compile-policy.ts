@@ -5,9 +5,10 @@ import { frozenDecision } from './decisions.ts';
 import { compilePathGlobs } from './path-glob.ts';
 import type { RawPolicy, RawRule, RawSubject } from './raw.ts';
 import type { Effect } from './types.ts';
+import { compileApproval } from './compile-approval.ts';
 
 // A Record over Effect, so adding an effect fails to compile until it has a verb here.
-const VERB: Record<Effect, string> = { allow: 'allowed', deny: 'denied' };
+const VERB: Record<Effect, string> = { allow: 'allowed', deny: 'denied', approve: 'needs approval under' };
 
 /**
  * Compiles one schema-checked policy: sets for users, groups and methods, one RegExp per rule for
@@ -28,7 +29,7 @@ export function compilePolicy(
     targets: Object.freeze([...new Set(raw.targets)]),
     subjects: Object.freeze(raw.subjects.map(compileSubject)),
     rules: Object.freeze(rules),
-    hasDeny: rules.some((rule) => rule.effect === 'deny'),
+    canOverrideAllow: rules.some((rule) => rule.effect !== 'allow'),
     identityHeaders: Object.freeze(Object.entries(raw.identityHeaders ?? {}).map(compileIdentityHeader)),
   });
 }
@@ -75,7 +76,8 @@ function compileRule(policyName: string, raw: RawRule, report: (pointer: string,
     methods: new Set(methods ?? []),
     pathPattern,
     when: Object.freeze(when.filter((c) => c !== null)),
-    decision: frozenDecision(raw.effect, id, `${VERB[raw.effect]} by ${id}`),
+    decision: frozenDecision(raw.effect, id, `${VERB[raw.effect]} ${raw.effect === 'approve' ? '' : 'by '}${id}`,
+      raw.approval === undefined ? null : compileApproval(raw.approval, (pointer, message) => report(`/approval${pointer}`, message))),
     methodsText: methods === null ? null : Object.freeze(methods),
     pathsText: raw.paths === undefined ? null : Object.freeze([...raw.paths]),
   });

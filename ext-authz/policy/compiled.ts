@@ -86,7 +86,10 @@ export interface CompiledPolicy {
   readonly targets: readonly string[];
   readonly subjects: readonly CompiledSubject[];
   readonly rules: readonly CompiledRule[];
-  /** Lets evaluate skip a policy entirely once an allow is found: only a deny could still change the outcome. */
-  readonly hasDeny: boolean;
+  /**
+   * Lets evaluate skip a policy entirely once an allow is found: only a deny or an approve rule
+   * could still change the outcome.
+   */
+  readonly canOverrideAllow: boolean;
   readonly identityHeaders: readonly CompiledIdentityHeader[];
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileYaml, identity, request } from './testing.ts';
+import { compilePolicySources } from './compile-sources.ts';
 
 const TARGETS = `
 targets:
@@ -379,5 +380,93 @@ policies:
     rules: [{ name: r, effect: allow }]
 `);
     assert.deepEqual(s.evaluate(request()).upstreamHeaders, { 'x-first': 'alice' });
+  });
+});
+
+describe('approve effect', () => {
+  const bundle = `
+targets:
+  - name: ops-api
+policies:
+  - name: operators
+    targets: [ops-api]
+    subjects:
+      - groups: [engineering]
+    identityHeaders: { x-sluice-subject: $subject }
+    rules:
+      - name: read
+        effect: allow
+        methods: [GET]
+      - name: deploy
+        effect: approve
+        methods: [POST]
+        paths: ["/deploy/**"]
+        approval:
+          approvers: [sre, security]
+          quorum: every-group
+          grant: 15m
+          hold: 20s
+          pendingFor: 2h
+      - name: everything-else
+        effect: allow
+  - name: freeze
+    targets: [ops-api]
+    subjects:
+      - users: [mallory]
+    rules:
+      - name: no-deploys
+        effect: deny
+        paths: ["/deploy/**"]
+`;
+
+  it('an approve rule beats a broader allow, carries its compiled spec and identity headers', () => {
+    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle }]);
+    const decision = set.evaluate({ identity: identity({ subject: 'alice', groups: ['engineering'] }), target: 'ops-api', method: 'POST', path: '/deploy/web', headers: {} });
+    assert.equal(decision.effect, 'approve');
+    assert.equal(decision.rule, 'operators/deploy');
+    assert.deepEqual(decision.upstreamHeaders, { 'x-sluice-subject': 'alice' });
+    assert.deepEqual(decision.approval, {
+      approverGroups: ['sre', 'security'],
+      quorum: 'every-group',
+      grant: { scope: 'window', windowMs: 15 * 60_000 },
+      holdMs: 20_000,
+      pendingTtlMs: 2 * 3_600_000,
+    });
+    const read = set.evaluate({ identity: identity({ subject: 'alice', groups: ['engineering'] }), target: 'ops-api', method: 'GET', path: '/deploy/web', headers: {} });
+    assert.equal(read.effect, 'allow');
+    assert.equal(read.approval, null);
+  });
+
+  it('an explicit deny still wins over approve', () => {
+    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle }]);
+    const decision = set.evaluate({ identity: identity({ subject: 'mallory', groups: ['engineering'] }), target: 'ops-api', method: 'POST', path: '/deploy/web', headers: {} });
+    assert.equal(decision.effect, 'deny');
+    assert.equal(decision.rule, 'freeze/no-deploys');
+  });
+
+  it('defaults: quorum any, grant this request only, hold 25 s, pending 1 h', () => {
+    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle.replace(/          quorum: every-group\n          grant: 15m\n          hold: 20s\n          pendingFor: 2h\n/, '') }]);
+    const decision = set.evaluate({ identity: identity({ subject: 'alice', groups: ['engineering'] }), target: 'ops-api', method: 'POST', path: '/deploy/x', headers: {} });
+    assert.deepEqual(decision.approval, { approverGroups: ['sre', 'security'], quorum: 'any', grant: { scope: 'request' }, holdMs: 25_000, pendingTtlMs: 3_600_000 });
+  });
+
+  it('rejects an approve rule without an approval block, and an approval block on an allow rule', () => {
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace(/        approval:\n(          .*\n)+/, '') }]), (err: any) => {
+      assert.equal(err.code, 'ERR_POLICY_INVALID');
+      assert.ok(err.issues.some((i: any) => i.path === '/policies/0/rules/1' && /needs an approval block/.test(i.message)));
+      return true;
+    });
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('effect: approve', 'effect: allow') }]), { code: 'ERR_POLICY_INVALID' });
+  });
+
+  it('rejects a hold longer than pendingFor and bad durations, with line numbers', () => {
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('hold: 20s', 'hold: 3h') }]), (err: any) => {
+      assert.ok(err.issues.some((i: any) => i.path.endsWith('/approval/hold') && i.line > 0));
+      return true;
+    });
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('grant: 15m', 'grant: forever') }]), (err: any) => {
+      assert.ok(err.issues.some((i: any) => i.path.endsWith('/approval/grant') && i.line === 21 && i.column === 18));
+      return true;
+    });
   });
 });

@@ -8,8 +8,9 @@ import type { AccessRequest, Decision } from './types.ts';
 
 /**
  * The request-path decision. Default deny; among the rules of policies that apply to the target
- * and whose subjects match, any matching `deny` wins, otherwise the first matching `allow` in load
- * order. Runs once per request, so it allocates nothing except the result when the allowing
+ * and whose subjects match, any matching `deny` wins, then the first matching `approve` (a risky
+ * action needs a human even where a broader rule allows it), otherwise the first matching `allow`
+ * in load order. Runs once per request, so it allocates nothing except the result when the allowing
  * policy sets identity headers; every other outcome is a prebuilt frozen Decision.
  */
 export function evaluateRequest(
@@ -26,10 +27,12 @@ export function evaluateRequest(
 
   let allowRule: CompiledRule | null = null;
   let allowPolicy: CompiledPolicy | null = null;
+  let approveRule: CompiledRule | null = null;
+  let approvePolicy: CompiledPolicy | null = null;
   for (let p = 0; p < policies.length; p++) {
     const policy = policies[p]!;
-    // Once something allows, only a deny can still change the outcome.
-    if (allowRule !== null && !policy.hasDeny) continue;
+    // Once something allows, only a deny or an approve can still change the outcome.
+    if (allowRule !== null && !policy.canOverrideAllow) continue;
     if (matchingSubject(policy, request.identity) < 0) continue;
     const rules = policy.rules;
     for (let r = 0; r < rules.length; r++) {
@@ -37,6 +40,12 @@ export function evaluateRequest(
       switch (rule.effect) {
         case 'deny':
           if (ruleMatches(rule, request, method, path)) return rule.decision;
+          break;
+        case 'approve':
+          if (approveRule === null && ruleMatches(rule, request, method, path)) {
+            approveRule = rule;
+            approvePolicy = policy;
+          }
           break;
         case 'allow':
           if (allowRule === null && ruleMatches(rule, request, method, path)) {
@@ -47,12 +56,19 @@ export function evaluateRequest(
       }
     }
   }
+  if (approveRule !== null && approvePolicy !== null) return withIdentityHeaders(approveRule, approvePolicy, request);
   if (allowRule === null || allowPolicy === null) return DEFAULT_DENY;
-  if (allowPolicy.identityHeaders.length === 0) return allowRule.decision;
+  return withIdentityHeaders(allowRule, allowPolicy, request);
+}
+
+/** The rule's shared decision, or a copy carrying the policy's identity headers for this caller. */
+function withIdentityHeaders(rule: CompiledRule, policy: CompiledPolicy, request: AccessRequest): Decision {
+  if (policy.identityHeaders.length === 0) return rule.decision;
   return {
-    effect: 'allow',
-    rule: allowRule.id,
-    reason: allowRule.decision.reason,
-    upstreamHeaders: computeIdentityHeaders(allowPolicy.identityHeaders, request.identity),
+    effect: rule.decision.effect,
+    rule: rule.id,
+    reason: rule.decision.reason,
+    upstreamHeaders: computeIdentityHeaders(policy.identityHeaders, request.identity),
+    approval: rule.decision.approval,
   };
 }

@@ -65,7 +65,7 @@ describe('parsePolicyFile', () => {
   });
 
   it('reports wrong types and bad enum values at the value', () => {
-    const issues = issuesOf(VALID_POLICY.replace('effect: allow', 'effect: approve').replace('targets: [demo-api]', 'targets: demo-api'));
+    const issues = issuesOf(VALID_POLICY.replace('effect: allow', 'effect: permit').replace('targets: [demo-api]', 'targets: demo-api'));
     assert.deepEqual(
       issues.map((i) => [i.path, i.line, i.column]),
       [

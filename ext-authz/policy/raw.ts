@@ -39,6 +39,16 @@ export interface RawRule {
   methods?: string[];
   paths?: string[];
   when?: RawCondition[];
+  approval?: RawApproval;
+}
+
+/** An `approve` rule's approval block, as written (durations like "25s", "15m", "1h"). */
+export interface RawApproval {
+  approvers: string[];
+  quorum?: 'any' | 'every-group' | number;
+  grant?: string;
+  hold?: string;
+  pendingFor?: string;
 }
 
 export interface RawCondition {

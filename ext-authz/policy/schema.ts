@@ -81,6 +81,31 @@ const CONDITION = {
   },
 } as const;
 
+const DURATION = {
+  type: 'string',
+  pattern: '^[0-9]+(ms|s|m|h|d)$',
+  hint: 'must be a duration such as "25s", "15m", "1h" or "1d"',
+} as const;
+
+const APPROVAL = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['approvers'],
+  properties: {
+    approvers: NON_EMPTY_STRINGS,
+    quorum: {
+      anyOf: [{ enum: ['any', 'every-group'] }, { type: 'integer', minimum: 1, maximum: 100 }],
+      hint: 'must be "any", "every-group" or a number of distinct approvers',
+    },
+    grant: {
+      anyOf: [{ const: 'request' }, DURATION],
+      hint: 'must be "request" (this one request only) or a window such as "15m"',
+    },
+    hold: DURATION,
+    pendingFor: DURATION,
+  },
+} as const;
+
 const RULE = {
   type: 'object',
   additionalProperties: false,
@@ -99,6 +124,7 @@ const RULE = {
       items: { type: 'string', maxLength: 2048, pattern: '^/', hint: 'must be a path glob starting with "/"' },
     },
     when: { type: 'array', minItems: 1, items: CONDITION },
+    approval: APPROVAL,
   },
 } as const;
 

@@ -1,4 +1,5 @@
 import type { Identity } from '../identity/types.ts';
+import type { ApprovalSpec } from '../approvals/types.ts';
 
 /** What a policy is evaluated against: who, which target, which request. */
 export interface AccessRequest {
@@ -15,7 +16,7 @@ export interface AccessRequest {
   sourceAddress?: string;
 }
 
-export type Effect = 'allow' | 'deny';
+export type Effect = 'allow' | 'deny' | 'approve';
 
 export interface Decision {
   effect: Effect;
@@ -25,6 +26,8 @@ export interface Decision {
   reason: string;
   /** Headers to add to the upstream request (identity headers the policy asks for). */
   upstreamHeaders: Readonly<Record<string, string>>;
+  /** For effect `approve`: what the approval needs and grants; null otherwise. */
+  approval: ApprovalSpec | null;
 }
 
 /** A compiled, immutable policy bundle. `evaluate` is synchronous and allocation-light. */
