@@ -24,7 +24,14 @@ export interface ApprovalSpec {
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
 export interface ApprovalVote {
+  /** The approver's subject. */
   approver: string;
+  /**
+   * The approver's issuer name: like the requester, an approver is the issuer + subject pair, so
+   * the same subject string from two issuers is two people. Always written by the stores; optional
+   * only so that votes built before this field existed still type-check.
+   */
+  issuer?: string;
   /** The approver's groups at the time of the vote (for every-group quorum). */
   groups: readonly string[];
   approve: boolean;
