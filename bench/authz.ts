@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DevIssuer } from '../dev/dev-issuer.ts';
 import { renderTemplate } from '../envoy/render.ts';
 import { startEnvoy } from '../common/envoy-process.ts';
-import { freePort } from './lib/free-port.ts';
+import { freePort } from '../common/free-port.ts';
 import { startExtAuthzProcess } from './lib/ext-authz-process.ts';
 import { throughput, type ThroughputResult } from './lib/throughput.ts';
 import { fixedRate, type LatencyResult } from './lib/fixed-rate.ts';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   const authz = await startExtAuthzProcess({
     dir, port: ports.EXT_AUTHZ_SERVICE_PORT, policyDir: POLICIES,
     issuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }],
+    approvals: { port: await freePort() },
   });
   const noop = spawn(process.execPath, ['--import', 'tsx', NOOP_SERVER, String(ports.NOOP_SERVICE_PORT)], { stdio: 'inherit' });
   const envoy = await startEnvoy({

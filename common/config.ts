@@ -22,10 +22,25 @@ export interface SluiceConfig {
     listenPort: number;
     adminPort: number;
     extAuthzTimeout: string;
+    approvalTimeout: string;
     template: string;
     upstream: { host: string; port: number };
   };
   log: { level: string; decisionLog: string };
+  approvals: {
+    /** `memory` (one replica) or `redis` (shared by every replica). */
+    store: 'memory' | 'redis';
+    redisUrl: string;
+    /** Prefix of every Redis key, so several gateways can share one Redis. */
+    redisKeyPrefix: string;
+    /** The approvals API (admin port). */
+    host: string;
+    port: number;
+    /** Public URL of the approvals API, put into notifications. */
+    publicUrl: string;
+    webhooks: { url: string; format: 'json' | 'slack' }[];
+    cleanupIntervalMs: number;
+  };
   dev: { enabled: boolean; issuerPort: number; upstreamPort: number; audience: string };
 }
 
@@ -53,6 +68,9 @@ const SCHEMA = {
         listenPort: { ...port, default: 10000 },
         adminPort: { ...port, default: 9901 },
         extAuthzTimeout: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?s$', default: '1s' },
+        // Routes whose rules may pause for an approval get this ext_authz timeout instead; the
+        // hold is capped 1 s below it so Envoy never gives up first.
+        approvalTimeout: { type: 'string', pattern: '^[0-9]+s$', default: '30s' },
         template: { type: 'string', default: 'envoy/gateway.yaml' },
         upstream: {
           type: 'object', additionalProperties: false, required: ['host', 'port'],
@@ -67,6 +85,27 @@ const SCHEMA = {
       properties: {
         level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
         decisionLog: { type: 'string', default: 'stdout' },
+      },
+      default: {},
+    },
+    approvals: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        store: { enum: ['memory', 'redis'], default: 'memory' },
+        redisUrl: { type: 'string', pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' },
+        redisKeyPrefix: { type: 'string', pattern: '^[A-Za-z0-9:_.-]*$', default: 'sluice:' },
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { ...port, default: 9080 },
+        publicUrl: { type: 'string', default: '' },
+        webhooks: {
+          type: 'array',
+          items: {
+            type: 'object', additionalProperties: false, required: ['url'],
+            properties: { url: { type: 'string', pattern: '^https?://' }, format: { enum: ['json', 'slack'], default: 'json' } },
+          },
+          default: [],
+        },
+        cleanupIntervalMs: { type: 'integer', minimum: 1000, default: 60000 },
       },
       default: {},
     },

@@ -6,6 +6,8 @@ export interface SeenRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** performance.now() when the request arrived, for latency measurements in the same process. */
+  at: number;
 }
 
 /**
@@ -20,9 +22,10 @@ export class DemoUpstream {
 
   private constructor(private readonly keep: number) {
     this.server = createServer((req, res) => {
+      const arrivedAt = performance.now();
       readBody(req, 1024 * 1024)
         .then((body) => {
-          const seen = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString('utf8') };
+          const seen = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString('utf8'), at: arrivedAt };
           this.seen.push(seen);
           if (this.seen.length > this.keep) this.seen.shift();
           sendJson(res, 200, { upstream: 'demo', method: seen.method, path: seen.path, headers: seen.headers });

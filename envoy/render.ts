@@ -9,10 +9,13 @@ export interface GatewayPorts {
   adminAddress?: string;
   listenPort: number;
   adminPort: number;
-  extAuthz: { host: string; port: number };
+  /** One ext-authz replica, or several (they must share an approvals store, i.e. Redis). */
+  extAuthz: { host: string; port: number } | { host: string; port: number }[];
   upstream: { host: string; port: number };
   /** ext_authz gRPC timeout, e.g. "1s". Must exceed the longest approval hold once approvals exist. */
   extAuthzTimeout?: string;
+  /** ext_authz timeout on routes that may hold for an approval, e.g. "30s". */
+  approvalTimeout?: string;
 }
 
 /** Fills a template's ${NAME} placeholders; a placeholder without a value is an error, never left in. */
@@ -33,15 +36,24 @@ export function renderTemplate(template: string, values: Readonly<Record<string,
 }
 
 export function renderGateway(ports: GatewayPorts, templateFile = GATEWAY_TEMPLATE): string {
+  const approvalTimeout = ports.approvalTimeout ?? '30s';
   return renderTemplate(readFileSync(templateFile, 'utf8'), {
     LISTEN_ADDRESS: ports.listenAddress ?? '127.0.0.1',
     LISTEN_PORT: ports.listenPort,
     ADMIN_ADDRESS: ports.adminAddress ?? '127.0.0.1',
     ADMIN_PORT: ports.adminPort,
-    EXT_AUTHZ_HOST: ports.extAuthz.host,
-    EXT_AUTHZ_PORT: ports.extAuthz.port,
+    EXT_AUTHZ_ENDPOINTS: endpointList([ports.extAuthz].flat()),
     EXT_AUTHZ_TIMEOUT: ports.extAuthzTimeout ?? '1s',
+    APPROVAL_TIMEOUT: approvalTimeout,
+    // Hold at most one second less than Envoy waits, so the answer always arrives in time.
+    APPROVAL_MAX_HOLD_MS: Math.max(0, (Number.parseInt(approvalTimeout, 10) - 1) * 1000),
     UPSTREAM_HOST: ports.upstream.host,
     UPSTREAM_PORT: ports.upstream.port,
   }, templateFile);
+}
+
+/** A YAML flow sequence of Envoy lb_endpoints, one per address. */
+function endpointList(addresses: { host: string; port: number }[]): string {
+  const items = addresses.map((a) => `{ endpoint: { address: { socket_address: { address: ${a.host}, port_value: ${a.port} } } } }`);
+  return `[${items.join(', ')}]`;
 }

@@ -5,7 +5,13 @@ import type { IdentityVerifier, Identity } from './identity/types.ts';
 import type { PolicySet } from './policy/types.ts';
 import { AuthError, extractBearer } from './identity/index.ts';
 import type { HttpAttributes } from './http-attributes.ts';
-import type { DenyVerdict, Verdict } from './verdict.ts';
+import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
+import type { ApprovalGate } from './approval-gate.ts';
+import type { Decision } from './policy/types.ts';
+
+/** Header in which a caller may say why it needs a risky action; shown to approvers. */
+export const REASON_HEADER = 'x-sluice-reason';
+const MAX_REASON_LENGTH = 500;
 
 export interface AuthorizerDeps {
   verifier: IdentityVerifier;
@@ -13,6 +19,8 @@ export interface AuthorizerDeps {
   policies: () => PolicySet;
   logger: Logger;
   newSessionId?: () => string;
+  /** Just-in-time approvals; without it, a rule with effect approve denies (503). */
+  approvals?: ApprovalGate;
 }
 
 /**
@@ -50,6 +58,7 @@ export class Authorizer {
         headers: request.headers,
         sourceAddress: request.sourceAddress,
       });
+      if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, signal);
       if (decision.effect !== 'allow') {
         return { ...deny(403, 'ERR_POLICY_DENIED', 'access denied by policy'), identity, target, rule: decision.rule };
       }
@@ -57,6 +66,43 @@ export class Authorizer {
     } catch (err) {
       this.deps.logger.error({ err: describeError(err), target }, 'policy evaluation failed; denying');
       return { ...deny(503, 'ERR_INTERNAL', 'authorization is unavailable'), identity, target };
+    }
+  }
+
+  /** Phase 4 (approve rules only): grant, or pause for a human. */
+  private async approval(request: HttpAttributes, identity: Identity, target: string, decision: Decision, signal: AbortSignal | undefined): Promise<Verdict> {
+    const rule = decision.rule ?? '';
+    if (!this.deps.approvals || !decision.approval) {
+      this.deps.logger.error({ target, rule }, 'a rule needs approval but approvals are not configured; denying');
+      return { ...deny(503, 'ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
+    }
+    const outcome = await this.deps.approvals.decide({
+      identity, target, method: request.method, path: request.path, rule, spec: decision.approval,
+      reason: (request.headers[REASON_HEADER] ?? '').trim().slice(0, MAX_REASON_LENGTH),
+      holdBudgetMs: request.holdBudgetMs,
+    }, signal ?? new AbortController().signal);
+    switch (outcome.kind) {
+      case 'allow': {
+        const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), approvalId: outcome.approvalId };
+        return allowed;
+      }
+      case 'denied': {
+        const approval = outcome.approval;
+        const expired = approval.status === 'expired';
+        return {
+          ...deny(403, expired ? 'ERR_APPROVAL_EXPIRED' : 'ERR_APPROVAL_DENIED',
+            expired ? 'the approval request expired' : `denied by an approver: ${approval.decisionReason ?? 'no reason given'}`),
+          identity, target, rule, extra: { approval_id: approval.id, status: approval.status },
+        };
+      }
+      case 'pending':
+        return {
+          ...deny(403, 'ERR_APPROVAL_PENDING', 'this action needs approval; retry once an approver has approved it'),
+          identity, target, rule,
+          extra: { approval_id: outcome.approval.id, status: 'pending', expires_at: new Date(outcome.approval.expiresAt).toISOString() },
+        };
+      case 'unavailable':
+        return { ...deny(503, 'ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
     }
   }
 

@@ -48,6 +48,7 @@ function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckRes
       subject: verdict.identity.subject,
       issuer: verdict.identity.issuerName,
       groups: [...verdict.identity.groups],
+      approval_id: verdict.approvalId,
     }),
   };
 }
@@ -61,7 +62,7 @@ function denyResponse(verdict: DenyVerdict, request: HttpAttributes): CheckRespo
     denied_response: {
       status: { code: HTTP_STATUS_NAME[verdict.status] },
       headers,
-      body: JSON.stringify({ error: { code: verdict.code, message: verdict.message }, request_id: request.requestId }),
+      body: JSON.stringify({ error: { code: verdict.code, message: verdict.message }, ...verdict.extra, request_id: request.requestId }),
     },
   };
 }

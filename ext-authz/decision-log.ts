@@ -18,6 +18,7 @@ export function logDecision(log: Logger, request: HttpAttributes, verdict: Verdi
     path: request.path,
     effect: verdict.kind,
     rule: verdict.kind === 'allow' ? verdict.decision.rule : verdict.rule ?? null,
+    approval_id: verdict.kind === 'allow' ? verdict.approvalId : verdict.extra?.approval_id,
     code: verdict.kind === 'deny' ? verdict.code : undefined,
     status: verdict.kind === 'deny' ? verdict.status : undefined,
     latency_ms: Math.round(latencyMs * 1000) / 1000,

@@ -10,6 +10,11 @@ export interface HttpAttributes {
   /** Target named by the route (context_extensions.target, else route metadata sluice.target). */
   target: string | undefined;
   sourceAddress: string | undefined;
+  /**
+   * How long Envoy waits for this check on this route (context_extensions `max_hold_ms`), so an
+   * approval hold never outlives Envoy's timeout. 0 when the route does not say: no hold.
+   */
+  holdBudgetMs: number;
 }
 
 interface RawCheckRequest {
@@ -35,6 +40,7 @@ export function readHttpAttributes(request: RawCheckRequest): HttpAttributes {
     headers,
     target: attributes.context_extensions?.target || routeMetadataTarget(attributes.route_metadata_context),
     sourceAddress: attributes.source?.address?.socket_address?.address || undefined,
+    holdBudgetMs: Number(attributes.context_extensions?.max_hold_ms) || 0,
   };
 }
 

@@ -6,9 +6,12 @@ import type { IssuerConfig } from './identity/types.ts';
 import { PolicyStore } from './policy/index.ts';
 import { Authorizer } from './authorizer.ts';
 import { startExtAuthzServer } from './server.ts';
+import { startApprovals } from './approvals-setup.ts';
 
 export interface ExtAuthzService {
   port: number;
+  /** Port of the approvals API (admin port). */
+  approvalsPort: number;
   policies: PolicyStore;
   close(): Promise<void>;
 }
@@ -40,7 +43,8 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   const policies = await PolicyStore.open(policyDir, { logger: options.logger });
   policies.watch();
 
-  const authorizer = new Authorizer({ verifier, policies: () => policies.current(), logger: options.logger });
+  const approvals = await startApprovals(config, { verifier, logger: options.logger, decisionLog: options.decisionLog });
+  const authorizer = new Authorizer({ verifier, policies: () => policies.current(), logger: options.logger, approvals: approvals.gate });
   const server = await startExtAuthzServer({
     authorizer,
     logger: options.logger,
@@ -51,10 +55,12 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   options.logger.info({ port: server.port, issuers: issuers.map((i) => i.name), policyDir }, 'ext-authz listening');
   return {
     port: server.port,
+    approvalsPort: approvals.apiPort,
     policies,
     close: async () => {
       await server.close();
-      policies.close();
+      await approvals.close();
+      await policies.close();
     },
   };
 }

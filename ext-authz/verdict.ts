@@ -10,6 +10,8 @@ export interface AllowVerdict {
   target: string;
   decision: Decision;
   sessionId: string;
+  /** Set when the request passed through a just-in-time approval (or a grant from one). */
+  approvalId?: string;
 }
 
 export interface DenyVerdict {
@@ -23,4 +25,6 @@ export interface DenyVerdict {
   identity?: Identity;
   target?: string;
   rule?: string | null;
+  /** Extra, non-secret fields for the JSON body (e.g. approval_id and status of a pending approval). */
+  extra?: Readonly<Record<string, unknown>>;
 }

@@ -8,12 +8,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const CLI = fileURLToPath(new URL('../../cli/sluice.ts', import.meta.url));
 
 /** Runs ext-authz as its own process (as in production), so the load generator never shares its event loop. */
-export async function startExtAuthzProcess(opts: { dir: string; port: number; policyDir: string; issuers: object[] }): Promise<{ pid: number; stop(): Promise<void> }> {
-  const configFile = path.join(opts.dir, 'sluice.yaml');
+export async function startExtAuthzProcess(opts: {
+  dir: string;
+  port: number;
+  policyDir: string;
+  issuers: object[];
+  /** The approvals section of sluice.yaml; its port must be free (several replicas may run). */
+  approvals: { port: number; store?: 'memory' | 'redis'; redisUrl?: string; redisKeyPrefix?: string };
+}): Promise<{ pid: number; stop(): Promise<void> }> {
+  const configFile = path.join(opts.dir, `sluice-${opts.port}.yaml`);
   writeFileSync(configFile, JSON.stringify({
     extAuthz: { host: '127.0.0.1', port: opts.port, policyDir: opts.policyDir },
     issuers: opts.issuers,
-    log: { level: 'warn', decisionLog: path.join(opts.dir, 'decisions.log') },
+    approvals: opts.approvals,
+    log: { level: 'warn', decisionLog: path.join(opts.dir, `decisions-${opts.port}.log`) },
   }));
   // BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") lets a profiler ride along.
   const extraFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);

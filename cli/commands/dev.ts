@@ -38,6 +38,7 @@ export const devCommand: Command = {
         extAuthz: { host: '127.0.0.1', port: authz.port },
         upstream: { host: '127.0.0.1', port: upstream.address.port },
         extAuthzTimeout: config.envoy.extAuthzTimeout,
+        approvalTimeout: config.envoy.approvalTimeout,
       }, path.resolve(config.baseDir, config.envoy.template)),
     });
 

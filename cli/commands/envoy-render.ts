@@ -16,6 +16,7 @@ export const envoyRenderCommand: Command = {
       extAuthz: { host: config.extAuthz.host === '0.0.0.0' ? '127.0.0.1' : config.extAuthz.host, port: config.extAuthz.port },
       upstream: config.envoy.upstream,
       extAuthzTimeout: config.envoy.extAuthzTimeout,
+      approvalTimeout: config.envoy.approvalTimeout,
     }, path.resolve(config.baseDir, config.envoy.template));
     if (values.validate) validateEnvoyConfig(yaml);
     process.stdout.write(yaml);

@@ -20,8 +20,8 @@ describe('example policies (policies/)', async () => {
   const decide = (id: typeof alice, method: string, path: string, extra: Partial<Parameters<typeof request>[0]> = {}) =>
     set.evaluate(request({ identity: id, method, path, ...extra }));
 
-  it('declares demo-api and admin-api', () => {
-    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api']);
+  it('declares demo-api, admin-api and ops-api', () => {
+    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api', 'ops-api']);
   });
 
   it('engineering reads /api/**, with identity headers', () => {
@@ -72,9 +72,22 @@ describe('example policies (policies/)', async () => {
         ['demo-ci', false],
         ['demo-guardrails', true],
         ['admin-operators', false],
+        ['ops-engineers', false],
       ],
     );
     assert.equal(trace.find((s) => s.policy === 'demo-order-writers' && s.rule === 'place-orders')?.matched, false);
+  });
+
+  it('ops-api: engineers read; deploys need one SRE, restarts an SRE and security', () => {
+    const engineerOnOps = identity({ subject: 'alice', issuerName: 'dev', groups: ['engineering'] });
+    const ops = { target: 'ops-api' };
+    assert.equal(decide(engineerOnOps, 'GET', '/ops/status', ops).effect, 'allow');
+    const deploy = decide(engineerOnOps, 'POST', '/ops/deploy/web', ops);
+    assert.equal(deploy.effect, 'approve');
+    assert.deepEqual(deploy.approval?.approverGroups, ['sre']);
+    const restart = decide(engineerOnOps, 'POST', '/ops/restart/web', ops);
+    assert.equal(restart.approval?.quorum, 'every-group');
+    assert.deepEqual(restart.approval?.grant, { scope: 'window', windowMs: 15 * 60_000 });
   });
 
   it('explain agrees with evaluate for a default deny and an allow', () => {

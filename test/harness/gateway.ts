@@ -9,6 +9,7 @@ import { DemoUpstream } from '../../dev/demo-upstream.ts';
 import { startExtAuthzService, type ExtAuthzService } from '../../ext-authz/service.ts';
 import { startEnvoyUnderTest, type EnvoyUnderTest } from './envoy-runtime.ts';
 import { capturedLogger } from './log-capture.ts';
+import { freePort } from '../../common/free-port.ts';
 
 const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
 
@@ -16,24 +17,34 @@ export interface GatewayOptions {
   /** Policy files to use; a private copy is made so tests may edit it. Default: the repo's policies/. */
   policySource?: string;
   extAuthzTimeout?: string;
-  /** Port for ext-authz (so a restarted instance comes back where Envoy expects it). */
-  extAuthzPort?: number;
+  approvalTimeout?: string;
+  /** ext-authz replicas behind one Envoy cluster (more than one needs a Redis approvals store). */
+  replicas?: number;
+  approvals?: { store: 'memory' } | { store: 'redis'; redisUrl: string; keyPrefix: string };
+}
+
+/** One ext-authz replica and what the tests read from it. */
+export interface Replica {
+  port: number;
+  service: ExtAuthzService | undefined;
+  logs: ReturnType<typeof capturedLogger>;
+  decisions: ReturnType<typeof capturedLogger>;
+  /** Base URL of this replica's approvals API. */
+  approvalsUrl: string;
 }
 
 /**
- * The e2e fixture: a local OIDC issuer, a recording upstream, the ext-authz service and a real
- * Envoy in front of them. Logs from ext-authz are captured so tests can search them for secrets.
+ * The e2e fixture: a local OIDC issuer, a recording upstream, ext-authz replicas and a real Envoy
+ * in front of them. Logs from each replica are captured so tests can search them for secrets.
  */
 export class Gateway {
   private constructor(
     readonly issuer: DevIssuer,
     readonly upstream: DemoUpstream,
-    public extAuthz: ExtAuthzService | undefined,
+    readonly replicas: Replica[],
     readonly envoy: EnvoyUnderTest,
     readonly policyDir: string,
-    readonly logs: ReturnType<typeof capturedLogger>,
-    readonly decisions: ReturnType<typeof capturedLogger>,
-    readonly extAuthzPort: number,
+    private readonly options: GatewayOptions,
   ) {}
 
   static async start(options: GatewayOptions = {}): Promise<Gateway> {
@@ -41,31 +52,49 @@ export class Gateway {
     cpSync(options.policySource ?? REPO_POLICIES, policyDir, { recursive: true });
     const issuer = await DevIssuer.start();
     const upstream = await DemoUpstream.start();
-    const logs = capturedLogger('ext-authz');
-    const decisions = capturedLogger('decision');
-    const extAuthz = await Gateway.startAuthz(policyDir, issuer, logs, decisions, options.extAuthzPort ?? 0);
+    const replicas: Replica[] = [];
+    for (let i = 0; i < (options.replicas ?? 1); i++) {
+      const replica: Replica = { port: 0, service: undefined, logs: capturedLogger(`ext-authz-${i}`), decisions: capturedLogger(`decision-${i}`), approvalsUrl: '' };
+      await Gateway.startReplica(replica, policyDir, issuer, options);
+      replicas.push(replica);
+    }
     const envoy = await startEnvoyUnderTest((ctx) => renderGateway({
       listenAddress: ctx.listenAddress,
       listenPort: ctx.listenPort,
       adminAddress: ctx.listenAddress,
       adminPort: ctx.adminPort,
-      extAuthz: { host: ctx.servicesHost, port: extAuthz.port },
+      extAuthz: replicas.map((r) => ({ host: ctx.servicesHost, port: r.port })),
       upstream: { host: ctx.servicesHost, port: upstream.address.port },
       extAuthzTimeout: options.extAuthzTimeout ?? '1s',
-    }), [extAuthz.port, upstream.address.port]);
-    return new Gateway(issuer, upstream, extAuthz, envoy, policyDir, logs, decisions, extAuthz.port);
+      approvalTimeout: options.approvalTimeout ?? '30s',
+    }), [...replicas.map((r) => r.port), upstream.address.port]);
+    return new Gateway(issuer, upstream, replicas, envoy, policyDir, options);
   }
 
-  private static startAuthz(policyDir: string, issuer: DevIssuer, logs: ReturnType<typeof capturedLogger>,
-    decisions: ReturnType<typeof capturedLogger>, port: number): Promise<ExtAuthzService> {
-    const config = parseConfig(`extAuthz: { policyDir: ${JSON.stringify(policyDir)} }\n`, path.join(policyDir, 'sluice.yaml'));
-    return startExtAuthzService(config, {
-      logger: logs.logger,
-      decisionLog: decisions.logger,
-      port,
+  private static async startReplica(replica: Replica, policyDir: string, issuer: DevIssuer, options: GatewayOptions): Promise<void> {
+    const approvals = options.approvals ?? { store: 'memory' };
+    // A replica keeps its ports across restarts, as a real one behind a fixed address would.
+    if (replica.port === 0) replica.port = await freePort();
+    const approvalsPort = replica.approvalsUrl ? Number(new URL(replica.approvalsUrl).port) : await freePort();
+    const config = parseConfig(JSON.stringify({
+      extAuthz: { policyDir },
+      approvals: approvals.store === 'redis'
+        ? { store: 'redis', redisUrl: approvals.redisUrl, redisKeyPrefix: approvals.keyPrefix, port: approvalsPort }
+        : { store: 'memory', port: approvalsPort },
+    }), path.join(policyDir, 'sluice.yaml'));
+    replica.service = await startExtAuthzService(config, {
+      logger: replica.logs.logger,
+      decisionLog: replica.decisions.logger,
+      port: replica.port,
       extraIssuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'], jwksCooldownMs: 1000, jwksCacheMaxAgeMs: 1000 }],
     });
+    replica.approvalsUrl = `http://127.0.0.1:${approvalsPort}`;
   }
+
+  /** The first replica, for single-replica tests. */
+  get logs() { return this.replicas[0]!.logs; }
+  get decisions() { return this.replicas[0]!.decisions; }
+  get extAuthzPort() { return this.replicas[0]!.port; }
 
   url(pathAndQuery: string): string {
     return `http://127.0.0.1:${this.envoy.httpPort}${pathAndQuery}`;
@@ -80,19 +109,20 @@ export class Gateway {
     return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as any };
   }
 
-  async stopExtAuthz(): Promise<void> {
-    await this.extAuthz?.close();
-    this.extAuthz = undefined;
+  async stopExtAuthz(index = 0): Promise<void> {
+    const replica = this.replicas[index]!;
+    await replica.service?.close();
+    replica.service = undefined;
   }
 
-  async restartExtAuthz(): Promise<void> {
-    await this.stopExtAuthz();
-    this.extAuthz = await Gateway.startAuthz(this.policyDir, this.issuer, this.logs, this.decisions, this.extAuthzPort);
+  async restartExtAuthz(index = 0): Promise<void> {
+    await this.stopExtAuthz(index);
+    await Gateway.startReplica(this.replicas[index]!, this.policyDir, this.issuer, this.options);
   }
 
   async stop(): Promise<void> {
     await this.envoy.stop();
-    await this.extAuthz?.close();
+    for (const replica of this.replicas) await replica.service?.close();
     await this.upstream.close();
     await this.issuer.close();
     rmSync(this.policyDir, { recursive: true, force: true });

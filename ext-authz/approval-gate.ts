@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { describeError, isSluiceError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import type { Identity } from './identity/types.ts';
+import type { ApprovalNotifier } from './approvals/notifier.ts';
+import type { ApprovalRequest, ApprovalSpec, ApprovalStore } from './approvals/types.ts';
+
+export interface GateRequest {
+  identity: Identity;
+  target: string;
+  method: string;
+  path: string;
+  rule: string;
+  spec: ApprovalSpec;
+  /** The caller's stated reason (x-sluice-reason), already trimmed and capped. */
+  reason: string;
+  /** How long Envoy will wait for this check (from the route); the hold never exceeds it. */
+  holdBudgetMs: number;
+}
+
+export type GateOutcome =
+  | { kind: 'allow'; approvalId: string }
+  | { kind: 'denied'; approval: ApprovalRequest }
+  | { kind: 'pending'; approval: ApprovalRequest }
+  | { kind: 'unavailable'; code: string };
+
+export interface ApprovalGateDeps {
+  store: ApprovalStore;
+  notifier: ApprovalNotifier;
+  logger: Logger;
+  now?: () => number;
+  newId?: () => string;
+}
+
+/**
+ * The just-in-time approval pause, in phases: a standing grant lets the request through; else the
+ * request joins (or opens) a pending approval, approvers are notified, and the live request is
+ * held — an await on the store, no polling, no CPU — until a decision, the hold, or Envoy's
+ * cancel. A store failure is `unavailable`: the caller denies (fail closed).
+ */
+export class ApprovalGate {
+  private readonly now: () => number;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: ApprovalGateDeps) {
+    this.now = deps.now ?? Date.now;
+    this.newId = deps.newId ?? randomUUID;
+  }
+
+  async decide(request: GateRequest, signal: AbortSignal): Promise<GateOutcome> {
+    const key = {
+      issuer: request.identity.issuerName,
+      subject: request.identity.subject,
+      target: request.target,
+      rule: request.rule,
+      method: request.method,
+      path: request.path,
+    };
+    try {
+      const grant = await this.deps.store.takeGrant(key, this.now());
+      if (grant) return { kind: 'allow', approvalId: grant.approvalId };
+
+      const approval = (await this.deps.store.findPending(key, this.now())) ?? (await this.open(request));
+      const holdMs = Math.min(request.spec.holdMs, Math.max(0, request.holdBudgetMs));
+      if (holdMs === 0) return { kind: 'pending', approval };
+
+      const decided = await holdFor(holdMs, signal, (hold) => this.deps.store.waitForDecision(approval.id, hold));
+      if (decided === undefined || decided.status === 'pending') return { kind: 'pending', approval: decided ?? approval };
+      if (decided.status !== 'approved') return { kind: 'denied', approval: decided };
+      // The approval wrote a grant; take it like any later request would (a request-scope grant is
+      // consumed here, so the approval lets exactly one request through).
+      const granted = await this.deps.store.takeGrant(key, this.now());
+      return granted ? { kind: 'allow', approvalId: decided.id } : { kind: 'pending', approval: decided };
+    } catch (err) {
+      const code = isSluiceError(err) ? err.code : 'ERR_INTERNAL';
+      this.deps.logger.error({ err: describeError(err), target: request.target, rule: request.rule }, 'approval store failed; denying');
+      return { kind: 'unavailable', code };
+    }
+  }
+
+  private async open(request: GateRequest): Promise<ApprovalRequest> {
+    const now = this.now();
+    const approval: ApprovalRequest = {
+      id: this.newId(),
+      status: 'pending',
+      issuer: request.identity.issuerName,
+      subject: request.identity.subject,
+      target: request.target,
+      method: request.method,
+      path: request.path,
+      rule: request.rule,
+      reason: request.reason,
+      spec: request.spec,
+      votes: [],
+      createdAt: now,
+      expiresAt: now + request.spec.pendingTtlMs,
+      decidedAt: null,
+      decisionReason: null,
+    };
+    await this.deps.store.create(approval);
+    this.deps.logger.info({ approval_id: approval.id, subject: approval.subject, issuer: approval.issuer, target: approval.target,
+      method: approval.method, path: approval.path, rule: approval.rule }, 'approval requested');
+    this.deps.notifier.notify({ type: 'approval.requested', request: approval });
+    return approval;
+  }
+}
+
+/**
+ * Runs `wait` with a signal that aborts after `ms` or when `parent` aborts. A plain timer rather
+ * than AbortSignal.any([..., AbortSignal.timeout(ms)]): on Node 20 the timeout signal inside a
+ * composite can be garbage-collected before it fires, leaving the request held until Envoy
+ * gives up (seen in the e2e suite under GC pressure).
+ */
+async function holdFor<T>(ms: number, parent: AbortSignal, wait: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  const onParentAbort = () => controller.abort();
+  parent.addEventListener('abort', onParentAbort, { once: true });
+  try {
+    return await wait(controller.signal);
+  } finally {
+    clearTimeout(timer);
+    parent.removeEventListener('abort', onParentAbort);
+  }
+}
