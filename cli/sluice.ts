@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`sluice: unknown command "${[first, second].filter(Boolean).join(' ')}"\n\n${usage()}`);
     return 2;
   }
-  return command.run(twoWord ? rest : [second, ...rest].filter((a): a is string => a !== undefined));
+  return (await command.load()).run(twoWord ? rest : [second, ...rest].filter((a): a is string => a !== undefined));
 }
 
 main(process.argv.slice(2)).then(

@@ -44,17 +44,14 @@ const CONNECTION_OPTIONS = {
 } as const;
 
 export const approvalsListCommand: Command = {
-  summary: 'list approvals you can decide: [--status --subject --target --limit --json] (--url, SLUICE_TOKEN)',
   run: (args) => runApprovalsList(args),
 };
 
 export const approvalsApproveCommand: Command = {
-  summary: 'approve a pending request: sluice approvals approve <id> [--reason <text>]',
   run: (args) => runApprovalsVote(args, true),
 };
 
 export const approvalsDenyCommand: Command = {
-  summary: 'deny a pending request: sluice approvals deny <id> --reason <text>',
   run: (args) => runApprovalsVote(args, false),
 };
 

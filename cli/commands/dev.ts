@@ -13,7 +13,6 @@ import { DEV_CONFIG, onShutdown, parse, readConfig, serviceLoggers } from './com
  * a real Envoy, all on loopback. Refuses to run unless the config says `dev.enabled: true`.
  */
 export const devCommand: Command = {
-  summary: 'run Envoy + ext-authz + dev issuer + demo upstream (npm start)',
   async run(args) {
     const { values } = parse(args, { config: { type: 'string', short: 'c' } });
     const config = readConfig(values.config, DEV_CONFIG);

@@ -5,7 +5,6 @@ import type { Command } from './types.ts';
 import { DEV_CONFIG, parse, readConfig } from './common.ts';
 
 export const envoyRenderCommand: Command = {
-  summary: 'print the Envoy YAML for a config (--config, --validate)',
   async run(args) {
     const { values } = parse(args, { config: { type: 'string', short: 'c' }, validate: { type: 'boolean' } });
     const config = readConfig(values.config, DEV_CONFIG);

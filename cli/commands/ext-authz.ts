@@ -3,7 +3,6 @@ import type { Command } from './types.ts';
 import { onShutdown, parse, readConfig, serviceLoggers } from './common.ts';
 
 export const extAuthzCommand: Command = {
-  summary: 'run the ext-authz gRPC service (--config sluice.yaml)',
   async run(args) {
     const { values } = parse(args, { config: { type: 'string', short: 'c' } });
     const config = readConfig(values.config);

@@ -1,22 +1,24 @@
 import type { Command } from './types.ts';
-import { devCommand } from './dev.ts';
-import { extAuthzCommand } from './ext-authz.ts';
-import { tokenCommand } from './token.ts';
-import { policyCheckCommand } from './policy-check.ts';
-import { policyExplainCommand } from './policy-explain.ts';
-import { envoyRenderCommand } from './envoy-render.ts';
-import { approvalsApproveCommand, approvalsDenyCommand, approvalsListCommand } from './approvals.ts';
 
-export const COMMANDS: Record<string, Command> = {
-  dev: devCommand,
-  'ext-authz': extAuthzCommand,
-  token: tokenCommand,
-  'policy check': policyCheckCommand,
-  'policy explain': policyExplainCommand,
-  'envoy render': envoyRenderCommand,
-  'approvals list': approvalsListCommand,
-  'approvals approve': approvalsApproveCommand,
-  'approvals deny': approvalsDenyCommand,
+/**
+ * Every `sluice` command: its summary, and how to load it. Commands load lazily so `sluice token`
+ * or `sluice policy check` never pull in Envoy, Redis or gRPC code they do not use.
+ */
+interface CommandEntry {
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export const COMMANDS: Record<string, CommandEntry> = {
+  dev: { summary: 'run Envoy + ext-authz + dev issuer + demo upstream (npm start)', load: async () => (await import('./dev.ts')).devCommand },
+  'ext-authz': { summary: 'run the ext-authz gRPC service (--config sluice.yaml)', load: async () => (await import('./ext-authz.ts')).extAuthzCommand },
+  token: { summary: 'mint a DEV-ONLY token from the dev issuer (--sub, --groups, --claim k=v)', load: async () => (await import('./token.ts')).tokenCommand },
+  'policy check': { summary: 'validate a policy directory: sluice policy check [dir]', load: async () => (await import('./policy-check.ts')).policyCheckCommand },
+  'policy explain': { summary: 'explain a decision: --target --method --path and --sub/--groups/--claim or --token', load: async () => (await import('./policy-explain.ts')).policyExplainCommand },
+  'envoy render': { summary: 'print the Envoy YAML for a config (--config, --validate)', load: async () => (await import('./envoy-render.ts')).envoyRenderCommand },
+  'approvals list': { summary: 'list approvals you can decide: [--status --subject --target --limit --json] (--url, SLUICE_TOKEN)', load: async () => (await import('./approvals.ts')).approvalsListCommand },
+  'approvals approve': { summary: 'approve a pending request: sluice approvals approve <id> [--reason <text>]', load: async () => (await import('./approvals.ts')).approvalsApproveCommand },
+  'approvals deny': { summary: 'deny a pending request: sluice approvals deny <id> --reason <text>', load: async () => (await import('./approvals.ts')).approvalsDenyCommand },
 };
 
 export function usage(): string {

@@ -4,7 +4,6 @@ import type { Command } from './types.ts';
 import { parse, REPO_POLICIES } from './common.ts';
 
 export const policyCheckCommand: Command = {
-  summary: 'validate a policy directory: sluice policy check [dir]',
   async run(args) {
     const { positionals } = parse(args, {}, true);
     const dir = positionals[0] ?? REPO_POLICIES;

@@ -10,7 +10,6 @@ import { parse, REPO_POLICIES } from './common.ts';
  * read WITHOUT verifying it (explain is a what-if tool, not an authentication step).
  */
 export const policyExplainCommand: Command = {
-  summary: 'explain a decision: --target --method --path and --sub/--groups/--claim or --token',
   async run(args) {
     const { values } = parse(args, {
       dir: { type: 'string', default: REPO_POLICIES },

@@ -3,7 +3,6 @@ import { parse } from './common.ts';
 
 /** Asks the DEVELOPMENT issuer of a running `sluice dev` for a token. Real IdPs issue their own. */
 export const tokenCommand: Command = {
-  summary: 'mint a DEV-ONLY token from the dev issuer (--sub, --groups, --claim k=v)',
   async run(args) {
     const { values } = parse(args, {
       sub: { type: 'string' },

@@ -1,5 +1,5 @@
+/** A `sluice` subcommand. Its summary lives in the registry (index.ts), which loads it lazily. */
 export interface Command {
-  summary: string;
   /** Resolves with the exit code, or -1 for a long-running command that exits on its own. */
   run(args: string[]): Promise<number>;
 }
