@@ -23,6 +23,9 @@ import { renderGateway } from '../envoy/render.ts';
 import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startExtAuthzProcess } from './lib/ext-authz-process.ts';
+import { startExtProcService } from '../ext-proc/service.ts';
+import { parseConfig } from '../common/config.ts';
+import { silentLogger } from '../common/logger.ts';
 import { cpuMs } from './lib/proc-cpu.ts';
 
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 100);
@@ -57,11 +60,14 @@ async function startStack(issuer: DevIssuer, replicas: number, store: 'memory' |
     ports.push(port);
     approvalsUrls.push(`http://127.0.0.1:${approvalsPort}`);
   }
+  // No credentials configured: ext-proc only strips caller credentials here.
+  const proc = await startExtProcService(parseConfig('{}', path.join(dir, 'sluice.yaml')), { logger: silentLogger(), port: 0 });
   const envoy = await startEnvoy({
     concurrency: 1,
     config: renderGateway({
       listenPort: 0, adminPort: 0,
       extAuthz: { host: '127.0.0.1', port: ports[0]! },
+      extProc: { host: '127.0.0.1', port: proc.port },
       upstream: upstream.address,
       approvalTimeout: '30s',
     }),
@@ -74,6 +80,7 @@ async function startStack(issuer: DevIssuer, replicas: number, store: 'memory' |
     stop: async () => {
       await envoy.stop();
       for (const a of authz) await a.stop();
+      await proc.close();
       await upstream.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -27,6 +27,16 @@ export interface SluiceConfig {
     upstream: { host: string; port: number };
   };
   log: { level: string; decisionLog: string };
+  extProc: {
+    host: string;
+    port: number;
+    /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
+    secretsFile: string;
+    /** Request headers always removed before the upstream (besides Authorization). */
+    removeRequestHeaders: string[];
+    /** Per target: which secret to inject, in which header, with which template. */
+    credentials: { target: string; header: string; template: string; secret: string }[];
+  };
   approvals: {
     /** `memory` (one replica) or `redis` (shared by every replica). */
     store: 'memory' | 'redis';
@@ -85,6 +95,33 @@ const SCHEMA = {
       properties: {
         level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
         decisionLog: { type: 'string', default: 'stdout' },
+      },
+      default: {},
+    },
+    extProc: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { ...port, default: 9002 },
+        secretsFile: { type: 'string', default: '' },
+        removeRequestHeaders: {
+          type: 'array', items: { type: 'string', pattern: '^[a-z0-9-]+$' },
+          default: ['cookie', 'proxy-authorization', 'x-api-key'],
+        },
+        credentials: {
+          type: 'array',
+          items: {
+            type: 'object', additionalProperties: false, required: ['target', 'secret'],
+            properties: {
+              target: { type: 'string', minLength: 1 },
+              header: { type: 'string', pattern: '^[a-z0-9-]+$', default: 'authorization' },
+              // Exactly one {secret}; the rest is literal (e.g. "Bearer {secret}", "{secret}").
+              template: { type: 'string', pattern: '^[^{}]*\\{secret\\}[^{}]*$', default: 'Bearer {secret}' },
+              secret: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
+            },
+          },
+          default: [],
+        },
       },
       default: {},
     },

@@ -45,3 +45,7 @@ export function lookup<T>(root: grpc.GrpcObject, dotted: string): T {
 export function authorizationService(): grpc.ServiceClientConstructor {
   return lookup(loadProto('envoy/service/auth/v3/external_auth.proto'), 'envoy.service.auth.v3.Authorization');
 }
+
+export function externalProcessorService(): grpc.ServiceClientConstructor {
+  return lookup(loadProto('envoy/service/ext_proc/v3/external_processor.proto'), 'envoy.service.ext_proc.v3.ExternalProcessor');
+}

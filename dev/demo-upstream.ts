@@ -28,7 +28,13 @@ export class DemoUpstream {
           const seen = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString('utf8'), at: arrivedAt };
           this.seen.push(seen);
           if (this.seen.length > this.keep) this.seen.shift();
-          sendJson(res, 200, { upstream: 'demo', method: seen.method, path: seen.path, headers: seen.headers });
+          // Tests of the gateway's scrubbing ask for a careless echo: `x-reflect: <header>` copies
+          // that request header into the `x-reflected` response header, verbatim.
+          const reflect = req.headers['x-reflect'];
+          const reflected = typeof reflect === 'string' ? req.headers[reflect.toLowerCase()] : undefined;
+          // Otherwise, like any real API, it never sends a credential back: the echo only says one arrived.
+          sendJson(res, 200, { upstream: 'demo', method: seen.method, path: seen.path, headers: withoutCredentials(seen.headers) },
+            typeof reflected === 'string' ? { 'x-reflected': reflected } : {});
         })
         .catch(() => sendJson(res, 413, { error: 'body too large' }));
     });
@@ -48,4 +54,12 @@ export class DemoUpstream {
   close(): Promise<void> {
     return closeServer(this.server);
   }
+}
+
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'cookie']);
+
+function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = CREDENTIAL_HEADERS.has(name) ? '[received]' : value;
+  return out;
 }

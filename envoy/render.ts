@@ -11,6 +11,8 @@ export interface GatewayPorts {
   adminPort: number;
   /** One ext-authz replica, or several (they must share an approvals store, i.e. Redis). */
   extAuthz: { host: string; port: number } | { host: string; port: number }[];
+  /** ext-proc replicas (stateless; any may take any exchange). */
+  extProc: { host: string; port: number } | { host: string; port: number }[];
   upstream: { host: string; port: number };
   /** ext_authz gRPC timeout, e.g. "1s". Must exceed the longest approval hold once approvals exist. */
   extAuthzTimeout?: string;
@@ -44,6 +46,10 @@ export function renderGateway(ports: GatewayPorts, templateFile = GATEWAY_TEMPLA
     ADMIN_PORT: ports.adminPort,
     EXT_AUTHZ_ENDPOINTS: endpointList([ports.extAuthz].flat()),
     EXT_AUTHZ_TIMEOUT: ports.extAuthzTimeout ?? '1s',
+    EXT_PROC_ENDPOINTS: endpointList([ports.extProc].flat()),
+    // The stream lives as long as the exchange; each message must be answered within 1 s.
+    EXT_PROC_TIMEOUT: '300s',
+    EXT_PROC_MESSAGE_TIMEOUT: '1s',
     APPROVAL_TIMEOUT: approvalTimeout,
     // Hold at most one second less than Envoy waits, so the answer always arrives in time.
     APPROVAL_MAX_HOLD_MS: Math.max(0, (Number.parseInt(approvalTimeout, 10) - 1) * 1000),

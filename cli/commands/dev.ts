@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DevIssuer } from '../../dev/dev-issuer.ts';
 import { DemoUpstream } from '../../dev/demo-upstream.ts';
 import { startExtAuthzService } from '../../ext-authz/service.ts';
+import { startExtProcService } from '../../ext-proc/service.ts';
 import { renderGateway } from '../../envoy/render.ts';
 import { startEnvoy } from '../../common/envoy-process.ts';
 import { resolveEnvoyBinary } from '../../common/envoy-bin.ts';
@@ -28,6 +29,7 @@ export const devCommand: Command = {
       decisionLog,
       extraIssuers: [{ name: 'dev', issuer: issuer.url, audiences: [config.dev.audience] }],
     });
+    const proc = await startExtProcService(config, { logger });
     const envoy = await startEnvoy({
       binary,
       config: renderGateway({
@@ -35,6 +37,7 @@ export const devCommand: Command = {
         listenPort: config.envoy.listenPort,
         adminPort: config.envoy.adminPort,
         extAuthz: { host: '127.0.0.1', port: authz.port },
+        extProc: { host: '127.0.0.1', port: proc.port },
         upstream: { host: '127.0.0.1', port: upstream.address.port },
         extAuthzTimeout: config.envoy.extAuthzTimeout,
         approvalTimeout: config.envoy.approvalTimeout,
@@ -44,6 +47,7 @@ export const devCommand: Command = {
     const stopAll = async () => {
       await envoy.stop();
       await authz.close();
+      await proc.close();
       await upstream.close();
       await issuer.close();
       flush();
@@ -60,6 +64,7 @@ export const devCommand: Command = {
       `Sluice dev gateway is up (DEVELOPMENT issuer enabled — never use this config in production).`,
       `  gateway   ${gateway}        (Envoy ${binary.version}, admin ${envoy.adminUrl})`,
       `  ext-authz 127.0.0.1:${authz.port}   policies: ${path.resolve(config.baseDir, config.extAuthz.policyDir)}`,
+      `  ext-proc  127.0.0.1:${proc.port}   secrets: ${config.extProc.secretsFile ? path.resolve(config.baseDir, config.extProc.secretsFile) : '(environment only)'}`,
       `  issuer    ${issuer.url}`,
       '',
       'Try it:',

@@ -13,6 +13,7 @@ export const envoyRenderCommand: Command = {
       listenPort: config.envoy.listenPort,
       adminPort: config.envoy.adminPort,
       extAuthz: { host: config.extAuthz.host === '0.0.0.0' ? '127.0.0.1' : config.extAuthz.host, port: config.extAuthz.port },
+      extProc: { host: config.extProc.host === '0.0.0.0' ? '127.0.0.1' : config.extProc.host, port: config.extProc.port },
       upstream: config.envoy.upstream,
       extAuthzTimeout: config.envoy.extAuthzTimeout,
       approvalTimeout: config.envoy.approvalTimeout,

@@ -13,7 +13,7 @@ test('the resolver finds an Envoy of the pinned minor version', () => {
 });
 
 test('the rendered gateway config passes envoy --mode validate', () => {
-  const yaml = renderGateway({ listenPort: 10000, adminPort: 9901, extAuthz: { host: '127.0.0.1', port: 9001 }, upstream: { host: '127.0.0.1', port: 9091 } });
+  const yaml = renderGateway({ listenPort: 10000, adminPort: 9901, extAuthz: { host: '127.0.0.1', port: 9001 }, extProc: { host: '127.0.0.1', port: 9002 }, upstream: { host: '127.0.0.1', port: 9091 } });
   assert.doesNotThrow(() => validateEnvoyConfig(yaml));
   assert.match(yaml, /failure_mode_allow: false/);
 });

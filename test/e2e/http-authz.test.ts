@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { SignJWT, base64url } from 'jose';
-import { Gateway } from '../harness/gateway.ts';
+import { Gateway, TEST_SECRETS } from '../harness/gateway.ts';
 import { waitFor } from '../harness/wait.ts';
 import { authorizationService } from '../../common/protos.ts';
 import { bindInsecure, shutdown } from '../../common/grpc-server.ts';
@@ -38,7 +38,7 @@ describe('HTTP path through real Envoy: ext-authz', () => {
     return gw.upstream.seen.filter((r) => r.path.includes(marker)).length;
   }
 
-  test('an allowed request reaches the upstream with identity headers and without the caller token', async () => {
+  test('an allowed request reaches the upstream with identity headers and the real credential instead of the caller token', async () => {
     const res = await gw.request('/api/hello?case=allowed', {
       token: aliceToken,
       headers: { 'x-sluice-subject': 'mallory', 'x-sluice-forged': 'yes' },
@@ -46,7 +46,8 @@ describe('HTTP path through real Envoy: ext-authz', () => {
     assert.equal(res.status, 200);
     const seen = gw.upstream.seen.find((r) => r.path === '/api/hello?case=allowed');
     assert.ok(seen, 'upstream saw the request');
-    assert.equal(seen.headers.authorization, undefined, 'the bearer token is removed');
+    assert.equal(seen.headers.authorization, `Bearer ${TEST_SECRETS['demo-api-token']}`, 'the caller token is replaced by the real credential');
+    assert.ok(!JSON.stringify(seen.headers).includes(aliceToken), 'the caller token never reaches the upstream');
     assert.equal(seen.headers['x-sluice-subject'], 'alice', 'identity header set by policy, not by the caller');
     assert.equal(seen.headers['x-sluice-groups'], 'engineering');
     assert.equal(seen.headers['x-sluice-email'], 'alice@example.com');

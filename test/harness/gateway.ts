@@ -1,4 +1,4 @@
-import { mkdtempSync, cpSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, cpSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,11 +7,21 @@ import { renderGateway } from '../../envoy/render.ts';
 import { DevIssuer } from '../../dev/dev-issuer.ts';
 import { DemoUpstream } from '../../dev/demo-upstream.ts';
 import { startExtAuthzService, type ExtAuthzService } from '../../ext-authz/service.ts';
+import { startExtProcService, type ExtProcService } from '../../ext-proc/service.ts';
 import { startEnvoyUnderTest, type EnvoyUnderTest } from './envoy-runtime.ts';
 import { capturedLogger } from './log-capture.ts';
 import { freePort } from '../../common/free-port.ts';
 
 const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
+
+/** The real credentials the e2e upstream expects; callers never hold them. */
+export const TEST_SECRETS = { 'demo-api-token': 'demo-upstream-secret-0001', 'ops-api-key': 'ops-upstream-secret-0001' };
+
+/** Credential plans of the e2e gateway: demo-api takes a bearer token, ops-api an API key header. */
+const TEST_CREDENTIALS = [
+  { target: 'demo-api', header: 'authorization', template: 'Bearer {secret}', secret: 'demo-api-token' },
+  { target: 'ops-api', header: 'x-api-key', template: '{secret}', secret: 'ops-api-key' },
+];
 
 export interface GatewayOptions {
   /** Policy files to use; a private copy is made so tests may edit it. Default: the repo's policies/. */
@@ -45,6 +55,10 @@ export class Gateway {
     readonly envoy: EnvoyUnderTest,
     readonly policyDir: string,
     private readonly options: GatewayOptions,
+    public proc: ExtProcService | undefined,
+    readonly procLogs: ReturnType<typeof capturedLogger>,
+    readonly secretsFile: string,
+    private readonly procPort: number,
   ) {}
 
   static async start(options: GatewayOptions = {}): Promise<Gateway> {
@@ -58,17 +72,50 @@ export class Gateway {
       await Gateway.startReplica(replica, policyDir, issuer, options);
       replicas.push(replica);
     }
+    const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-secrets-')), 'secrets.yaml');
+    Gateway.writeSecretsFile(secretsFile, TEST_SECRETS);
+    const procLogs = capturedLogger('ext-proc');
+    const procPort = await freePort();
+    const proc = await Gateway.startProc(policyDir, secretsFile, procLogs, procPort);
     const envoy = await startEnvoyUnderTest((ctx) => renderGateway({
       listenAddress: ctx.listenAddress,
       listenPort: ctx.listenPort,
       adminAddress: ctx.listenAddress,
       adminPort: ctx.adminPort,
       extAuthz: replicas.map((r) => ({ host: ctx.servicesHost, port: r.port })),
+      extProc: { host: ctx.servicesHost, port: procPort },
       upstream: { host: ctx.servicesHost, port: upstream.address.port },
       extAuthzTimeout: options.extAuthzTimeout ?? '1s',
       approvalTimeout: options.approvalTimeout ?? '30s',
-    }), [...replicas.map((r) => r.port), upstream.address.port]);
-    return new Gateway(issuer, upstream, replicas, envoy, policyDir, options);
+    }), [...replicas.map((r) => r.port), procPort, upstream.address.port]);
+    return new Gateway(issuer, upstream, replicas, envoy, policyDir, options, proc, procLogs, secretsFile, procPort);
+  }
+
+  private static startProc(policyDir: string, secretsFile: string, logs: ReturnType<typeof capturedLogger>, port: number): Promise<ExtProcService> {
+    const config = parseConfig(JSON.stringify({ extProc: { secretsFile, credentials: TEST_CREDENTIALS } }), path.join(policyDir, 'sluice.yaml'));
+    return startExtProcService(config, { logger: logs.logger, port, env: {} });
+  }
+
+  /** Writes the secrets file the way an operator (or a secret mount) would: whole, then renamed. */
+  static writeSecretsFile(file: string, secrets: Record<string, string>): void {
+    Gateway.writeSecretsText(file, `secrets:\n${Object.entries(secrets).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}\n`);
+  }
+
+  static writeSecretsText(file: string, text: string): void {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const staging = `${file}.tmp-${process.pid}`;
+    writeFileSync(staging, text);
+    renameSync(staging, file);
+  }
+
+  async stopExtProc(): Promise<void> {
+    await this.proc?.close();
+    this.proc = undefined;
+  }
+
+  async restartExtProc(): Promise<void> {
+    await this.stopExtProc();
+    this.proc = await Gateway.startProc(this.policyDir, this.secretsFile, this.procLogs, this.procPort);
   }
 
   private static async startReplica(replica: Replica, policyDir: string, issuer: DevIssuer, options: GatewayOptions): Promise<void> {
@@ -123,8 +170,10 @@ export class Gateway {
   async stop(): Promise<void> {
     await this.envoy.stop();
     for (const replica of this.replicas) await replica.service?.close();
+    await this.proc?.close();
     await this.upstream.close();
     await this.issuer.close();
     rmSync(this.policyDir, { recursive: true, force: true });
+    rmSync(path.dirname(this.secretsFile), { recursive: true, force: true });
   }
 }

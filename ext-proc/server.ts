@@ -1,0 +1,37 @@
+import * as grpc from '@grpc/grpc-js';
+import { describeError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import { externalProcessorService } from '../common/protos.ts';
+import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
+import { ExchangeProcessor, type ProcessorDeps } from './exchange-processor.ts';
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The gRPC edge: one ExchangeProcessor per Process stream. End of stream or a cancel from Envoy
+ * is a normal end. An exception while processing aborts the stream with INTERNAL, which Envoy
+ * (failure_mode_allow: false) turns into an error for the caller: never an unprocessed pass.
+ */
+export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number }): Promise<RunningServer> {
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(externalProcessorService().service, {
+    Process: (call: grpc.ServerDuplexStream<any, any>) => {
+      const processor = new ExchangeProcessor(deps);
+      call.on('data', (message: Record<string, unknown>) => {
+        try {
+          call.write(processor.handle(message));
+        } catch (err) {
+          deps.logger.error({ err: describeError(err) }, 'ext-proc failed while processing; aborting the exchange');
+          call.destroy(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
+        }
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);
+  return { port, close: () => shutdown(server) };
+}

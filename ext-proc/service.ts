@@ -1,0 +1,44 @@
+import path from 'node:path';
+import type { SluiceConfig } from '../common/config.ts';
+import type { Logger } from '../common/logger.ts';
+import { compileCredentials } from './credentials.ts';
+import { ChainSecretStore } from './secrets/chain-secret-store.ts';
+import { EnvSecretStore } from './secrets/env-secret-store.ts';
+import { FileSecretStore } from './secrets/file-secret-store.ts';
+import type { SecretStore } from './secrets/types.ts';
+import { startExtProcServer } from './server.ts';
+
+export interface ExtProcService {
+  port: number;
+  secrets: SecretStore;
+  /** The watched secrets file, when one is configured. */
+  secretsFile: FileSecretStore | undefined;
+  close(): Promise<void>;
+}
+
+/** Wires config → secret stores (watched file, then environment) + credential plans → gRPC server. */
+export async function startExtProcService(config: SluiceConfig, options: { logger: Logger; port?: number; env?: NodeJS.ProcessEnv }): Promise<ExtProcService> {
+  const credentials = compileCredentials(config.extProc.credentials);
+  const file = config.extProc.secretsFile
+    ? await FileSecretStore.open(path.resolve(config.baseDir, config.extProc.secretsFile), { logger: options.logger })
+    : undefined;
+  const secrets = new ChainSecretStore([...(file ? [file] : []), new EnvSecretStore(options.env)]);
+  const server = await startExtProcServer({
+    credentials,
+    secrets,
+    removeRequestHeaders: config.extProc.removeRequestHeaders,
+    logger: options.logger,
+    host: config.extProc.host,
+    port: options.port ?? config.extProc.port,
+  });
+  options.logger.info({ port: server.port, targets: [...credentials.keys()] }, 'ext-proc listening');
+  return {
+    port: server.port,
+    secrets,
+    secretsFile: file,
+    close: async () => {
+      await server.close();
+      await secrets.close();
+    },
+  };
+}
