@@ -19,6 +19,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'approvals list': { summary: 'list approvals you can decide: [--status --subject --target --limit --json] (--url, SLUICE_TOKEN)', load: async () => (await import('./approvals.ts')).approvalsListCommand },
   'approvals approve': { summary: 'approve a pending request: sluice approvals approve <id> [--reason <text>]', load: async () => (await import('./approvals.ts')).approvalsApproveCommand },
   'approvals deny': { summary: 'deny a pending request: sluice approvals deny <id> --reason <text>', load: async () => (await import('./approvals.ts')).approvalsDenyCommand },
+  'sessions list': { summary: 'list recorded sessions: [--subject --target --since --until --limit --json] (--store file|postgres)', load: async () => (await import('./sessions.ts')).sessionsListCommand },
+  'sessions show': { summary: 'print one recorded session, headers and bodies as recorded: sluice sessions show <id>', load: async () => (await import('./sessions.ts')).sessionsShowCommand },
+  'sessions replay': { summary: 'print a recorded exchange in order, with timings: sluice sessions replay <id>', load: async () => (await import('./sessions.ts')).sessionsReplayCommand },
 };
 
 export function usage(): string {

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { silentLogger } from '../../common/logger.ts';
+import { FileSessionStore } from '../../ext-proc/sessions/file-store.ts';
+import { sessionRecord, T0 } from '../../ext-proc/sessions/store-suite.ts';
+import type { SessionRecord } from '../../ext-proc/sessions/types.ts';
+import { parseWhen, runSessionsList, runSessionsReplay, runSessionsShow, type SessionsCliIo } from './sessions.ts';
+
+let dir: string;
+let records: SessionRecord[];
+
+function io(): SessionsCliIo & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    out: (text) => void (out += text),
+    err: (text) => void (err += text),
+    env: {},
+    now: () => T0 + 10 * 60_000,
+    stdout: () => out,
+    stderr: () => err,
+  };
+}
+
+async function snapshot(): Promise<Record<string, { size: number; mtimeMs: number; bytes: string }>> {
+  const files: Record<string, { size: number; mtimeMs: number; bytes: string }> = {};
+  for (const name of await readdir(dir)) {
+    const file = path.join(dir, name);
+    const info = await stat(file);
+    files[name] = { size: info.size, mtimeMs: info.mtimeMs, bytes: (await readFile(file)).toString('base64') };
+  }
+  return files;
+}
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'sluice-cli-sessions-'));
+  records = [
+    sessionRecord({ subject: 'alice', request: { headers: { authorization: 'Bearer sekrit-token', accept: 'application/json' }, body: { text: 'line one\nline two\u001b[31m', bytes: 22, truncated: false } } }, 0),
+    sessionRecord({ subject: 'bob', target: 'billing-db', decision: 'deny', status: 403, events: undefined, response: { headers: { 'content-type': 'image/png' }, body: { base64: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]).toString('base64'), bytes: 5000, truncated: true } } }, 60),
+    sessionRecord({ subject: 'alice', status: null, timings: { totalMs: 12.5 } }, 120),
+  ];
+  delete records[1]!.events;
+  const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+  for (const record of records) await store.append(record);
+  await store.close();
+  // A torn tail, as if ext-proc crashed mid-write: the CLI reads around it and must not repair it.
+  const [segment] = (await readdir(dir)).filter((name) => name.endsWith('.log'));
+  await appendFile(path.join(dir, segment!), '0badc0de {"half a rec');
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('sluice sessions', () => {
+  test('list prints newest first, filters, pages and emits JSON; the store is left untouched', async () => {
+    const before = await snapshot();
+
+    const all = io();
+    assert.equal(await runSessionsList(['--dir', dir], all), 0, all.stderr());
+    const lines = all.stdout().trim().split('\n');
+    assert.match(lines[0]!, /^STARTED\s+ID\s+SUBJECT\s+TARGET\s+REQUEST\s+STATUS\s+DECISION\s+TIME$/);
+    assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/)[1]), [records[2]!.id, records[1]!.id, records[0]!.id]);
+    assert.match(lines[2]!, /bob \(corp\)\s+billing-db\s+POST \/orders\/60\?expand=items\s+403\s+deny/);
+
+    const alice = io();
+    assert.equal(await runSessionsList(['--dir', dir, '--subject', 'alice', '--limit', '1', '--json'], alice), 0);
+    const page = JSON.parse(alice.stdout()) as { sessions: SessionRecord[]; next_cursor: string | null };
+    assert.deepEqual(page.sessions.map((r) => r.id), [records[2]!.id]);
+    assert.ok(page.next_cursor);
+    const next = io();
+    assert.equal(await runSessionsList(['--dir', dir, '--subject', 'alice', '--limit', '1', '--cursor', page.next_cursor, '--json'], next), 0);
+    assert.deepEqual((JSON.parse(next.stdout()) as { sessions: SessionRecord[] }).sessions.map((r) => r.id), [records[0]!.id]);
+
+    // now() is T0 + 10 min: "9m" reaches back to T0 + 1 min, where record 1 starts.
+    const since = io();
+    assert.equal(await runSessionsList(['--dir', dir, '--since', '9m', '--until', new Date(T0 + 120_000).toISOString()], since), 0);
+    assert.deepEqual(since.stdout().trim().split('\n').slice(1).map((line) => line.split(/\s+/)[1]), [records[1]!.id]);
+
+    const none = io();
+    assert.equal(await runSessionsList(['--dir', dir, '--target', 'nothing'], none), 0);
+    assert.equal(none.stdout(), 'no recorded sessions match\n');
+
+    assert.deepEqual(await snapshot(), before, 'no LOCK file, no repair, no write');
+  });
+
+  test('show prints the record with masked credentials and safe bodies', async () => {
+    const out = io();
+    assert.equal(await runSessionsShow([records[0]!.id, '--dir', dir], out), 0, out.stderr());
+    const text = out.stdout();
+    assert.match(text, /^session {5}[0-9a-f-]{36}$/m);
+    assert.match(text, /^subject {5}alice \(issuer corp\)$/m);
+    assert.match(text, /^timings {5}request headers 1\.25 ms, upstream 38\.5 ms, total 42 ms$/m);
+    assert.match(text, /^authorization: \[redacted\]$/m);
+    assert.ok(!text.includes('sekrit-token'));
+    assert.match(text, /── request body \(22 bytes\)\nline one\nline two \[31m\n/);
+    assert.ok(!text.includes('\u001b'), 'no escape sequences reach the terminal');
+
+    const binary = io();
+    assert.equal(await runSessionsShow([records[1]!.id, '--dir', dir], binary), 0);
+    assert.match(binary.stdout(), /── response body \(binary, base64, 7 of 5000 bytes recorded, truncated\)\niVBORwABAg==\n/);
+
+    const json = io();
+    assert.equal(await runSessionsShow([records[1]!.id, '--dir', dir, '--json'], json), 0);
+    assert.deepEqual(JSON.parse(json.stdout()), records[1]);
+  });
+
+  test('replay prints the exchange in order, with event offsets and timings', async () => {
+    const out = io();
+    assert.equal(await runSessionsReplay([records[0]!.id, '--dir', dir], out), 0, out.stderr());
+    const text = out.stdout();
+    const order = [
+      `replay of session ${records[0]!.id}: alice (corp) → orders-api, rule prod/allow-orders, allow`,
+      '[+0 ms] request headers',
+      '> POST /orders/0?expand=items',
+      '> authorization: [redacted]',
+      '[+1 ms] request body: 23 bytes',
+      '[+1 ms] request end',
+      '> line one',
+      '[+40 ms] response headers',
+      '< 201 Created',
+      '< content-type: application/json',
+      '[+42 ms] response end',
+      '< {"id":7}',
+      'timings: request headers 1.25 ms, upstream 38.5 ms, total 42 ms',
+    ];
+    let at = -1;
+    for (const line of order) {
+      const next = text.indexOf(`${line}\n`, at + 1);
+      assert.ok(next > at, `"${line}" after the line before it in:\n${text}`);
+      at = next;
+    }
+
+    const plain = io();
+    assert.equal(await runSessionsReplay([records[1]!.id, '--dir', dir], plain), 0);
+    assert.match(plain.stdout(), /> POST \/orders\/60\?expand=items\n(>.*\n)*< 403 Forbidden\n< content-type: image\/png\n<\n< iVBORwABAg==\n< \[truncated: 7 of 5000 bytes recorded\]\ntimings: /);
+
+    const noResponse = io();
+    assert.equal(await runSessionsReplay([records[2]!.id, '--dir', dir], noResponse), 0);
+    assert.match(noResponse.stdout(), /< \(no response\)\n/);
+    assert.match(noResponse.stdout(), /timings: total 12\.5 ms\n$/);
+  });
+
+  test('errors: unknown session 1, missing store 1 with its code, bad usage 2', async () => {
+    const unknown = io();
+    assert.equal(await runSessionsShow(['6b1d6a43-3c3e-4a8e-9d53-000000000000', '--dir', dir], unknown), 1);
+    assert.match(unknown.stderr(), /no recorded session/);
+
+    const missing = io();
+    assert.equal(await runSessionsList(['--dir', path.join(dir, 'nope')], missing), 1);
+    assert.match(missing.stderr(), /^sluice: ERR_SESSION_STORE_UNAVAILABLE: no session store in /);
+
+    for (const args of [['--since', 'yesterday'], ['--limit', '0'], ['--store', 'redis'], ['--bogus']]) {
+      const bad = io();
+      assert.equal(await runSessionsList(['--dir', dir, ...args], bad), 2, args.join(' '));
+      assert.ok(bad.stderr().startsWith('sluice: '), bad.stderr());
+    }
+    const noId = io();
+    assert.equal(await runSessionsReplay(['--dir', dir], noId), 2);
+    assert.match(noId.stderr(), /usage: sluice sessions replay <id>/);
+  });
+
+  test('parseWhen takes ISO times and ages', () => {
+    assert.equal(parseWhen('2025-01-01T00:00:00Z', 0), T0);
+    assert.equal(parseWhen('15m', 1_000_000), 100_000);
+    assert.equal(parseWhen('2h', 10_000_000), 10_000_000 - 7_200_000);
+    assert.equal(parseWhen('soon', 0), null);
+    assert.equal(parseWhen('12', 0), null);
+  });
+});

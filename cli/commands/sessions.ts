@@ -1,0 +1,372 @@
+import { STATUS_CODES } from 'node:http';
+import { isSluiceError } from '../../common/errors.ts';
+import { silentLogger } from '../../common/logger.ts';
+import type { CapturedBody, RecordedMessage, SessionEvent, SessionRecord, SessionStore } from '../../ext-proc/sessions/types.ts';
+import type { Command } from './types.ts';
+import { parse } from './common.ts';
+
+/**
+ * `sluice sessions list|show|replay`: the auditor's view of recorded sessions, straight from the
+ * session store (the file store's directory, or PostgreSQL). Strictly read-only: the file store is
+ * opened without its lock and without repairs, PostgreSQL through read-only connections.
+ * Headers and bodies are printed as recorded, credentials already masked.
+ */
+
+export interface SessionsCliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
+  now(): number;
+}
+
+const PROCESS_IO: SessionsCliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  env: process.env,
+  now: Date.now,
+};
+
+const DEFAULT_DIR = '.sluice/sessions';
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+const STORE_HELP = `  --store         file (default) or postgres
+  --dir           the file store's directory (default: ${DEFAULT_DIR})
+  --database-url  PostgreSQL URL (default: SLUICE_DATABASE_URL or ${DEFAULT_DATABASE_URL})
+  --schema        PostgreSQL schema of the sessions table (default: public)
+`;
+
+const HELP = {
+  list: `usage: sluice sessions list [--subject <sub>] [--target <name>] [--since <when>] [--until <when>] [--limit <n>] [--cursor <c>] [--json]
+       [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
+Lists recorded sessions, newest first. <when> is an ISO time (2025-01-31T12:00Z) or an age (90s, 15m, 2h, 7d).
+${STORE_HELP}`,
+  show: `usage: sluice sessions show <id> [--json] [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
+Prints one session: who, what, the decision, timings, headers and bodies as recorded (credentials masked).
+${STORE_HELP}`,
+  replay: `usage: sluice sessions replay <id> [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
+Prints the exchange in the order it happened: request line, headers and body, then the response,
+with the recorded timings (and each recorded event's offset, when the session has events).
+${STORE_HELP}`,
+};
+
+
+export const sessionsListCommand: Command = {
+  run: (args) => runSessionsList(args),
+};
+
+export const sessionsShowCommand: Command = {
+  run: (args) => runSessionsShow(args),
+};
+
+export const sessionsReplayCommand: Command = {
+  run: (args) => runSessionsReplay(args),
+};
+
+const STORE_OPTIONS = {
+  store: { type: 'string', default: 'file' },
+  dir: { type: 'string' },
+  'database-url': { type: 'string' },
+  schema: { type: 'string' },
+} as const;
+
+type StoreValues = { store?: string | undefined; dir?: string | undefined; 'database-url'?: string | undefined; schema?: string | undefined };
+
+export async function runSessionsList(args: string[], io: SessionsCliIo = PROCESS_IO): Promise<number> {
+  if (wantsHelp(args)) return help(io, HELP.list);
+  const parsed = parseOrReport(io, () =>
+    parse(args, {
+      ...STORE_OPTIONS,
+      subject: { type: 'string' },
+      target: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    }),
+  );
+  if (parsed === undefined) return 2;
+  const { values } = parsed;
+  const from = values.since === undefined ? undefined : parseWhen(values.since, io.now());
+  const to = values.until === undefined ? undefined : parseWhen(values.until, io.now());
+  if (from === null || to === null) {
+    io.err(`sluice: --since and --until take an ISO time (2025-01-31T12:00:00Z) or an age (90s, 15m, 2h, 7d)\n`);
+    return 2;
+  }
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 1000)) {
+    io.err('sluice: --limit must be a whole number from 1 to 1000\n');
+    return 2;
+  }
+  return withStore(io, values, async (store) => {
+    const page = await store.list({
+      ...(values.subject === undefined ? {} : { subject: values.subject }),
+      ...(values.target === undefined ? {} : { target: values.target }),
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+      ...(limit === undefined ? {} : { limit }),
+      ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
+    });
+    if (values.json) {
+      io.out(`${JSON.stringify({ sessions: page.records, next_cursor: page.nextCursor ?? null }, null, 2)}\n`);
+    } else if (page.records.length === 0) {
+      io.out('no recorded sessions match\n');
+    } else {
+      io.out(sessionsTable(page.records));
+      if (page.nextCursor !== undefined) io.out(`more: add --cursor ${page.nextCursor}\n`);
+    }
+    return 0;
+  });
+}
+
+export async function runSessionsShow(args: string[], io: SessionsCliIo = PROCESS_IO): Promise<number> {
+  if (wantsHelp(args)) return help(io, HELP.show);
+  const parsed = parseOrReport(io, () => parse(args, { ...STORE_OPTIONS, json: { type: 'boolean', default: false } }, true));
+  if (parsed === undefined) return 2;
+  const id = onlyId(io, parsed.positionals, HELP.show);
+  if (id === undefined) return 2;
+  return withStore(io, parsed.values, async (store) => {
+    const record = await findSession(io, store, id);
+    if (record === undefined) return 1;
+    io.out(parsed.values.json ? `${JSON.stringify(record, null, 2)}\n` : showSession(record));
+    return 0;
+  });
+}
+
+export async function runSessionsReplay(args: string[], io: SessionsCliIo = PROCESS_IO): Promise<number> {
+  if (wantsHelp(args)) return help(io, HELP.replay);
+  const parsed = parseOrReport(io, () => parse(args, STORE_OPTIONS, true));
+  if (parsed === undefined) return 2;
+  const id = onlyId(io, parsed.positionals, HELP.replay);
+  if (id === undefined) return 2;
+  return withStore(io, parsed.values, async (store) => {
+    const record = await findSession(io, store, id);
+    if (record === undefined) return 1;
+    io.out(replaySession(record));
+    return 0;
+  });
+}
+
+/** Opens the chosen store read-only, runs `use`, closes it; store errors print as `sluice: <code>: <message>`. */
+async function withStore(io: SessionsCliIo, values: StoreValues, use: (store: SessionStore) => Promise<number>): Promise<number> {
+  const kind = values.store ?? 'file';
+  if (kind !== 'file' && kind !== 'postgres') {
+    io.err(`sluice: --store must be file or postgres, got "${clean(kind)}"\n`);
+    return 2;
+  }
+  let store: SessionStore;
+  try {
+    if (kind === 'file') {
+      const { FileSessionStore } = await import('../../ext-proc/sessions/file-store.ts');
+      store = await FileSessionStore.open({ dir: values.dir ?? DEFAULT_DIR, readOnly: true, logger: silentLogger() });
+    } else {
+      const { PostgresSessionStore } = await import('../../ext-proc/sessions/postgres-store.ts');
+      store = await PostgresSessionStore.connect({
+        connectionString: values['database-url'] ?? io.env.SLUICE_DATABASE_URL ?? DEFAULT_DATABASE_URL,
+        ...(values.schema === undefined ? {} : { schema: values.schema }),
+        readOnly: true,
+        migrate: false,
+        poolSize: 1,
+        logger: silentLogger(),
+      });
+    }
+  } catch (err) {
+    return report(io, err);
+  }
+  try {
+    return await use(store);
+  } catch (err) {
+    return report(io, err);
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+function report(io: SessionsCliIo, err: unknown): number {
+  if (isSluiceError(err)) io.err(`sluice: ${err.code}: ${clean(err.message)}\n`);
+  else io.err(`sluice: ${clean((err as Error)?.message ?? String(err))}\n`);
+  return 1;
+}
+
+async function findSession(io: SessionsCliIo, store: SessionStore, id: string): Promise<SessionRecord | undefined> {
+  const record = await store.get(id);
+  if (record === undefined) io.err(`sluice: no recorded session ${clean(id)}\n`);
+  return record;
+}
+
+function onlyId(io: SessionsCliIo, positionals: string[], usage: string): string | undefined {
+  if (positionals.length === 1) return positionals[0];
+  io.err(`sluice: ${usage.split('\n')[0]}\n`);
+  return undefined;
+}
+
+/** An ISO time or an age before `now` ("15m"); null when it is neither. */
+export function parseWhen(text: string, now: number): number | null {
+  const age = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
+  if (age) {
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[age[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+    return now - Number(age[1]) * unit;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return null;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : at;
+}
+
+const COLUMNS: { title: string; max: number; cell(r: SessionRecord): string }[] = [
+  { title: 'STARTED', max: 24, cell: (r) => new Date(r.startedAt).toISOString() },
+  { title: 'ID', max: 36, cell: (r) => r.id },
+  { title: 'SUBJECT', max: 32, cell: (r) => `${r.subject} (${r.issuer})` },
+  { title: 'TARGET', max: 24, cell: (r) => r.target },
+  { title: 'REQUEST', max: 48, cell: (r) => `${r.method} ${r.path}` },
+  { title: 'STATUS', max: 6, cell: (r) => (r.status === null ? '-' : String(r.status)) },
+  { title: 'DECISION', max: 8, cell: (r) => r.decision },
+  { title: 'TIME', max: 12, cell: (r) => ms(r.timings.totalMs) },
+];
+
+export function sessionsTable(records: readonly SessionRecord[]): string {
+  const rows = records.map((r) => COLUMNS.map((c) => clip(clean(c.cell(r)), c.max)));
+  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`;
+  return line(COLUMNS.map((c) => c.title)) + rows.map(line).join('');
+}
+
+export function showSession(r: SessionRecord): string {
+  const fields: [string, string][] = [
+    ['session', r.id],
+    ['request id', r.requestId],
+    ['subject', `${r.subject} (issuer ${r.issuer})`],
+    ['target', r.target],
+    ['rule', r.rule],
+    ['decision', r.decision],
+    ['request', `${r.method} ${r.path}`],
+    ['status', r.status === null ? 'no response' : statusText(r.status)],
+    ['started', new Date(r.startedAt).toISOString()],
+    ['ended', `${new Date(r.endedAt).toISOString()} (${ms(r.endedAt - r.startedAt)})`],
+    ['timings', timings(r)],
+  ];
+  const width = Math.max(...fields.map(([name]) => name.length));
+  let out = fields.map(([name, value]) => `${name.padEnd(width)}  ${clean(value)}\n`).join('');
+  for (const [side, message] of [['request', r.request], ['response', r.response]] as const) {
+    out += `\n── ${side} headers\n${headerLines(message, '')}`;
+    out += `── ${side} body ${bodySummary(message.body)}\n${bodyLines(message.body, '')}`;
+  }
+  return out;
+}
+
+/**
+ * The exchange in order. With events, each event is a line with its offset from the start, and
+ * a direction's head (request line or status line, headers) and body are printed at its
+ * `headers` and `end` events; without events, in the natural order. Either way, anything not yet
+ * printed comes last, request before response.
+ */
+export function replaySession(r: SessionRecord): string {
+  let out = `replay of session ${r.id}: ${r.subject} (${r.issuer}) → ${r.target}, rule ${r.rule}, ${r.decision}\n`;
+  const printed = new Set<string>();
+  const head = (side: SessionEvent['direction']) => {
+    if (printed.has(`${side}:head`)) return '';
+    printed.add(`${side}:head`);
+    const mark = side === 'request' ? '> ' : '< ';
+    const first = side === 'request' ? `${r.method} ${r.path}` : r.status === null ? '(no response)' : statusText(r.status);
+    return `${mark}${clean(first)}\n${headerLines(r[side], mark)}`;
+  };
+  const body = (side: SessionEvent['direction']) => {
+    if (printed.has(`${side}:body`)) return '';
+    const before = head(side);
+    printed.add(`${side}:body`);
+    const message = r[side];
+    const mark = side === 'request' ? '> ' : '< ';
+    if (message.body.bytes === 0) return before;
+    return `${before}${mark.trimEnd()}\n${bodyLines(message.body, mark)}${message.body.truncated ? `${mark}[truncated: ${storedBytes(message.body)} of ${message.body.bytes} bytes recorded]\n` : ''}`;
+  };
+  for (const event of r.events ?? []) {
+    const at = `[+${ms(event.at - r.startedAt)}]`;
+    switch (event.kind) {
+      case 'headers':
+        out += `${at} ${event.direction} headers\n${head(event.direction)}`;
+        break;
+      case 'body':
+        out += `${at} ${event.direction} body${event.bytes === undefined ? '' : `: ${event.bytes} bytes`}\n`;
+        break;
+      case 'end':
+        out += `${at} ${event.direction} end\n${body(event.direction)}`;
+        break;
+      case 'error':
+        out += `${at} ${event.direction} error\n`;
+        break;
+    }
+  }
+  out += body('request') + body('response');
+  return `${out}timings: ${timings(r)}\n`;
+}
+
+function headerLines(message: RecordedMessage, mark: string): string {
+  return Object.entries(message.headers).map(([name, value]) => `${mark}${clean(name)}: ${clean(value)}\n`).join('');
+}
+
+function bodySummary(body: CapturedBody): string {
+  if (body.bytes === 0) return '(empty)';
+  const kind = 'text' in body ? '' : 'binary, base64, ';
+  return body.truncated ? `(${kind}${storedBytes(body)} of ${body.bytes} bytes recorded, truncated)` : `(${kind}${body.bytes} bytes)`;
+}
+
+function bodyLines(body: CapturedBody, mark: string): string {
+  if (body.bytes === 0) return '';
+  const lines = 'text' in body ? cleanBody(body.text).split('\n') : (body.base64.match(/.{1,76}/g) ?? []);
+  return lines.map((line) => `${line === '' ? mark.trimEnd() : `${mark}${line}`}\n`).join('');
+}
+
+function storedBytes(body: CapturedBody): number {
+  return 'text' in body ? Buffer.byteLength(body.text, 'utf8') : Buffer.from(body.base64, 'base64').byteLength;
+}
+
+function timings(r: SessionRecord): string {
+  const parts: string[] = [];
+  if (r.timings.requestHeadersMs !== undefined) parts.push(`request headers ${ms(r.timings.requestHeadersMs)}`);
+  if (r.timings.upstreamMs !== undefined) parts.push(`upstream ${ms(r.timings.upstreamMs)}`);
+  parts.push(`total ${ms(r.timings.totalMs)}`);
+  return parts.join(', ');
+}
+
+function statusText(status: number): string {
+  const reason = STATUS_CODES[status];
+  return reason === undefined ? String(status) : `${status} ${reason}`;
+}
+
+function ms(value: number): string {
+  return `${Number.isInteger(value) ? value : value.toFixed(value < 10 ? 2 : 1)} ms`;
+}
+
+function wantsHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
+function help(io: SessionsCliIo, text: string): number {
+  io.out(text);
+  return 0;
+}
+
+function parseOrReport<T>(io: SessionsCliIo, run: () => T): T | undefined {
+  try {
+    return run();
+  } catch (err) {
+    io.err(`sluice: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
+/**
+ * Recorded values came from callers and upstreams: strip control characters so nothing in them
+ * can move the cursor, recolour or retitle the auditor's terminal.
+ */
+function clean(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ');
+}
+
+/** Like clean(), but a body keeps its line breaks and tabs (CRLF becomes LF). */
+function cleanBody(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ');
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -1,0 +1,114 @@
+import { matches, newestFirst, type ListPosition, type ListQuery } from './list-query.ts';
+
+/** Where one record lives on disk, plus what list() filters on. */
+export interface IndexEntry {
+  id: string;
+  subject: string;
+  target: string;
+  startedAt: number;
+  segment: number;
+  offset: number;
+  length: number;
+}
+
+/**
+ * The file store's in-memory index: id → place on disk, and the entries in (startedAt, id) order,
+ * overall and per subject and per target, so list() walks only candidates and never reads a
+ * record it will not return. About 150 bytes per session.
+ */
+export class SessionIndex {
+  private readonly byId = new Map<string, IndexEntry>();
+  private readonly all = new SortedEntries();
+  private readonly bySubject = new Map<string, SortedEntries>();
+  private readonly byTarget = new Map<string, SortedEntries>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): IndexEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Adds an entry; false (and nothing changes) when the id is already indexed. */
+  add(entry: IndexEntry): boolean {
+    if (this.byId.has(entry.id)) return false;
+    this.byId.set(entry.id, entry);
+    this.all.insert(entry);
+    sortedFor(this.bySubject, entry.subject).insert(entry);
+    sortedFor(this.byTarget, entry.target).insert(entry);
+    return true;
+  }
+
+  /** Up to `query.limit` matching entries, newest first, and whether more match. */
+  query(query: ListQuery): { entries: IndexEntry[]; more: boolean } {
+    let candidates = this.all;
+    if (query.subject !== undefined) candidates = this.bySubject.get(query.subject) ?? EMPTY;
+    if (query.target !== undefined) {
+      const byTarget = this.byTarget.get(query.target) ?? EMPTY;
+      if (byTarget.length < candidates.length) candidates = byTarget;
+    }
+    const entries: IndexEntry[] = [];
+    for (let i = candidates.startBelow(query); i >= 0; i -= 1) {
+      const entry = candidates.at(i);
+      if (query.from !== undefined && entry.startedAt < query.from) break;
+      if (!matches(query, entry)) continue;
+      if (entries.length === query.limit) return { entries, more: true };
+      entries.push(entry);
+    }
+    return { entries, more: false };
+  }
+}
+
+function sortedFor(map: Map<string, SortedEntries>, key: string): SortedEntries {
+  let sorted = map.get(key);
+  if (sorted === undefined) {
+    sorted = new SortedEntries();
+    map.set(key, sorted);
+  }
+  return sorted;
+}
+
+/** Entries oldest first by (startedAt, id). Sessions arrive roughly in time order, so inserts land near the end. */
+class SortedEntries {
+  private readonly items: IndexEntry[] = [];
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  at(i: number): IndexEntry {
+    return this.items[i]!;
+  }
+
+  insert(entry: IndexEntry): void {
+    const last = this.items[this.items.length - 1];
+    if (last === undefined || newestFirst(last, entry) > 0) {
+      this.items.push(entry);
+      return;
+    }
+    this.items.splice(this.firstNotBefore(entry), 0, entry);
+  }
+
+  /** Index of the newest entry that is before both `to` and the cursor (-1 if none). */
+  startBelow(query: ListQuery): number {
+    let end = this.items.length;
+    if (query.to !== undefined) end = Math.min(end, this.firstNotBefore({ startedAt: query.to, id: '' }));
+    if (query.after !== undefined) end = Math.min(end, this.firstNotBefore(query.after));
+    return end - 1;
+  }
+
+  /** Index of the first entry that is not older than `position`. */
+  private firstNotBefore(position: ListPosition): number {
+    let low = 0;
+    let high = this.items.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (newestFirst(this.items[mid]!, position) > 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}
+
+const EMPTY = new SortedEntries();

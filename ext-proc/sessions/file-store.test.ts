@@ -1,0 +1,289 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { silentLogger } from '../../common/logger.ts';
+import { FileSessionStore, type FileSessionStoreOptions } from './file-store.ts';
+import { encodeFrame } from './frame.ts';
+import { listAll, sessionRecord, sessionStoreSuite } from './store-suite.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sluice-sessions-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A logger whose lines the test can read. */
+function recordingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+sessionStoreSuite('FileSessionStore', async (policy = {}) => {
+  const dir = await tempDir();
+  const options: FileSessionStoreOptions = { dir, logger: silentLogger(), ...policy };
+  let store = await FileSessionStore.open(options);
+  return {
+    get store() {
+      return store;
+    },
+    reopen: async () => {
+      await store.close();
+      store = await FileSessionStore.open(options);
+      return store;
+    },
+    close: () => store.close(),
+  };
+});
+
+async function segments(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.endsWith('.log')).sort().map((name) => path.join(dir, name));
+}
+
+describe('FileSessionStore after a crash', () => {
+  test('a record torn mid-write is absent on reopen, the file is cut back to the last whole record, and appends go on', async () => {
+    const dir = await tempDir();
+    const records = Array.from({ length: 5 }, (_, i) => sessionRecord({}, i));
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    for (const record of records) await store.append(record);
+    await store.close();
+
+    const [file] = await segments(dir);
+    const whole = (await stat(file!)).size;
+    await truncate(file!, whole - 40); // the last record loses its end, as if the machine died mid-write
+
+    const { logger, lines } = recordingLogger();
+    const reopened = await FileSessionStore.open({ dir, logger });
+    try {
+      assert.deepEqual(await listAll(reopened), records.slice(0, 4).reverse());
+      assert.equal(await reopened.get(records[4]!.id), undefined);
+      const cut = lines.find((line) => String(line.msg).includes('cut off an incomplete last record'));
+      assert.ok(cut, 'the repair is logged');
+      assert.equal(cut.level, 40);
+      const goodEnd = cut.offset as number;
+      assert.equal((await stat(file!)).size, goodEnd, 'the torn bytes are gone from the file');
+
+      const next = sessionRecord({}, 9);
+      await reopened.append(next);
+      await reopened.append(records[4]!); // the lost one can be written again
+    } finally {
+      await reopened.close();
+    }
+    const third = await FileSessionStore.open({ dir, logger: silentLogger() });
+    try {
+      assert.equal((await listAll(third)).length, 6);
+      assert.deepEqual(await third.get(records[4]!.id), records[4]);
+    } finally {
+      await third.close();
+    }
+  });
+
+  test('a writer killed with SIGKILL mid-stream leaves only whole records; the next writer takes over its lock and goes on', async () => {
+    const dir = await tempDir();
+    const script = `
+      import { FileSessionStore } from './file-store.ts';
+      import { sessionRecord } from './store-suite.ts';
+      const store = await FileSessionStore.open({ dir: process.env.SESSIONS_DIR, maxFileBytes: 256 * 1024, fsync: 'off' });
+      process.stdout.write('ready\\n');
+      const body = 'x'.repeat(3000);
+      for (let i = 0; ; i += 1) {
+        await Promise.all(Array.from({ length: 8 }, (_, j) => store.append(sessionRecord({ request: { headers: {}, body: { text: body, bytes: 3000, truncated: false } } }, i * 8 + j))));
+      }`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+      env: { ...process.env, SESSIONS_DIR: dir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await once(child.stdout, 'data');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    assert.ok((await segments(dir)).length > 1, 'the writer got as far as rotating');
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    try {
+      const all = await listAll(store, { limit: 1000 });
+      assert.ok(all.length > 50, `${all.length} records survived`);
+      assert.equal(all.length, store.size, 'every indexed record reads back whole');
+      await store.append(sessionRecord({}, 1_000_000));
+      assert.equal(await readFile(path.join(dir, 'LOCK'), 'utf8'), `${process.pid}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a torn tail at every cut point of the last record is detected: the other records are whole, the torn one absent', async () => {
+    const dir = await tempDir();
+    const first = sessionRecord({}, 0);
+    const last = sessionRecord({ request: { headers: {}, body: { text: 'ünïcødé ✓', bytes: 14, truncated: false } } }, 1);
+    const frameA = encodeFrame(first);
+    const frameB = encodeFrame(last);
+    const file = path.join(dir, 'sessions-00000001.log');
+    for (let cut = 0; cut < frameB.byteLength; cut += 7) {
+      await writeFile(file, Buffer.concat([frameA, frameB.subarray(0, cut)]));
+      const store = await FileSessionStore.open({ dir, logger: silentLogger(), readOnly: cut % 2 === 0 });
+      try {
+        assert.deepEqual(ids(await listAll(store)), [first.id], `cut at ${cut}`);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  test('garbage after the last record (zeros, half a record with its newline) is cut off too', async () => {
+    const dir = await tempDir();
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    const record = sessionRecord();
+    await store.append(record);
+    await store.close();
+    const [file] = await segments(dir);
+    const good = (await stat(file!)).size;
+    const half = encodeFrame(sessionRecord());
+    await appendFile(file!, Buffer.concat([Buffer.alloc(300), Buffer.from('\n'), half.subarray(0, 50), Buffer.from('\n'), Buffer.alloc(20)]));
+    const reopened = await FileSessionStore.open({ dir, logger: silentLogger() });
+    try {
+      assert.deepEqual(ids(await listAll(reopened)), [record.id]);
+      assert.equal((await stat(file!)).size, good);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('a damaged record between whole ones is skipped and logged at error; the file is not cut', async () => {
+    const dir = await tempDir();
+    const records = Array.from({ length: 3 }, (_, i) => sessionRecord({}, i));
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    for (const record of records) await store.append(record);
+    await store.close();
+    const [file] = await segments(dir);
+    const bytes = await readFile(file!);
+    const second = encodeFrame(records[0]!).byteLength + 30;
+    bytes[second] = bytes[second]! ^ 0x01; // one flipped bit inside the second record
+    await writeFile(file!, bytes);
+
+    const { logger, lines } = recordingLogger();
+    const reopened = await FileSessionStore.open({ dir, logger });
+    try {
+      assert.deepEqual(ids(await listAll(reopened)), [records[2]!.id, records[0]!.id]);
+      assert.ok(lines.some((line) => line.level === 50 && String(line.msg).includes('damaged record')));
+      assert.equal((await stat(file!)).size, bytes.byteLength);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('a record damaged after startup reads as ERR_SESSION_STORE_CORRUPT', async () => {
+    const dir = await tempDir();
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    try {
+      const record = sessionRecord();
+      await store.append(record);
+      const [file] = await segments(dir);
+      const bytes = await readFile(file!);
+      bytes[40] = bytes[40]! ^ 0x20;
+      await writeFile(file!, bytes);
+      await assert.rejects(store.get(record.id), { code: 'ERR_SESSION_STORE_CORRUPT' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('FileSessionStore segments, locking and modes', () => {
+  test('segments rotate by size; every record stays readable, before and after a reopen', async () => {
+    const dir = await tempDir();
+    const options: FileSessionStoreOptions = { dir, logger: silentLogger(), maxFileBytes: 8 * 1024 };
+    const records = Array.from({ length: 60 }, (_, i) => sessionRecord({}, i));
+    const store = await FileSessionStore.open(options);
+    for (let i = 0; i < records.length; i += 10) await Promise.all(records.slice(i, i + 10).map((r) => store.append(r)));
+    const files = await segments(dir);
+    assert.ok(files.length >= 5, `${files.length} segments`);
+    for (const file of files) assert.ok((await stat(file)).size <= 8 * 1024, file);
+    assert.equal((await listAll(store)).length, 60);
+    await store.close();
+
+    const reopened = await FileSessionStore.open(options);
+    try {
+      assert.equal(reopened.size, 60);
+      for (const record of records) assert.deepEqual(await reopened.get(record.id), record);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('one writer per directory: a second open is ERR_SESSION_STORE_LOCKED; a lock left by a dead process is taken over', async () => {
+    const dir = await tempDir();
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    await assert.rejects(FileSessionStore.open({ dir, logger: silentLogger() }), { code: 'ERR_SESSION_STORE_LOCKED' });
+    const reader = await FileSessionStore.open({ dir, logger: silentLogger(), readOnly: true });
+    await reader.close();
+    await store.close();
+
+    await writeFile(path.join(dir, 'LOCK'), `${process.ppid}\n`); // alive: our parent
+    await assert.rejects(FileSessionStore.open({ dir, logger: silentLogger() }), { code: 'ERR_SESSION_STORE_LOCKED' });
+    await writeFile(path.join(dir, 'LOCK'), '999999999\n'); // no such process
+    const takeover = await FileSessionStore.open({ dir, logger: silentLogger() });
+    assert.equal(await readFile(path.join(dir, 'LOCK'), 'utf8'), `${process.pid}\n`);
+    await takeover.close();
+    assert.deepEqual((await readdir(dir)).filter((name) => name === 'LOCK'), [], 'close releases the lock');
+  });
+
+  test('read-only: refuses appends, creates and repairs nothing, sees what the writer wrote before it opened', async () => {
+    const dir = await tempDir();
+    await assert.rejects(FileSessionStore.open({ dir: path.join(dir, 'missing'), readOnly: true, logger: silentLogger() }), { code: 'ERR_SESSION_STORE_UNAVAILABLE' });
+    const writer = await FileSessionStore.open({ dir, logger: silentLogger() });
+    const record = sessionRecord();
+    await writer.append(record);
+    const [file] = await segments(dir);
+    await appendFile(file!, 'half a rec');
+    const before = await readFile(file!);
+    const reader = await FileSessionStore.open({ dir, readOnly: true, logger: silentLogger() });
+    try {
+      assert.deepEqual(await reader.get(record.id), record);
+      await assert.rejects(reader.append(sessionRecord()), { code: 'ERR_SESSION_STORE_UNAVAILABLE' });
+      assert.deepEqual(await readFile(file!), before, 'the file is untouched');
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  test('fsync always and off both store records', async () => {
+    for (const fsync of ['always', 'off'] as const) {
+      const dir = await tempDir();
+      const store = await FileSessionStore.open({ dir, fsync, logger: silentLogger() });
+      const records = Array.from({ length: 10 }, (_, i) => sessionRecord({}, i));
+      await Promise.all(records.map((r) => store.append(r)));
+      await store.close();
+      const reopened = await FileSessionStore.open({ dir, readOnly: true, logger: silentLogger() });
+      assert.equal(reopened.size, 10, fsync);
+      await reopened.close();
+    }
+  });
+
+  test('bad options are ERR_CONFIG_INVALID, all named at once', async () => {
+    await assert.rejects(FileSessionStore.open({ dir: '', maxFileBytes: 10, fsync: 'sometimes' as 'off', redactHeaders: ['bad header'] }), (err: { code: string; message: string }) => {
+      assert.equal(err.code, 'ERR_CONFIG_INVALID');
+      for (const name of ['dir', 'maxFileBytes', 'fsync']) assert.ok(err.message.includes(name), name);
+      return true;
+    });
+    await assert.rejects(FileSessionStore.open({ dir: await tempDir(), redactHeaders: ['bad header'] }), { code: 'ERR_CONFIG_INVALID' });
+  });
+});
+
+function ids(records: readonly { id: string }[]): string[] {
+  return records.map((r) => r.id);
+}

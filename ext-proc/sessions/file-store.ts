@@ -1,0 +1,424 @@
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { describeError, SluiceError } from '../../common/errors.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import { invalidOptions, SessionError } from './errors.ts';
+import { SessionIndex, type IndexEntry } from './file-index.ts';
+import { decodeFrameRecord, encodeFrame, MAX_FRAME_BYTES, scanSegment } from './frame.ts';
+import { encodeCursor, listQuery } from './list-query.ts';
+import { isSessionId, prepareRecord, recordPolicy, type RecordPolicy, type RecordPolicyOptions } from './prepare-record.ts';
+import type { SessionFilter, SessionPage, SessionRecord, SessionStore } from './types.ts';
+
+export interface FileSessionStoreOptions extends RecordPolicyOptions {
+  /** Directory of segment files; created if missing (unless read-only). */
+  dir: string;
+  /**
+   * Read without writing anything: no lock, no repair of a torn tail, append refused. For
+   * `sluice sessions`, which may read while ext-proc writes.
+   */
+  readOnly?: boolean;
+  /** A segment is closed and a new one started before it would grow past this. Default 64 MiB. */
+  maxFileBytes?: number;
+  /**
+   * When append() resolves: `batch` (default) after an fsync shared by every record written in the
+   * same `fsyncIntervalMs` (group commit); `always` after an fsync of its own; `off` once written
+   * to the OS (a machine crash may lose the last records, never tear one).
+   */
+  fsync?: 'batch' | 'always' | 'off';
+  /** Group-commit window for `fsync: batch`. Default 10 ms. */
+  fsyncIntervalMs?: number;
+  logger?: Logger;
+}
+
+const SEGMENT_NAME = /^sessions-(\d{8})\.log$/;
+const LOCK_NAME = 'LOCK';
+/** Directories locked by this process: a second writer in the same process is refused too. */
+const LOCKED_HERE = new Set<string>();
+
+interface Active {
+  segment: number;
+  handle: FileHandle;
+  size: number;
+}
+
+/**
+ * The embedded default store: append-only segment files in one directory, one checksummed line
+ * per record (see frame.ts), written with one positional write. A record is whole or absent: a
+ * write torn by a crash fails its checksum, is ignored by readers and cut off by the next writer
+ * to open the directory. Segments rotate by size. An in-memory index (id → segment and offset,
+ * plus subject, target and start time) is built by one scan at open, so get() and list() read only
+ * the records they return. One writing process per directory (a LOCK file holds the others off).
+ */
+export class FileSessionStore implements SessionStore {
+  private readonly dir: string;
+  private readonly readOnly: boolean;
+  private readonly maxFileBytes: number;
+  private readonly fsync: 'batch' | 'always' | 'off';
+  private readonly fsyncIntervalMs: number;
+  private readonly policy: RecordPolicy;
+  private readonly logger: Logger;
+  private readonly index = new SessionIndex();
+  private readonly segments: number[] = [];
+  private active: Active | undefined;
+  /** Writes, rotations and fsyncs run one at a time, in order. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Appends queued on the chain and not yet written, by id (a second append of an id joins the first). */
+  private readonly pending = new Map<string, Promise<void>>();
+  private syncWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private syncTimer: NodeJS.Timeout | undefined;
+  /** After a failed fsync the kernel may have dropped dirty pages: nothing written since can be trusted. */
+  private failure: unknown;
+  private lockPath: string | undefined;
+  private closed = false;
+
+  /** Opens (or creates) the store, repairs a torn tail, builds the index. */
+  static async open(options: FileSessionStoreOptions): Promise<FileSessionStore> {
+    const store = new FileSessionStore(options);
+    try {
+      await store.load();
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      if (err instanceof SluiceError) throw err;
+      throw unavailable(`cannot open the session store in ${store.dir}`, err);
+    }
+    return store;
+  }
+
+  private constructor(options: FileSessionStoreOptions) {
+    const problems: string[] = [];
+    if (typeof options.dir !== 'string' || options.dir === '') problems.push('dir must be a directory path');
+    const maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
+    if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 1024) problems.push('maxFileBytes must be an integer of at least 1024');
+    const fsync = options.fsync ?? 'batch';
+    if (!['batch', 'always', 'off'].includes(fsync)) problems.push('fsync must be batch, always or off');
+    const fsyncIntervalMs = options.fsyncIntervalMs ?? 10;
+    if (!Number.isFinite(fsyncIntervalMs) || fsyncIntervalMs < 0 || fsyncIntervalMs > 10_000) problems.push('fsyncIntervalMs must be from 0 to 10000');
+    if (problems.length > 0) throw invalidOptions('file session store', problems);
+    this.policy = recordPolicy('file session store', options);
+    this.dir = path.resolve(options.dir);
+    this.readOnly = options.readOnly ?? false;
+    this.maxFileBytes = maxFileBytes;
+    this.fsync = fsync;
+    this.fsyncIntervalMs = fsyncIntervalMs;
+    this.logger = options.logger ?? createLogger('sluice-sessions');
+  }
+
+  /** Number of sessions in the store. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  async append(record: SessionRecord): Promise<void> {
+    this.checkOpen();
+    if (this.readOnly) throw unavailable(`the session store in ${this.dir} was opened read-only`);
+    const prepared = prepareRecord(record, this.policy);
+    const queued = this.pending.get(prepared.id);
+    if (queued !== undefined) return queued;
+    if (this.index.get(prepared.id) !== undefined) return;
+    const frame = encodeFrame(prepared);
+    if (frame.byteLength > MAX_FRAME_BYTES) {
+      throw new SessionError('ERR_SESSION_INVALID', `session record ${prepared.id} is ${frame.byteLength} bytes stored, more than ${MAX_FRAME_BYTES}`);
+    }
+    const written = this.enqueue(() => this.write(prepared, frame));
+    const done = written.then(() => (this.fsync === 'batch' ? this.syncSoon() : undefined));
+    this.pending.set(prepared.id, done);
+    try {
+      await done;
+    } finally {
+      this.pending.delete(prepared.id);
+    }
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    this.checkOpen();
+    if (!isSessionId(id)) return undefined;
+    const entry = this.index.get(id.toLowerCase());
+    if (entry === undefined) return undefined;
+    const [record] = await this.read([entry]);
+    return record;
+  }
+
+  async list(filter: SessionFilter = {}): Promise<SessionPage> {
+    this.checkOpen();
+    const query = listQuery(filter);
+    const { entries, more } = this.index.query(query);
+    const records = await this.read(entries);
+    const last = records[records.length - 1];
+    return more && last !== undefined ? { records, nextCursor: encodeCursor(last) } : { records };
+  }
+
+  /** Waits for queued writes and their fsync, then releases the directory. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    // On the chain, after every queued write; a group-commit step queued later finds nothing open.
+    await this.enqueue(async () => {
+      // One last fsync for the writes still waiting on the group commit (and any written with fsync off).
+      if (this.active !== undefined && this.failure === undefined) await this.syncActive().catch(() => undefined);
+      const waiters = this.syncWaiters;
+      this.syncWaiters = [];
+      for (const waiter of waiters) {
+        if (this.failure === undefined) waiter.resolve();
+        else waiter.reject(unavailable('cannot fsync the session store', this.failure));
+      }
+      const active = this.active;
+      this.active = undefined;
+      if (active !== undefined) await active.handle.close().catch(() => undefined);
+    });
+    if (this.lockPath !== undefined) {
+      LOCKED_HERE.delete(this.dir);
+      await unlink(this.lockPath).catch(() => undefined);
+      this.lockPath = undefined;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw unavailable('the session store is closed');
+  }
+
+  private async load(): Promise<void> {
+    if (this.readOnly) {
+      const info = await stat(this.dir).catch(() => undefined);
+      if (!info?.isDirectory()) throw unavailable(`no session store in ${this.dir}`);
+    } else {
+      await mkdir(this.dir, { recursive: true });
+      await this.lock();
+    }
+    const names = await readdir(this.dir);
+    for (const name of names) {
+      const match = SEGMENT_NAME.exec(name);
+      if (match) this.segments.push(Number(match[1]));
+    }
+    this.segments.sort((a, b) => a - b);
+    for (const segment of this.segments) await this.loadSegment(segment);
+    if (this.readOnly) return;
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined) {
+      await this.startSegment(1);
+    } else {
+      const handle = await open(this.segmentPath(last), 'r+');
+      this.active = { segment: last, handle, size: (await handle.stat()).size };
+    }
+  }
+
+  /** Indexes one segment; a writer cuts off a torn tail, everyone logs damage. */
+  private async loadSegment(segment: number): Promise<void> {
+    const file = this.segmentPath(segment);
+    const handle = await open(file, this.readOnly ? 'r' : 'r+');
+    try {
+      const { size } = await handle.stat();
+      let duplicates = 0;
+      const scan = await scanSegment(handle, size, (meta, offset, length) => {
+        if (!this.index.add({ ...meta, id: meta.id.toLowerCase(), segment, offset, length })) duplicates += 1;
+      });
+      for (const range of scan.corrupt) {
+        this.logger.error({ file, offset: range.offset, bytes: range.length }, 'session store: skipping a damaged record (checksum mismatch) between intact ones');
+      }
+      if (duplicates > 0) this.logger.warn({ file, duplicates }, 'session store: ignoring records whose id is already stored');
+      if (scan.goodEnd < size) {
+        if (this.readOnly) {
+          // Likely a write in progress by the live writer, or a tail it will cut at its next start.
+          this.logger.debug({ file, offset: scan.goodEnd, bytes: size - scan.goodEnd }, 'session store: ignoring an incomplete last record');
+        } else {
+          await handle.truncate(scan.goodEnd);
+          await handle.sync();
+          this.logger.warn({ file, offset: scan.goodEnd, bytes: size - scan.goodEnd }, 'session store: cut off an incomplete last record (a write torn by a crash)');
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async lock(): Promise<void> {
+    if (LOCKED_HERE.has(this.dir)) throw locked(this.dir, process.pid);
+    const lockPath = path.join(this.dir, LOCK_NAME);
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx' });
+        LOCKED_HERE.add(this.dir);
+        this.lockPath = lockPath;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+      // Our own pid in the file is a lock left by an earlier run (a container restarts as pid 1).
+      if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) throw locked(this.dir, holder);
+      this.logger.warn({ dir: this.dir, pid: Number.isNaN(holder) ? undefined : holder }, 'session store: taking over a lock left by a process that is gone');
+      await unlink(lockPath).catch(() => undefined);
+    }
+    throw locked(this.dir, undefined);
+  }
+
+  private segmentPath(segment: number): string {
+    return path.join(this.dir, `sessions-${String(segment).padStart(8, '0')}.log`);
+  }
+
+  /** Runs `step` after everything queued before it; a failed step does not stop the ones after. */
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(step);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(record: SessionRecord, frame: Buffer): Promise<void> {
+    if (this.failure !== undefined) throw unavailable('the session store failed to sync to disk; restart to recover', this.failure);
+    if (this.index.get(record.id) !== undefined) return;
+    let active: Active;
+    try {
+      // No active segment: the last rotation failed half-way; start the next one now.
+      active = this.active ?? (await this.startSegment((this.segments[this.segments.length - 1] ?? 0) + 1));
+      if (active.size > 0 && active.size + frame.byteLength > this.maxFileBytes) active = await this.rotate();
+    } catch (err) {
+      throw err instanceof SessionError ? err : unavailable(`cannot start a new segment in ${this.dir}`, err);
+    }
+    const offset = active.size;
+    try {
+      let done = 0;
+      // One write() per record; the loop only continues a short write, at the right position.
+      while (done < frame.byteLength) {
+        const { bytesWritten } = await active.handle.write(frame, done, frame.byteLength - done, offset + done);
+        if (bytesWritten === 0) throw new Error('write made no progress');
+        done += bytesWritten;
+      }
+    } catch (err) {
+      // Leave no partial record for the next one to land after (disk full, I/O error).
+      await active.handle.truncate(offset).catch((truncateErr: unknown) => {
+        this.failure = truncateErr;
+      });
+      throw unavailable(`cannot write to ${this.segmentPath(active.segment)}`, err);
+    }
+    active.size += frame.byteLength;
+    this.index.add({ id: record.id, subject: record.subject, target: record.target, startedAt: record.startedAt, segment: active.segment, offset, length: frame.byteLength });
+    if (this.fsync === 'always') await this.syncActive();
+  }
+
+  /** Seals the active segment (fsynced) and starts the next one. Runs on the chain. */
+  private async rotate(): Promise<Active> {
+    const old = this.active!;
+    await this.syncActive();
+    this.active = undefined;
+    await old.handle.close().catch(() => undefined);
+    return this.startSegment(old.segment + 1);
+  }
+
+  private async startSegment(segment: number): Promise<Active> {
+    const handle = await open(this.segmentPath(segment), 'wx+');
+    const active: Active = { segment, handle, size: 0 };
+    // Taken before the directory sync, so that if the sync fails the next write still has a file.
+    this.segments.push(segment);
+    this.active = active;
+    await syncDirectory(this.dir);
+    return active;
+  }
+
+  private async syncActive(): Promise<void> {
+    try {
+      await this.active!.handle.datasync();
+    } catch (err) {
+      this.failure = err;
+      throw unavailable('cannot fsync the session store', err);
+    }
+  }
+
+  /** Resolves once an fsync that started after this call completes (group commit). */
+  private syncSoon(): Promise<void> {
+    // Closed: close() synced everything written before it returned.
+    if (this.closed && this.active === undefined) return this.failure === undefined ? Promise.resolve() : Promise.reject(unavailable('cannot fsync the session store', this.failure));
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ resolve, reject });
+      this.syncTimer ??= setTimeout(() => {
+        this.syncTimer = undefined;
+        void this.runSync();
+      }, this.fsyncIntervalMs);
+    });
+  }
+
+  private async runSync(): Promise<void> {
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    try {
+      // Queued behind the writes whose waiters are here, so their bytes are in the file.
+      await this.enqueue(() => (this.active === undefined ? Promise.resolve() : this.syncActive()));
+      for (const waiter of waiters) waiter.resolve();
+    } catch (err) {
+      for (const waiter of waiters) waiter.reject(err);
+    }
+  }
+
+  /** Reads records for index entries, in the entries' order; one open per segment. */
+  private async read(entries: readonly IndexEntry[]): Promise<SessionRecord[]> {
+    const records = new Array<SessionRecord>(entries.length);
+    const bySegment = new Map<number, number[]>();
+    entries.forEach((entry, i) => {
+      const list = bySegment.get(entry.segment) ?? [];
+      list.push(i);
+      bySegment.set(entry.segment, list);
+    });
+    for (const [segment, positions] of bySegment) {
+      // A handle of its own, even for the active segment, which a rotation may close meanwhile.
+      let handle: FileHandle;
+      try {
+        handle = await open(this.segmentPath(segment), 'r');
+      } catch (err) {
+        throw unavailable(`cannot read ${this.segmentPath(segment)}`, err);
+      }
+      try {
+        for (const i of positions) records[i] = await this.readOne(handle, entries[i]!);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    }
+    return records;
+  }
+
+  private async readOne(handle: FileHandle, entry: IndexEntry): Promise<SessionRecord> {
+    const line = Buffer.allocUnsafe(entry.length);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(line, 0, entry.length, entry.offset));
+    } catch (err) {
+      throw unavailable(`cannot read ${this.segmentPath(entry.segment)}`, err);
+    }
+    const record = bytesRead === entry.length ? decodeFrameRecord(line) : undefined;
+    if (record === undefined || record.id !== entry.id) {
+      throw new SessionError('ERR_SESSION_STORE_CORRUPT', `session ${entry.id} in ${this.segmentPath(entry.segment)} at ${entry.offset} fails its checksum`, {
+        details: { file: this.segmentPath(entry.segment), offset: entry.offset },
+      });
+    }
+    return record;
+  }
+}
+
+function unavailable(message: string, cause?: unknown): SessionError {
+  const detail = cause === undefined ? '' : `: ${describeError(cause).message}`;
+  return new SessionError('ERR_SESSION_STORE_UNAVAILABLE', `${message}${detail}`, cause === undefined ? {} : { cause });
+}
+
+function locked(dir: string, pid: number | undefined): SessionError {
+  return new SessionError('ERR_SESSION_STORE_LOCKED', `the session store in ${dir} is in use by ${pid === process.pid ? 'this process' : `process ${pid ?? 'unknown'}`}`, {
+    details: { dir, pid },
+  });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Makes a new file's directory entry durable. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,147 @@
+import type { FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import type { SessionRecord } from './types.ts';
+
+/**
+ * The file store's on-disk record: one line per session,
+ *
+ *     <crc32 of the payload, 8 hex digits> ' ' <payload> '\n'
+ *     payload = <[id, subject, target, startedAt] as JSON> '\t' <the record as JSON>
+ *
+ * JSON text never contains a raw newline or tab, so the line and the two parts split cleanly. A
+ * line that lacks its newline or fails its checksum is not a record: that is how a write torn by
+ * a crash is told apart from whole records. The small index part lets a startup scan build the
+ * in-memory index without parsing every body.
+ */
+
+/** Longest line the store writes or reads back; a longer one is not a record. */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const HEADER_BYTES = 9;
+
+export interface FrameMeta {
+  id: string;
+  subject: string;
+  target: string;
+  startedAt: number;
+}
+
+export function encodeFrame(record: SessionRecord): Buffer {
+  const meta = JSON.stringify([record.id, record.subject, record.target, record.startedAt]);
+  const payload = Buffer.from(`${meta}\t${JSON.stringify(record)}`, 'utf8');
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.byteLength + 1);
+  frame.write(crc32(payload).toString(16).padStart(8, '0'), 0, 'latin1');
+  frame[8] = SPACE;
+  payload.copy(frame, HEADER_BYTES);
+  frame[frame.byteLength - 1] = NEWLINE;
+  return frame;
+}
+
+/** The payload of a whole, intact line (with or without its newline), or undefined. */
+function payloadOf(line: Buffer): Buffer | undefined {
+  const end = line.byteLength > 0 && line[line.byteLength - 1] === NEWLINE ? line.byteLength - 1 : line.byteLength;
+  if (end < HEADER_BYTES + 3 || line[8] !== SPACE) return undefined;
+  const checksum = line.toString('latin1', 0, 8);
+  if (!/^[0-9a-f]{8}$/.test(checksum)) return undefined;
+  const payload = line.subarray(HEADER_BYTES, end);
+  return crc32(payload) === Number.parseInt(checksum, 16) ? payload : undefined;
+}
+
+export function decodeFrameMeta(line: Buffer): FrameMeta | undefined {
+  const payload = payloadOf(line);
+  if (payload === undefined) return undefined;
+  const tab = payload.indexOf(TAB);
+  if (tab < 0) return undefined;
+  try {
+    const [id, subject, target, startedAt] = JSON.parse(payload.toString('utf8', 0, tab)) as unknown[];
+    if (typeof id !== 'string' || typeof subject !== 'string' || typeof target !== 'string' || typeof startedAt !== 'number') return undefined;
+    return { id, subject, target, startedAt };
+  } catch {
+    return undefined;
+  }
+}
+
+export function decodeFrameRecord(line: Buffer): SessionRecord | undefined {
+  const payload = payloadOf(line);
+  if (payload === undefined) return undefined;
+  const tab = payload.indexOf(TAB);
+  if (tab < 0) return undefined;
+  try {
+    return JSON.parse(payload.toString('utf8', tab + 1)) as SessionRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SegmentScan {
+  /** End of the last intact record: everything after it is a torn tail. */
+  goodEnd: number;
+  /** Broken lines with intact records after them (not a crash: damage), as byte ranges. */
+  corrupt: { offset: number; length: number }[];
+}
+
+/**
+ * Reads a segment front to back in chunks (memory stays bounded by the longest record) and calls
+ * `onFrame` for every intact record in order.
+ */
+export async function scanSegment(
+  handle: FileHandle,
+  size: number,
+  onFrame: (meta: FrameMeta, offset: number, length: number) => void,
+  chunkBytes = 1024 * 1024,
+): Promise<SegmentScan> {
+  const chunk = Buffer.allocUnsafe(chunkBytes);
+  const corrupt: SegmentScan['corrupt'] = [];
+  let pendingBad: SegmentScan['corrupt'] = [];
+  let goodEnd = 0;
+  let position = 0;
+  let lineStart = 0;
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let oversized = false;
+
+  const endLine = (line: Buffer | undefined, length: number) => {
+    const meta = line === undefined ? undefined : decodeFrameMeta(line);
+    if (meta === undefined) {
+      pendingBad.push({ offset: lineStart, length });
+    } else {
+      onFrame(meta, lineStart, length);
+      corrupt.push(...pendingBad);
+      pendingBad = [];
+      goodEnd = lineStart + length;
+    }
+    lineStart += length;
+    parts = [];
+    partBytes = 0;
+    oversized = false;
+  };
+
+  while (position < size) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunkBytes, size - position), position);
+    if (bytesRead === 0) break;
+    const view = chunk.subarray(0, bytesRead);
+    let from = 0;
+    while (from < bytesRead) {
+      const newline = view.indexOf(NEWLINE, from);
+      if (newline < 0) {
+        partBytes += bytesRead - from;
+        if (partBytes > MAX_FRAME_BYTES) {
+          oversized = true;
+          parts = [];
+        } else if (!oversized) {
+          parts.push(Buffer.from(view.subarray(from)));
+        }
+        break;
+      }
+      const length = partBytes + newline - from + 1;
+      const line = oversized || length > MAX_FRAME_BYTES ? undefined : parts.length === 0 ? view.subarray(from, newline + 1) : Buffer.concat([...parts, view.subarray(from, newline + 1)]);
+      endLine(line, length);
+      from = newline + 1;
+    }
+    position += bytesRead;
+  }
+  return { goodEnd, corrupt };
+}

@@ -1,0 +1,81 @@
+import { SessionError } from './errors.ts';
+import { isSessionId } from './prepare-record.ts';
+import type { SessionFilter } from './types.ts';
+
+export const DEFAULT_LIST_LIMIT = 50;
+export const MAX_LIST_LIMIT = 1000;
+/** The last time a Date can hold. */
+const MAX_TIME = 8.64e15;
+
+/** Where a page starts: strictly older than this (startedAt, id) pair. */
+export interface ListPosition {
+  startedAt: number;
+  id: string;
+}
+
+/** A checked SessionFilter, the same for every store. */
+export interface ListQuery {
+  subject?: string;
+  target?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+  after?: ListPosition;
+}
+
+/** Checks a filter (ERR_SESSION_INVALID names the field). */
+export function listQuery(filter: SessionFilter = {}): ListQuery {
+  const problems: string[] = [];
+  const query: ListQuery = { limit: filter.limit ?? DEFAULT_LIST_LIMIT };
+  for (const field of ['subject', 'target'] as const) {
+    const value = filter[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') problems.push(`${field} must be a string`);
+    else query[field] = value;
+  }
+  for (const field of ['from', 'to'] as const) {
+    const value = filter[field];
+    if (value === undefined) continue;
+    // Whole milliseconds, as stored: startedAt >= 1.5 is startedAt >= 2, and startedAt < 1.5 is < 2.
+    if (!Number.isFinite(value) || Math.abs(value) > MAX_TIME) problems.push(`${field} must be a time in milliseconds since the epoch`);
+    else query[field] = Math.ceil(value);
+  }
+  if (!Number.isSafeInteger(query.limit) || query.limit < 1 || query.limit > MAX_LIST_LIMIT) problems.push(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+  if (filter.cursor !== undefined) {
+    const after = decodeCursor(filter.cursor);
+    if (after === undefined) problems.push('cursor is not one this store handed out');
+    else query.after = after;
+  }
+  if (problems.length > 0) throw new SessionError('ERR_SESSION_INVALID', `invalid session query: ${problems.join('; ')}`, { details: { problems } });
+  return query;
+}
+
+/** Opaque to callers; both stores page by (startedAt, id), so a cursor from one works on the other. */
+export function encodeCursor(position: ListPosition): string {
+  return Buffer.from(`${position.startedAt}/${position.id}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): ListPosition | undefined {
+  if (typeof cursor !== 'string' || cursor.length > 200) return undefined;
+  const match = /^(\d{1,16})\/(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) return undefined;
+  const startedAt = Number(match[1]);
+  const id = match[2]!;
+  return Number.isSafeInteger(startedAt) && isSessionId(id) ? { startedAt, id: id.toLowerCase() } : undefined;
+}
+
+/** Newest first: later startedAt first, then the larger id (as PostgreSQL orders uuids). */
+export function newestFirst(a: ListPosition, b: ListPosition): number {
+  if (a.startedAt !== b.startedAt) return b.startedAt - a.startedAt;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Whether a session at `position` passes the query (filters and cursor). */
+export function matches(query: ListQuery, entry: ListPosition & { subject: string; target: string }): boolean {
+  if (query.subject !== undefined && entry.subject !== query.subject) return false;
+  if (query.target !== undefined && entry.target !== query.target) return false;
+  if (query.from !== undefined && entry.startedAt < query.from) return false;
+  if (query.to !== undefined && entry.startedAt >= query.to) return false;
+  if (query.after !== undefined && newestFirst(query.after, entry) >= 0) return false;
+  return true;
+}

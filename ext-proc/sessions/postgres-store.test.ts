@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { silentLogger } from '../../common/logger.ts';
+import { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.ts';
+import { sessionRecord, sessionStoreSuite } from './store-suite.ts';
+
+const DATABASE_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Every schema this run creates starts with this, so the run can find and drop exactly its own. */
+const RUN_PREFIX = `sluice_test_${randomUUID().slice(0, 8)}_`;
+let schemas = 0;
+
+function options(overrides: Partial<PostgresSessionStoreOptions> = {}): PostgresSessionStoreOptions {
+  return { connectionString: DATABASE_URL, schema: `${RUN_PREFIX}${++schemas}`, logger: silentLogger(), ...overrides };
+}
+
+async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+after(async () => {
+  await admin(async (client) => {
+    const found = await client.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)', [RUN_PREFIX]);
+    for (const { nspname } of found.rows) await client.query(`DROP SCHEMA "${nspname}" CASCADE`);
+    const left = await client.query('SELECT 1 FROM pg_namespace WHERE starts_with(nspname, $1)', [RUN_PREFIX]);
+    assert.equal(left.rowCount, 0, 'the run left schemas behind');
+  });
+});
+
+sessionStoreSuite('PostgresSessionStore', async (policy = {}) => {
+  const shared = options(policy);
+  let store = await PostgresSessionStore.connect(shared);
+  return {
+    get store() {
+      return store;
+    },
+    reopen: async () => {
+      await store.close();
+      store = await PostgresSessionStore.connect(shared);
+      return store;
+    },
+    close: () => store.close(),
+  };
+});
+
+describe('PostgresSessionStore migrations and outages', () => {
+  test('replicas starting together apply the migration once (advisory lock); a restart applies nothing', async () => {
+    const shared = options();
+    const replicas = await Promise.all(Array.from({ length: 4 }, () => PostgresSessionStore.connect(shared)));
+    await Promise.all(replicas.map((r) => r.close()));
+    const again = await PostgresSessionStore.connect(shared);
+    await again.close();
+    await admin(async (client) => {
+      const applied = await client.query(`SELECT component, version FROM "${shared.schema}".sluice_schema_migrations`);
+      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }]);
+      const indexes = await client.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [shared.schema, 'sluice_sessions']);
+      assert.deepEqual(indexes.rows.map((r) => r.indexname), ['sluice_sessions_pkey', 'sluice_sessions_started_idx', 'sluice_sessions_subject_idx', 'sluice_sessions_target_idx']);
+    });
+  });
+
+  test('list by subject uses the index and keyset pagination (no sort, no offset)', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    await store.close();
+    await admin(async (client) => {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      const plan = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT id FROM "${shared.schema}".sluice_sessions WHERE subject = $1 AND (started_at, id) < ($2, $3::uuid) ORDER BY started_at DESC, id DESC LIMIT 51`,
+        ['alice', new Date(), randomUUID()],
+      );
+      await client.query('ROLLBACK');
+      const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+      assert.match(text, /sluice_sessions_subject_idx/);
+      assert.doesNotMatch(text, /Sort/);
+    });
+  });
+
+  test('read-only: append is refused, reads work, and the connection itself is read-only', async () => {
+    const shared = options();
+    const writer = await PostgresSessionStore.connect(shared);
+    const record = sessionRecord();
+    await writer.append(record);
+    await writer.close();
+    const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+    try {
+      assert.deepEqual(await reader.get(record.id), record);
+      await assert.rejects(reader.append(sessionRecord()), { code: 'ERR_SESSION_STORE_UNAVAILABLE' });
+    } finally {
+      await reader.close();
+    }
+    // Bypassing the check, the database still refuses the write.
+    const sneaky = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+    (sneaky as unknown as { readOnly: boolean }).readOnly = false;
+    try {
+      await assert.rejects(sneaky.append(sessionRecord()), (err: { code: string; cause?: { code?: string } }) => err.cause?.code === '25006');
+    } finally {
+      await sneaky.close();
+    }
+  });
+
+  test('read-only against a schema that was never migrated reports the missing table', async () => {
+    const reader = await PostgresSessionStore.connect(options({ readOnly: true }));
+    try {
+      await assert.rejects(reader.list(), (err: { code: string; message: string }) => {
+        assert.equal(err.code, 'ERR_SESSION_STORE_UNAVAILABLE');
+        assert.match(err.message, /no sessions table/);
+        return true;
+      });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('connect() to a dead port rejects quickly with ERR_SESSION_STORE_UNAVAILABLE', async () => {
+    const started = performance.now();
+    await assert.rejects(PostgresSessionStore.connect(options({ connectionString: 'postgres://postgres@127.0.0.1:1/test' })), { code: 'ERR_SESSION_STORE_UNAVAILABLE' });
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  test('once the database is unreachable every operation rejects with ERR_SESSION_STORE_UNAVAILABLE, and recovers when it is back', async () => {
+    const proxy = await tcpProxy(new URL(DATABASE_URL));
+    const url = new URL(DATABASE_URL);
+    url.port = String(proxy.port);
+    const store = await PostgresSessionStore.connect(options({ connectionString: url.toString(), connectTimeoutMs: 500, queryTimeoutMs: 1000 }));
+    try {
+      const record = sessionRecord();
+      await store.append(record);
+      await proxy.stop();
+      const started = performance.now();
+      const operations: [string, () => Promise<unknown>][] = [
+        ['append', () => store.append(sessionRecord())],
+        ['get', () => store.get(record.id)],
+        ['list', () => store.list({ subject: 'alice' })],
+      ];
+      for (const [name, run] of operations) {
+        await assert.rejects(run(), (err: { code?: string; cause?: unknown }) => {
+          assert.equal(err.code, 'ERR_SESSION_STORE_UNAVAILABLE', name);
+          assert.ok(err.cause !== undefined, `${name}: the driver error is kept as the cause`);
+          return true;
+        });
+      }
+      assert.ok(performance.now() - started < 3000, `took ${(performance.now() - started).toFixed(0)} ms`);
+      await proxy.restart();
+      assert.deepEqual(await store.get(record.id), record);
+    } finally {
+      await store.close();
+      await proxy.stop();
+    }
+  });
+
+  test('bad options are ERR_CONFIG_INVALID', async () => {
+    await assert.rejects(PostgresSessionStore.connect({ connectionString: 'mysql://x', schema: 'Robert"; DROP', poolSize: 0 }), (err: { code: string; message: string }) => {
+      assert.equal(err.code, 'ERR_CONFIG_INVALID');
+      for (const name of ['connectionString', 'schema', 'poolSize']) assert.ok(err.message.includes(name), name);
+      return true;
+    });
+  });
+});
+
+/** A TCP pass-through to PostgreSQL that the test can cut and restore on the same port. */
+async function tcpProxy(target: URL): Promise<{ port: number; stop: () => Promise<void>; restart: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+  };
+  let server: net.Server | undefined;
+  const listen = async (port: number) => {
+    const created = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      track(client);
+      track(upstream);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => created.listen(port, '127.0.0.1', resolve));
+    server = created;
+    return created;
+  };
+  const { port } = (await listen(0)).address() as net.AddressInfo;
+  return {
+    port,
+    stop: async () => {
+      const current = server;
+      server = undefined;
+      if (current === undefined) return;
+      const closed = new Promise<void>((resolve) => current.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+    restart: async () => {
+      await listen(port);
+    },
+  };
+}

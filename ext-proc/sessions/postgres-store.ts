@@ -1,0 +1,239 @@
+import pg from 'pg';
+import { describeError } from '../../common/errors.ts';
+import { createLogger, type Logger } from '../../common/logger.ts';
+import { invalidOptions, SessionError } from './errors.ts';
+import { encodeCursor, listQuery } from './list-query.ts';
+import { loadMigrations, migrate, quoteIdent, SQL_NAME } from './migrate.ts';
+import { isSessionId, prepareRecord, recordPolicy, type RecordPolicy, type RecordPolicyOptions } from './prepare-record.ts';
+import type { CapturedBody, RecordedMessage, SessionEvent, SessionFilter, SessionPage, SessionRecord, SessionStore, SessionTimings } from './types.ts';
+
+export interface PostgresSessionStoreOptions extends RecordPolicyOptions {
+  /** postgres:// URL (may carry a password; it is never logged). */
+  connectionString: string;
+  /** Schema of the sessions table and of sluice_schema_migrations. Default `public`. */
+  schema?: string;
+  /** Every connection is read-only (default_transaction_read_only); append is refused. */
+  readOnly?: boolean;
+  /** Apply pending migrations on connect. Default: true unless read-only. */
+  migrate?: boolean;
+  /** Pool size. Default 4. */
+  poolSize?: number;
+  /** How long opening a connection may take. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** A query without an answer after this long fails with ERR_SESSION_STORE_UNAVAILABLE. Default 5000 ms. */
+  queryTimeoutMs?: number;
+  logger?: Logger;
+}
+
+const MIGRATIONS = new URL('./migrations/', import.meta.url);
+const COMPONENT = 'sessions';
+const COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, timings, request, response, events';
+
+interface SessionRow {
+  id: string;
+  request_id: string;
+  subject: string;
+  issuer: string;
+  target: string;
+  rule: string;
+  decision: 'allow' | 'deny';
+  method: string;
+  path: string;
+  status: number | null;
+  started_at: Date;
+  ended_at: Date;
+  timings: SessionTimings;
+  request: StoredMessage;
+  response: StoredMessage;
+  events: SessionEvent[] | null;
+}
+
+/**
+ * Sessions in PostgreSQL, shared by every replica. The table comes from migrations/ (applied on
+ * connect, once across replicas). append is an INSERT that ignores a known id, so retries are
+ * safe; list pages newest first by (started_at, id) with keyset pagination on indexed columns.
+ * Every failure to reach the database is ERR_SESSION_STORE_UNAVAILABLE, the driver error kept as
+ * the cause.
+ */
+export class PostgresSessionStore implements SessionStore {
+  private readonly pool: pg.Pool;
+  private readonly table: string;
+  private readonly schema: string;
+  private readonly readOnly: boolean;
+  private readonly policy: RecordPolicy;
+  private readonly logger: Logger;
+  private closed = false;
+
+  /** Connects, checks the database answers and applies migrations; rejects with ERR_SESSION_STORE_UNAVAILABLE. */
+  static async connect(options: PostgresSessionStoreOptions): Promise<PostgresSessionStore> {
+    const store = new PostgresSessionStore(options);
+    try {
+      await store.pool.query('SELECT 1');
+      if (options.migrate ?? !store.readOnly) {
+        await migrate(store.pool, { schema: store.schema, component: COMPONENT, migrations: await loadMigrations(MIGRATIONS), logger: store.logger });
+      }
+    } catch (err) {
+      await store.close();
+      throw storeError(err, 'cannot connect to PostgreSQL');
+    }
+    return store;
+  }
+
+  private constructor(options: PostgresSessionStoreOptions) {
+    const problems: string[] = [];
+    if (typeof options.connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(options.connectionString)) problems.push('connectionString must be a postgres:// URL');
+    const schema = options.schema ?? 'public';
+    if (!SQL_NAME.test(schema)) problems.push('schema must be a lower-case SQL name (letters, digits, _)');
+    const poolSize = options.poolSize ?? 4;
+    if (!Number.isSafeInteger(poolSize) || poolSize < 1 || poolSize > 100) problems.push('poolSize must be from 1 to 100');
+    for (const name of ['connectTimeoutMs', 'queryTimeoutMs'] as const) {
+      const value = options[name];
+      if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) problems.push(`${name} must be a positive integer`);
+    }
+    if (problems.length > 0) throw invalidOptions('PostgreSQL session store', problems);
+    this.policy = recordPolicy('PostgreSQL session store', options);
+    this.schema = schema;
+    this.table = `${quoteIdent(schema)}.sluice_sessions`;
+    this.readOnly = options.readOnly ?? false;
+    this.logger = options.logger ?? createLogger('sluice-sessions');
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
+      query_timeout: options.queryTimeoutMs ?? 5000,
+      application_name: 'sluice-sessions',
+      ...(this.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+    });
+    // An idle connection that breaks emits here; without a listener it would crash the process.
+    this.pool.on('error', (err) => this.logger.warn({ err: describeError(err) }, 'PostgreSQL session store: idle connection failed'));
+  }
+
+  async append(record: SessionRecord): Promise<void> {
+    this.checkOpen();
+    if (this.readOnly) throw unavailable('the session store was opened read-only');
+    const r = prepareRecord(record, this.policy);
+    try {
+      await this.pool.query(
+        `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
+        [
+          r.id, r.requestId, r.subject, r.issuer, r.target, r.rule, r.decision, r.method, r.path, r.status,
+          new Date(r.startedAt), new Date(r.endedAt),
+          JSON.stringify(r.timings), JSON.stringify(toStored(r.request)), JSON.stringify(toStored(r.response)), r.events === undefined ? null : JSON.stringify(r.events),
+        ],
+      );
+    } catch (err) {
+      throw storeError(err, `cannot store session ${r.id}`);
+    }
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    this.checkOpen();
+    if (!isSessionId(id)) return undefined;
+    try {
+      const result = await this.pool.query<SessionRow>(`SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`, [id.toLowerCase()]);
+      const row = result.rows[0];
+      return row === undefined ? undefined : fromRow(row);
+    } catch (err) {
+      throw storeError(err, 'cannot read sessions');
+    }
+  }
+
+  async list(filter: SessionFilter = {}): Promise<SessionPage> {
+    this.checkOpen();
+    const query = listQuery(filter);
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    if (query.subject !== undefined) where.push(`subject = ${param(query.subject)}`);
+    if (query.target !== undefined) where.push(`target = ${param(query.target)}`);
+    if (query.from !== undefined) where.push(`started_at >= ${param(new Date(query.from))}`);
+    if (query.to !== undefined) where.push(`started_at < ${param(new Date(query.to))}`);
+    if (query.after !== undefined) where.push(`(started_at, id) < (${param(new Date(query.after.startedAt))}, ${param(query.after.id)}::uuid)`);
+    const sql = `SELECT ${COLUMNS} FROM ${this.table}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ${param(query.limit + 1)}`;
+    let rows: SessionRow[];
+    try {
+      rows = (await this.pool.query<SessionRow>(sql, values)).rows;
+    } catch (err) {
+      throw storeError(err, 'cannot list sessions');
+    }
+    const records = rows.slice(0, query.limit).map(fromRow);
+    const last = records[records.length - 1];
+    return rows.length > query.limit && last !== undefined ? { records, nextCursor: encodeCursor(last) } : { records };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end().catch(() => undefined);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw unavailable('the session store is closed');
+  }
+}
+
+function fromRow(row: SessionRow): SessionRecord {
+  const record: SessionRecord = {
+    id: row.id,
+    requestId: row.request_id,
+    subject: row.subject,
+    issuer: row.issuer,
+    target: row.target,
+    rule: row.rule,
+    decision: row.decision,
+    method: row.method,
+    path: row.path,
+    status: row.status,
+    startedAt: row.started_at.getTime(),
+    endedAt: row.ended_at.getTime(),
+    timings: row.timings,
+    request: fromStored(row.request),
+    response: fromStored(row.response),
+  };
+  if (row.events !== null) record.events = row.events;
+  return record;
+}
+
+/**
+ * jsonb keeps an object's keys in its own order, not the order they came in; headers go in as
+ * [name, value] pairs so that a replay shows them as they were on the wire.
+ */
+interface StoredMessage {
+  headers: [string, string][];
+  body: CapturedBody;
+}
+
+function toStored(message: RecordedMessage): StoredMessage {
+  return { headers: Object.entries(message.headers), body: message.body };
+}
+
+function fromStored(stored: StoredMessage): RecordedMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of stored.headers) {
+    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return { headers, body: stored.body };
+}
+
+function unavailable(message: string, cause?: unknown): SessionError {
+  const detail = cause === undefined ? '' : `: ${describeError(cause).message}`;
+  return new SessionError('ERR_SESSION_STORE_UNAVAILABLE', `${message}${detail}`, cause === undefined ? {} : { cause });
+}
+
+/**
+ * A driver error as a SessionError. SQLSTATE class 22 (data exception) is a record PostgreSQL will
+ * never take, so it is ERR_SESSION_INVALID and not retried; a missing table means the migrations
+ * have not run; anything else (refused, reset, timed out, shutting down) is unavailable.
+ */
+function storeError(err: unknown, message: string): SessionError {
+  if (err instanceof SessionError) return err;
+  const sqlState = (err as { code?: unknown }).code;
+  if (typeof sqlState === 'string' && sqlState.startsWith('22')) {
+    return new SessionError('ERR_SESSION_INVALID', `${message}: PostgreSQL refused the record: ${describeError(err).message}`, { cause: err });
+  }
+  if (sqlState === '42P01') return unavailable(`${message}: no sessions table (ext-proc applies the migrations when it starts)`, err);
+  return unavailable(message, err);
+}
