@@ -1,0 +1,33 @@
+import type { Candidate, CompiledPattern } from './compiled-pattern.ts';
+import { emitKept } from './emit-kept.ts';
+import { resolveMatch } from './resolve-match.ts';
+import { selectMatches } from './select-matches.ts';
+import { nextCharStart } from './utf8.ts';
+
+/**
+ * The one-shot definition of masking, deliberately plain: every pattern runs its exec loop over
+ * the whole input (no prefilter, no literal shortcut, no window), then overlaps are resolved and
+ * matches replaced. The streaming masker must produce exactly this for any chunking.
+ */
+export function maskWhole(patterns: readonly CompiledPattern[], input: Buffer): Buffer {
+  const candidates: Candidate[] = [];
+  patterns.forEach((pattern, index) => {
+    let pos = 0;
+    while (pos < input.length) {
+      const m = pattern.program.find(input, pos, input.length);
+      if (m === null) break;
+      const end = resolveMatch(pattern, input, m.start, m.end);
+      if (end < 0) {
+        pos = nextCharStart(input, m.start);
+        continue;
+      }
+      candidates.push({ start: m.start, end, pattern: index });
+      pos = end;
+    }
+  });
+  const { kept } = selectMatches(candidates, 0);
+  const pieces: Buffer[] = [];
+  const emitted = emitKept(kept, patterns, input, 0, 0, pieces);
+  if (emitted < input.length) pieces.push(input.subarray(emitted));
+  return Buffer.concat(pieces);
+}

@@ -1,0 +1,108 @@
+/**
+ * The masking profile as a policy author writes it (usually YAML), and the compiled objects the
+ * ext-proc service uses per body. Specs arrive as `unknown` and are checked field by field by
+ * compileProfile; these types describe the shape that passes.
+ */
+
+export type RecognizerId =
+  | 'card'
+  | 'iban'
+  | 'email'
+  | 'phone'
+  | 'ssn'
+  | 'ipv4'
+  | 'ipv6'
+  | 'jwt'
+  | 'private-key'
+  | 'cloud-key';
+
+/**
+ * How a match is replaced. Strings are shorthands: `redact`, `hash`, `keep-last-4`.
+ * - redact: a fixed marker, `[REDACTED:<name>]` unless `marker` is given.
+ * - keep-last: letters and digits become `*` except the last `n`; separators stay, so
+ *   `4111 1111 1111 1234` becomes `**** **** **** 1234`.
+ * - hash: `[H:<hex>]`, an HMAC-SHA256 of the value under the deployment key, truncated to
+ *   `length` hex digits (default 8), identical across streams so auditors can correlate.
+ */
+export type StrategySpec =
+  | 'redact'
+  | 'hash'
+  | `keep-last-${number}`
+  | { type: 'redact'; marker?: string }
+  | { type: 'keep-last'; n: number }
+  | { type: 'hash'; length?: number };
+
+export interface RecognizerEntrySpec {
+  use: RecognizerId;
+  strategy: StrategySpec;
+  /** Longest match in bytes; defaults to the recognizer's own (see README). */
+  maxLength?: number;
+}
+
+export interface PatternEntrySpec {
+  /** `[a-z0-9][a-z0-9._-]*`, unique within the profile; appears in the redaction marker. */
+  name: string;
+  /** RE2 syntax. Matched against raw body bytes as UTF-8. */
+  pattern: string;
+  strategy: StrategySpec;
+  /** Longest match in bytes; defaults to the profile's maxMatchBytes. */
+  maxLength?: number;
+}
+
+export interface MaskingProfileSpec {
+  name: string;
+  recognizers?: RecognizerEntrySpec[];
+  patterns?: PatternEntrySpec[];
+  /** Default maxLength of custom patterns, in bytes (default 4096). */
+  maxMatchBytes?: number;
+  /** What to do with bodies the masker cannot read (images, octet-stream, UTF-16 text). */
+  binary?: 'pass' | 'refuse';
+}
+
+export interface CompileOptions {
+  /** Per-deployment HMAC key for the `hash` strategy, at least 16 bytes. Never part of a policy file. */
+  hashKey?: Uint8Array;
+}
+
+/** Counters for one stream: for metrics, and for tests that check bounds and the prefilter. */
+export interface MaskerStats {
+  bytesIn: number;
+  bytesOut: number;
+  /** Input bytes held back right now (not yet emitted or needed as context). */
+  bufferedBytes: number;
+  peakBufferedBytes: number;
+  /** Matches replaced so far. */
+  matches: number;
+  /** RE2.Set calls made by the prefilter. */
+  prefilterCalls: number;
+  /** Full-pattern exec calls, by recognizer or pattern name. */
+  execCalls: Record<string, number>;
+}
+
+/** Masks one body. Not reusable: open a new one per stream. */
+export interface StreamMasker {
+  /** Takes the next body chunk; returns the bytes that are final and safe to forward now. */
+  push(chunk: Buffer): Buffer;
+  /** Ends the body; returns everything still held back, masked. */
+  end(): Buffer;
+  stats(): MaskerStats;
+}
+
+export interface MaskingEntryInfo {
+  readonly name: string;
+  readonly kind: 'recognizer' | 'pattern';
+  readonly strategy: string;
+  readonly maxLength: number;
+}
+
+/** A compiled, immutable profile. Cheap to `open()` per stream. */
+export interface MaskingProfile {
+  readonly name: string;
+  /** The longest match any entry may produce: the bound on what a stream holds back. */
+  readonly windowBytes: number;
+  readonly binary: 'pass' | 'refuse';
+  readonly entries: readonly MaskingEntryInfo[];
+  open(): StreamMasker;
+  /** The one-shot result for a whole body: the reference the streaming masker must equal. */
+  maskWhole(input: Buffer): Buffer;
+}
