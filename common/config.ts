@@ -36,6 +36,13 @@ export interface SluiceConfig {
     removeRequestHeaders: string[];
     /** Per target: which secret to inject, in which header, with which template. */
     credentials: { target: string; header: string; template: string; secret: string }[];
+    /** Response masking: profiles (ext-proc/masking specs) and which target uses which. */
+    masking: {
+      profiles: unknown[];
+      targets: Record<string, string>;
+      /** Secret (in the secret stores) holding the HMAC key of the `hash` strategy. */
+      hashKeySecret: string;
+    };
   };
   approvals: {
     /** `memory` (one replica) or `redis` (shared by every replica). */
@@ -121,6 +128,16 @@ const SCHEMA = {
             },
           },
           default: [],
+        },
+        masking: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            // Each profile is checked by ext-proc/masking's compileProfile, which names the field.
+            profiles: { type: 'array', items: { type: 'object' }, default: [] },
+            targets: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+            hashKeySecret: { type: 'string', default: '' },
+          },
+          default: {},
         },
       },
       default: {},

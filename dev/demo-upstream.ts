@@ -1,4 +1,6 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createGzip } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeServer, listen, readBody, sendJson } from '../common/http.ts';
 
 export interface SeenRequest {
@@ -23,11 +25,14 @@ export class DemoUpstream {
   private constructor(private readonly keep: number) {
     this.server = createServer((req, res) => {
       const arrivedAt = performance.now();
+      if (typeof req.headers['x-demo-chunks'] === 'string') {
+        this.record(req, arrivedAt, '');
+        void streamChunks(req.headers, res);
+        return;
+      }
       readBody(req, 1024 * 1024)
         .then((body) => {
-          const seen = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString('utf8'), at: arrivedAt };
-          this.seen.push(seen);
-          if (this.seen.length > this.keep) this.seen.shift();
+          const seen = this.record(req, arrivedAt, body.toString('utf8'));
           // Tests of the gateway's scrubbing ask for a careless echo: `x-reflect: <header>` copies
           // that request header into the `x-reflected` response header, verbatim.
           const reflect = req.headers['x-reflect'];
@@ -47,6 +52,13 @@ export class DemoUpstream {
     return upstream;
   }
 
+  private record(req: import('node:http').IncomingMessage, at: number, body: string): SeenRequest {
+    const seen = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, at };
+    this.seen.push(seen);
+    if (this.seen.length > this.keep) this.seen.shift();
+    return seen;
+  }
+
   get address(): { host: string; port: number } {
     return { host: '127.0.0.1', port: this.port };
   }
@@ -62,4 +74,35 @@ function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) out[name] = CREDENTIAL_HEADERS.has(name) ? '[received]' : value;
   return out;
+}
+
+/**
+ * Test and demo aid: `x-demo-chunks` (a JSON array of strings) makes the upstream answer with
+ * those chunks, flushed one by one `x-demo-delay-ms` apart, as `x-demo-content-type`, gzip-encoded
+ * when `x-demo-gzip: 1` — how tests put a card number across two network writes.
+ */
+async function streamChunks(headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
+  let chunks: string[];
+  try {
+    chunks = JSON.parse(String(headers['x-demo-chunks'])) as string[];
+  } catch {
+    res.writeHead(400).end();
+    return;
+  }
+  const delay = Number(headers['x-demo-delay-ms'] ?? 0);
+  const gzip = headers['x-demo-gzip'] === '1';
+  res.writeHead(200, { 'content-type': String(headers['x-demo-content-type'] ?? 'application/json'), ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+  const sink = gzip ? createGzip() : undefined;
+  sink?.pipe(res);
+  for (const chunk of chunks) {
+    if (sink) {
+      sink.write(chunk);
+      await new Promise<void>((resolve) => sink.flush(() => resolve()));
+    } else {
+      res.write(chunk);
+    }
+    if (delay > 0) await sleep(delay);
+  }
+  if (sink) sink.end();
+  else res.end();
 }

@@ -3,14 +3,27 @@ import type { SecretStore } from './secrets/types.ts';
 import type { CredentialPlan } from './credentials.ts';
 import { readDecision, type ForwardedDecision } from './decision.ts';
 import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
+import type { MaskingProfile } from './masking/index.ts';
+import { planResponseBody, type MaskedBody } from './response-body.ts';
 
 export interface ProcessorDeps {
   credentials: ReadonlyMap<string, CredentialPlan>;
+  /** Masking profile per target; targets without one stream their bodies untouched. */
+  masking: ReadonlyMap<string, MaskingProfile>;
   secrets: SecretStore;
   /** Request headers always removed before the upstream. */
   removeRequestHeaders: readonly string[];
   logger: Logger;
 }
+
+/**
+ * Sent with a response-headers answer when a body needs no processing: Envoy then streams it
+ * straight through instead of through ext-proc (needs allow_mode_override in the filter).
+ */
+const BODY_NOT_NEEDED = {
+  request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'NONE', response_body_mode: 'NONE',
+  request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP',
+};
 
 /** Credentials a caller may never send upstream, whatever the configuration says. */
 const CALLER_CREDENTIALS = ['authorization', 'proxy-authorization', 'cookie'];
@@ -27,16 +40,17 @@ export class ExchangeProcessor {
   private decision: ForwardedDecision | undefined;
   /** The secret injected into this exchange, to scrub from what comes back. */
   private injected: string | undefined;
+  private responseBody: MaskedBody | undefined;
 
   constructor(private readonly deps: ProcessorDeps) {}
 
-  /** Answers one ProcessingRequest with exactly one ProcessingResponse. */
-  handle(request: Message): Message {
+  /** Answers one ProcessingRequest with exactly one ProcessingResponse. Calls must not overlap. */
+  async handle(request: Message): Promise<Message> {
     switch (request.request) {
       case 'request_headers': return this.onRequestHeaders(request);
       case 'response_headers': return this.onResponseHeaders(request);
       case 'request_body': return { request_body: { response: { status: 'CONTINUE' } } };
-      case 'response_body': return { response_body: { response: { status: 'CONTINUE' } } };
+      case 'response_body': return this.onResponseBody(request);
       case 'request_trailers': return { request_trailers: {} };
       case 'response_trailers': return { response_trailers: {} };
       default:
@@ -75,11 +89,45 @@ export class ExchangeProcessor {
   }
 
   private onResponseHeaders(request: Message): Message {
-    if (this.injected === undefined) return headersResponse('response_headers');
     const headers = headerRecord(request.response_headers?.headers);
-    const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(this.injected!)).map(([name]) => name);
-    if (echoed.length === 0) return headersResponse('response_headers');
-    this.deps.logger.warn({ headers: echoed, session_id: this.decision?.sessionId, target: this.decision?.target }, 'upstream echoed the injected credential in response headers; removed');
-    return headersResponse('response_headers', { set_headers: [], remove_headers: echoed });
+    const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
+    if (this.injected !== undefined) {
+      const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(this.injected!)).map(([name]) => name);
+      if (echoed.length > 0) {
+        this.deps.logger.warn({ headers: echoed, session_id: this.decision?.sessionId, target: this.decision?.target }, 'upstream echoed the injected credential in response headers; removed');
+        mutation.remove_headers.push(...echoed);
+      }
+    }
+    const plan = planResponseBody(this.decision ? this.deps.masking.get(this.decision.target) : undefined, headers);
+    if (plan.kind === 'refuse') {
+      this.deps.logger.warn({ target: this.decision?.target, session_id: this.decision?.sessionId, reason: plan.reason }, 'response body refused by its masking profile');
+      return immediateResponse(502, 'ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
+    }
+    if (plan.kind === 'pass' || request.response_headers?.end_of_stream) {
+      return { ...headersResponse('response_headers', mutation), mode_override: BODY_NOT_NEEDED };
+    }
+    this.responseBody = plan.body;
+    // The masked body differs in length, and leaves decoded if it arrived compressed.
+    mutation.remove_headers.push('content-length');
+    if (plan.body.decodes) mutation.remove_headers.push('content-encoding');
+    return headersResponse('response_headers', mutation);
+  }
+
+  private async onResponseBody(request: Message): Promise<Message> {
+    const chunk: Buffer = request.response_body?.body ?? Buffer.alloc(0);
+    if (!this.responseBody) return { response_body: { response: { status: 'CONTINUE' } } };
+    const last = Boolean(request.response_body?.end_of_stream);
+    const body = await this.responseBody.push(chunk, last);
+    if (last) {
+      this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: this.responseBody.matches() }, 'response body masked');
+      this.responseBody = undefined;
+    }
+    return { response_body: { response: { status: 'CONTINUE', body_mutation: { body } } } };
+  }
+
+  /** The stream ended or was cancelled: free what the body phase holds. */
+  close(): void {
+    this.responseBody?.destroy();
+    this.responseBody = undefined;
   }
 }

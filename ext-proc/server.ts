@@ -20,16 +20,30 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
   server.addService(externalProcessorService().service, {
     Process: (call: grpc.ServerDuplexStream<any, any>) => {
       const processor = new ExchangeProcessor(deps);
+      // Messages are answered strictly in order: a body chunk waits for the one before it.
+      let previous: Promise<unknown> = Promise.resolve();
+      let failed = false;
       call.on('data', (message: Record<string, unknown>) => {
-        try {
-          call.write(processor.handle(message));
-        } catch (err) {
-          deps.logger.error({ err: describeError(err) }, 'ext-proc failed while processing; aborting the exchange');
-          call.destroy(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
-        }
+        previous = previous.then(async () => {
+          if (failed) return;
+          try {
+            call.write(await processor.handle(message));
+          } catch (err) {
+            failed = true;
+            processor.close();
+            deps.logger.error({ err: describeError(err) }, 'ext-proc failed while processing; aborting the exchange');
+            call.destroy(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
+          }
+        });
       });
-      call.on('end', () => call.end());
-      call.on('error', () => undefined);
+      call.on('end', () => {
+        void previous.then(() => {
+          processor.close();
+          if (!failed) call.end();
+        });
+      });
+      call.on('cancelled', () => processor.close());
+      call.on('error', () => processor.close());
     },
   });
   const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);

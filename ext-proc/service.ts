@@ -7,6 +7,7 @@ import { EnvSecretStore } from './secrets/env-secret-store.ts';
 import { FileSecretStore } from './secrets/file-secret-store.ts';
 import type { SecretStore } from './secrets/types.ts';
 import { startExtProcServer } from './server.ts';
+import { compileMaskingPlans } from './masking-plans.ts';
 
 export interface ExtProcService {
   port: number;
@@ -23,15 +24,17 @@ export async function startExtProcService(config: SluiceConfig, options: { logge
     ? await FileSecretStore.open(path.resolve(config.baseDir, config.extProc.secretsFile), { logger: options.logger })
     : undefined;
   const secrets = new ChainSecretStore([...(file ? [file] : []), new EnvSecretStore(options.env)]);
+  const masking = compileMaskingPlans(config.extProc.masking, secrets);
   const server = await startExtProcServer({
     credentials,
+    masking,
     secrets,
     removeRequestHeaders: config.extProc.removeRequestHeaders,
     logger: options.logger,
     host: config.extProc.host,
     port: options.port ?? config.extProc.port,
   });
-  options.logger.info({ port: server.port, targets: [...credentials.keys()] }, 'ext-proc listening');
+  options.logger.info({ port: server.port, credentials: [...credentials.keys()], masking: Object.fromEntries([...masking].map(([t, p]) => [t, p.name])) }, 'ext-proc listening');
   return {
     port: server.port,
     secrets,

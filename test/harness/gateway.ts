@@ -31,6 +31,8 @@ export interface GatewayOptions {
   /** ext-authz replicas behind one Envoy cluster (more than one needs a Redis approvals store). */
   replicas?: number;
   approvals?: { store: 'memory' } | { store: 'redis'; redisUrl: string; keyPrefix: string };
+  /** extProc.masking for the gateway (profiles and which target uses which). */
+  masking?: { profiles: unknown[]; targets: Record<string, string> };
 }
 
 /** One ext-authz replica and what the tests read from it. */
@@ -76,7 +78,7 @@ export class Gateway {
     Gateway.writeSecretsFile(secretsFile, TEST_SECRETS);
     const procLogs = capturedLogger('ext-proc');
     const procPort = await freePort();
-    const proc = await Gateway.startProc(policyDir, secretsFile, procLogs, procPort);
+    const proc = await Gateway.startProc(policyDir, secretsFile, procLogs, procPort, options);
     const envoy = await startEnvoyUnderTest((ctx) => renderGateway({
       listenAddress: ctx.listenAddress,
       listenPort: ctx.listenPort,
@@ -91,8 +93,9 @@ export class Gateway {
     return new Gateway(issuer, upstream, replicas, envoy, policyDir, options, proc, procLogs, secretsFile, procPort);
   }
 
-  private static startProc(policyDir: string, secretsFile: string, logs: ReturnType<typeof capturedLogger>, port: number): Promise<ExtProcService> {
-    const config = parseConfig(JSON.stringify({ extProc: { secretsFile, credentials: TEST_CREDENTIALS } }), path.join(policyDir, 'sluice.yaml'));
+  private static startProc(policyDir: string, secretsFile: string, logs: ReturnType<typeof capturedLogger>, port: number, options: GatewayOptions): Promise<ExtProcService> {
+    const extProc = { secretsFile, credentials: TEST_CREDENTIALS, ...(options.masking ? { masking: options.masking } : {}) };
+    const config = parseConfig(JSON.stringify({ extProc }), path.join(policyDir, 'sluice.yaml'));
     return startExtProcService(config, { logger: logs.logger, port, env: {} });
   }
 
@@ -115,7 +118,7 @@ export class Gateway {
 
   async restartExtProc(): Promise<void> {
     await this.stopExtProc();
-    this.proc = await Gateway.startProc(this.policyDir, this.secretsFile, this.procLogs, this.procPort);
+    this.proc = await Gateway.startProc(this.policyDir, this.secretsFile, this.procLogs, this.procPort, this.options);
   }
 
   private static async startReplica(replica: Replica, policyDir: string, issuer: DevIssuer, options: GatewayOptions): Promise<void> {
