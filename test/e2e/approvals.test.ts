@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Gateway } from '../harness/gateway.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -18,20 +19,47 @@ async function holdRequest(gw: Gateway, approvalsUrl: string, approverToken: str
   return { response, pending, started };
 }
 
+/**
+ * A chat webhook that fails its first call (so the retry path runs) and records the rest.
+ */
+async function flakyWebhook(): Promise<{ url: string; received: any[]; calls: number; close(): Promise<void> }> {
+  const state = { received: [] as any[], calls: 0 };
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      state.calls++;
+      if (state.calls === 1) { res.writeHead(503).end(); return; }
+      state.received.push(JSON.parse(body));
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    get received() { return state.received; },
+    get calls() { return state.calls; },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('just-in-time approval through real Envoy (one replica, in-process store)', () => {
   let gw: Gateway;
   let alice: string;
   let sam: string;
+  let hook: Awaited<ReturnType<typeof flakyWebhook>>;
   const releaseMs: number[] = [];
 
   before(async () => {
-    gw = await Gateway.start({ policySource: FIXTURE_POLICIES });
+    hook = await flakyWebhook();
+    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, approvals: { store: 'memory', webhooks: [{ url: hook.url, format: 'slack' }] } });
     alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
     sam = await gw.issuer.mint({ sub: 'sam', groups: ['sre'] });
   });
   after(async () => {
     if (releaseMs.length) console.log(`# release latency, one replica: ${releaseMs.map((m) => m.toFixed(1)).join(', ')} ms`);
     await gw?.stop();
+    await hook?.close();
   });
 
   test('a paused request continues upstream once approved during the hold (one upstream hit)', async () => {
@@ -105,6 +133,16 @@ describe('just-in-time approval through real Envoy (one replica, in-process stor
     const twice = await approvalsCall(gw.replicas[0]!.approvalsUrl, sam, 'POST', `/approvals/${id}/deny`, { reason: 'changed my mind' });
     assert.equal(twice.status, 409);
     assert.equal(twice.body.error.code, 'ERR_APPROVAL_ALREADY_DECIDED');
+  });
+
+  test('approvers are notified by a Slack-compatible webhook; a failing webhook is retried, the request not lost', async () => {
+    await waitFor(() => hook.received.length >= 2, 5000, 50);
+    assert.ok(hook.calls > hook.received.length, 'the first delivery failed (503) and was retried');
+    const texts = hook.received.map((m) => String(m.text));
+    assert.ok(texts.some((t) => t.includes('alice') && t.includes('/ops/deploy/web')), `a requested message names who and what: ${texts[0]}`);
+    assert.ok(hook.received.every((m) => typeof m.text === 'string'), 'Slack messages carry text');
+    const everything = JSON.stringify(hook.received);
+    for (const token of [alice, sam]) assert.ok(!everything.includes(token.split('.')[2]!), 'no token in notifications');
   });
 
   test('approvals and decisions are in the decision log; no token in any log', async () => {

@@ -30,7 +30,7 @@ export interface GatewayOptions {
   approvalTimeout?: string;
   /** ext-authz replicas behind one Envoy cluster (more than one needs a Redis approvals store). */
   replicas?: number;
-  approvals?: { store: 'memory' } | { store: 'redis'; redisUrl: string; keyPrefix: string };
+  approvals?: ({ store: 'memory' } | { store: 'redis'; redisUrl: string; keyPrefix: string }) & { webhooks?: { url: string; format: 'json' | 'slack' }[] };
   /** extProc.masking for the gateway (profiles and which target uses which). */
   masking?: { profiles: unknown[]; targets: Record<string, string> };
 }
@@ -128,9 +128,13 @@ export class Gateway {
     const approvalsPort = replica.approvalsUrl ? Number(new URL(replica.approvalsUrl).port) : await freePort();
     const config = parseConfig(JSON.stringify({
       extAuthz: { policyDir },
-      approvals: approvals.store === 'redis'
-        ? { store: 'redis', redisUrl: approvals.redisUrl, redisKeyPrefix: approvals.keyPrefix, port: approvalsPort }
-        : { store: 'memory', port: approvalsPort },
+      approvals: {
+        ...(approvals.store === 'redis'
+          ? { store: 'redis', redisUrl: approvals.redisUrl, redisKeyPrefix: approvals.keyPrefix }
+          : { store: 'memory' }),
+        port: approvalsPort,
+        webhooks: approvals.webhooks ?? [],
+      },
     }), path.join(policyDir, 'sluice.yaml'));
     replica.service = await startExtAuthzService(config, {
       logger: replica.logs.logger,
