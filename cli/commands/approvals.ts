@@ -1,5 +1,7 @@
+export type { CliIo } from './io.ts';
 import type { ApprovalView } from '../../ext-authz/approvals/approval-view.ts';
 import type { Command } from './types.ts';
+import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
 
 /**
@@ -8,21 +10,6 @@ import { parse } from './common.ts';
  * SLUICE_TOKEN to --token, which other users of the machine can read in the process list.
  */
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  env: Record<string, string | undefined>;
-  fetch: typeof globalThis.fetch;
-  now(): number;
-}
-
-const PROCESS_IO: CliIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  env: process.env,
-  fetch: (input, init) => globalThis.fetch(input, init),
-  now: Date.now,
-};
 
 const DEFAULT_URL = 'http://127.0.0.1:9080';
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -143,23 +130,8 @@ function connectionOf(io: CliIo, values: { url?: string | undefined; token?: str
   return { url, token };
 }
 
-function wantsHelp(args: readonly string[]): boolean {
-  return args.includes('--help') || args.includes('-h');
-}
 
-function help(io: CliIo, text: string): number {
-  io.out(text);
-  return 0;
-}
 
-function parseOrReport<T>(io: CliIo, run: () => T): T | undefined {
-  try {
-    return run();
-  } catch (err) {
-    io.err(`sluice: ${(err as Error).message}\n`);
-    return undefined;
-  }
-}
 
 /**
  * One API call. Resolves with the JSON body of a 2xx answer, or reports the failure on stderr

@@ -19,6 +19,7 @@ function io(): SessionsCliIo & { stdout: () => string; stderr: () => string } {
     out: (text) => void (out += text),
     err: (text) => void (err += text),
     env: {},
+    fetch: () => Promise.reject(new Error('the sessions CLI makes no HTTP calls')),
     now: () => T0 + 10 * 60_000,
     stdout: () => out,
     stderr: () => err,

@@ -1,8 +1,10 @@
+export type { CliIo as SessionsCliIo } from './io.ts';
 import { STATUS_CODES } from 'node:http';
 import { isSluiceError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
 import type { CapturedBody, RecordedMessage, SessionEvent, SessionRecord, SessionStore } from '../../ext-proc/sessions/types.ts';
 import type { Command } from './types.ts';
+import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
 
 /**
@@ -12,19 +14,6 @@ import { parse } from './common.ts';
  * Headers and bodies are printed as recorded, credentials already masked.
  */
 
-export interface SessionsCliIo {
-  out(text: string): void;
-  err(text: string): void;
-  env: Record<string, string | undefined>;
-  now(): number;
-}
-
-const PROCESS_IO: SessionsCliIo = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  env: process.env,
-  now: Date.now,
-};
 
 const DEFAULT_DIR = '.sluice/sessions';
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -71,7 +60,7 @@ const STORE_OPTIONS = {
 
 type StoreValues = { store?: string | undefined; dir?: string | undefined; 'database-url'?: string | undefined; schema?: string | undefined };
 
-export async function runSessionsList(args: string[], io: SessionsCliIo = PROCESS_IO): Promise<number> {
+export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): Promise<number> {
   if (wantsHelp(args)) return help(io, HELP.list);
   const parsed = parseOrReport(io, () =>
     parse(args, {
@@ -119,7 +108,7 @@ export async function runSessionsList(args: string[], io: SessionsCliIo = PROCES
   });
 }
 
-export async function runSessionsShow(args: string[], io: SessionsCliIo = PROCESS_IO): Promise<number> {
+export async function runSessionsShow(args: string[], io: CliIo = PROCESS_IO): Promise<number> {
   if (wantsHelp(args)) return help(io, HELP.show);
   const parsed = parseOrReport(io, () => parse(args, { ...STORE_OPTIONS, json: { type: 'boolean', default: false } }, true));
   if (parsed === undefined) return 2;
@@ -133,7 +122,7 @@ export async function runSessionsShow(args: string[], io: SessionsCliIo = PROCES
   });
 }
 
-export async function runSessionsReplay(args: string[], io: SessionsCliIo = PROCESS_IO): Promise<number> {
+export async function runSessionsReplay(args: string[], io: CliIo = PROCESS_IO): Promise<number> {
   if (wantsHelp(args)) return help(io, HELP.replay);
   const parsed = parseOrReport(io, () => parse(args, STORE_OPTIONS, true));
   if (parsed === undefined) return 2;
@@ -148,7 +137,7 @@ export async function runSessionsReplay(args: string[], io: SessionsCliIo = PROC
 }
 
 /** Opens the chosen store read-only, runs `use`, closes it; store errors print as `sluice: <code>: <message>`. */
-async function withStore(io: SessionsCliIo, values: StoreValues, use: (store: SessionStore) => Promise<number>): Promise<number> {
+async function withStore(io: CliIo, values: StoreValues, use: (store: SessionStore) => Promise<number>): Promise<number> {
   const kind = values.store ?? 'file';
   if (kind !== 'file' && kind !== 'postgres') {
     io.err(`sluice: --store must be file or postgres, got "${clean(kind)}"\n`);
@@ -182,19 +171,19 @@ async function withStore(io: SessionsCliIo, values: StoreValues, use: (store: Se
   }
 }
 
-function report(io: SessionsCliIo, err: unknown): number {
+function report(io: CliIo, err: unknown): number {
   if (isSluiceError(err)) io.err(`sluice: ${err.code}: ${clean(err.message)}\n`);
   else io.err(`sluice: ${clean((err as Error)?.message ?? String(err))}\n`);
   return 1;
 }
 
-async function findSession(io: SessionsCliIo, store: SessionStore, id: string): Promise<SessionRecord | undefined> {
+async function findSession(io: CliIo, store: SessionStore, id: string): Promise<SessionRecord | undefined> {
   const record = await store.get(id);
   if (record === undefined) io.err(`sluice: no recorded session ${clean(id)}\n`);
   return record;
 }
 
-function onlyId(io: SessionsCliIo, positionals: string[], usage: string): string | undefined {
+function onlyId(io: CliIo, positionals: string[], usage: string): string | undefined {
   if (positionals.length === 1) return positionals[0];
   io.err(`sluice: ${usage.split('\n')[0]}\n`);
   return undefined;
@@ -336,23 +325,8 @@ function ms(value: number): string {
   return `${Number.isInteger(value) ? value : value.toFixed(value < 10 ? 2 : 1)} ms`;
 }
 
-function wantsHelp(args: readonly string[]): boolean {
-  return args.includes('--help') || args.includes('-h');
-}
 
-function help(io: SessionsCliIo, text: string): number {
-  io.out(text);
-  return 0;
-}
 
-function parseOrReport<T>(io: SessionsCliIo, run: () => T): T | undefined {
-  try {
-    return run();
-  } catch (err) {
-    io.err(`sluice: ${(err as Error).message}\n`);
-    return undefined;
-  }
-}
 
 /**
  * Recorded values came from callers and upstreams: strip control characters so nothing in them
