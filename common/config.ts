@@ -43,6 +43,18 @@ export interface SluiceConfig {
       /** Secret (in the secret stores) holding the HMAC key of the `hash` strategy. */
       hashKeySecret: string;
     };
+    /** Session recording: one record per exchange, for audit and replay. */
+    sessions: {
+      store: 'file' | 'postgres' | 'off';
+      /** File store folder (relative to this config). */
+      dir: string;
+      databaseUrl: string;
+      /** Body bytes kept per direction; the rest is counted and marked truncated. */
+      maxBodyBytes: number;
+      maxQueuedRecords: number;
+      /** When the write queue is full: refuse new exchanges (default) or drop and count records. */
+      onFull: 'deny' | 'drop';
+    };
   };
   approvals: {
     /** `memory` (one replica) or `redis` (shared by every replica). */
@@ -136,6 +148,18 @@ const SCHEMA = {
             profiles: { type: 'array', items: { type: 'object' }, default: [] },
             targets: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
             hashKeySecret: { type: 'string', default: '' },
+          },
+          default: {},
+        },
+        sessions: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            store: { enum: ['file', 'postgres', 'off'], default: 'file' },
+            dir: { type: 'string', default: '.sluice/sessions' },
+            databaseUrl: { type: 'string', default: '' },
+            maxBodyBytes: { type: 'integer', minimum: 0, maximum: 67108864, default: 65536 },
+            maxQueuedRecords: { type: 'integer', minimum: 1, default: 10000 },
+            onFull: { enum: ['deny', 'drop'], default: 'deny' },
           },
           default: {},
         },

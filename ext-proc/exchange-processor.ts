@@ -5,6 +5,8 @@ import { readDecision, type ForwardedDecision } from './decision.ts';
 import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
 import type { MaskingProfile } from './masking/index.ts';
 import { planResponseBody, type MaskedBody } from './response-body.ts';
+import { ExchangeRecording } from './exchange-recording.ts';
+import type { RecordingQueue } from './sessions/index.ts';
 
 export interface ProcessorDeps {
   credentials: ReadonlyMap<string, CredentialPlan>;
@@ -14,6 +16,9 @@ export interface ProcessorDeps {
   /** Request headers always removed before the upstream. */
   removeRequestHeaders: readonly string[];
   logger: Logger;
+  /** Session recording; absent when `extProc.sessions.store` is off. */
+  recording?: { queue: RecordingQueue; maxBodyBytes: number };
+  now?: () => number;
 }
 
 /**
@@ -41,8 +46,17 @@ export class ExchangeProcessor {
   /** The secret injected into this exchange, to scrub from what comes back. */
   private injected: string | undefined;
   private responseBody: MaskedBody | undefined;
+  private recording: ExchangeRecording | undefined;
+  /**
+   * Where the exchange got to: 'response' once response headers passed, 'body' while a response
+   * body streams through, 'done' after its last chunk. Decides whether a stream end is a failure.
+   */
+  private progress: 'request' | 'response' | 'body' | 'done' = 'request';
+  private readonly now: () => number;
 
-  constructor(private readonly deps: ProcessorDeps) {}
+  constructor(private readonly deps: ProcessorDeps) {
+    this.now = deps.now ?? Date.now;
+  }
 
   /** Answers one ProcessingRequest with exactly one ProcessingResponse. Calls must not overlap. */
   async handle(request: Message): Promise<Message> {
@@ -66,6 +80,14 @@ export class ExchangeProcessor {
     if (!this.decision) {
       this.deps.logger.error({ request_id: requestId }, 'no ext-authz decision in the forwarded metadata; refusing');
       return immediateResponse(403, 'ERR_NO_DECISION', 'the request was not authorized', requestId);
+    }
+    if (this.deps.recording) {
+      // Audit completeness first: with the write queue full (deny mode), no new exchange starts.
+      if (!this.deps.recording.queue.canAccept()) {
+        this.deps.logger.error({ session_id: this.decision.sessionId, stats: this.deps.recording.queue.stats() }, 'session recording queue full; refusing new exchanges');
+        return immediateResponse(503, 'ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now', requestId);
+      }
+      this.recording = new ExchangeRecording(this.decision, { method: headers[':method'] ?? '', path: headers[':path'] ?? '', headers }, this.now(), this.deps.recording.maxBodyBytes);
     }
     const remove = new Set<string>(CALLER_CREDENTIALS);
     for (const name of this.deps.removeRequestHeaders) remove.add(name);
@@ -91,6 +113,7 @@ export class ExchangeProcessor {
   private onResponseHeaders(request: Message): Message {
     const headers = headerRecord(request.response_headers?.headers);
     const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
+    this.recording?.onResponseHeaders(headers, this.now());
     if (this.injected !== undefined) {
       const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(this.injected!)).map(([name]) => name);
       if (echoed.length > 0) {
@@ -103,9 +126,13 @@ export class ExchangeProcessor {
       this.deps.logger.warn({ target: this.decision?.target, session_id: this.decision?.sessionId, reason: plan.reason }, 'response body refused by its masking profile');
       return immediateResponse(502, 'ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
     }
-    if (plan.kind === 'pass' || request.response_headers?.end_of_stream) {
+    if (request.response_headers?.end_of_stream || (plan.kind === 'pass' && !this.recording)) {
+      this.progress = 'done';
       return { ...headersResponse('response_headers', mutation), mode_override: BODY_NOT_NEEDED };
     }
+    this.progress = 'body';
+    // Unmasked but recorded: the body still streams through, untouched, to be captured.
+    if (plan.kind === 'pass') return headersResponse('response_headers', mutation);
     this.responseBody = plan.body;
     // The masked body differs in length, and leaves decoded if it arrived compressed.
     mutation.remove_headers.push('content-length');
@@ -115,9 +142,14 @@ export class ExchangeProcessor {
 
   private async onResponseBody(request: Message): Promise<Message> {
     const chunk: Buffer = request.response_body?.body ?? Buffer.alloc(0);
-    if (!this.responseBody) return { response_body: { response: { status: 'CONTINUE' } } };
     const last = Boolean(request.response_body?.end_of_stream);
+    if (last) this.progress = 'done';
+    if (!this.responseBody) {
+      this.recording?.onResponseBody(chunk, this.now());
+      return { response_body: { response: { status: 'CONTINUE' } } };
+    }
     const body = await this.responseBody.push(chunk, last);
+    this.recording?.onResponseBody(body, this.now());
     if (last) {
       this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: this.responseBody.matches() }, 'response body masked');
       this.responseBody = undefined;
@@ -125,9 +157,20 @@ export class ExchangeProcessor {
     return { response_body: { response: { status: 'CONTINUE', body_mutation: { body } } } };
   }
 
-  /** The stream ended or was cancelled: free what the body phase holds. */
-  close(): void {
+  /**
+   * The stream ended (failed = cancelled or errored): free what the body phase holds and hand the
+   * session record to the recording queue. Called once per stream.
+   */
+  close(failed = false): void {
     this.responseBody?.destroy();
     this.responseBody = undefined;
+    if (this.recording && this.deps.recording) {
+      // Envoy may end a finished exchange's stream with a cancel; what counts is how far it got.
+      const record = this.recording.finish(this.now(), failed && this.progress !== 'done');
+      this.recording = undefined;
+      if (!this.deps.recording.queue.offer(record)) {
+        this.deps.logger.error({ session_id: record.id }, 'session record not queued (queue full)');
+      }
+    }
   }
 }

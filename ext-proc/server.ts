@@ -30,20 +30,27 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
             call.write(await processor.handle(message));
           } catch (err) {
             failed = true;
-            processor.close();
+            close(true);
             deps.logger.error({ err: describeError(err) }, 'ext-proc failed while processing; aborting the exchange');
             call.destroy(Object.assign(new Error('processing failed'), { code: grpc.status.INTERNAL }));
           }
         });
       });
+      // Whichever comes first ends the exchange; close() records it once.
+      let closed = false;
+      const close = (failedNow: boolean) => {
+        if (closed) return;
+        closed = true;
+        processor.close(failedNow);
+      };
       call.on('end', () => {
         void previous.then(() => {
-          processor.close();
+          close(failed);
           if (!failed) call.end();
         });
       });
-      call.on('cancelled', () => processor.close());
-      call.on('error', () => processor.close());
+      call.on('cancelled', () => void previous.then(() => close(true)));
+      call.on('error', () => void previous.then(() => close(true)));
     },
   });
   const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);

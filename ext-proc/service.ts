@@ -6,14 +6,18 @@ import { ChainSecretStore } from './secrets/chain-secret-store.ts';
 import { EnvSecretStore } from './secrets/env-secret-store.ts';
 import { FileSecretStore } from './secrets/file-secret-store.ts';
 import type { SecretStore } from './secrets/types.ts';
+import type { RecordingQueue } from './sessions/index.ts';
 import { startExtProcServer } from './server.ts';
 import { compileMaskingPlans } from './masking-plans.ts';
+import { startRecording } from './recording-setup.ts';
 
 export interface ExtProcService {
   port: number;
   secrets: SecretStore;
   /** The watched secrets file, when one is configured. */
   secretsFile: FileSecretStore | undefined;
+  /** The session recording queue, unless recording is off. */
+  recordingQueue: RecordingQueue | undefined;
   close(): Promise<void>;
 }
 
@@ -25,9 +29,11 @@ export async function startExtProcService(config: SluiceConfig, options: { logge
     : undefined;
   const secrets = new ChainSecretStore([...(file ? [file] : []), new EnvSecretStore(options.env)]);
   const masking = compileMaskingPlans(config.extProc.masking, secrets);
+  const recording = await startRecording(config, options.logger);
   const server = await startExtProcServer({
     credentials,
     masking,
+    ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes } } : {}),
     secrets,
     removeRequestHeaders: config.extProc.removeRequestHeaders,
     logger: options.logger,
@@ -39,8 +45,10 @@ export async function startExtProcService(config: SluiceConfig, options: { logge
     port: server.port,
     secrets,
     secretsFile: file,
+    recordingQueue: recording?.queue,
     close: async () => {
       await server.close();
+      await recording?.close();
       await secrets.close();
     },
   };

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Gateway } from '../harness/gateway.ts';
+import { Gateway, TEST_SECRETS } from '../harness/gateway.ts';
 
 const FIXTURE_POLICIES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
 
@@ -74,5 +74,52 @@ describe('streaming response masking through real Envoy', () => {
     });
     assert.equal(res.status, 200);
     assert.match(res.text, /x@example\.com/);
+  });
+});
+
+describe('session recording through real Envoy', () => {
+  let gw: Gateway;
+
+  before(async () => {
+    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } } });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  test('each exchange lands in the session store: identity, decision, status, masked body, no credential', async () => {
+    const alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
+    const res = await gw.request('/api/stream?case=recorded', {
+      token: alice,
+      headers: { 'x-demo-chunks': JSON.stringify(['{"card":"4111 1111 ', '1111 1111","email":"eve@example.com"}']), 'x-demo-delay-ms': '20' },
+    });
+    assert.equal(res.status, 200);
+    const plain = await gw.request('/ops/status?case=recorded-unmasked', { token: alice });
+    assert.equal(plain.status, 200);
+    await gw.proc!.recordingQueue!.flush();
+
+    const { FileSessionStore } = await import('../../ext-proc/sessions/index.ts');
+    const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
+    try {
+      const { records } = await store.list({ subject: 'alice' });
+      const masked = records.find((r) => r.path.includes('case=recorded') && !r.path.includes('unmasked'));
+      assert.ok(masked, 'the masked exchange was recorded');
+      assert.equal(masked.target, 'demo-api');
+      assert.equal(masked.rule, 'engineers-read/read-api');
+      assert.equal(masked.status, 200);
+      assert.equal(masked.method, 'GET');
+      const body = 'text' in masked.response.body ? masked.response.body.text : '';
+      assert.match(body, /\*{4} \*{4} \*{4} 1111/, 'the record holds the body as delivered: masked');
+      assert.ok(!body.includes('eve@example.com'));
+      assert.ok(masked.events!.some((e) => e.kind === 'body'), 'chunks are in the replay events');
+      const unmasked = records.find((r) => r.path.includes('case=recorded-unmasked'));
+      assert.ok(unmasked, 'an unmasked target is recorded too');
+      assert.equal(unmasked.target, 'ops-api');
+      const everything = JSON.stringify(records);
+      assert.ok(!everything.includes(alice), 'no caller token in session records');
+      for (const secret of Object.values(TEST_SECRETS)) assert.ok(!everything.includes(secret), 'no injected secret in session records');
+    } finally {
+      await store.close();
+    }
   });
 });

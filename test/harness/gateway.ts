@@ -94,7 +94,8 @@ export class Gateway {
   }
 
   private static startProc(policyDir: string, secretsFile: string, logs: ReturnType<typeof capturedLogger>, port: number, options: GatewayOptions): Promise<ExtProcService> {
-    const extProc = { secretsFile, credentials: TEST_CREDENTIALS, ...(options.masking ? { masking: options.masking } : {}) };
+    const sessions = { store: 'file', dir: path.join(path.dirname(secretsFile), 'sessions') };
+    const extProc = { secretsFile, credentials: TEST_CREDENTIALS, sessions, ...(options.masking ? { masking: options.masking } : {}) };
     const config = parseConfig(JSON.stringify({ extProc }), path.join(policyDir, 'sluice.yaml'));
     return startExtProcService(config, { logger: logs.logger, port, env: {} });
   }
@@ -109,6 +110,11 @@ export class Gateway {
     const staging = `${file}.tmp-${process.pid}`;
     writeFileSync(staging, text);
     renameSync(staging, file);
+  }
+
+  /** Where the file session store of this gateway writes. */
+  get sessionsDir(): string {
+    return path.join(path.dirname(this.secretsFile), 'sessions');
   }
 
   async stopExtProc(): Promise<void> {

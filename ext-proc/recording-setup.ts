@@ -1,0 +1,35 @@
+import path from 'node:path';
+import type { SluiceConfig } from '../common/config.ts';
+import type { Logger } from '../common/logger.ts';
+import { FileSessionStore, PostgresSessionStore, RecordingQueue, type SessionStore } from './sessions/index.ts';
+
+export interface Recording {
+  queue: RecordingQueue;
+  maxBodyBytes: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the session store sluice.yaml names (append-only files by default, or PostgreSQL) behind
+ * a bounded write queue, so a slow store never stalls the data path beyond the bound.
+ */
+export async function startRecording(config: SluiceConfig, logger: Logger): Promise<Recording | undefined> {
+  const settings = config.extProc.sessions;
+  if (settings.store === 'off') {
+    logger.warn('session recording is off (extProc.sessions.store: off)');
+    return undefined;
+  }
+  const store: SessionStore = settings.store === 'postgres'
+    ? await PostgresSessionStore.connect({ connectionString: settings.databaseUrl, logger, maxBodyBytes: settings.maxBodyBytes })
+    : await FileSessionStore.open({ dir: path.resolve(config.baseDir, settings.dir), logger, maxBodyBytes: settings.maxBodyBytes });
+  const queue = new RecordingQueue(store, { maxRecords: settings.maxQueuedRecords, onFull: settings.onFull, logger });
+  logger.info({ store: settings.store, onFull: settings.onFull }, 'session recording on');
+  return {
+    queue,
+    maxBodyBytes: settings.maxBodyBytes,
+    close: async () => {
+      await queue.close(AbortSignal.timeout(5000));
+      await store.close();
+    },
+  };
+}
