@@ -87,7 +87,12 @@ export class ExchangeProcessor {
         this.deps.logger.error({ session_id: this.decision.sessionId, stats: this.deps.recording.queue.stats() }, 'session recording queue full; refusing new exchanges');
         return immediateResponse(503, 'ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now', requestId);
       }
-      this.recording = new ExchangeRecording(this.decision, { method: headers[':method'] ?? '', path: headers[':path'] ?? '', headers }, this.now(), this.deps.recording.maxBodyBytes);
+      const profile = this.deps.masking.get(this.decision.target);
+      this.recording = new ExchangeRecording(this.decision, {
+        method: headers[':method'] ?? '',
+        path: maskText(headers[':path'] ?? '', profile),
+        headers: maskHeaders(headers, profile),
+      }, this.now(), this.deps.recording.maxBodyBytes);
     }
     const remove = new Set<string>(CALLER_CREDENTIALS);
     for (const name of this.deps.removeRequestHeaders) remove.add(name);
@@ -113,7 +118,7 @@ export class ExchangeProcessor {
   private onResponseHeaders(request: Message): Message {
     const headers = headerRecord(request.response_headers?.headers);
     const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
-    this.recording?.onResponseHeaders(headers, this.now());
+    this.recording?.onResponseHeaders(maskHeaders(headers, this.decision ? this.deps.masking.get(this.decision.target) : undefined), this.now());
     if (this.injected !== undefined) {
       const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(this.injected!)).map(([name]) => name);
       if (echoed.length > 0) {
@@ -173,4 +178,16 @@ export class ExchangeProcessor {
       }
     }
   }
+}
+
+/** Header values as the session record keeps them: masked with the target's profile, if any. */
+function maskHeaders(headers: Record<string, string>, profile: MaskingProfile | undefined): Record<string, string> {
+  if (!profile) return headers;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = maskText(value, profile);
+  return out;
+}
+
+function maskText(text: string, profile: MaskingProfile | undefined): string {
+  return profile ? profile.maskWhole(Buffer.from(text, 'latin1')).toString('latin1') : text;
 }

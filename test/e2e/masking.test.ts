@@ -91,7 +91,10 @@ describe('session recording through real Envoy', () => {
     const alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
     const res = await gw.request('/api/stream?case=recorded', {
       token: alice,
-      headers: { 'x-demo-chunks': JSON.stringify(['{"card":"4111 1111 ', '1111 1111","email":"eve@example.com"}']), 'x-demo-delay-ms': '20' },
+      headers: {
+        'x-demo-chunks': JSON.stringify(['{"card":"4111 1111 ', '1111 1111","email":"eve@example.com"}']), 'x-demo-delay-ms': '20',
+        'x-note': 'customer card 5555 5555 5555 4444',
+      },
     });
     assert.equal(res.status, 200);
     const plain = await gw.request('/ops/status?case=recorded-unmasked', { token: alice });
@@ -112,6 +115,7 @@ describe('session recording through real Envoy', () => {
       assert.match(body, /\*{4} \*{4} \*{4} 1111/, 'the record holds the body as delivered: masked');
       assert.ok(!body.includes('eve@example.com'));
       assert.ok(masked.events!.some((e) => e.kind === 'body'), 'chunks are in the replay events');
+      assert.match(masked.request.headers['x-note'] ?? '', /customer card \*{4} \*{4} \*{4} 4444/, 'PII in request headers is masked in the record too');
       const unmasked = records.find((r) => r.path.includes('case=recorded-unmasked'));
       assert.ok(unmasked, 'an unmasked target is recorded too');
       assert.equal(unmasked.target, 'ops-api');
