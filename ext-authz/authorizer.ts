@@ -48,9 +48,17 @@ export class Authorizer {
       return this.identityFailure(err, target, signal);
     }
 
-    // Phase 3: policy.
+    // Phase 3: content guardrails, then policy.
     try {
-      const decision = this.deps.policies().evaluate({
+      const policies = this.deps.policies();
+      const guardrail = policies.checkContent({ target, path: request.path, query: request.query, headers: request.headers, body: request.body });
+      if (guardrail !== null) {
+        return {
+          ...deny(403, 'ERR_GUARDRAIL_BLOCKED', `the request content is blocked by guardrail "${guardrail}"`),
+          identity, target, rule: null, extra: { guardrail },
+        };
+      }
+      const decision = policies.evaluate({
         identity,
         target,
         method: request.method,

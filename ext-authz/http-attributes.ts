@@ -6,6 +6,10 @@ export interface HttpAttributes {
   method: string;
   /** Path without the query string. */
   path: string;
+  /** Query string without the `?` ('' when none). */
+  query: string;
+  /** Request body, when the route asks Envoy to send it (with_request_body, pack_as_bytes). */
+  body: Buffer | undefined;
   headers: Readonly<Record<string, string>>;
   /** Target named by the route (context_extensions.target, else route metadata sluice.target). */
   target: string | undefined;
@@ -20,7 +24,7 @@ export interface HttpAttributes {
 interface RawCheckRequest {
   attributes?: {
     source?: { address?: { socket_address?: { address?: string } } };
-    request?: { http?: { id?: string; method?: string; path?: string; headers?: Record<string, string> } };
+    request?: { http?: { id?: string; method?: string; path?: string; headers?: Record<string, string>; body?: string; raw_body?: Buffer } };
     context_extensions?: Record<string, string>;
     route_metadata_context?: { filter_metadata?: Record<string, { fields?: Record<string, Record<string, unknown>> }> };
   };
@@ -37,6 +41,8 @@ export function readHttpAttributes(request: RawCheckRequest): HttpAttributes {
     requestId: headers['x-request-id'] || http.id || '',
     method: (http.method ?? '').toUpperCase(),
     path: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt),
+    query: queryAt === -1 ? '' : rawPath.slice(queryAt + 1),
+    body: http.raw_body && http.raw_body.length > 0 ? http.raw_body : http.body ? Buffer.from(http.body, 'utf8') : undefined,
     headers,
     target: attributes.context_extensions?.target || routeMetadataTarget(attributes.route_metadata_context),
     sourceAddress: attributes.source?.address?.socket_address?.address || undefined,

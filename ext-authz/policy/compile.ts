@@ -1,5 +1,6 @@
 import { compilePolicy } from './compile-policy.ts';
 import type { CompiledPolicy } from './compiled.ts';
+import { compileGuardrail, type CompiledGuardrail } from './guardrails.ts';
 import { PolicyError } from './errors.ts';
 import type { ParsedPolicyDocument } from './parse.ts';
 import { CompiledPolicySet } from './policy-set.ts';
@@ -55,6 +56,29 @@ export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPol
     }
   }
 
+  const guardrailsByTarget = new Map<string, CompiledGuardrail[]>();
+  const guardrailNames = new Map<string, string>();
+  for (const { docs } of files) {
+    for (const doc of docs) {
+      (doc.value.guardrails ?? []).forEach((raw, g) => {
+        const base = `/guardrails/${g}`;
+        const first = guardrailNames.get(raw.name);
+        if (first !== undefined) report(doc, `${base}/name`, `duplicate guardrail "${raw.name}" (first declared at ${first})`);
+        else guardrailNames.set(raw.name, where(doc, `${base}/name`));
+        raw.targets.forEach((target, t) => {
+          if (!targets.has(target)) report(doc, `${base}/targets/${t}`, `unknown target "${target}"`);
+        });
+        const compiled = compileGuardrail(raw, (pointer, message) => report(doc, `${base}${pointer}`, message));
+        if (compiled === null) return;
+        for (const target of compiled.targets) {
+          const list = guardrailsByTarget.get(target) ?? [];
+          list.push(compiled);
+          guardrailsByTarget.set(target, list);
+        }
+      });
+    }
+  }
+
   if (issues.length > 0) throw new PolicyError(sortIssues(issues, files));
 
   const byTarget = new Map<string, CompiledPolicy[]>();
@@ -67,6 +91,7 @@ export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPol
     sources: files.map((f) => f.file),
     policies,
     byTarget,
+    guardrailsByTarget,
   });
 }
 

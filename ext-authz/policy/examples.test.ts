@@ -20,8 +20,8 @@ describe('example policies (policies/)', async () => {
   const decide = (id: typeof alice, method: string, path: string, extra: Partial<Parameters<typeof request>[0]> = {}) =>
     set.evaluate(request({ identity: id, method, path, ...extra }));
 
-  it('declares demo-api, admin-api and ops-api', () => {
-    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api', 'ops-api']);
+  it('declares demo-api, admin-api, ops-api and sql-api', () => {
+    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api', 'ops-api', 'sql-api']);
   });
 
   it('engineering reads /api/**, with identity headers', () => {
@@ -73,6 +73,7 @@ describe('example policies (policies/)', async () => {
         ['demo-guardrails', true],
         ['admin-operators', false],
         ['ops-engineers', false],
+        ['sql-users', false],
       ],
     );
     assert.equal(trace.find((s) => s.policy === 'demo-order-writers' && s.rule === 'place-orders')?.matched, false);

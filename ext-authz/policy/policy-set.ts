@@ -1,6 +1,7 @@
 import type { CompiledPolicy } from './compiled.ts';
 import { evaluateRequest } from './evaluate.ts';
-import type { AccessRequest, Decision, PolicySet } from './types.ts';
+import type { AccessRequest, ContentCheck, Decision, PolicySet } from './types.ts';
+import { firstViolation, type CompiledGuardrail } from './guardrails.ts';
 
 /**
  * A compiled bundle. Besides the PolicySet contract it exposes the compiled policies, read-only,
@@ -13,21 +14,30 @@ export class CompiledPolicySet implements PolicySet {
   readonly policies: readonly CompiledPolicy[];
   /** Declared target → policies naming it, in load order (empty for a target no policy names). */
   readonly byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
+  /** Declared target → its content guardrails (absent when it has none). */
+  readonly guardrailsByTarget: ReadonlyMap<string, readonly CompiledGuardrail[]>;
 
   constructor(init: {
     targets: ReadonlySet<string>;
     sources: readonly string[];
     policies: readonly CompiledPolicy[];
     byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
+    guardrailsByTarget?: ReadonlyMap<string, readonly CompiledGuardrail[]>;
   }) {
     this.targets = init.targets;
     this.sources = Object.freeze([...init.sources]);
     this.policies = Object.freeze([...init.policies]);
     this.byTarget = init.byTarget;
+    this.guardrailsByTarget = init.guardrailsByTarget ?? new Map();
     Object.freeze(this);
   }
 
   evaluate(request: AccessRequest): Decision {
     return evaluateRequest(this.byTarget, request);
+  }
+
+  checkContent(content: ContentCheck): string | null {
+    const guardrails = this.guardrailsByTarget.get(content.target);
+    return guardrails === undefined ? null : firstViolation(guardrails, content);
   }
 }

@@ -10,6 +10,16 @@ export type ClaimScalar = string | number | boolean;
 export interface RawDocument {
   targets?: RawTarget[];
   policies?: RawPolicy[];
+  guardrails?: RawGuardrail[];
+}
+
+export interface RawGuardrail {
+  name: string;
+  description?: string;
+  targets: string[];
+  in?: ('path' | 'query' | 'headers' | 'body')[];
+  pattern: string;
+  ignoreCase?: boolean;
 }
 
 export interface RawTarget {

@@ -128,6 +128,25 @@ const RULE = {
   },
 } as const;
 
+/** Content guardrails: request content matching `pattern` (RE2) in the listed places is refused. */
+const GUARDRAIL = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'targets', 'pattern'],
+  properties: {
+    name: NAME,
+    description: { type: 'string' },
+    targets: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    in: {
+      type: 'array', minItems: 1, uniqueItems: true,
+      items: { enum: ['path', 'query', 'headers', 'body'] },
+      hint: 'must list where to look: path, query, headers, body',
+    },
+    pattern: { type: 'string', minLength: 1, maxLength: 4096 },
+    ignoreCase: { type: 'boolean' },
+  },
+} as const;
+
 const POLICY = {
   type: 'object',
   additionalProperties: false,
@@ -157,5 +176,6 @@ export const POLICY_DOCUMENT_SCHEMA = {
   properties: {
     targets: { type: 'array', items: TARGET },
     policies: { type: 'array', items: POLICY },
+    guardrails: { type: 'array', items: GUARDRAIL },
   },
 } as const;

@@ -30,12 +30,26 @@ export interface Decision {
   approval: ApprovalSpec | null;
 }
 
+/** The request content that content guardrails look at. */
+export interface ContentCheck {
+  target: string;
+  /** Path without the query string. */
+  path: string;
+  /** Query string without the `?` ('' when none). */
+  query: string;
+  headers: Readonly<Record<string, string>>;
+  /** The request body Envoy buffered for the check, when the route sends it. */
+  body?: Buffer;
+}
+
 /** A compiled, immutable policy bundle. `evaluate` is synchronous and allocation-light. */
 export interface PolicySet {
   readonly targets: ReadonlySet<string>;
   /** Files the bundle was compiled from, for diagnostics. */
   readonly sources: readonly string[];
   evaluate(request: AccessRequest): Decision;
+  /** The name of the first content guardrail of the target that the content trips, or null. */
+  checkContent(content: ContentCheck): string | null;
 }
 
 /** One problem in a policy file: where it is and what is wrong. */
