@@ -12,6 +12,10 @@ export function bindInsecure(server: grpc.Server, host: string, port: number): P
 
 /** Stops accepting calls and waits for in-flight ones, up to `graceMs`, then forces the rest closed. */
 export function shutdown(server: grpc.Server, graceMs = 2000): Promise<void> {
+  if (graceMs <= 0) {
+    server.forceShutdown();
+    return Promise.resolve();
+  }
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();

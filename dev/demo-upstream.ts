@@ -79,7 +79,8 @@ function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 /**
  * Test and demo aid: `x-demo-chunks` (a JSON array of strings) makes the upstream answer with
  * those chunks, flushed one by one `x-demo-delay-ms` apart, as `x-demo-content-type`, gzip-encoded
- * when `x-demo-gzip: 1` — how tests put a card number across two network writes.
+ * when `x-demo-gzip: 1`, after `x-demo-pad-bytes` spaces if asked (bodies larger than a
+ * header can carry) — how tests put a card number across two network writes.
  */
 async function streamChunks(headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
   let chunks: string[];
@@ -94,6 +95,8 @@ async function streamChunks(headers: IncomingHttpHeaders, res: ServerResponse): 
   res.writeHead(200, { 'content-type': String(headers['x-demo-content-type'] ?? 'application/json'), ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
   const sink = gzip ? createGzip() : undefined;
   sink?.pipe(res);
+  const pad = Math.min(Number(headers['x-demo-pad-bytes'] ?? 0) || 0, 16 << 20);
+  if (pad > 0) chunks.unshift(' '.repeat(pad));
   for (const chunk of chunks) {
     if (sink) {
       sink.write(chunk);

@@ -7,7 +7,8 @@ import { ExchangeProcessor, type ProcessorDeps } from './exchange-processor.ts';
 
 export interface RunningServer {
   port: number;
-  close(): Promise<void>;
+  /** Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -54,5 +55,5 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
     },
   });
   const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);
-  return { port, close: () => shutdown(server) };
+  return { port, close: (graceMs = 2000) => shutdown(server, graceMs) };
 }

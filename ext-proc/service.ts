@@ -18,7 +18,8 @@ export interface ExtProcService {
   secretsFile: FileSecretStore | undefined;
   /** The session recording queue, unless recording is off. */
   recordingQueue: RecordingQueue | undefined;
-  close(): Promise<void>;
+  /** Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Wires config → secret stores (watched file, then environment) + credential plans → gRPC server. */
@@ -46,8 +47,8 @@ export async function startExtProcService(config: SluiceConfig, options: { logge
     secrets,
     secretsFile: file,
     recordingQueue: recording?.queue,
-    close: async () => {
-      await server.close();
+    close: async (graceMs?: number) => {
+      await server.close(graceMs);
       await recording?.close();
       await secrets.close();
     },

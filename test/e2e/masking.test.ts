@@ -127,3 +127,53 @@ describe('session recording through real Envoy', () => {
     }
   });
 });
+
+describe('ext-proc restarted mid-stream', () => {
+  let gw: Gateway;
+
+  before(async () => {
+    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } } });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  test('the affected response fails, no unmasked byte reaches the caller, and the next request succeeds', async () => {
+    const alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
+    const response = await fetch(gw.url('/api/stream?case=restart-mid-stream'), {
+      headers: {
+        authorization: `Bearer ${alice}`,
+        // 64 KiB of padding first: more than the masker's window, so part of it is delivered
+        // before the crash, while the card is still upstream.
+        'x-demo-pad-bytes': String(64 * 1024),
+        'x-demo-chunks': JSON.stringify(['{"intro":"hello",', '"card":"4111 1111 1111 1111","email":"mid@example.com"}']),
+        'x-demo-delay-ms': '600',
+      },
+    });
+    assert.equal(response.status, 200, 'headers were already on their way');
+    const reader = response.body!.getReader();
+    const received: Buffer[] = [];
+    const first = await reader.read();
+    if (first.value) received.push(Buffer.from(first.value));
+    await gw.stopExtProc({ crash: true }); // the second chunk (with the card) is still upstream
+    let failed = false;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        received.push(Buffer.from(value));
+      }
+    } catch {
+      failed = true;
+    }
+    const text = Buffer.concat(received).toString('utf8');
+    assert.ok(!text.includes('4111 1111 1111 1111'), 'no unmasked card reached the caller');
+    assert.ok(!text.includes('mid@example.com'), 'no unmasked email reached the caller');
+    assert.ok(failed || !text.endsWith('}'), 'the affected response did not complete normally');
+
+    await gw.restartExtProc();
+    const next = await gw.request('/api/stream?case=after-restart', { token: alice, headers: { 'x-demo-chunks': JSON.stringify(['{"card":"4111 1111 1111 1111"}']) } });
+    assert.equal(next.status, 200);
+    assert.match(next.text, /\*{4} \*{4} \*{4} 1111/);
+  });
+});

@@ -117,8 +117,9 @@ export class Gateway {
     return path.join(path.dirname(this.secretsFile), 'sessions');
   }
 
-  async stopExtProc(): Promise<void> {
-    await this.proc?.close();
+  /** Stops ext-proc; `crash` cuts in-flight streams at once instead of letting them finish. */
+  async stopExtProc(options: { crash?: boolean } = {}): Promise<void> {
+    await this.proc?.close(options.crash ? 0 : undefined);
     this.proc = undefined;
   }
 
