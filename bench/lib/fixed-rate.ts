@@ -4,6 +4,8 @@ export interface LatencyResult {
   sent: number;
   ok: number;
   failed: number;
+  /** Non-200 answers by status (0 = connection error). */
+  failures: Record<number, number>;
   p50: number;
   p90: number;
   p99: number;
@@ -23,6 +25,8 @@ export async function fixedRate(url: string, opts: { rate: number; durationMs: n
   const latencies: number[] = [];
   let failed = 0;
   let sent = 0;
+  const failures: Record<number, number> = {};
+  const fail = (status: number) => { failed++; failures[status] = (failures[status] ?? 0) + 1; };
   const pending: Promise<void>[] = [];
   const start = performance.now();
 
@@ -33,11 +37,11 @@ export async function fixedRate(url: string, opts: { rate: number; durationMs: n
         res.resume();
         res.on('end', () => {
           if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
-          else failed++;
+          else fail(res.statusCode ?? 0);
           resolve();
         });
       });
-      req.on('error', () => { failed++; resolve(); });
+      req.on('error', () => { fail(0); resolve(); });
     }));
   };
 
@@ -53,5 +57,5 @@ export async function fixedRate(url: string, opts: { rate: number; durationMs: n
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return { sent: total, ok: latencies.length, failed, p50: pct(50), p90: pct(90), p99: pct(99), max: latencies[latencies.length - 1] ?? NaN };
+  return { sent: total, ok: latencies.length, failed, failures, p50: pct(50), p90: pct(90), p99: pct(99), max: latencies[latencies.length - 1] ?? NaN };
 }

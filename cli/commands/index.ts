@@ -12,6 +12,7 @@ interface CommandEntry {
 export const COMMANDS: Record<string, CommandEntry> = {
   dev: { summary: 'run Envoy + ext-authz + dev issuer + demo upstream (npm start)', load: async () => (await import('./dev.ts')).devCommand },
   'ext-authz': { summary: 'run the ext-authz gRPC service (--config sluice.yaml)', load: async () => (await import('./ext-authz.ts')).extAuthzCommand },
+  'ext-proc': { summary: 'run the ext-proc gRPC service (--config sluice.yaml)', load: async () => (await import('./ext-proc.ts')).extProcCommand },
   token: { summary: 'mint a DEV-ONLY token from the dev issuer (--sub, --groups, --claim k=v)', load: async () => (await import('./token.ts')).tokenCommand },
   'policy check': { summary: 'validate a policy directory: sluice policy check [dir]', load: async () => (await import('./policy-check.ts')).policyCheckCommand },
   'policy explain': { summary: 'explain a decision: --target --method --path and --sub/--groups/--claim or --token', load: async () => (await import('./policy-explain.ts')).policyExplainCommand },

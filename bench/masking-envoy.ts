@@ -1,0 +1,137 @@
+/**
+ * Streaming masking through real Envoy, side by side in one run:
+ *   bare        Envoy alone
+ *   authz       Envoy + ext-authz            (the baseline for the added-latency figure)
+ *   authz_proc  Envoy + ext-authz + ext-proc (all built-in recognizers on the response)
+ * Figures: MB/s on a 100 MB JSON response, added p50/p99 on a small JSON response at a fixed
+ * rate, and a 1 GB response through ext-proc with ext-proc's peak RSS. ext-authz and ext-proc
+ * run as their own processes. Session recording is off here (masking cost only).
+ *
+ *   npm run bench:masking-envoy        (BENCH_SECONDS=10, BENCH_BIG_MB=100, BENCH_HUGE_MB=1024)
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DevIssuer } from '../dev/dev-issuer.ts';
+import { renderTemplate } from '../envoy/render.ts';
+import { startEnvoy } from '../common/envoy-process.ts';
+import { freePort } from '../common/free-port.ts';
+import { startExtAuthzProcess } from './lib/ext-authz-process.ts';
+import { startJsonUpstream } from './lib/json-upstream.ts';
+import { fixedRate } from './lib/fixed-rate.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 100);
+const HUGE_MB = Number(process.env.BENCH_HUGE_MB ?? 1024);
+const POLICIES = fileURLToPath(new URL('./policies/', import.meta.url));
+const TEMPLATE = fileURLToPath(new URL('./envoy-masking.yaml', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
+const RECOGNIZERS = ['card', 'iban', 'email', 'phone', 'ssn', 'ipv4', 'ipv6', 'jwt', 'private-key', 'cloud-key'];
+
+function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** Downloads a URL, counting bytes; optionally samples a process's RSS meanwhile. */
+async function download(url: string, token: string, rssOf?: number): Promise<{ mb: number; seconds: number; peakRssMb: number; status: number; raw: number }> {
+  let peak = rssOf ? rssMb(rssOf) : 0;
+  const timer = rssOf ? setInterval(() => { peak = Math.max(peak, rssMb(rssOf)); }, 100) : undefined;
+  const started = performance.now();
+  const result = await new Promise<{ bytes: number; status: number; raw: number }>((resolve, reject) => {
+    http.get(url, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let bytes = 0;
+      let raw = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (chunk.includes('4111 1111 1111 1111')) raw++;
+      });
+      res.on('end', () => resolve({ bytes, status: res.statusCode ?? 0, raw }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(timer);
+  return { mb: result.bytes / (1024 * 1024), seconds, peakRssMb: peak, status: result.status, raw: result.raw };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-masking-'));
+  const issuer = await DevIssuer.start();
+  const token = await issuer.mint({ sub: 'alice', groups: ['engineering'], ttlSeconds: 7200 });
+  const upstream = await startJsonUpstream();
+  const ports = {
+    ADMIN_PORT: await freePort(), BARE_PORT: await freePort(), AUTHZ_PORT: await freePort(), PROC_PORT: await freePort(),
+    UPSTREAM_PORT: upstream.port, EXT_AUTHZ_SERVICE_PORT: await freePort(), EXT_PROC_SERVICE_PORT: await freePort(),
+  };
+  const authz = await startExtAuthzProcess({
+    dir, port: ports.EXT_AUTHZ_SERVICE_PORT, policyDir: POLICIES,
+    issuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }], approvals: { port: await freePort() },
+  });
+  const procConfig = path.join(dir, 'ext-proc.yaml');
+  writeFileSync(procConfig, JSON.stringify({
+    extProc: {
+      port: ports.EXT_PROC_SERVICE_PORT,
+      sessions: { store: 'off' },
+      masking: { profiles: [{ name: 'pii', recognizers: RECOGNIZERS.map((use) => ({ use, strategy: 'redact' })) }], targets: { 'demo-api': 'pii' } },
+    },
+    log: { level: 'warn' },
+  }));
+  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], { stdio: 'inherit' });
+  const envoy = await startEnvoy({ concurrency: 1, config: renderTemplate(readFileSync(TEMPLATE, 'utf8'), ports, TEMPLATE) });
+  const url = (listener: 'bare' | 'authz' | 'authz_proc', p: string) =>
+    `http://127.0.0.1:${{ bare: ports.BARE_PORT, authz: ports.AUTHZ_PORT, authz_proc: ports.PROC_PORT }[listener]}${p}`;
+  try {
+    for (let i = 0; (await fetch(url('authz_proc', '/small'), { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status, () => 0)) !== 200; i++) {
+      if (i > 100) throw new Error('the ext-proc listener never answered 200');
+      await sleep(100);
+    }
+    console.log(`# Sluice masking through Envoy — ${new Date().toISOString()}, Envoy --concurrency 1, ext-authz and ext-proc one process each`);
+
+    console.log(`\n## ${BIG_MB} MB JSON response (10 built-in recognizers, redact)`);
+    console.log('setup        MB/s     seconds  chunks with a raw card at the caller');
+    const big: Record<string, number> = {};
+    for (const listener of ['bare', 'authz', 'authz_proc'] as const) {
+      await download(url(listener, '/big?mb=5'), token);
+      const r = await download(url(listener, `/big?mb=${BIG_MB}`), token);
+      big[listener] = r.mb / r.seconds;
+      console.log(`${listener.padEnd(11)} ${big[listener]!.toFixed(1).padStart(6)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.raw}`);
+    }
+    console.log(`ratio authz_proc / bare: ${(big.authz_proc! / big.bare!).toFixed(3)}`);
+
+    console.log(`\n## Small JSON response at a fixed 500 req/s for ${SECONDS} s (open loop)`);
+    const lat: Record<string, Awaited<ReturnType<typeof fixedRate>>> = {};
+    for (const listener of ['authz', 'authz_proc'] as const) {
+      await fixedRate(url(listener, '/small'), { rate: 500, durationMs: 2000, headers: { authorization: `Bearer ${token}` } });
+      lat[listener] = await fixedRate(url(listener, '/small'), { rate: 500, durationMs: SECONDS * 1000, headers: { authorization: `Bearer ${token}` } });
+      console.log(`${listener.padEnd(11)} p50 ${lat[listener]!.p50.toFixed(3)} ms  p99 ${lat[listener]!.p99.toFixed(3)} ms  ok ${lat[listener]!.ok}/${lat[listener]!.sent}${lat[listener]!.failed ? ` failures by status ${JSON.stringify(lat[listener]!.failures)}` : ''}`);
+    }
+    console.log(`added p50 by ext-proc over Envoy + ext-authz: ${(lat.authz_proc!.p50 - lat.authz!.p50).toFixed(3)} ms   (target <= 1 ms)`);
+
+    console.log(`\n## ${HUGE_MB} MB response through Envoy + ext-authz + ext-proc`);
+    const before = rssMb(proc.pid!);
+    const huge = await download(url('authz_proc', `/big?mb=${HUGE_MB}`), token, proc.pid!);
+    console.log(`status ${huge.status}, ${huge.mb.toFixed(0)} MB in ${huge.seconds.toFixed(1)} s (${(huge.mb / huge.seconds).toFixed(1)} MB/s); chunks with a raw card: ${huge.raw}`);
+    console.log(`ext-proc RSS: ${before.toFixed(0)} MB before, peak ${huge.peakRssMb.toFixed(0)} MB during   (target < 150 MB)`);
+    // Envoy's own count of ext_proc trouble (timeouts, failed or spurious streams) in this run.
+    const stats = await (await fetch(`${envoy.adminUrl}/stats?filter=ext_proc`)).text();
+    const trouble = stats.split('\n').filter((l) => /(failed|timeout|spurious|error|closed)/.test(l) && !/: 0$/.test(l));
+    console.log(`\nEnvoy ext_proc counters that are not zero: ${trouble.length ? trouble.join('; ') : 'none'}`);
+  } finally {
+    await envoy.stop();
+    proc.kill('SIGTERM');
+    await authz.stop();
+    await upstream.close();
+    await issuer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
