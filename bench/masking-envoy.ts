@@ -82,7 +82,13 @@ async function main(): Promise<void> {
     log: { level: 'warn' },
   }));
   const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], { stdio: 'inherit' });
-  const envoy = await startEnvoy({ concurrency: 1, config: renderTemplate(readFileSync(TEMPLATE, 'utf8'), ports, TEMPLATE) });
+  const envoy = await startEnvoy({
+    concurrency: 1,
+    // BENCH_ENVOY_ARGS="--component-log-level ext_proc:debug" to see why a stream failed.
+    extraArgs: (process.env.BENCH_ENVOY_ARGS ?? '').split(' ').filter(Boolean),
+    logFile: process.env.BENCH_ENVOY_LOG,
+    config: renderTemplate(readFileSync(TEMPLATE, 'utf8'), ports, TEMPLATE),
+  });
   const url = (listener: 'bare' | 'authz' | 'authz_proc', p: string) =>
     `http://127.0.0.1:${{ bare: ports.BARE_PORT, authz: ports.AUTHZ_PORT, authz_proc: ports.PROC_PORT }[listener]}${p}`;
   try {

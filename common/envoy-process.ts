@@ -15,6 +15,8 @@ export interface EnvoyStartOptions {
   logFile?: string;
   concurrency?: number;
   startTimeoutMs?: number;
+  /** More Envoy flags, e.g. ['--component-log-level', 'ext_proc:debug'] while investigating. */
+  extraArgs?: string[];
 }
 
 export interface RunningEnvoy {
@@ -59,6 +61,7 @@ export async function startEnvoy(options: EnvoyStartOptions): Promise<RunningEnv
     '--disable-hot-restart',
     '--concurrency', String(options.concurrency ?? 1),
     '--log-level', options.logLevel ?? 'warn',
+    ...(options.extraArgs ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
