@@ -1,4 +1,5 @@
 import { toProtoStruct, type ProtoStruct } from '../common/struct.ts';
+import { callerErrorBody, ENVOY_STATUS_NAME } from '../common/caller-error.ts';
 import type { HttpAttributes } from './http-attributes.ts';
 import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
 
@@ -8,7 +9,6 @@ const RPC_PERMISSION_DENIED = 7;
 const RPC_UNAVAILABLE = 14;
 const RPC_UNAUTHENTICATED = 16;
 
-const HTTP_STATUS_NAME = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'ServiceUnavailable' } as const;
 
 /** Prefix of the headers Sluice sets upstream; callers may never set them themselves. */
 export const IDENTITY_HEADER_PREFIX = 'x-sluice-';
@@ -60,9 +60,9 @@ function denyResponse(verdict: DenyVerdict, request: HttpAttributes): CheckRespo
   return {
     status: { code: rpcCode, message: verdict.code },
     denied_response: {
-      status: { code: HTTP_STATUS_NAME[verdict.status] },
+      status: { code: ENVOY_STATUS_NAME[verdict.status] },
       headers,
-      body: JSON.stringify({ error: { code: verdict.code, message: verdict.message }, ...verdict.extra, request_id: request.requestId }),
+      body: callerErrorBody(verdict.code, verdict.message, request.requestId, verdict.extra),
     },
   };
 }

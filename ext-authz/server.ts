@@ -6,6 +6,7 @@ import { authorizationService } from '../common/protos.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import type { Authorizer } from './authorizer.ts';
 import { readHttpAttributes } from './http-attributes.ts';
+import type { RunningServer } from '../common/running-server.ts';
 import { toCheckResponse } from './check-response.ts';
 import { logDecision } from './decision-log.ts';
 
@@ -15,11 +16,6 @@ export interface ExtAuthzServerOptions {
   decisionLog: Logger;
   host?: string;
   port?: number;
-}
-
-export interface RunningServer {
-  port: number;
-  close(): Promise<void>;
 }
 
 /**
@@ -55,5 +51,5 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
     },
   });
   const port = await bindInsecure(server, options.host ?? '127.0.0.1', options.port ?? 0);
-  return { port, close: () => shutdown(server) };
+  return { port, close: (graceMs) => shutdown(server, graceMs) };
 }

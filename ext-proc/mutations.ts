@@ -1,3 +1,5 @@
+import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../common/caller-error.ts';
+
 /**
  * Builders for ext_proc messages. Header values go in `raw_value` only: Envoy reads raw_value
  * from ext_proc mutations (setting `value` alone yields an empty header; setting both fails the
@@ -21,15 +23,13 @@ export function headersResponse(which: 'request_headers' | 'response_headers', m
   return { [which]: { response: { status: 'CONTINUE', ...(mutation ? { header_mutation: mutation } : {}) } } };
 }
 
-const HTTP_STATUS_NAME: Record<number, string> = { 400: 'BadRequest', 403: 'Forbidden', 500: 'InternalServerError', 502: 'BadGateway', 503: 'ServiceUnavailable' };
-
 /** An immediate reply to the caller with Sluice's JSON error body; nothing goes upstream. */
-export function immediateResponse(status: 400 | 403 | 500 | 502 | 503, code: string, message: string, requestId: string) {
+export function immediateResponse(status: CallerStatus, code: string, message: string, requestId: string) {
   return {
     immediate_response: {
-      status: { code: HTTP_STATUS_NAME[status] },
+      status: { code: ENVOY_STATUS_NAME[status] },
       headers: { set_headers: [setHeader('content-type', 'application/json'), setHeader('cache-control', 'no-store')], remove_headers: [] },
-      body: Buffer.from(JSON.stringify({ error: { code, message }, request_id: requestId })),
+      body: Buffer.from(callerErrorBody(code, message, requestId)),
       details: code,
     },
   };

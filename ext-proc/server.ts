@@ -4,12 +4,8 @@ import type { Logger } from '../common/logger.ts';
 import { externalProcessorService } from '../common/protos.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import { ExchangeProcessor, type ProcessorDeps } from './exchange-processor.ts';
+import type { RunningServer } from '../common/running-server.ts';
 
-export interface RunningServer {
-  port: number;
-  /** Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). */
-  close(graceMs?: number): Promise<void>;
-}
 
 /**
  * The gRPC edge: one ExchangeProcessor per Process stream. End of stream or a cancel from Envoy

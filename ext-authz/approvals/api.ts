@@ -4,7 +4,7 @@ import { closeServer, listen, readBody, sendJson } from '../../common/http.ts';
 import type { Logger } from '../../common/logger.ts';
 import { AuthError } from '../identity/index.ts';
 import type { Identity, IdentityVerifier } from '../identity/types.ts';
-import type { RunningServer } from '../server.ts';
+import type { RunningServer } from '../../common/running-server.ts';
 import { approverOf, authenticate, canSee, wwwAuthenticate } from './api-auth.ts';
 import { sendError, toApiFailure } from './api-errors.ts';
 import { matchRoute } from './api-routes.ts';
