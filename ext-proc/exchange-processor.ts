@@ -102,7 +102,7 @@ export class ExchangeProcessor {
     if (plan) {
       const secret = this.deps.secrets.get(plan.secret);
       if (secret === undefined) {
-        this.deps.logger.error({ target: this.decision.target, secret: plan.secret, session_id: this.decision.sessionId }, 'credential for target is not in any secret store; refusing');
+        this.deps.logger.error({ target: this.decision.target, secret_name: plan.secret, session_id: this.decision.sessionId }, 'credential for target is not in any secret store; refusing');
         return immediateResponse(503, 'ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
       }
       this.injected = secret;
