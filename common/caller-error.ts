@@ -8,6 +8,7 @@ export const ENVOY_STATUS_NAME = {
   401: 'Unauthorized',
   403: 'Forbidden',
   413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
   500: 'InternalServerError',
   502: 'BadGateway',
   503: 'ServiceUnavailable',

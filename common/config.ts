@@ -5,6 +5,24 @@ import { parseDocument, LineCounter, isNode, type Node as YamlNode, type Documen
 import { SluiceError } from './errors.ts';
 
 /** The operator's gateway configuration (sluice.yaml), validated once and frozen. */
+/** One target's upstream credential: a stored secret, or an OAuth2 token minted from one. */
+export interface CredentialEntry {
+  target: string;
+  header: string;
+  template: string;
+  secret?: string;
+  oauth2?: {
+    tokenUrl: string;
+    clientId: string;
+    clientSecret: string;
+    scopes: string[];
+    audience?: string;
+    auth: 'basic' | 'body';
+    timeoutMs: number;
+    refreshSkewMs: number;
+  };
+}
+
 export interface SluiceConfig {
   /** Folder of the config file; relative paths inside it resolve from here. */
   baseDir: string;
@@ -35,7 +53,7 @@ export interface SluiceConfig {
     /** Request headers always removed before the upstream (besides Authorization). */
     removeRequestHeaders: string[];
     /** Per target: which secret to inject, in which header, with which template. */
-    credentials: { target: string; header: string; template: string; secret: string }[];
+    credentials: CredentialEntry[];
     /** Response masking: profiles (ext-proc/masking specs) and which target uses which. */
     masking: {
       profiles: unknown[];
@@ -74,6 +92,7 @@ export interface SluiceConfig {
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const SECRET_NAME = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' } as const;
 const SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -130,13 +149,29 @@ const SCHEMA = {
         credentials: {
           type: 'array',
           items: {
-            type: 'object', additionalProperties: false, required: ['target', 'secret'],
+            type: 'object', additionalProperties: false, required: ['target'],
+            // The value is a stored secret, or a token minted with OAuth2 client credentials:
+            // exactly one of `secret` and `oauth2` (checked by ext-proc/credentials.ts).
             properties: {
               target: { type: 'string', minLength: 1 },
               header: { type: 'string', pattern: '^[a-z0-9-]+$', default: 'authorization' },
               // Exactly one {secret}; the rest is literal (e.g. "Bearer {secret}", "{secret}").
               template: { type: 'string', pattern: '^[^{}]*\\{secret\\}[^{}]*$', default: 'Bearer {secret}' },
-              secret: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
+              secret: SECRET_NAME,
+              oauth2: {
+                type: 'object', additionalProperties: false, required: ['tokenUrl', 'clientId', 'clientSecret'],
+                properties: {
+                  tokenUrl: { type: 'string', pattern: '^https?://' },
+                  clientId: { type: 'string', minLength: 1 },
+                  /** Name of the secret holding the client secret (never the value itself). */
+                  clientSecret: SECRET_NAME,
+                  scopes: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+                  audience: { type: 'string', minLength: 1 },
+                  auth: { enum: ['basic', 'body'], default: 'basic' },
+                  timeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+                  refreshSkewMs: { type: 'integer', minimum: 0, default: 30000 },
+                },
+              },
             },
           },
           default: [],

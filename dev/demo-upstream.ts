@@ -30,6 +30,14 @@ export class DemoUpstream {
         void streamChunks(req.headers, res);
         return;
       }
+      if (typeof req.headers['x-demo-count'] === 'string') {
+        const seen = this.record(req, arrivedAt, '');
+        void countBody(req, req.headers['x-demo-count']).then(
+          (counted) => sendJson(res, 200, { upstream: 'demo', method: seen.method, path: seen.path, ...counted }),
+          () => res.destroy(),
+        );
+        return;
+      }
       readBody(req, 1024 * 1024)
         .then((body) => {
           const seen = this.record(req, arrivedAt, body.toString('utf8'));
@@ -108,4 +116,27 @@ async function streamChunks(headers: IncomingHttpHeaders, res: ServerResponse): 
   }
   if (sink) sink.end();
   else res.end();
+}
+
+/**
+ * Test and demo aid for uploads of any size: with `x-demo-count: <needle>` the upstream reads the
+ * body as it streams, keeping nothing, and answers how many bytes arrived and how often `needle`
+ * occurred in them (also across chunk boundaries) — how a test checks that no raw card number of
+ * a 1 GB upload reached the upstream.
+ */
+async function countBody(req: import('node:http').IncomingMessage, needle: string): Promise<{ bytes: number; found: number }> {
+  const pattern = Buffer.from(needle, 'utf8');
+  let bytes = 0;
+  let found = 0;
+  let tail = Buffer.alloc(0);
+  for await (const chunk of req) {
+    const data = chunk as Buffer;
+    bytes += data.length;
+    if (pattern.length === 0) continue;
+    const window = tail.length > 0 ? Buffer.concat([tail, data]) : data;
+    for (let at = window.indexOf(pattern); at !== -1; at = window.indexOf(pattern, at + 1)) found += 1;
+    // Keep what could start a match that ends in the next chunk, but never a whole match again.
+    tail = Buffer.from(window.subarray(Math.max(0, window.length - (pattern.length - 1))));
+  }
+  return { bytes, found };
 }

@@ -66,11 +66,12 @@ export class Authorizer {
         headers: request.headers,
         sourceAddress: request.sourceAddress,
       });
-      if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, signal);
+      const masking = decision.masking ?? policies.maskingFor(target);
+      if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, masking, signal);
       if (decision.effect !== 'allow') {
         return { ...deny(403, 'ERR_POLICY_DENIED', 'access denied by policy'), identity, target, rule: decision.rule };
       }
-      return { kind: 'allow', identity, target, decision, sessionId: this.newSessionId() };
+      return { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), masking };
     } catch (err) {
       this.deps.logger.error({ err: describeError(err), target }, 'policy evaluation failed; denying');
       return { ...deny(503, 'ERR_INTERNAL', 'authorization is unavailable'), identity, target };
@@ -78,7 +79,7 @@ export class Authorizer {
   }
 
   /** Phase 4 (approve rules only): grant, or pause for a human. */
-  private async approval(request: HttpAttributes, identity: Identity, target: string, decision: Decision, signal: AbortSignal | undefined): Promise<Verdict> {
+  private async approval(request: HttpAttributes, identity: Identity, target: string, decision: Decision, masking: string | null, signal: AbortSignal | undefined): Promise<Verdict> {
     const rule = decision.rule ?? '';
     if (!this.deps.approvals || !decision.approval) {
       this.deps.logger.error({ target, rule }, 'a rule needs approval but approvals are not configured; denying');
@@ -91,7 +92,7 @@ export class Authorizer {
     }, signal ?? new AbortController().signal);
     switch (outcome.kind) {
       case 'allow': {
-        const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), approvalId: outcome.approvalId };
+        const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), approvalId: outcome.approvalId, masking };
         return allowed;
       }
       case 'denied': {

@@ -49,6 +49,7 @@ function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckRes
       issuer: verdict.identity.issuerName,
       groups: [...verdict.identity.groups],
       approval_id: verdict.approvalId,
+      masking: verdict.masking,
     }),
   };
 }

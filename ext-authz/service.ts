@@ -3,7 +3,7 @@ import type { Logger } from '../common/logger.ts';
 import type { SluiceConfig } from '../common/config.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from './identity/index.ts';
 import type { IssuerConfig } from './identity/types.ts';
-import { PolicyStore } from './policy/index.ts';
+import { PolicyStore, type PolicyContext } from './policy/index.ts';
 import { Authorizer } from './authorizer.ts';
 import { startExtAuthzServer } from './server.ts';
 import { startApprovals } from './approvals-setup.ts';
@@ -40,7 +40,7 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const policyDir = path.resolve(config.baseDir, config.extAuthz.policyDir);
-  const policies = await PolicyStore.open(policyDir, { logger: options.logger });
+  const policies = await PolicyStore.open(policyDir, { logger: options.logger, context: policyContext(config) });
   policies.watch();
 
   const approvals = await startApprovals(config, { verifier, logger: options.logger, decisionLog: options.decisionLog });
@@ -63,4 +63,9 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
       await policies.close();
     },
   };
+}
+
+/** Policies may only name masking profiles ext-proc has; both services read the same sluice.yaml. */
+export function policyContext(config: SluiceConfig): PolicyContext {
+  return { maskingProfiles: new Set(config.extProc.masking.profiles.map((profile) => String((profile as { name?: unknown }).name))) };
 }

@@ -12,6 +12,8 @@ export interface AllowVerdict {
   sessionId: string;
   /** Set when the request passed through a just-in-time approval (or a grant from one). */
   approvalId?: string;
+  /** Masking profile ext-proc applies (the rule's, else the target's), or null for ext-proc's default. */
+  masking: string | null;
 }
 
 export interface DenyVerdict {

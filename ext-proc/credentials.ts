@@ -1,28 +1,61 @@
-import type { SluiceConfig } from '../common/config.ts';
+import type { CredentialEntry } from '../common/config.ts';
 import { SluiceError } from '../common/errors.ts';
+import { ClientCredentialsMinter } from './oauth2/client-credentials.ts';
+import type { SecretStore } from './secrets/types.ts';
 
-/** How to present a target's real credential upstream: which header, and the value around the secret. */
+/**
+ * Where a target's credential value comes from: a named secret read on every request (so a
+ * rotation is used at once), or a short-lived token minted with OAuth2 client credentials and
+ * cached by its minter until shortly before it expires.
+ */
+export type CredentialSource =
+  | { kind: 'secret'; name: string }
+  | { kind: 'oauth2'; clientSecret: string; minter: ClientCredentialsMinter };
+
+/** How to present a target's real credential upstream: which header, and the value around it. */
 export interface CredentialPlan {
   header: string;
   prefix: string;
   suffix: string;
-  secret: string;
+  source: CredentialSource;
 }
 
 /** Compiles the `extProc.credentials` list once: a target may appear only once. */
-export function compileCredentials(entries: SluiceConfig['extProc']['credentials']): ReadonlyMap<string, CredentialPlan> {
+export function compileCredentials(entries: readonly CredentialEntry[], secrets: SecretStore): ReadonlyMap<string, CredentialPlan> {
   const plans = new Map<string, CredentialPlan>();
   for (const [i, entry] of entries.entries()) {
     if (plans.has(entry.target)) {
       throw new SluiceError('ERR_CONFIG_INVALID', `extProc.credentials[${i}]: target "${entry.target}" already has a credential`);
+    }
+    if ((entry.secret === undefined) === (entry.oauth2 === undefined)) {
+      throw new SluiceError('ERR_CONFIG_INVALID', `extProc.credentials[${i}]: give exactly one of "secret" (a stored secret) and "oauth2" (a minted token)`);
     }
     const at = entry.template.indexOf('{secret}');
     plans.set(entry.target, {
       header: entry.header.toLowerCase(),
       prefix: entry.template.slice(0, at),
       suffix: entry.template.slice(at + '{secret}'.length),
-      secret: entry.secret,
+      source: sourceOf(entry, secrets),
     });
   }
   return plans;
+}
+
+function sourceOf(entry: CredentialEntry, secrets: SecretStore): CredentialSource {
+  if (!entry.oauth2) return { kind: 'secret', name: entry.secret! };
+  const spec = entry.oauth2;
+  return {
+    kind: 'oauth2',
+    clientSecret: spec.clientSecret,
+    minter: new ClientCredentialsMinter({
+      tokenUrl: spec.tokenUrl,
+      clientId: spec.clientId,
+      clientSecret: () => secrets.get(spec.clientSecret),
+      scopes: spec.scopes,
+      ...(spec.audience !== undefined ? { audience: spec.audience } : {}),
+      auth: spec.auth,
+      timeoutMs: spec.timeoutMs,
+      refreshSkewMs: spec.refreshSkewMs,
+    }),
+  };
 }

@@ -12,6 +12,8 @@ export interface ForwardedDecision {
   subject: string;
   issuer: string;
   approvalId: string | undefined;
+  /** The masking profile the policy chose (rule, else target declaration); undefined: ext-proc's default. */
+  masking: string | undefined;
 }
 
 interface RawMetadata {
@@ -36,5 +38,6 @@ export function readDecision(metadata: RawMetadata | undefined): ForwardedDecisi
     subject: text('subject'),
     issuer: text('issuer'),
     approvalId: text('approval_id') || undefined,
+    masking: text('masking') || undefined,
   };
 }

@@ -1,17 +1,23 @@
 import type { Logger } from '../common/logger.ts';
 import type { SecretStore } from './secrets/types.ts';
-import type { CredentialPlan } from './credentials.ts';
+import type { CredentialPlan, CredentialSource } from './credentials.ts';
+import { describeError } from '../common/errors.ts';
 import { readDecision, type ForwardedDecision } from './decision.ts';
 import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
 import type { MaskingProfile } from './masking/index.ts';
-import { planResponseBody, type MaskedBody } from './response-body.ts';
+import { planBody } from './masked-body.ts';
+import { BodyFlow } from './body-flow.ts';
 import { ExchangeRecording } from './exchange-recording.ts';
+import type { MaskingPlans } from './masking-plans.ts';
 import type { RecordingQueue } from './sessions/index.ts';
 
 export interface ProcessorDeps {
   credentials: ReadonlyMap<string, CredentialPlan>;
-  /** Masking profile per target; targets without one stream their bodies untouched. */
-  masking: ReadonlyMap<string, MaskingProfile>;
+  /**
+   * Profiles by name (a policy names one in the decision) and the operator's default per target;
+   * exchanges with neither stream their bodies untouched.
+   */
+  masking: MaskingPlans;
   secrets: SecretStore;
   /** Request headers always removed before the upstream. */
   removeRequestHeaders: readonly string[];
@@ -30,6 +36,12 @@ const BODY_NOT_NEEDED = {
   request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP',
 };
 
+/**
+ * Sent with a request-headers answer when the request body must pass through ext-proc (masked,
+ * or recorded). The filter's own mode leaves request bodies out, so uploads cost nothing else.
+ */
+const REQUEST_BODY_NEEDED = { ...BODY_NOT_NEEDED, request_body_mode: 'STREAMED', response_body_mode: 'STREAMED' };
+
 /** Credentials a caller may never send upstream, whatever the configuration says. */
 const CALLER_CREDENTIALS = ['authorization', 'proxy-authorization', 'cookie'];
 
@@ -45,13 +57,16 @@ export class ExchangeProcessor {
   private decision: ForwardedDecision | undefined;
   /** The secret injected into this exchange, to scrub from what comes back. */
   private injected: string | undefined;
-  private responseBody: MaskedBody | undefined;
+  /** The masking profile of this exchange (the policy's choice, else the target's default). */
+  private profile: MaskingProfile | undefined;
+  private requestBody: BodyFlow | undefined;
+  private responseBody: BodyFlow | undefined;
   private recording: ExchangeRecording | undefined;
   /**
-   * Where the exchange got to: 'response' once response headers passed, 'body' while a response
-   * body streams through, 'done' after its last chunk. Decides whether a stream end is a failure.
+   * Where the exchange got to: 'body' while a response body streams through, 'done' after its
+   * last chunk (or when there is none). Decides whether a stream end is a failure.
    */
-  private progress: 'request' | 'response' | 'body' | 'done' = 'request';
+  private progress: 'request' | 'body' | 'done' = 'request';
   private readonly now: () => number;
 
   constructor(private readonly deps: ProcessorDeps) {
@@ -63,7 +78,7 @@ export class ExchangeProcessor {
     switch (request.request) {
       case 'request_headers': return this.onRequestHeaders(request);
       case 'response_headers': return this.onResponseHeaders(request);
-      case 'request_body': return { request_body: { response: { status: 'CONTINUE' } } };
+      case 'request_body': return this.onRequestBody(request);
       case 'response_body': return this.onResponseBody(request);
       case 'request_trailers': return { request_trailers: {} };
       case 'response_trailers': return { response_trailers: {} };
@@ -73,7 +88,7 @@ export class ExchangeProcessor {
     }
   }
 
-  private onRequestHeaders(request: Message): Message {
+  private async onRequestHeaders(request: Message): Promise<Message> {
     const headers = headerRecord(request.request_headers?.headers);
     const requestId = headers['x-request-id'] ?? '';
     this.decision = readDecision(request.metadata_context);
@@ -81,17 +96,23 @@ export class ExchangeProcessor {
       this.deps.logger.error({ request_id: requestId }, 'no ext-authz decision in the forwarded metadata; refusing');
       return immediateResponse(403, 'ERR_NO_DECISION', 'the request was not authorized', requestId);
     }
+    const chosen = this.deps.masking.forExchange(this.decision);
+    if (!chosen.ok) {
+      // ext-authz and ext-proc disagree on the profiles (configs out of step): never pass unmasked.
+      this.deps.logger.error({ session_id: this.decision.sessionId, target: this.decision.target, profile: chosen.missing }, 'the policy names a masking profile ext-proc does not have; refusing');
+      return immediateResponse(500, 'ERR_MASKING_PROFILE_UNKNOWN', 'the gateway could not process this request', requestId);
+    }
+    this.profile = chosen.profile;
     if (this.deps.recording) {
       // Audit completeness first: with the write queue full (deny mode), no new exchange starts.
       if (!this.deps.recording.queue.canAccept()) {
         this.deps.logger.error({ session_id: this.decision.sessionId, stats: this.deps.recording.queue.stats() }, 'session recording queue full; refusing new exchanges');
         return immediateResponse(503, 'ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now', requestId);
       }
-      const profile = this.deps.masking.get(this.decision.target);
       this.recording = new ExchangeRecording(this.decision, {
         method: headers[':method'] ?? '',
-        path: maskText(headers[':path'] ?? '', profile),
-        headers: maskHeaders(headers, profile),
+        path: maskText(headers[':path'] ?? '', this.profile),
+        headers: maskHeaders(headers, this.profile),
       }, this.now(), this.deps.recording.maxBodyBytes);
     }
     const remove = new Set<string>(CALLER_CREDENTIALS);
@@ -100,25 +121,80 @@ export class ExchangeProcessor {
 
     const plan = this.deps.credentials.get(this.decision.target);
     if (plan) {
-      const secret = this.deps.secrets.get(plan.secret);
-      if (secret === undefined) {
-        this.deps.logger.error({ target: this.decision.target, secret_name: plan.secret, session_id: this.decision.sessionId }, 'credential for target is not in any secret store; refusing');
-        return immediateResponse(503, 'ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
-      }
+      const secret = await this.credential(plan.source);
+      if (secret === undefined) return immediateResponse(503, 'ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
       this.injected = secret;
       remove.delete(plan.header);
       mutation.set_headers.push(setHeader(plan.header, `${plan.prefix}${secret}${plan.suffix}`));
     }
+    if (!request.request_headers?.end_of_stream) {
+      const flow = this.bodyFlow('request', this.profile?.requestBodies ? this.profile : undefined, headers);
+      if (flow === 'refuse') {
+        return immediateResponse(415, 'ERR_BODY_REFUSED', 'the request body cannot be sent under this target\'s masking profile', requestId);
+      }
+      this.requestBody = flow;
+      if (flow?.mutates) {
+        // The masked body differs in length, and leaves decoded if it arrived compressed.
+        remove.add('content-length');
+        if (flow.decodes) remove.add('content-encoding');
+      }
+    }
     // Remove only what is there: Envoy treats removing an absent header as a no-op anyway, but a
     // short list keeps the message small on the hot path.
     for (const name of remove) if (name in headers) mutation.remove_headers.push(name);
-    return headersResponse('request_headers', mutation);
+    const answer = headersResponse('request_headers', mutation);
+    return this.requestBody ? { ...answer, mode_override: REQUEST_BODY_NEEDED } : answer;
+  }
+
+  /** The credential value for this exchange, or undefined (logged, without the secret) when there is none. */
+  private async credential(source: CredentialSource): Promise<string | undefined> {
+    const context = { target: this.decision?.target, session_id: this.decision?.sessionId };
+    if (source.kind === 'secret') {
+      const value = this.deps.secrets.get(source.name);
+      if (value === undefined) this.deps.logger.error({ ...context, secret_name: source.name }, 'credential for target is not in any secret store; refusing');
+      return value;
+    }
+    try {
+      return await source.minter.token();
+    } catch (err) {
+      this.deps.logger.error({ ...context, err: describeError(err) }, 'could not mint the upstream OAuth2 token; refusing');
+      return undefined;
+    }
+  }
+
+  /**
+   * The flow of one body: masked on its way when `deliverWith` is given, and recorded (masked with
+   * the exchange's profile) when recording is on. Undefined when the body needs no processing;
+   * 'refuse' when the profile refuses to read it (a binary body under `binary: refuse`).
+   */
+  private bodyFlow(direction: 'request' | 'response', deliverWith: MaskingProfile | undefined, headers: Record<string, string>): BodyFlow | 'refuse' | undefined {
+    const deliver = planBody(deliverWith, headers);
+    if (deliver.kind === 'refuse') {
+      this.deps.logger.warn({ target: this.decision?.target, session_id: this.decision?.sessionId, direction, reason: deliver.reason }, 'body refused by its masking profile');
+      return 'refuse';
+    }
+    const sink = this.recording?.bodySink(direction, this.now);
+    if (deliver.kind === 'mask') return new BodyFlow(deliver.body, sink, 'raw');
+    if (!sink) return undefined;
+    const copy = planBody(this.profile, headers);
+    return new BodyFlow(undefined, sink, copy.kind === 'mask' ? { copy: copy.body } : copy.kind === 'refuse' ? 'count-only' : 'raw');
+  }
+
+  private async onRequestBody(request: Message): Promise<Message> {
+    const chunk: Buffer = request.request_body?.body ?? Buffer.alloc(0);
+    const last = Boolean(request.request_body?.end_of_stream);
+    const body = await this.requestBody?.push(chunk, last);
+    if (last) {
+      this.requestBody?.destroy();
+      this.requestBody = undefined;
+    }
+    return { request_body: { response: body === undefined ? { status: 'CONTINUE' } : { status: 'CONTINUE', body_mutation: { body } } } };
   }
 
   private onResponseHeaders(request: Message): Message {
     const headers = headerRecord(request.response_headers?.headers);
     const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
-    this.recording?.onResponseHeaders(maskHeaders(headers, this.decision ? this.deps.masking.get(this.decision.target) : undefined), this.now());
+    this.recording?.onResponseHeaders(maskHeaders(headers, this.profile), this.now());
     if (this.injected !== undefined) {
       const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(this.injected!)).map(([name]) => name);
       if (echoed.length > 0) {
@@ -126,40 +202,47 @@ export class ExchangeProcessor {
         mutation.remove_headers.push(...echoed);
       }
     }
-    const plan = planResponseBody(this.decision ? this.deps.masking.get(this.decision.target) : undefined, headers);
-    if (plan.kind === 'refuse') {
-      this.deps.logger.warn({ target: this.decision?.target, session_id: this.decision?.sessionId, reason: plan.reason }, 'response body refused by its masking profile');
+    if (request.response_headers?.end_of_stream) {
+      this.progress = 'done';
+      return { ...headersResponse('response_headers', mutation), mode_override: this.responseBodyNotNeeded() };
+    }
+    const flow = this.bodyFlow('response', this.profile, headers);
+    if (flow === 'refuse') {
       return immediateResponse(502, 'ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
     }
-    if (request.response_headers?.end_of_stream || (plan.kind === 'pass' && !this.recording)) {
+    if (!flow) {
       this.progress = 'done';
-      return { ...headersResponse('response_headers', mutation), mode_override: BODY_NOT_NEEDED };
+      return { ...headersResponse('response_headers', mutation), mode_override: this.responseBodyNotNeeded() };
     }
     this.progress = 'body';
-    // Unmasked but recorded: the body still streams through, untouched, to be captured.
-    if (plan.kind === 'pass') return headersResponse('response_headers', mutation);
-    this.responseBody = plan.body;
-    // The masked body differs in length, and leaves decoded if it arrived compressed.
-    mutation.remove_headers.push('content-length');
-    if (plan.body.decodes) mutation.remove_headers.push('content-encoding');
+    this.responseBody = flow;
+    if (flow.mutates) {
+      // The masked body differs in length, and leaves decoded if it arrived compressed.
+      mutation.remove_headers.push('content-length');
+      if (flow.decodes) mutation.remove_headers.push('content-encoding');
+    }
     return headersResponse('response_headers', mutation);
+  }
+
+  /**
+   * Response body mode NONE. A request body may still be streaming (an upstream can answer before
+   * the upload ends), and a mode override replaces every mode: keep that one flowing through here.
+   */
+  private responseBodyNotNeeded(): typeof BODY_NOT_NEEDED {
+    return this.requestBody ? { ...BODY_NOT_NEEDED, request_body_mode: 'STREAMED' } : BODY_NOT_NEEDED;
   }
 
   private async onResponseBody(request: Message): Promise<Message> {
     const chunk: Buffer = request.response_body?.body ?? Buffer.alloc(0);
     const last = Boolean(request.response_body?.end_of_stream);
     if (last) this.progress = 'done';
-    if (!this.responseBody) {
-      this.recording?.onResponseBody(chunk, this.now());
-      return { response_body: { response: { status: 'CONTINUE' } } };
-    }
-    const body = await this.responseBody.push(chunk, last);
-    this.recording?.onResponseBody(body, this.now());
-    if (last) {
-      this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: this.responseBody.matches() }, 'response body masked');
+    const body = await this.responseBody?.push(chunk, last);
+    if (last && this.responseBody) {
+      this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: this.responseBody.matches() }, 'response body done');
+      this.responseBody.destroy();
       this.responseBody = undefined;
     }
-    return { response_body: { response: { status: 'CONTINUE', body_mutation: { body } } } };
+    return { response_body: { response: body === undefined ? { status: 'CONTINUE' } : { status: 'CONTINUE', body_mutation: { body } } } };
   }
 
   /**
@@ -167,6 +250,8 @@ export class ExchangeProcessor {
    * session record to the recording queue. Called once per stream.
    */
   close(failed = false): void {
+    this.requestBody?.destroy();
+    this.requestBody = undefined;
     this.responseBody?.destroy();
     this.responseBody = undefined;
     if (this.recording && this.deps.recording) {

@@ -1,9 +1,10 @@
 import { BodyCapture, type SessionEvent, type SessionRecord } from './sessions/index.ts';
 import type { ForwardedDecision } from './decision.ts';
+import type { BodySink } from './body-flow.ts';
 
 /**
  * The session record of one exchange, built as its phases pass through ext-proc: request
- * headers, response headers, the response body as delivered (masked), and the end. Bodies are
+ * headers, the request body, response headers, the response body (masked), and the end. Bodies are
  * capped by BodyCapture (truncation marked); credential headers are redacted again by the store.
  */
 export class ExchangeRecording {
@@ -32,10 +33,36 @@ export class ExchangeRecording {
     this.events.push({ at, direction: 'response', kind: 'headers' });
   }
 
-  /** A chunk as it was delivered to the caller (after masking). */
-  onResponseBody(delivered: Buffer, at: number): void {
-    this.responseBody.push(delivered);
-    this.events.push({ at, direction: 'response', kind: 'body', bytes: delivered.length });
+  /** Where one direction's body chunks go (as delivered, or their masked copy); each is an event. */
+  bodySink(direction: 'request' | 'response', now: () => number): BodySink {
+    const capture = direction === 'request' ? this.requestBody : this.responseBody;
+    return {
+      push: (bytes: Buffer) => {
+        capture.push(bytes);
+        this.bodyEvent(direction, bytes.length, now());
+      },
+      skip: (byteCount: number) => {
+        capture.skip(byteCount);
+        this.bodyEvent(direction, byteCount, now());
+      },
+      get full() {
+        return capture.full;
+      },
+    };
+  }
+
+  /**
+   * One event per chunk while there are few; past MAX_EVENTS a chunk is added to the previous
+   * event of the same direction, so a 1 GB body does not make a record of 100,000 events.
+   */
+  private bodyEvent(direction: 'request' | 'response', bytes: number, at: number): void {
+    const last = this.events[this.events.length - 1];
+    if (this.events.length >= MAX_EVENTS && last && last.kind === 'body' && last.direction === direction) {
+      last.bytes = (last.bytes ?? 0) + bytes;
+      last.at = at;
+      return;
+    }
+    this.events.push({ at, direction, kind: 'body', bytes });
   }
 
   finish(at: number, failed: boolean): SessionRecord {
@@ -63,6 +90,9 @@ export class ExchangeRecording {
     };
   }
 }
+
+/** Events kept one per chunk; later chunks are merged into the last event. */
+const MAX_EVENTS = 256;
 
 function withoutPseudo(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};

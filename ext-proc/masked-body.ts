@@ -1,16 +1,17 @@
 import { createDecompressor, maskerFor, type BodyDecompressor, type MaskingProfile, type StreamMasker } from './masking/index.ts';
 
 /**
- * What happens to one response body, decided from its headers: masked as it streams (after
- * decoding its Content-Encoding, so compressed bodies are masked too, never passed through),
- * passed untouched (no profile, or a binary body the profile lets pass), or refused.
+ * What happens to one body (response, or request when the profile masks those), decided from its
+ * headers: masked as it streams (after decoding its Content-Encoding, so compressed bodies are
+ * masked too, never passed through), passed untouched (no profile, or a binary body the profile
+ * lets pass), or refused.
  */
-export type ResponseBodyPlan =
+export type BodyPlan =
   | { kind: 'pass' }
   | { kind: 'refuse'; reason: string }
   | { kind: 'mask'; body: MaskedBody };
 
-export function planResponseBody(profile: MaskingProfile | undefined, headers: Readonly<Record<string, string>>): ResponseBodyPlan {
+export function planBody(profile: MaskingProfile | undefined, headers: Readonly<Record<string, string>>): BodyPlan {
   if (!profile) return { kind: 'pass' };
   const treatment = maskerFor(headers['content-type'], profile);
   if (treatment.action === 'pass') return { kind: 'pass' };
@@ -20,7 +21,7 @@ export function planResponseBody(profile: MaskingProfile | undefined, headers: R
   return { kind: 'mask', body: new MaskedBody(treatment.open(), decoder) };
 }
 
-/** One response body being masked: decode, mask, emit; memory bounded by the masker's window. */
+/** One body being masked: decode, mask, emit; memory bounded by the masker's window. */
 export class MaskedBody {
   constructor(private readonly masker: StreamMasker, private readonly decoder: BodyDecompressor | undefined) {}
 

@@ -24,11 +24,11 @@ export interface ExtProcService {
 
 /** Wires config → secret stores (watched file, then environment) + credential plans → gRPC server. */
 export async function startExtProcService(config: SluiceConfig, options: { logger: Logger; port?: number; env?: NodeJS.ProcessEnv }): Promise<ExtProcService> {
-  const credentials = compileCredentials(config.extProc.credentials);
   const file = config.extProc.secretsFile
     ? await FileSecretStore.open(path.resolve(config.baseDir, config.extProc.secretsFile), { logger: options.logger })
     : undefined;
   const secrets = new ChainSecretStore([...(file ? [file] : []), new EnvSecretStore(options.env)]);
+  const credentials = compileCredentials(config.extProc.credentials, secrets);
   const masking = compileMaskingPlans(config.extProc.masking, secrets);
   const recording = await startRecording(config, options.logger);
   const server = await startExtProcServer({
@@ -41,7 +41,7 @@ export async function startExtProcService(config: SluiceConfig, options: { logge
     host: config.extProc.host,
     port: options.port ?? config.extProc.port,
   });
-  options.logger.info({ port: server.port, credentials: [...credentials.keys()], masking: Object.fromEntries([...masking].map(([t, p]) => [t, p.name])) }, 'ext-proc listening');
+  options.logger.info({ port: server.port, credentials: [...credentials.keys()], masking: { profiles: [...masking.profiles.keys()], targets: Object.fromEntries([...masking.byTarget].map(([t, p]) => [t, p.name])) } }, 'ext-proc listening');
   return {
     port: server.port,
     secrets,

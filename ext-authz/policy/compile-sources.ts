@@ -1,4 +1,4 @@
-import { compilePolicies } from './compile.ts';
+import { compilePolicies, type PolicyContext } from './compile.ts';
 import { PolicyError } from './errors.ts';
 import { parsePolicyFile } from './parse.ts';
 import type { CompiledPolicySet } from './policy-set.ts';
@@ -13,9 +13,9 @@ export interface PolicySource {
  * are reported together; cross-file checks run once those are fixed, since a document that did
  * not parse would make them report phantom unknown targets.
  */
-export function compilePolicySources(sources: readonly PolicySource[]): CompiledPolicySet {
+export function compilePolicySources(sources: readonly PolicySource[], context: PolicyContext = {}): CompiledPolicySet {
   const parsed = sources.map((source) => parsePolicyFile(source.file, source.text));
   const issues = parsed.flatMap((file) => file.issues);
   if (issues.length > 0) throw new PolicyError(issues);
-  return compilePolicies(parsed);
+  return compilePolicies(parsed, context);
 }

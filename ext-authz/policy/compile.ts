@@ -11,12 +11,22 @@ export interface PolicySourceFile {
   readonly docs: readonly ParsedPolicyDocument[];
 }
 
+/** What a bundle is checked against beyond its own files. */
+export interface PolicyContext {
+  /**
+   * Names of the masking profiles ext-proc has (extProc.masking.profiles). A policy naming any
+   * other profile is rejected at load. Undefined: not checked (a what-if tool without a config).
+   */
+  readonly maskingProfiles?: ReadonlySet<string>;
+}
+
 /**
  * Stage two of loading: the parsed documents of all files, in load order, become one immutable
  * bundle. Checks what no single document can: target and policy names unique across files, and
- * every target a policy names declared somewhere. Throws a PolicyError carrying every issue.
+ * every target a policy names declared somewhere, every masking profile named one ext-proc has.
+ * Throws a PolicyError carrying every issue.
  */
-export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPolicySet {
+export function compilePolicies(files: readonly PolicySourceFile[], context: PolicyContext = {}): CompiledPolicySet {
   const issues: PolicyIssue[] = [];
   const report = (doc: ParsedPolicyDocument, pointer: string, message: string, atKey = false) => {
     issues.push({ file: doc.file, ...doc.position(pointer, atKey), path: pointer, message });
@@ -26,8 +36,15 @@ export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPol
     return `${doc.file}:${line}:${column}`;
   };
 
+  const checkProfile = (doc: ParsedPolicyDocument, pointer: string, name: string | undefined) => {
+    if (name === undefined || context.maskingProfiles === undefined || context.maskingProfiles.has(name)) return;
+    const known = [...context.maskingProfiles].sort().join(', ') || 'none configured';
+    report(doc, pointer, `unknown masking profile "${name}" (extProc.masking.profiles has: ${known})`);
+  };
+
   // Targets first, from every file, so a policy may name a target declared in a later file.
   const targets = new Map<string, string>();
+  const maskingByTarget = new Map<string, string>();
   for (const { docs } of files) {
     for (const doc of docs) {
       (doc.value.targets ?? []).forEach((target, t) => {
@@ -35,6 +52,8 @@ export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPol
         const first = targets.get(target.name);
         if (first !== undefined) report(doc, pointer, `duplicate target "${target.name}" (first declared at ${first})`);
         else targets.set(target.name, where(doc, pointer));
+        checkProfile(doc, `/targets/${t}/masking`, target.masking);
+        if (target.masking !== undefined) maskingByTarget.set(target.name, target.masking);
       });
     }
   }
@@ -51,6 +70,7 @@ export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPol
         raw.targets.forEach((target, t) => {
           if (!targets.has(target)) report(doc, `${base}/targets/${t}`, `unknown target "${target}"`);
         });
+        raw.rules.forEach((rule, r) => checkProfile(doc, `${base}/rules/${r}/masking`, rule.masking));
         policies.push(compilePolicy(raw, doc.file, (pointer, message) => report(doc, `${base}${pointer}`, message)));
       });
     }
@@ -92,6 +112,7 @@ export function compilePolicies(files: readonly PolicySourceFile[]): CompiledPol
     policies,
     byTarget,
     guardrailsByTarget,
+    maskingByTarget,
   });
 }
 

@@ -4,8 +4,8 @@ import type { Decision } from './types.ts';
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Builds a frozen decision. Shared decisions are handed to every caller, so they must not be mutable. */
-export function frozenDecision(effect: Decision['effect'], rule: string | null, reason: string, approval: ApprovalSpec | null = null): Decision {
-  return Object.freeze({ effect, rule, reason, upstreamHeaders: NO_HEADERS, approval });
+export function frozenDecision(effect: Decision['effect'], rule: string | null, reason: string, approval: ApprovalSpec | null = null, masking: string | null = null): Decision {
+  return Object.freeze({ effect, rule, reason, upstreamHeaders: NO_HEADERS, approval, masking });
 }
 
 export const DEFAULT_DENY = frozenDecision('deny', null, 'no rule allows this request');

@@ -70,5 +70,6 @@ function withIdentityHeaders(rule: CompiledRule, policy: CompiledPolicy, request
     reason: rule.decision.reason,
     upstreamHeaders: computeIdentityHeaders(policy.identityHeaders, request.identity),
     approval: rule.decision.approval,
+    masking: rule.decision.masking,
   };
 }

@@ -2,7 +2,7 @@ export type { AccessRequest, Decision, Effect, PolicyIssue, PolicySet } from './
 export { EFFECTS } from './effects.ts';
 export { PolicyError, PolicyDirUnreadableError, formatIssue, type PolicyErrorCode } from './errors.ts';
 export { parsePolicyFile, type ParsedPolicyDocument, type ParsedPolicyFile } from './parse.ts';
-export { compilePolicies, type PolicySourceFile } from './compile.ts';
+export { compilePolicies, type PolicyContext, type PolicySourceFile } from './compile.ts';
 export { compilePolicySources, type PolicySource } from './compile-sources.ts';
 export { CompiledPolicySet } from './policy-set.ts';
 export { loadPolicyDir } from './load.ts';

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { PolicyContext } from './compile.ts';
 import { compilePolicySources, type PolicySource } from './compile-sources.ts';
 import { PolicyDirUnreadableError } from './errors.ts';
 import type { CompiledPolicySet } from './policy-set.ts';
@@ -9,7 +10,7 @@ import { scanPolicyDir } from './scan-dir.ts';
  * PolicyError (ERR_POLICY_INVALID with every issue, or ERR_POLICY_DIR_UNREADABLE). An empty
  * directory is a valid bundle that denies everything; warning about it is the caller's call.
  */
-export async function loadPolicyDir(dir: string): Promise<CompiledPolicySet> {
+export async function loadPolicyDir(dir: string, context: PolicyContext = {}): Promise<CompiledPolicySet> {
   const entries = await scanPolicyDir(dir);
   const sources: PolicySource[] = [];
   for (const entry of entries) {
@@ -21,5 +22,5 @@ export async function loadPolicyDir(dir: string): Promise<CompiledPolicySet> {
       throw new PolicyDirUnreadableError(entry.path, err);
     }
   }
-  return compilePolicySources(sources);
+  return compilePolicySources(sources, context);
 }

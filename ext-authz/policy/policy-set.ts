@@ -16,6 +16,8 @@ export class CompiledPolicySet implements PolicySet {
   readonly byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
   /** Declared target → its content guardrails (absent when it has none). */
   readonly guardrailsByTarget: ReadonlyMap<string, readonly CompiledGuardrail[]>;
+  /** Declared target → the masking profile its declaration names (absent when none). */
+  readonly maskingByTarget: ReadonlyMap<string, string>;
 
   constructor(init: {
     targets: ReadonlySet<string>;
@@ -23,17 +25,23 @@ export class CompiledPolicySet implements PolicySet {
     policies: readonly CompiledPolicy[];
     byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
     guardrailsByTarget?: ReadonlyMap<string, readonly CompiledGuardrail[]>;
+    maskingByTarget?: ReadonlyMap<string, string>;
   }) {
     this.targets = init.targets;
     this.sources = Object.freeze([...init.sources]);
     this.policies = Object.freeze([...init.policies]);
     this.byTarget = init.byTarget;
     this.guardrailsByTarget = init.guardrailsByTarget ?? new Map();
+    this.maskingByTarget = init.maskingByTarget ?? new Map();
     Object.freeze(this);
   }
 
   evaluate(request: AccessRequest): Decision {
     return evaluateRequest(this.byTarget, request);
+  }
+
+  maskingFor(target: string): string | null {
+    return this.maskingByTarget.get(target) ?? null;
   }
 
   checkContent(content: ContentCheck): string | null {

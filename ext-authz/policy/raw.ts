@@ -25,6 +25,7 @@ export interface RawGuardrail {
 export interface RawTarget {
   name: string;
   description?: string;
+  masking?: string;
 }
 
 export interface RawPolicy {
@@ -50,6 +51,7 @@ export interface RawRule {
   paths?: string[];
   when?: RawCondition[];
   approval?: RawApproval;
+  masking?: string;
 }
 
 /** An `approve` rule's approval block, as written (durations like "25s", "15m", "1h"). */

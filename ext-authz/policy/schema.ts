@@ -43,6 +43,7 @@ const TARGET = {
   properties: {
     name: NAME,
     description: { type: 'string' },
+    masking: { ...NAME, hint: 'must name a masking profile from extProc.masking.profiles' },
   },
 } as const;
 
@@ -125,6 +126,8 @@ const RULE = {
     },
     when: { type: 'array', minItems: 1, items: CONDITION },
     approval: APPROVAL,
+    /** Overrides the target's masking profile for exchanges this rule lets through. */
+    masking: { ...NAME, hint: 'must name a masking profile from extProc.masking.profiles' },
   },
 } as const;
 

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../../common/logger.ts';
 import { PolicyError } from './errors.ts';
+import type { PolicyContext } from './compile.ts';
 import { loadPolicyDir } from './load.ts';
 import type { CompiledPolicySet } from './policy-set.ts';
 import { scanPolicyDir } from './scan-dir.ts';
@@ -13,6 +14,8 @@ export interface PolicyStoreOptions {
   debounceMs?: number;
   /** How often the directory is stat'ed as a fallback for change events fs.watch misses. */
   pollIntervalMs?: number;
+  /** What every load is checked against (the masking profiles ext-proc has). */
+  context?: PolicyContext;
 }
 
 /**
@@ -28,6 +31,7 @@ export class PolicyStore {
   readonly #logger: Logger;
   readonly #debounceMs: number;
   readonly #pollIntervalMs: number;
+  readonly #context: PolicyContext;
   readonly #listeners = new Set<(result: ReloadResult) => void>();
   #watcher: FSWatcher | null = null;
   #debounceTimer: NodeJS.Timeout | null = null;
@@ -45,12 +49,13 @@ export class PolicyStore {
     this.#logger = options.logger;
     this.#debounceMs = options.debounceMs ?? 150;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.#context = options.context ?? {};
   }
 
   /** Loads the directory; throws the PolicyError if it does not load, so a service never starts on a broken bundle. */
   static async open(dir: string, options: PolicyStoreOptions): Promise<PolicyStore> {
     const fingerprint = await fingerprintDir(dir);
-    const set = await loadPolicyDir(dir);
+    const set = await loadPolicyDir(dir, options.context);
     const store = new PolicyStore(dir, set, fingerprint, options);
     store.#logLoaded(set, 'policy bundle loaded');
     return store;
@@ -152,7 +157,7 @@ export class PolicyStore {
     const fingerprint = await fingerprintDir(this.dir);
     let result: ReloadResult;
     try {
-      const set = await loadPolicyDir(this.dir);
+      const set = await loadPolicyDir(this.dir, this.#context);
       this.#set = set;
       this.#logLoaded(set, 'policy bundle reloaded');
       result = { ok: true, set };

@@ -28,6 +28,8 @@ export interface Decision {
   upstreamHeaders: Readonly<Record<string, string>>;
   /** For effect `approve`: what the approval needs and grants; null otherwise. */
   approval: ApprovalSpec | null;
+  /** The rule's own masking profile (overrides the target's), or null. */
+  masking: string | null;
 }
 
 /** The request content that content guardrails look at. */
@@ -48,6 +50,8 @@ export interface PolicySet {
   /** Files the bundle was compiled from, for diagnostics. */
   readonly sources: readonly string[];
   evaluate(request: AccessRequest): Decision;
+  /** The masking profile a target's declaration names, or null. */
+  maskingFor(target: string): string | null;
   /** The name of the first content guardrail of the target that the content trips, or null. */
   checkContent(content: ContentCheck): string | null;
 }

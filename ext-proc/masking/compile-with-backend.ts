@@ -50,7 +50,7 @@ export function compileWithBackend(
   const named = typeof spec.name === 'string' && spec.name.trim() !== '';
   const name = named ? (spec.name as string) : '?';
   if (!named) issues.push({ field: 'name', message: 'must be a non-empty string' });
-  unknownKeys(spec, ['name', 'recognizers', 'patterns', 'maxMatchBytes', 'binary'], '', issues);
+  unknownKeys(spec, ['name', 'recognizers', 'patterns', 'maxMatchBytes', 'binary', 'requestBodies'], '', issues);
 
   const maxMatchBytes = spec.maxMatchBytes ?? DEFAULT_MAX_MATCH_BYTES;
   if (!isInt(maxMatchBytes, 16, MAX_LENGTH_LIMIT)) {
@@ -58,6 +58,8 @@ export function compileWithBackend(
   }
   const binary = spec.binary ?? 'refuse';
   if (binary !== 'pass' && binary !== 'refuse') issues.push({ field: 'binary', message: 'must be "pass" or "refuse"' });
+  const requestBodies = spec.requestBodies ?? false;
+  if (typeof requestBodies !== 'boolean') issues.push({ field: 'requestBodies', message: 'must be true or false' });
 
   const maxLengthOf = (raw: Record<string, unknown>, field: string, fallback: number): number => {
     if (raw.maxLength === undefined) return fallback;
@@ -169,6 +171,7 @@ export function compileWithBackend(
     name,
     windowBytes: plan.windowBytes,
     binary: binary as 'pass' | 'refuse',
+    requestBodies: requestBodies === true,
     entries: Object.freeze(entries),
     open: () => new StreamingMasker(plan),
     maskWhole: (input: Buffer) => maskWhole(plan.patterns, input),

@@ -57,6 +57,8 @@ export interface MaskingProfileSpec {
   maxMatchBytes?: number;
   /** What to do with bodies the masker cannot read (images, octet-stream, UTF-16 text). */
   binary?: 'pass' | 'refuse';
+  /** Mask request bodies on their way upstream too (default false: responses only). */
+  requestBodies?: boolean;
 }
 
 export interface CompileOptions {
@@ -101,6 +103,7 @@ export interface MaskingProfile {
   /** The longest match any entry may produce: the bound on what a stream holds back. */
   readonly windowBytes: number;
   readonly binary: 'pass' | 'refuse';
+  readonly requestBodies: boolean;
   readonly entries: readonly MaskingEntryInfo[];
   open(): StreamMasker;
   /** The one-shot result for a whole body: the reference the streaming masker must equal. */

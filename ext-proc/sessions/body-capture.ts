@@ -28,6 +28,16 @@ export class BodyCapture {
     this.stored += part.byteLength;
   }
 
+  /** Counts bytes that are seen but not kept (a body the record may not hold); marks truncation. */
+  skip(byteCount: number): void {
+    this.seen += byteCount;
+  }
+
+  /** True once nothing more will be stored. */
+  get full(): boolean {
+    return this.stored >= this.capBytes;
+  }
+
   /** Bytes seen so far, stored or not. */
   get bytes(): number {
     return this.seen;

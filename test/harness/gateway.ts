@@ -33,6 +33,14 @@ export interface GatewayOptions {
   approvals?: ({ store: 'memory' } | { store: 'redis'; redisUrl: string; keyPrefix: string }) & { webhooks?: { url: string; format: 'json' | 'slack' }[] };
   /** extProc.masking for the gateway (profiles and which target uses which). */
   masking?: { profiles: unknown[]; targets: Record<string, string> };
+  /** Policy files added to the private policy copy before the services start (name → YAML). */
+  extraPolicies?: Record<string, string>;
+  /** Credential entries that replace the test defaults of the same targets (e.g. an OAuth2 one). */
+  credentials?: { target: string; [key: string]: unknown }[];
+  /** Secrets added to TEST_SECRETS in the secrets file. */
+  secrets?: Record<string, string>;
+  /** extProc.sessions (default: the file store in a private directory). */
+  sessions?: Record<string, unknown>;
 }
 
 /** One ext-authz replica and what the tests read from it. */
@@ -66,6 +74,7 @@ export class Gateway {
   static async start(options: GatewayOptions = {}): Promise<Gateway> {
     const policyDir = mkdtempSync(path.join(tmpdir(), 'sluice-policies-'));
     cpSync(options.policySource ?? REPO_POLICIES, policyDir, { recursive: true });
+    for (const [name, text] of Object.entries(options.extraPolicies ?? {})) writeFileSync(path.join(policyDir, name), text);
     const issuer = await DevIssuer.start();
     const upstream = await DemoUpstream.start();
     const replicas: Replica[] = [];
@@ -75,7 +84,7 @@ export class Gateway {
       replicas.push(replica);
     }
     const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-secrets-')), 'secrets.yaml');
-    Gateway.writeSecretsFile(secretsFile, TEST_SECRETS);
+    Gateway.writeSecretsFile(secretsFile, { ...TEST_SECRETS, ...options.secrets });
     const procLogs = capturedLogger('ext-proc');
     const procPort = await freePort();
     const proc = await Gateway.startProc(policyDir, secretsFile, procLogs, procPort, options);
@@ -94,8 +103,11 @@ export class Gateway {
   }
 
   private static startProc(policyDir: string, secretsFile: string, logs: ReturnType<typeof capturedLogger>, port: number, options: GatewayOptions): Promise<ExtProcService> {
-    const sessions = { store: 'file', dir: path.join(path.dirname(secretsFile), 'sessions') };
-    const extProc = { secretsFile, credentials: TEST_CREDENTIALS, sessions, ...(options.masking ? { masking: options.masking } : {}) };
+    const sessions = options.sessions ?? { store: 'file', dir: path.join(path.dirname(secretsFile), 'sessions') };
+    const replaced = new Set((options.credentials ?? []).map((c) => c.target));
+    const credentials = [...TEST_CREDENTIALS.filter((c) => !replaced.has(c.target)), ...(options.credentials ?? [])];
+    const masking = options.masking ?? { profiles: [], targets: {} };
+    const extProc = { secretsFile, credentials, sessions, masking };
     const config = parseConfig(JSON.stringify({ extProc }), path.join(policyDir, 'sluice.yaml'));
     return startExtProcService(config, { logger: logs.logger, port, env: {} });
   }
@@ -135,6 +147,8 @@ export class Gateway {
     const approvalsPort = replica.approvalsUrl ? Number(new URL(replica.approvalsUrl).port) : await freePort();
     const config = parseConfig(JSON.stringify({
       extAuthz: { policyDir },
+      // Both services read one sluice.yaml: ext-authz checks policies against these profile names.
+      extProc: { masking: options.masking ?? { profiles: [], targets: {} } },
       approvals: {
         ...(approvals.store === 'redis'
           ? { store: 'redis', redisUrl: approvals.redisUrl, redisKeyPrefix: approvals.keyPrefix }

@@ -1,0 +1,71 @@
+import type { MaskedBody } from './masked-body.ts';
+
+/** Where a body's bytes go for the session record. */
+export interface BodySink {
+  /** Keeps (part of) what was delivered; the sink caps it. */
+  push(bytes: Buffer): void;
+  /** Counts bytes the record may not hold (a body its profile refuses to read). */
+  skip(byteCount: number): void;
+  /** True once the sink stores nothing more, so masking a copy for it can stop. */
+  readonly full: boolean;
+}
+
+/**
+ * One direction's body through ext-proc. `deliver` masks what reaches the peer (its output is
+ * also what gets recorded); without it the bytes pass untouched and the record keeps a masked
+ * copy when the target has a profile, the raw bytes when it has none (or lets binary bodies
+ * pass), or only their count when the profile refuses to read them (and once a masked copy has
+ * filled the record). A readable body of a target with a profile is never recorded unmasked.
+ */
+export class BodyFlow {
+  private copy: MaskedBody | undefined;
+  /** How the record gets bytes when nothing is delivered masked. */
+  private recordAs: 'raw' | 'masked-copy' | 'count-only';
+
+  constructor(
+    private readonly deliver: MaskedBody | undefined,
+    private readonly sink: BodySink | undefined,
+    record: { copy: MaskedBody } | 'raw' | 'count-only',
+  ) {
+    this.copy = typeof record === 'object' ? record.copy : undefined;
+    this.recordAs = typeof record === 'object' ? 'masked-copy' : record;
+  }
+
+  /** True when the body leaves decoded (its Content-Encoding and Content-Length must go). */
+  get decodes(): boolean {
+    return this.deliver?.decodes ?? false;
+  }
+
+  get mutates(): boolean {
+    return this.deliver !== undefined;
+  }
+
+  /** The bytes to send on in place of `chunk`, or undefined to let `chunk` pass unchanged. */
+  async push(chunk: Buffer, last: boolean): Promise<Buffer | undefined> {
+    if (this.deliver) {
+      const out = await this.deliver.push(chunk, last);
+      this.sink?.push(out);
+      return out;
+    }
+    if (!this.sink) return undefined;
+    if (this.recordAs === 'masked-copy' && this.sink.full) {
+      // The record is full: stop paying for a masked copy nobody keeps.
+      this.copy?.destroy();
+      this.copy = undefined;
+      this.recordAs = 'count-only';
+    }
+    if (this.recordAs === 'raw') this.sink.push(chunk);
+    else if (this.recordAs === 'count-only') this.sink.skip(chunk.length);
+    else this.sink.push(await this.copy!.push(chunk, last));
+    return undefined;
+  }
+
+  matches(): number {
+    return this.deliver?.matches() ?? 0;
+  }
+
+  destroy(): void {
+    this.deliver?.destroy();
+    this.copy?.destroy();
+  }
+}
