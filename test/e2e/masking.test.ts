@@ -68,6 +68,26 @@ describe('streaming response masking through real Envoy', () => {
     assert.ok(!res.text.includes('secret-bytes'));
   });
 
+  test('a gzip bomb is cut off at the decompression limit: the response fails, the bomb is never inflated to the caller', async () => {
+    // 16 MiB of spaces gzip to ~16 KiB: a ratio of ~1000, far past the limit of 100 (after 1 MiB of grace).
+    const response = await fetch(gw.url('/api/stream?case=bomb'), {
+      headers: { authorization: `Bearer ${alice}`, 'x-demo-chunks': JSON.stringify(['{"card":"4111 1111 1111 1111"}']), 'x-demo-gzip': '1', 'x-demo-pad-bytes': String(16 << 20) },
+    });
+    let received = 0;
+    let failed = false;
+    try {
+      for await (const chunk of response.body!) received += (chunk as Uint8Array).byteLength;
+    } catch {
+      failed = true;
+    }
+    assert.ok(failed || response.status >= 500, `the response must not complete normally (status ${response.status}, ${received} bytes)`);
+    assert.ok(received < 4 << 20, `at most the grace allowance was delivered, got ${received} bytes`);
+    assert.ok(gw.procLogs.lines.some((l) => l.includes('ERR_BODY_DECOMPRESSION_LIMIT')), 'the refusal is logged with its reason');
+    const next = await streamed('after-bomb', ['{"card":"4111 1111 1111 1111"}']);
+    assert.equal(next.status, 200, 'the next exchange is unaffected');
+    assert.match(next.text, /\*{4} 1111/);
+  });
+
   test('targets without a profile stream untouched', async () => {
     const res = await gw.request('/ops/status?case=no-profile', {
       token: alice, headers: { 'x-demo-chunks': JSON.stringify(['{"email":"x@example.com"}']) },
@@ -122,6 +142,46 @@ describe('session recording through real Envoy', () => {
       const everything = JSON.stringify(records);
       assert.ok(!everything.includes(alice), 'no caller token in session records');
       for (const secret of Object.values(TEST_SECRETS)) assert.ok(!everything.includes(secret), 'no injected secret in session records');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('session recording into PostgreSQL through real Envoy', () => {
+  const DATABASE_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  let gw: Gateway;
+
+  before(async () => {
+    gw = await Gateway.start({
+      policySource: FIXTURE_POLICIES,
+      masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } },
+      sessions: { store: 'postgres', databaseUrl: DATABASE_URL },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  test('the exchange lands in PostgreSQL, masked, without any credential', async () => {
+    const subject = `pg-e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const token = await gw.issuer.mint({ sub: subject, groups: ['engineering'] });
+    const res = await gw.request('/api/stream?case=pg', { token, headers: { 'x-demo-chunks': JSON.stringify(['{"email":"pg@exa', 'mple.com"}']) } });
+    assert.equal(res.status, 200);
+    await gw.proc!.recordingQueue!.flush();
+    const { PostgresSessionStore } = await import('../../ext-proc/sessions/index.ts');
+    const store = await PostgresSessionStore.connect({ connectionString: DATABASE_URL });
+    try {
+      const { records } = await store.list({ subject });
+      assert.equal(records.length, 1);
+      const record = records[0]!;
+      assert.equal(record.target, 'demo-api');
+      assert.equal(record.status, 200);
+      const body = 'text' in record.response.body ? record.response.body.text : '';
+      assert.ok(body.length > 0 && !body.includes('pg@example.com'), body);
+      const everything = JSON.stringify(record);
+      assert.ok(!everything.includes(token));
+      for (const secret of Object.values(TEST_SECRETS)) assert.ok(!everything.includes(secret));
     } finally {
       await store.close();
     }
