@@ -30,7 +30,14 @@ const HUGE_MB = Number(process.env.BENCH_HUGE_MB ?? 1024);
 const POLICIES = fileURLToPath(new URL('./policies/', import.meta.url));
 const TEMPLATE = fileURLToPath(new URL('./envoy-masking.yaml', import.meta.url));
 const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
+type Listener = 'bare' | 'authz' | 'authz_proc' | 'authz_proc_duplex';
 const RECOGNIZERS = ['card', 'iban', 'email', 'phone', 'ssn', 'ipv4', 'ipv6', 'jwt', 'private-key', 'cloud-key'];
+
+/** The V8 flags `npm run ext-proc` starts ext-proc with, read from package.json. */
+function extProcNodeFlags(): string[] {
+  const scripts = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts as Record<string, string>;
+  return (scripts['ext-proc'] ?? '').split(' ').filter((arg) => arg.startsWith('--max-'));
+}
 
 function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -65,7 +72,7 @@ async function main(): Promise<void> {
   const token = await issuer.mint({ sub: 'alice', groups: ['engineering'], ttlSeconds: 7200 });
   const upstream = await startJsonUpstream();
   const ports = {
-    ADMIN_PORT: await freePort(), BARE_PORT: await freePort(), AUTHZ_PORT: await freePort(), PROC_PORT: await freePort(),
+    ADMIN_PORT: await freePort(), BARE_PORT: await freePort(), AUTHZ_PORT: await freePort(), PROC_PORT: await freePort(), DUPLEX_PORT: await freePort(),
     UPSTREAM_PORT: upstream.port, EXT_AUTHZ_SERVICE_PORT: await freePort(), EXT_PROC_SERVICE_PORT: await freePort(),
   };
   const authz = await startExtAuthzProcess({
@@ -81,7 +88,13 @@ async function main(): Promise<void> {
     },
     log: { level: 'warn' },
   }));
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], { stdio: 'inherit' });
+  // ext-proc runs with the node flags of the documented `npm run ext-proc` (V8's young generation
+  // held to 2 MB: streaming allocates many short-lived buffers, and a large nursery is RSS);
+  // BENCH_PROC_NODE_ARGS replaces them to compare.
+  const nodeArgs = process.env.BENCH_PROC_NODE_ARGS !== undefined
+    ? process.env.BENCH_PROC_NODE_ARGS.split(' ').filter(Boolean)
+    : extProcNodeFlags();
+  const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], { stdio: 'inherit' });
   const envoy = await startEnvoy({
     concurrency: 1,
     // BENCH_ENVOY_ARGS="--component-log-level ext_proc:debug" to see why a stream failed.
@@ -89,34 +102,34 @@ async function main(): Promise<void> {
     logFile: process.env.BENCH_ENVOY_LOG,
     config: renderTemplate(readFileSync(TEMPLATE, 'utf8'), ports, TEMPLATE),
   });
-  const url = (listener: 'bare' | 'authz' | 'authz_proc', p: string) =>
-    `http://127.0.0.1:${{ bare: ports.BARE_PORT, authz: ports.AUTHZ_PORT, authz_proc: ports.PROC_PORT }[listener]}${p}`;
+  const url = (listener: Listener, p: string) =>
+    `http://127.0.0.1:${{ bare: ports.BARE_PORT, authz: ports.AUTHZ_PORT, authz_proc: ports.PROC_PORT, authz_proc_duplex: ports.DUPLEX_PORT }[listener]}${p}`;
   try {
     for (let i = 0; (await fetch(url('authz_proc', '/small'), { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status, () => 0)) !== 200; i++) {
       if (i > 100) throw new Error('the ext-proc listener never answered 200');
       await sleep(100);
     }
-    console.log(`# Sluice masking through Envoy — ${new Date().toISOString()}, Envoy --concurrency 1, ext-authz and ext-proc one process each`);
+    console.log(`# Sluice masking through Envoy — ${new Date().toISOString()}, Envoy --concurrency 1, ext-authz and ext-proc one process each (ext-proc node flags: ${nodeArgs.join(' ') || 'none'})`);
 
     console.log(`\n## ${BIG_MB} MB JSON response (10 built-in recognizers, redact)`);
-    console.log('setup        MB/s     seconds  chunks with a raw card at the caller');
+    console.log('setup              MB/s     seconds  chunks with a raw card at the caller');
     const big: Record<string, number> = {};
-    for (const listener of ['bare', 'authz', 'authz_proc'] as const) {
+    for (const listener of ['bare', 'authz', 'authz_proc', 'authz_proc_duplex'] as const) {
       await download(url(listener, '/big?mb=5'), token);
       const r = await download(url(listener, `/big?mb=${BIG_MB}`), token);
       big[listener] = r.mb / r.seconds;
-      console.log(`${listener.padEnd(11)} ${big[listener]!.toFixed(1).padStart(6)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.raw}`);
+      console.log(`${listener.padEnd(17)} ${big[listener]!.toFixed(1).padStart(6)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.raw}`);
     }
-    console.log(`ratio authz_proc / bare: ${(big.authz_proc! / big.bare!).toFixed(3)}`);
+    console.log(`ratio authz_proc / bare: ${(big.authz_proc! / big.bare!).toFixed(3)}; FULL_DUPLEX_STREAMED / STREAMED: ${(big.authz_proc_duplex! / big.authz_proc!).toFixed(3)}`);
 
     console.log(`\n## Small JSON response at a fixed 500 req/s for ${SECONDS} s (open loop)`);
     const lat: Record<string, Awaited<ReturnType<typeof fixedRate>>> = {};
-    for (const listener of ['authz', 'authz_proc'] as const) {
+    for (const listener of ['authz', 'authz_proc', 'authz_proc_duplex'] as const) {
       await fixedRate(url(listener, '/small'), { rate: 500, durationMs: 2000, headers: { authorization: `Bearer ${token}` } });
       lat[listener] = await fixedRate(url(listener, '/small'), { rate: 500, durationMs: SECONDS * 1000, headers: { authorization: `Bearer ${token}` } });
-      console.log(`${listener.padEnd(11)} p50 ${lat[listener]!.p50.toFixed(3)} ms  p99 ${lat[listener]!.p99.toFixed(3)} ms  ok ${lat[listener]!.ok}/${lat[listener]!.sent}${lat[listener]!.failed ? ` failures by status ${JSON.stringify(lat[listener]!.failures)}` : ''}`);
+      console.log(`${listener.padEnd(17)} p50 ${lat[listener]!.p50.toFixed(3)} ms  p99 ${lat[listener]!.p99.toFixed(3)} ms  ok ${lat[listener]!.ok}/${lat[listener]!.sent}${lat[listener]!.failed ? ` failures by status ${JSON.stringify(lat[listener]!.failures)}` : ''}`);
     }
-    console.log(`added p50 by ext-proc over Envoy + ext-authz: ${(lat.authz_proc!.p50 - lat.authz!.p50).toFixed(3)} ms   (target <= 1 ms)`);
+    console.log(`added p50 by ext-proc over Envoy + ext-authz: ${(lat.authz_proc!.p50 - lat.authz!.p50).toFixed(3)} ms STREAMED, ${(lat.authz_proc_duplex!.p50 - lat.authz!.p50).toFixed(3)} ms FULL_DUPLEX_STREAMED   (target <= 1 ms)`);
 
     console.log(`\n## ${HUGE_MB} MB response through Envoy + ext-authz + ext-proc`);
     const before = rssMb(proc.pid!);

@@ -1,7 +1,7 @@
 import type { Logger } from '../common/logger.ts';
 import type { SecretStore } from './secrets/types.ts';
 import type { CredentialPlan, CredentialSource } from './credentials.ts';
-import { describeError } from '../common/errors.ts';
+import { describeError, SluiceError } from '../common/errors.ts';
 import { readDecision, type ForwardedDecision } from './decision.ts';
 import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
 import type { MaskingProfile } from './masking/index.ts';
@@ -68,24 +68,69 @@ export class ExchangeProcessor {
    */
   private progress: 'request' | 'body' | 'done' = 'request';
   private readonly now: () => number;
+  /** Which body directions Envoy streams in FULL_DUPLEX_STREAMED mode (else STREAMED). */
+  private duplex = { request: false, response: false };
+  /** Whether the filter sends request bodies without being asked (a mode override). */
+  private requestBodiesArrive = false;
+  /** A request body is still to come through here. */
+  private requestBodyPending = false;
+  private refused = false;
 
   constructor(private readonly deps: ProcessorDeps) {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Answers one ProcessingRequest with exactly one ProcessingResponse. Calls must not overlap. */
-  async handle(request: Message): Promise<Message> {
+  /**
+   * Answers one ProcessingRequest: with exactly one ProcessingResponse, except for body chunks in
+   * FULL_DUPLEX_STREAMED mode, where a chunk the masker holds back entirely gets no answer yet.
+   * Calls must not overlap.
+   */
+  async handle(request: Message): Promise<Message[]> {
+    if (request.protocol_config) this.readProtocol(request.protocol_config);
+    const answers = await this.answer(request);
+    if (answers.some((a) => a.immediate_response)) this.refused = true;
+    return answers;
+  }
+
+  /**
+   * True once Envoy will ask nothing more of this exchange: it was refused, or the response (and
+   * any request body) has passed. The server then closes the stream itself. Left to Envoy, the
+   * stream would end in an RST_STREAM, one per exchange, and Node's HTTP/2 stack (nghttp2's
+   * rapid-reset guard) answers a steady stream of those with GOAWAY, refusing in-flight streams.
+   */
+  get finished(): boolean {
+    return this.refused || (this.progress === 'done' && !this.requestBodyPending);
+  }
+
+  private async answer(request: Message): Promise<Message[]> {
     switch (request.request) {
-      case 'request_headers': return this.onRequestHeaders(request);
-      case 'response_headers': return this.onResponseHeaders(request);
-      case 'request_body': return this.onRequestBody(request);
-      case 'response_body': return this.onResponseBody(request);
-      case 'request_trailers': return { request_trailers: {} };
-      case 'response_trailers': return { response_trailers: {} };
+      case 'request_headers': return [await this.onRequestHeaders(request)];
+      case 'response_headers': return [this.onResponseHeaders(request)];
+      case 'request_body': return this.onBody('request', request.request_body);
+      case 'response_body': return this.onBody('response', request.response_body);
+      case 'request_trailers': return [this.onTrailers('request')];
+      case 'response_trailers': return [this.onTrailers('response')];
       default:
         this.deps.logger.error({ kind: request.request }, 'unexpected ext_proc message; refusing the exchange');
-        return immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', this.decision?.requestId ?? '');
+        return [immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', this.decision?.requestId ?? '')];
     }
+  }
+
+  /**
+   * The body modes the filter is configured with (sent in the first message). Without it (Envoy
+   * before ~1.34), the modes of envoy/gateway.yaml: request NONE, response STREAMED.
+   */
+  private readProtocol(config: Message): void {
+    this.duplex = {
+      request: config.request_body_mode === 'FULL_DUPLEX_STREAMED',
+      response: config.response_body_mode === 'FULL_DUPLEX_STREAMED',
+    };
+    this.requestBodiesArrive = config.request_body_mode === 'STREAMED' || this.duplex.request;
+  }
+
+  /** Mode overrides are how STREAMED skips unneeded bodies; FULL_DUPLEX_STREAMED does not take them. */
+  private get overridable(): boolean {
+    return !this.duplex.request && !this.duplex.response;
   }
 
   private async onRequestHeaders(request: Message): Promise<Message> {
@@ -133,6 +178,11 @@ export class ExchangeProcessor {
         return immediateResponse(415, 'ERR_BODY_REFUSED', 'the request body cannot be sent under this target\'s masking profile', requestId);
       }
       this.requestBody = flow;
+      if (flow && !this.overridable && !this.requestBodiesArrive) {
+        // The body is needed but this filter can neither send it nor be asked to: never pass it unmasked.
+        this.deps.logger.error({ target: this.decision.target, session_id: this.decision.sessionId }, 'the request body must be processed but the ext_proc filter does not send request bodies; refusing');
+        return immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', requestId);
+      }
       if (flow?.mutates) {
         // The masked body differs in length, and leaves decoded if it arrived compressed.
         remove.add('content-length');
@@ -143,7 +193,9 @@ export class ExchangeProcessor {
     // short list keeps the message small on the hot path.
     for (const name of remove) if (name in headers) mutation.remove_headers.push(name);
     const answer = headersResponse('request_headers', mutation);
-    return this.requestBody ? { ...answer, mode_override: REQUEST_BODY_NEEDED } : answer;
+    const askForBody = Boolean(this.requestBody) && this.overridable && !this.requestBodiesArrive;
+    this.requestBodyPending = !request.request_headers?.end_of_stream && (askForBody || this.requestBodiesArrive);
+    return askForBody ? { ...answer, mode_override: REQUEST_BODY_NEEDED } : answer;
   }
 
   /** The credential value for this exchange, or undefined (logged, without the secret) when there is none. */
@@ -180,17 +232,6 @@ export class ExchangeProcessor {
     return new BodyFlow(undefined, sink, copy.kind === 'mask' ? { copy: copy.body } : copy.kind === 'refuse' ? 'count-only' : 'raw');
   }
 
-  private async onRequestBody(request: Message): Promise<Message> {
-    const chunk: Buffer = request.request_body?.body ?? Buffer.alloc(0);
-    const last = Boolean(request.request_body?.end_of_stream);
-    const body = await this.requestBody?.push(chunk, last);
-    if (last) {
-      this.requestBody?.destroy();
-      this.requestBody = undefined;
-    }
-    return { request_body: { response: body === undefined ? { status: 'CONTINUE' } : { status: 'CONTINUE', body_mutation: { body } } } };
-  }
-
   private onResponseHeaders(request: Message): Message {
     const headers = headerRecord(request.response_headers?.headers);
     const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
@@ -204,7 +245,7 @@ export class ExchangeProcessor {
     }
     if (request.response_headers?.end_of_stream) {
       this.progress = 'done';
-      return { ...headersResponse('response_headers', mutation), mode_override: this.responseBodyNotNeeded() };
+      return this.bodyNotNeeded(headersResponse('response_headers', mutation));
     }
     const flow = this.bodyFlow('response', this.profile, headers);
     if (flow === 'refuse') {
@@ -212,7 +253,7 @@ export class ExchangeProcessor {
     }
     if (!flow) {
       this.progress = 'done';
-      return { ...headersResponse('response_headers', mutation), mode_override: this.responseBodyNotNeeded() };
+      return this.bodyNotNeeded(headersResponse('response_headers', mutation));
     }
     this.progress = 'body';
     this.responseBody = flow;
@@ -225,24 +266,48 @@ export class ExchangeProcessor {
   }
 
   /**
-   * Response body mode NONE. A request body may still be streaming (an upstream can answer before
-   * the upload ends), and a mode override replaces every mode: keep that one flowing through here.
+   * Sends the response body straight through from now on (STREAMED: a mode override). A request
+   * body may still be streaming (an upstream can answer before the upload ends), and an override
+   * replaces every mode: keep that one flowing through here.
    */
-  private responseBodyNotNeeded(): typeof BODY_NOT_NEEDED {
-    return this.requestBody ? { ...BODY_NOT_NEEDED, request_body_mode: 'STREAMED' } : BODY_NOT_NEEDED;
+  private bodyNotNeeded(answer: Message): Message {
+    if (!this.overridable) return answer;
+    return { ...answer, mode_override: this.requestBody ? { ...BODY_NOT_NEEDED, request_body_mode: 'STREAMED' } : BODY_NOT_NEEDED };
   }
 
-  private async onResponseBody(request: Message): Promise<Message> {
-    const chunk: Buffer = request.response_body?.body ?? Buffer.alloc(0);
-    const last = Boolean(request.response_body?.end_of_stream);
-    if (last) this.progress = 'done';
-    const body = await this.responseBody?.push(chunk, last);
-    if (last && this.responseBody) {
-      this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: this.responseBody.matches() }, 'response body done');
-      this.responseBody.destroy();
-      this.responseBody = undefined;
+  /** One body chunk of either direction: pushed through its flow (masked, recorded) or passed. */
+  private async onBody(direction: 'request' | 'response', message: Message | undefined): Promise<Message[]> {
+    const chunk: Buffer = message?.body ?? Buffer.alloc(0);
+    const last = Boolean(message?.end_of_stream);
+    const flow = direction === 'request' ? this.requestBody : this.responseBody;
+    if (direction === 'response' && last) this.progress = 'done';
+    if (direction === 'request' && last) this.requestBodyPending = false;
+    const out = await flow?.push(chunk, last);
+    if (last && flow) {
+      if (direction === 'response') this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: flow.matches() }, 'response body done');
+      flow.destroy();
+      if (direction === 'request') this.requestBody = undefined;
+      else this.responseBody = undefined;
     }
-    return { response_body: { response: body === undefined ? { status: 'CONTINUE' } : { status: 'CONTINUE', body_mutation: { body } } } };
+    const key = direction === 'request' ? 'request_body' : 'response_body';
+    if (this.duplex[direction]) {
+      // Any number of answers per chunk: nothing to send yet is no answer at all.
+      const body = out ?? chunk;
+      if (body.length === 0 && !last) return [];
+      return [{ [key]: { response: { body_mutation: { streamed_response: { body, end_of_stream: last } } } } }];
+    }
+    return [{ [key]: { response: out === undefined ? { status: 'CONTINUE' } : { status: 'CONTINUE', body_mutation: { body: out } } } }];
+  }
+
+  /**
+   * Trailers end a body without an end_of_stream chunk. In FULL_DUPLEX_STREAMED a masking flow may
+   * still hold bytes then, which a trailers answer cannot carry: the exchange fails rather than
+   * lose or leak them.
+   */
+  private onTrailers(direction: 'request' | 'response'): Message {
+    const flow = direction === 'request' ? this.requestBody : this.responseBody;
+    if (flow && this.duplex[direction]) throw new SluiceError('ERR_INTERNAL', `a ${direction} body with trailers cannot be masked in FULL_DUPLEX_STREAMED mode`);
+    return direction === 'request' ? { request_trailers: {} } : { response_trailers: {} };
   }
 
   /**

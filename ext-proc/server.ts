@@ -8,8 +8,8 @@ import type { RunningServer } from '../common/running-server.ts';
 
 
 /**
- * The gRPC edge: one ExchangeProcessor per Process stream. End of stream or a cancel from Envoy
- * is a normal end. An exception while processing aborts the stream with INTERNAL, which Envoy
+ * The gRPC edge: one ExchangeProcessor per Process stream. The server ends the stream as soon as
+ * the exchange needs nothing more; otherwise end of stream or a cancel from Envoy is a normal end. An exception while processing aborts the stream with INTERNAL, which Envoy
  * (failure_mode_allow: false) turns into an error for the caller: never an unprocessed pass.
  */
 export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number }): Promise<RunningServer> {
@@ -20,11 +20,18 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
       // Messages are answered strictly in order: a body chunk waits for the one before it.
       let previous: Promise<unknown> = Promise.resolve();
       let failed = false;
+      /** Set once the server has ended the stream itself (the exchange needs nothing more). */
+      let ended = false;
       call.on('data', (message: Record<string, unknown>) => {
         previous = previous.then(async () => {
-          if (failed) return;
+          if (failed || ended) return;
           try {
-            call.write(await processor.handle(message));
+            for (const answer of await processor.handle(message)) call.write(answer);
+            if (processor.finished) {
+              ended = true;
+              close(false);
+              call.end();
+            }
           } catch (err) {
             failed = true;
             close(true);
@@ -43,7 +50,7 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
       call.on('end', () => {
         void previous.then(() => {
           close(failed);
-          if (!failed) call.end();
+          if (!failed && !ended) call.end();
         });
       });
       call.on('cancelled', () => void previous.then(() => close(true)));
