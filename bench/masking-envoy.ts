@@ -22,7 +22,7 @@ import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startExtAuthzProcess } from './lib/ext-authz-process.ts';
 import { startJsonUpstream } from './lib/json-upstream.ts';
-import { fixedRate } from './lib/fixed-rate.ts';
+import { fixedRate, interleavedFixedRate } from './lib/fixed-rate.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 100);
@@ -33,10 +33,16 @@ const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
 type Listener = 'bare' | 'authz' | 'authz_proc' | 'authz_proc_duplex';
 const RECOGNIZERS = ['card', 'iban', 'email', 'phone', 'ssn', 'ipv4', 'ipv6', 'jwt', 'private-key', 'cloud-key'];
 
-/** The V8 flags `npm run ext-proc` starts ext-proc with, read from package.json. */
-function extProcNodeFlags(): string[] {
+/** How `npm run ext-proc` starts ext-proc (environment and node flags), read from package.json. */
+function extProcLaunch(): { env: Record<string, string>; nodeArgs: string[] } {
   const scripts = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts as Record<string, string>;
-  return (scripts['ext-proc'] ?? '').split(' ').filter((arg) => arg.startsWith('--max-'));
+  const words = (scripts['ext-proc'] ?? '').split(' ');
+  const env: Record<string, string> = {};
+  for (const word of words.slice(0, words.indexOf('node'))) {
+    const [name, value] = word.split('=');
+    if (name && value !== undefined) env[name] = value;
+  }
+  return { env, nodeArgs: words.filter((arg) => arg.startsWith('--') && arg !== '--import') };
 }
 
 function rssMb(pid: number): number {
@@ -88,13 +94,14 @@ async function main(): Promise<void> {
     },
     log: { level: 'warn' },
   }));
-  // ext-proc runs with the node flags of the documented `npm run ext-proc` (V8's young generation
-  // held to 2 MB: streaming allocates many short-lived buffers, and a large nursery is RSS);
-  // BENCH_PROC_NODE_ARGS replaces them to compare.
-  const nodeArgs = process.env.BENCH_PROC_NODE_ARGS !== undefined
-    ? process.env.BENCH_PROC_NODE_ARGS.split(' ').filter(Boolean)
-    : extProcNodeFlags();
-  const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], { stdio: 'inherit' });
+  // ext-proc runs as the documented `npm run ext-proc` starts it (glibc malloc arenas capped, V8's
+  // young generation held to 2 MB: streaming allocates many short-lived buffers on several
+  // threads); BENCH_PROC_NODE_ARGS replaces the node flags to compare.
+  const launch = extProcLaunch();
+  const nodeArgs = process.env.BENCH_PROC_NODE_ARGS !== undefined ? process.env.BENCH_PROC_NODE_ARGS.split(' ').filter(Boolean) : launch.nodeArgs;
+  const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], {
+    stdio: 'inherit', env: { ...process.env, ...launch.env },
+  });
   const envoy = await startEnvoy({
     concurrency: 1,
     // BENCH_ENVOY_ARGS="--component-log-level ext_proc:debug" to see why a stream failed.
@@ -109,7 +116,7 @@ async function main(): Promise<void> {
       if (i > 100) throw new Error('the ext-proc listener never answered 200');
       await sleep(100);
     }
-    console.log(`# Sluice masking through Envoy — ${new Date().toISOString()}, Envoy --concurrency 1, ext-authz and ext-proc one process each (ext-proc node flags: ${nodeArgs.join(' ') || 'none'})`);
+    console.log(`# Sluice masking through Envoy — ${new Date().toISOString()}, Envoy --concurrency 1, ext-authz and ext-proc one process each (ext-proc: ${Object.entries(launch.env).map(([k, v]) => `${k}=${v} `).join('')}node ${nodeArgs.join(' ')})`);
 
     console.log(`\n## ${BIG_MB} MB JSON response (10 built-in recognizers, redact)`);
     console.log('setup              MB/s     seconds  chunks with a raw card at the caller');
@@ -121,13 +128,26 @@ async function main(): Promise<void> {
       console.log(`${listener.padEnd(17)} ${big[listener]!.toFixed(1).padStart(6)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.raw}`);
     }
     console.log(`ratio authz_proc / bare: ${(big.authz_proc! / big.bare!).toFixed(3)}; FULL_DUPLEX_STREAMED / STREAMED: ${(big.authz_proc_duplex! / big.authz_proc!).toFixed(3)}`);
-
-    console.log(`\n## Small JSON response at a fixed 500 req/s for ${SECONDS} s (open loop)`);
-    const lat: Record<string, Awaited<ReturnType<typeof fixedRate>>> = {};
-    for (const listener of ['authz', 'authz_proc', 'authz_proc_duplex'] as const) {
+    // A target with no masking profile: STREAMED turns its body off from the response headers
+    // (mode_override); FULL_DUPLEX_STREAMED cannot, so the body still goes through ext-proc.
+    for (const listener of ['authz_proc', 'authz_proc_duplex'] as const) {
+      const r = await download(url(listener, `/plain/big?mb=${BIG_MB}`), token);
+      big[`${listener}_plain`] = r.mb / r.seconds;
+      console.log(`${`${listener} (no profile)`.padEnd(31)} ${big[`${listener}_plain`]!.toFixed(1).padStart(6)}  ${r.seconds.toFixed(2).padStart(8)}`);
+    }
+    console.log(`unmasked target, FULL_DUPLEX_STREAMED / STREAMED: ${(big.authz_proc_duplex_plain! / big.authz_proc_plain!).toFixed(3)}`);
+    console.log(`\n## Small JSON response at a fixed 500 req/s, ${SECONDS} s per setup in 5 interleaved rounds (open loop)`);
+    const listeners = ['authz', 'authz_proc', 'authz_proc_duplex'] as const;
+    for (const listener of listeners) {
       await fixedRate(url(listener, '/small'), { rate: 500, durationMs: 2000, headers: { authorization: `Bearer ${token}` } });
-      lat[listener] = await fixedRate(url(listener, '/small'), { rate: 500, durationMs: SECONDS * 1000, headers: { authorization: `Bearer ${token}` } });
-      console.log(`${listener.padEnd(17)} p50 ${lat[listener]!.p50.toFixed(3)} ms  p99 ${lat[listener]!.p99.toFixed(3)} ms  ok ${lat[listener]!.ok}/${lat[listener]!.sent}${lat[listener]!.failed ? ` failures by status ${JSON.stringify(lat[listener]!.failures)}` : ''}`);
+    }
+    const lat = await interleavedFixedRate(
+      Object.fromEntries(listeners.map((l) => [l, url(l, '/small')])),
+      { rate: 500, durationMs: SECONDS * 1000, rounds: 5, headers: { authorization: `Bearer ${token}` } },
+    );
+    for (const listener of listeners) {
+      const r = lat[listener]!;
+      console.log(`${listener.padEnd(17)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ok ${r.ok}/${r.sent}${r.failed ? ` failures by status ${JSON.stringify(r.failures)}` : ''}`);
     }
     console.log(`added p50 by ext-proc over Envoy + ext-authz: ${(lat.authz_proc!.p50 - lat.authz!.p50).toFixed(3)} ms STREAMED, ${(lat.authz_proc_duplex!.p50 - lat.authz!.p50).toFixed(3)} ms FULL_DUPLEX_STREAMED   (target <= 1 ms)`);
 

@@ -3,7 +3,8 @@ import type { Logger } from '../common/logger.ts';
 import type { SluiceConfig } from '../common/config.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from './identity/index.ts';
 import type { IssuerConfig } from './identity/types.ts';
-import { PolicyStore, type PolicyContext } from './policy/index.ts';
+import { PolicyStore } from './policy/index.ts';
+import { policyContext } from './policy-context.ts';
 import { Authorizer } from './authorizer.ts';
 import { startExtAuthzServer } from './server.ts';
 import { startApprovals } from './approvals-setup.ts';
@@ -63,9 +64,4 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
       await policies.close();
     },
   };
-}
-
-/** Policies may only name masking profiles ext-proc has; both services read the same sluice.yaml. */
-export function policyContext(config: SluiceConfig): PolicyContext {
-  return { maskingProfiles: new Set(config.extProc.masking.profiles.map((profile) => String((profile as { name?: unknown }).name))) };
 }

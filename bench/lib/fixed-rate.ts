@@ -10,6 +10,8 @@ export interface LatencyResult {
   p90: number;
   p99: number;
   max: number;
+  /** Every successful request's latency, sorted (for merging rounds). */
+  samples: number[];
 }
 
 /**
@@ -55,7 +57,39 @@ export async function fixedRate(url: string, opts: { rate: number; durationMs: n
   }
   await Promise.all(pending);
   agent.destroy();
+  return summarize(total, latencies, failed, failures);
+}
+
+function summarize(sent: number, latencies: number[], failed: number, failures: Record<number, number>): LatencyResult {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return { sent: total, ok: latencies.length, failed, failures, p50: pct(50), p90: pct(90), p99: pct(99), max: latencies[latencies.length - 1] ?? NaN };
+  return { sent, ok: latencies.length, failed, failures, p50: pct(50), p90: pct(90), p99: pct(99), max: latencies[latencies.length - 1] ?? NaN, samples: latencies };
+}
+
+/**
+ * fixedRate against several setups in `rounds` short rounds, the order rotating each round, with
+ * the rounds merged per setup: no setup gets all the warm (or all the noisy) minutes of a run.
+ */
+export async function interleavedFixedRate(
+  urls: Readonly<Record<string, string>>,
+  opts: { rate: number; durationMs: number; rounds: number; headers: Record<string, string> },
+): Promise<Record<string, LatencyResult>> {
+  const names = Object.keys(urls);
+  const merged: Record<string, { sent: number; latencies: number[]; failed: number; failures: Record<number, number> }> = {};
+  for (const name of names) merged[name] = { sent: 0, latencies: [], failed: 0, failures: {} };
+  for (let round = 0; round < opts.rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + round) % names.length]!;
+      const r = await fixedRate(urls[name]!, { rate: opts.rate, durationMs: opts.durationMs / opts.rounds, headers: opts.headers });
+      const m = merged[name]!;
+      m.sent += r.sent;
+      m.latencies.push(...r.samples);
+      m.failed += r.failed;
+      for (const [status, n] of Object.entries(r.failures)) m.failures[Number(status)] = (m.failures[Number(status)] ?? 0) + n;
+    }
+  }
+  return Object.fromEntries(names.map((name) => {
+    const m = merged[name]!;
+    return [name, summarize(m.sent, m.latencies, m.failed, m.failures)];
+  }));
 }

@@ -14,7 +14,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'ext-authz': { summary: 'run the ext-authz gRPC service (--config sluice.yaml)', load: async () => (await import('./ext-authz.ts')).extAuthzCommand },
   'ext-proc': { summary: 'run the ext-proc gRPC service (--config sluice.yaml)', load: async () => (await import('./ext-proc.ts')).extProcCommand },
   token: { summary: 'mint a DEV-ONLY token from the dev issuer (--sub, --groups, --claim k=v)', load: async () => (await import('./token.ts')).tokenCommand },
-  'policy check': { summary: 'validate a policy directory: sluice policy check [dir]', load: async () => (await import('./policy-check.ts')).policyCheckCommand },
+  'policy check': { summary: 'validate a policy directory: sluice policy check [dir] [--config sluice.yaml]', load: async () => (await import('./policy-check.ts')).policyCheckCommand },
   'policy explain': { summary: 'explain a decision: --target --method --path and --sub/--groups/--claim or --token', load: async () => (await import('./policy-explain.ts')).policyExplainCommand },
   'envoy render': { summary: 'print the Envoy YAML for a config (--config, --validate)', load: async () => (await import('./envoy-render.ts')).envoyRenderCommand },
   'approvals list': { summary: 'list approvals you can decide: [--status --subject --target --limit --json] (--url, SLUICE_TOKEN)', load: async () => (await import('./approvals.ts')).approvalsListCommand },
