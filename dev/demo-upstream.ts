@@ -88,7 +88,8 @@ function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
  * Test and demo aid: `x-demo-chunks` (a JSON array of strings) makes the upstream answer with
  * those chunks, flushed one by one `x-demo-delay-ms` apart, as `x-demo-content-type`, gzip-encoded
  * when `x-demo-gzip: 1`, after `x-demo-pad-bytes` spaces if asked (bodies larger than a
- * header can carry) — how tests put a card number across two network writes.
+ * header can carry), cut off before its end with `x-demo-cut: 1` — how tests put a card number
+ * across two network writes.
  */
 async function streamChunks(headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
   let chunks: string[];
@@ -114,7 +115,9 @@ async function streamChunks(headers: IncomingHttpHeaders, res: ServerResponse): 
     }
     if (delay > 0) await sleep(delay);
   }
-  if (sink) sink.end();
+  // `x-demo-cut: 1`: the upstream dies mid-body (the socket closes without the body's end).
+  if (headers['x-demo-cut'] === '1') res.destroy();
+  else if (sink) sink.end();
   else res.end();
 }
 

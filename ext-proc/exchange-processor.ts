@@ -320,8 +320,10 @@ export class ExchangeProcessor {
     this.responseBody?.destroy();
     this.responseBody = undefined;
     if (this.recording && this.deps.recording) {
-      // Envoy may end a finished exchange's stream with a cancel; what counts is how far it got.
-      const record = this.recording.finish(this.now(), failed && this.progress !== 'done');
+      // What counts is how far the exchange got: Envoy may cancel a finished exchange's stream,
+      // and ends the stream cleanly when the upstream dies mid-body.
+      const incomplete = this.progress === 'body' || (failed && this.progress !== 'done');
+      const record = this.recording.finish(this.now(), incomplete);
       this.recording = undefined;
       if (!this.deps.recording.queue.offer(record)) {
         this.deps.logger.error({ session_id: record.id }, 'session record not queued (queue full)');

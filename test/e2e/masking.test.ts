@@ -188,6 +188,78 @@ describe('session recording into PostgreSQL through real Envoy', () => {
   });
 });
 
+describe('broken exchanges through real Envoy: upstream dies mid-body, client aborts', () => {
+  let gw: Gateway;
+  let alice: string;
+
+  before(async () => {
+    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } } });
+    alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  /** Reads a response body to its end or its failure. */
+  async function drain(response: Response): Promise<{ text: string; failed: boolean }> {
+    const parts: Buffer[] = [];
+    try {
+      for await (const chunk of response.body!) parts.push(Buffer.from(chunk as Uint8Array));
+      return { text: Buffer.concat(parts).toString('utf8'), failed: false };
+    } catch {
+      return { text: Buffer.concat(parts).toString('utf8'), failed: true };
+    }
+  }
+
+  test('upstream closes mid-body: the caller\'s response fails, the held-back half card never leaks, the record says so', async () => {
+    const response = await fetch(gw.url('/api/stream?case=upstream-cut'), {
+      headers: {
+        authorization: `Bearer ${alice}`,
+        // The card's first half is the last thing the upstream sends before it dies.
+        'x-demo-chunks': JSON.stringify(['{"a":1,"card":"4111 1111 ']), 'x-demo-delay-ms': '50', 'x-demo-cut': '1',
+      },
+    });
+    const { text, failed } = await drain(response);
+    assert.ok(failed || response.status >= 500, `the response must not complete normally (status ${response.status})`);
+    assert.ok(!text.includes('4111 1111'), `no part of the card the masker held back reaches the caller: ${text}`);
+    await gw.proc!.recordingQueue!.flush();
+    const { FileSessionStore } = await import('../../ext-proc/sessions/index.ts');
+    const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
+    try {
+      const record = (await store.list({ subject: 'alice' })).records.find((r) => r.path.includes('case=upstream-cut'));
+      assert.ok(record, 'the broken exchange is recorded');
+      assert.equal(record.status, null, 'no status: the exchange did not complete');
+      assert.equal(record.events!.at(-1)!.kind, 'error');
+    } finally {
+      await store.close();
+    }
+    const next = await gw.request('/api/stream?case=after-cut', { token: alice, headers: { 'x-demo-chunks': JSON.stringify(['{"card":"4111 1111 1111 1111"}']) } });
+    assert.equal(next.status, 200);
+    assert.match(next.text, /\*{4} 1111/);
+  });
+
+  test('client aborts mid-stream: ext-proc lets the exchange go and serves the next one', async () => {
+    const controller = new AbortController();
+    const response = await fetch(gw.url('/api/stream?case=client-abort'), {
+      signal: controller.signal,
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'x-demo-pad-bytes': String(64 * 1024),
+        'x-demo-chunks': JSON.stringify(['{"x":1,', '"card":"4111 1111 1111 1111"}']), 'x-demo-delay-ms': '400',
+      },
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await assert.rejects(reader.read());
+    await gw.proc!.recordingQueue!.flush();
+    const next = await gw.request('/api/stream?case=after-abort', { token: alice, headers: { 'x-demo-chunks': JSON.stringify(['{"email":"x@example.com"}']) } });
+    assert.equal(next.status, 200);
+    assert.ok(!next.text.includes('x@example.com'));
+    assert.ok(!gw.procLogs.lines.some((l) => l.includes('"level":50') && l.includes('client-abort')), 'no error logged for an ordinary client abort');
+  });
+});
+
 describe('ext-proc restarted mid-stream', () => {
   let gw: Gateway;
 
