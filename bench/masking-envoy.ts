@@ -30,7 +30,8 @@ const HUGE_MB = Number(process.env.BENCH_HUGE_MB ?? 1024);
 const POLICIES = fileURLToPath(new URL('./policies/', import.meta.url));
 const TEMPLATE = fileURLToPath(new URL('./envoy-masking.yaml', import.meta.url));
 const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
-type Listener = 'bare' | 'authz' | 'authz_proc' | 'authz_proc_duplex';
+const NOOP_PROC_SERVER = fileURLToPath(new URL('./lib/noop-proc-server.ts', import.meta.url));
+type Listener = 'bare' | 'authz' | 'authz_noop_proc' | 'authz_proc' | 'authz_proc_duplex';
 const RECOGNIZERS = ['card', 'iban', 'email', 'phone', 'ssn', 'ipv4', 'ipv6', 'jwt', 'private-key', 'cloud-key'];
 
 /** How `npm run ext-proc` starts ext-proc (environment and node flags), read from package.json. */
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   const token = await issuer.mint({ sub: 'alice', groups: ['engineering'], ttlSeconds: 7200 });
   const upstream = await startJsonUpstream();
   const ports = {
-    ADMIN_PORT: await freePort(), BARE_PORT: await freePort(), AUTHZ_PORT: await freePort(), PROC_PORT: await freePort(), DUPLEX_PORT: await freePort(),
+    ADMIN_PORT: await freePort(), BARE_PORT: await freePort(), AUTHZ_PORT: await freePort(), PROC_PORT: await freePort(), DUPLEX_PORT: await freePort(), NOOP_PROC_PORT: await freePort(), NOOP_PROC_SERVICE_PORT: await freePort(),
     UPSTREAM_PORT: upstream.port, EXT_AUTHZ_SERVICE_PORT: await freePort(), EXT_PROC_SERVICE_PORT: await freePort(),
   };
   const authz = await startExtAuthzProcess({
@@ -99,6 +100,10 @@ async function main(): Promise<void> {
   // threads); BENCH_PROC_NODE_ARGS replaces the node flags to compare.
   const launch = extProcLaunch();
   const nodeArgs = process.env.BENCH_PROC_NODE_ARGS !== undefined ? process.env.BENCH_PROC_NODE_ARGS.split(' ').filter(Boolean) : launch.nodeArgs;
+  // The floor: a no-op ext_proc server, started the same way.
+  const noopProc: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', NOOP_PROC_SERVER, String(ports.NOOP_PROC_SERVICE_PORT)], {
+    stdio: 'inherit', env: { ...process.env, ...launch.env },
+  });
   const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], {
     stdio: 'inherit', env: { ...process.env, ...launch.env },
   });
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
     config: renderTemplate(readFileSync(TEMPLATE, 'utf8'), ports, TEMPLATE),
   });
   const url = (listener: Listener, p: string) =>
-    `http://127.0.0.1:${{ bare: ports.BARE_PORT, authz: ports.AUTHZ_PORT, authz_proc: ports.PROC_PORT, authz_proc_duplex: ports.DUPLEX_PORT }[listener]}${p}`;
+    `http://127.0.0.1:${{ bare: ports.BARE_PORT, authz: ports.AUTHZ_PORT, authz_noop_proc: ports.NOOP_PROC_PORT, authz_proc: ports.PROC_PORT, authz_proc_duplex: ports.DUPLEX_PORT }[listener]}${p}`;
   try {
     for (let i = 0; (await fetch(url('authz_proc', '/small'), { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status, () => 0)) !== 200; i++) {
       if (i > 100) throw new Error('the ext-proc listener never answered 200');
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
     console.log(`\n## ${BIG_MB} MB JSON response (10 built-in recognizers, redact)`);
     console.log('setup              MB/s     seconds  chunks with a raw card at the caller');
     const big: Record<string, number> = {};
-    for (const listener of ['bare', 'authz', 'authz_proc', 'authz_proc_duplex'] as const) {
+    for (const listener of ['bare', 'authz', 'authz_noop_proc', 'authz_proc', 'authz_proc_duplex'] as const) {
       await download(url(listener, '/big?mb=5'), token);
       const r = await download(url(listener, `/big?mb=${BIG_MB}`), token);
       big[listener] = r.mb / r.seconds;
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
     }
     console.log(`unmasked target, FULL_DUPLEX_STREAMED / STREAMED: ${(big.authz_proc_duplex_plain! / big.authz_proc_plain!).toFixed(3)}`);
     console.log(`\n## Small JSON response at a fixed 500 req/s, ${SECONDS} s per setup in 5 interleaved rounds (open loop)`);
-    const listeners = ['authz', 'authz_proc', 'authz_proc_duplex'] as const;
+    const listeners = ['authz', 'authz_noop_proc', 'authz_proc', 'authz_proc_duplex'] as const;
     for (const listener of listeners) {
       await fixedRate(url(listener, '/small'), { rate: 500, durationMs: 2000, headers: { authorization: `Bearer ${token}` } });
     }
@@ -149,6 +154,7 @@ async function main(): Promise<void> {
       const r = lat[listener]!;
       console.log(`${listener.padEnd(17)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ok ${r.ok}/${r.sent}${r.failed ? ` failures by status ${JSON.stringify(r.failures)}` : ''}`);
     }
+    console.log(`added p50 by a no-op grpc-js ext_proc (same messages; the floor): ${(lat.authz_noop_proc!.p50 - lat.authz!.p50).toFixed(3)} ms`);
     console.log(`added p50 by ext-proc over Envoy + ext-authz: ${(lat.authz_proc!.p50 - lat.authz!.p50).toFixed(3)} ms STREAMED, ${(lat.authz_proc_duplex!.p50 - lat.authz!.p50).toFixed(3)} ms FULL_DUPLEX_STREAMED   (target <= 1 ms)`);
 
     console.log(`\n## ${HUGE_MB} MB response through Envoy + ext-authz + ext-proc`);
@@ -163,6 +169,7 @@ async function main(): Promise<void> {
   } finally {
     await envoy.stop();
     proc.kill('SIGTERM');
+    noopProc.kill('SIGTERM');
     await authz.stop();
     await upstream.close();
     await issuer.close();

@@ -26,3 +26,26 @@ test('every schema problem is reported at once, with line and column', () => {
 test('YAML syntax errors name the line', () => {
   assert.throws(() => parseConfig('extAuthz: { port: 1\n', 'bad.yaml'), (err: any) => err.code === 'ERR_CONFIG_INVALID' && /bad\.yaml:\d+:\d+/.test(err.message));
 });
+
+test('the shipped configs load, and their credentials and masking profiles compile', async () => {
+  const { loadConfig } = await import('./config.ts');
+  const { compileCredentials } = await import('../ext-proc/credentials.ts');
+  const { compileMaskingPlans } = await import('../ext-proc/masking-plans.ts');
+  const secrets = { get: (name: string) => `value-of-${name}-padded-to-sixteen`, close: async () => {} };
+  for (const file of ['deploy/sluice.example.yaml', 'deploy/sluice.dev.yaml']) {
+    const config = loadConfig(new URL(`../${file}`, import.meta.url).pathname);
+    const credentials = compileCredentials(config.extProc.credentials, secrets);
+    assert.ok(credentials.size > 0, file);
+    const plans = compileMaskingPlans(config.extProc.masking, secrets);
+    assert.ok(plans.profiles.size > 0, file);
+  }
+});
+
+test('a credential gives exactly one of secret and oauth2', async () => {
+  const { compileCredentials } = await import('../ext-proc/credentials.ts');
+  const secrets = { get: () => undefined, close: async () => {} };
+  const both = parseConfig('extProc:\n  credentials:\n    - { target: a, secret: s, oauth2: { tokenUrl: "https://x/t", clientId: c, clientSecret: cs } }\n', 'x.yaml');
+  assert.throws(() => compileCredentials(both.extProc.credentials, secrets), { code: 'ERR_CONFIG_INVALID' });
+  const neither = parseConfig('extProc:\n  credentials:\n    - { target: a }\n', 'x.yaml');
+  assert.throws(() => compileCredentials(neither.extProc.credentials, secrets), /exactly one of "secret"/);
+});
