@@ -8,6 +8,7 @@ import { MaskingProfileError, type ProfileIssue } from './profile-error.ts';
 import { BUILTIN_RECOGNIZERS } from './recognizers/builtin.ts';
 import type { Strategy } from './strategies/strategy.ts';
 import type { CompileOptions, MaskingEntryInfo, MaskingProfile, RecognizerId } from './types.ts';
+import { breakerTable } from './engine/breakers.ts';
 
 const DEFAULT_MAX_MATCH_BYTES = 4096;
 const MAX_LENGTH_LIMIT = 1 << 20;
@@ -113,6 +114,7 @@ export function compileWithBackend(
         source: recognizer.source,
         maxLength,
         prefixes: recognizer.prefixes === undefined ? null : recognizer.prefixes.map((p) => Buffer.from(p, 'latin1')),
+        breakers: recognizer.alphabet === undefined ? null : breakerTable(recognizer.alphabet),
         program: backend.program(recognizer.source),
         validate: recognizer.validate ?? null,
       },
@@ -126,7 +128,7 @@ export function compileWithBackend(
   listOf('patterns').forEach((raw, i) => {
     const field = `patterns[${i}]`;
     if (!isRecord(raw)) return issues.push({ field, message: 'must be an object' });
-    unknownKeys(raw, ['name', 'pattern', 'strategy', 'maxLength'], field, issues);
+    unknownKeys(raw, ['name', 'pattern', 'strategy', 'maxLength', 'alphabet'], field, issues);
     const entryName = raw.name;
     if (typeof entryName !== 'string' || !NAME.test(entryName)) {
       return issues.push({ field: `${field}.name`, message: 'must match [a-z0-9][a-z0-9._-]* (at most 64 characters)' });
@@ -149,8 +151,16 @@ export function compileWithBackend(
     if (program.find(Buffer.alloc(0), 0, 0) !== null) {
       return issues.push({ field: `${field}.pattern`, message: 'matches the empty string' });
     }
+    let breakers: Uint8Array | null = null;
+    if (raw.alphabet !== undefined) {
+      try {
+        breakers = breakerTable(String(raw.alphabet));
+      } catch (err) {
+        return issues.push({ field: `${field}.alphabet`, message: (err as Error).message });
+      }
+    }
     if (strategy === null) return;
-    add({ name: entryName, source, maxLength, prefixes: null, program, validate: null }, strategy, undefined, 'pattern', i);
+    add({ name: entryName, source, maxLength, prefixes: null, breakers, program, validate: null }, strategy, undefined, 'pattern', i);
   });
 
   compiled.sort((a, b) => a.rank - b.rank);

@@ -62,6 +62,13 @@ export const STREAM_INPUTS: Readonly<Record<string, Buffer>> = {
     'ééé漢字😀john.doe@example.com😀漢 名前:佐藤,名前:é😀x 🇩🇪 +44 20 7946 0958 ü 4111-1111-1111-1111€ ' +
       '漢'.repeat(40) + ' EMP-654321 ' + '😀'.repeat(30) + ' 10.1.2.3',
   ),
+  // Server-sent events: small events the masker must let through as they come (breakers).
+  sse: Buffer.from(
+    'event: msg\ndata: {"text":"hi","card":"4111 1111 1111 1111"}\n\n' +
+      'data: {"email":"ada@example.com","ip":"10.0.0.7","ssn":"123-45-6789"}\n\n' +
+      `data: {"token":"${JWT_SAMPLE}","iban":"DE89 3704 0044 0532 0130 00"}\n\n` +
+      'data: +1 415 555 0100\n\ndata: fe80::1\n\ndata: done\n\n',
+  ),
   invalidUtf8: Buffer.concat([
     Buffer.from('start '),
     Buffer.from([0xff, 0xfe]),

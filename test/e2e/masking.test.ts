@@ -68,6 +68,33 @@ describe('streaming response masking through real Envoy', () => {
     assert.ok(!res.text.includes('secret-bytes'));
   });
 
+  test('server-sent events reach the caller masked as each event is sent, not held for a window', async () => {
+    const started = performance.now();
+    const response = await fetch(gw.url('/api/stream?case=sse'), {
+      headers: {
+        authorization: `Bearer ${alice}`, 'x-demo-content-type': 'text/event-stream', 'x-demo-delay-ms': '1500',
+        'x-demo-chunks': JSON.stringify(['data: {"card":"4111 1111 1111 1111"}\n\n', 'data: {"email":"sse@example.com"}\n\n']),
+      },
+    });
+    const reader = response.body!.getReader();
+    let first = '';
+    while (!first.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      first += Buffer.from(value).toString('utf8');
+    }
+    const firstAt = performance.now() - started;
+    assert.equal(first, 'data: {"card":"**** **** **** 1111"}\n\n', 'the whole first event, masked');
+    assert.ok(firstAt < 1200, `the first event arrived after ${firstAt.toFixed(0)} ms, before the upstream sent the second (1500 ms)`);
+    let rest = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += Buffer.from(value).toString('utf8');
+    }
+    assert.equal(rest, 'data: {"email":"[REDACTED:email]"}\n\n');
+  });
+
   test('a gzip bomb is cut off at the decompression limit: the response fails, the bomb is never inflated to the caller', async () => {
     // 16 MiB of spaces gzip to ~16 KiB: a ratio of ~1000, far past the limit of 100 (after 1 MiB of grace).
     const response = await fetch(gw.url('/api/stream?case=bomb'), {

@@ -12,6 +12,8 @@ export interface CompiledPattern {
    * candidates with Buffer.indexOf and checks each with an anchored match, instead of a scan.
    */
   readonly prefixes: readonly Buffer[] | null;
+  /** 1 for each byte that can never be inside a match (engine/breakers.ts), or null. */
+  readonly breakers: Uint8Array | null;
   readonly program: PatternProgram;
   /** Accepted length of a raw match (a prefix of it, for trimming), or 0 to reject it. */
   readonly validate: ((value: Buffer) => number) | null;

@@ -51,8 +51,22 @@ export function searchLiteral(
     }
   }
   if (final) return windowEnd;
-  // A prefix may be cut by the window end; its first bytes must stay for the next round.
-  let longest = 0;
-  for (const prefix of prefixes) longest = Math.max(longest, prefix.length);
-  return Math.max(pos, windowEnd - longest + 1);
+  // A prefix may be cut by the window end: only a tail that is the start of a prefix must stay.
+  return Math.max(pos, base + cutPrefixStart(text, prefixes));
+}
+
+/** Where the earliest window tail that begins some prefix (but is shorter than it) starts; text.length if none. */
+function cutPrefixStart(text: Buffer, prefixes: readonly Buffer[]): number {
+  let earliest = text.length;
+  for (const prefix of prefixes) {
+    for (let len = Math.min(prefix.length - 1, text.length); len > 0; len--) {
+      const at = text.length - len;
+      if (at >= earliest) continue;
+      if (text.compare(prefix, 0, len, at, text.length) === 0) {
+        earliest = at;
+        break;
+      }
+    }
+  }
+  return earliest;
 }

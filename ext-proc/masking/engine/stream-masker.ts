@@ -7,6 +7,7 @@ import { searchLiteral } from './search-literal.ts';
 import { searchZone } from './search-zone.ts';
 import { selectMatches } from './select-matches.ts';
 import { charStartAtOrBefore } from './utf8.ts';
+import { lastBreaker } from './breakers.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -114,7 +115,7 @@ export class StreamingMasker implements StreamMasker {
   private scanBlocks(text: Buffer, base: number, final: boolean): void {
     const { patterns, short, literal, blockSet, blockBytes, overlapBytes } = this.plan;
     const windowEnd = base + text.length;
-    const settledEndOf = (i: number): number => (final ? windowEnd : windowEnd - patterns[i]!.maxLength);
+    const settledEndOf = (i: number): number => this.settledEnd(i, text, base, final);
     if (blockSet === null) {
       for (const i of literal) this.literal(i, text, base, final, null);
       for (const i of short) this.scanWhole(i, text, base, final);
@@ -164,8 +165,7 @@ export class StreamingMasker implements StreamMasker {
 
   private literal(i: number, text: Buffer, base: number, final: boolean, ranges: number[] | null): void {
     const p = this.plan.patterns[i]!;
-    const windowEnd = base + text.length;
-    const settledEnd = final ? windowEnd : windowEnd - p.maxLength;
+    const settledEnd = this.settledEnd(i, text, base, final);
     this.next[i] = searchLiteral(p, i, text, base, this.next[i]!, settledEnd, final, ranges, this.pending, this.execCalls);
   }
 
@@ -175,8 +175,7 @@ export class StreamingMasker implements StreamMasker {
     const windowEnd = base + text.length;
     let origin = Infinity;
     for (const i of long) {
-      const settledEnd = final ? windowEnd : windowEnd - patterns[i]!.maxLength;
-      if (this.next[i]! < settledEnd) origin = Math.min(origin, this.next[i]!);
+      if (this.next[i]! < this.settledEnd(i, text, base, final)) origin = Math.min(origin, this.next[i]!);
     }
     if (origin === Infinity) return;
     let hits: number[] | null = null;
@@ -186,14 +185,29 @@ export class StreamingMasker implements StreamMasker {
     }
     long.forEach((i, j) => {
       if (hits === null || hits.includes(j)) this.scanWhole(i, text, base, final);
-      else this.next[i] = Math.max(this.next[i]!, final ? windowEnd : windowEnd - patterns[i]!.maxLength);
+      else this.next[i] = Math.max(this.next[i]!, this.settledEnd(i, text, base, final));
     });
+  }
+
+  /**
+   * Where pattern i's certain region ends: match starts before it can no longer change. At the
+   * end of the body, everything; otherwise maxLength (+1 look-ahead) before the window end, or
+   * just past the last breaker byte when that is later (a match cannot reach across it).
+   */
+  private settledEnd(i: number, text: Buffer, base: number, final: boolean): number {
+    const windowEnd = base + text.length;
+    if (final) return windowEnd;
+    const p = this.plan.patterns[i]!;
+    const byLength = windowEnd - p.maxLength;
+    if (p.breakers === null) return byLength;
+    const at = lastBreaker(text, p.breakers, Math.max(0, byLength - base), text.length);
+    return at === -1 ? byLength : Math.max(byLength, base + at + 1);
   }
 
   private scanWhole(i: number, text: Buffer, base: number, final: boolean): void {
     const p = this.plan.patterns[i]!;
     const windowEnd = base + text.length;
-    const settledEnd = final ? windowEnd : windowEnd - p.maxLength;
+    const settledEnd = this.settledEnd(i, text, base, final);
     if (this.next[i]! >= settledEnd) return;
     const pos = searchZone(p, i, text, base, this.next[i]!, settledEnd, windowEnd, this.pending, this.execCalls);
     this.next[i] = Math.max(pos, settledEnd);

@@ -13,6 +13,7 @@ export const card = defineRecognizer({
   description: 'payment card number (Luhn-checked)',
   source: String.raw`\b[2-6](?:[ -]?\d){12,18}\b`,
   maxLength: 40,
+  alphabet: '[0-9 -]',
   validate: (value) => (luhnValid(value) ? value.length : 0),
   canonical: (value) => keepBytes(value, isDigit),
 });

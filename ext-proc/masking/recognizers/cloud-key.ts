@@ -18,4 +18,5 @@ export const cloudKey = defineRecognizer({
     String.raw`\b[rs]k_live_[0-9A-Za-z]{16,}`,
   ].join('|'),
   maxLength: 256,
+  alphabet: '[A-Za-z0-9_-]',
 });

@@ -13,6 +13,7 @@ export const email = defineRecognizer({
   description: 'email address',
   source: String.raw`\b[A-Za-z0-9][A-Za-z0-9._%+-]*@${LABEL}(?:\.${LABEL})*\.[A-Za-z]{2,24}\b`,
   maxLength: 256,
+  alphabet: '[A-Za-z0-9._%+@-]',
   validate(value) {
     const at = value.indexOf(0x40);
     return at <= 64 && value.length <= 254 ? value.length : 0;

@@ -15,6 +15,7 @@ export const iban = defineRecognizer({
   description: 'IBAN (mod-97 checked)',
   source: String.raw`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`,
   maxLength: 64,
+  alphabet: '[A-Z0-9 ]',
   validate(value) {
     const chars: number[] = [];
     const ends: number[] = [];

@@ -7,5 +7,6 @@ export const ipv4 = defineRecognizer({
   description: 'IPv4 address',
   source: String.raw`\b(?:\d{1,3}\.){3}\d{1,3}\b`,
   maxLength: 15,
+  alphabet: '[0-9.]',
   validate: (value) => (octetsValid(value, 0, value.length) ? value.length : 0),
 });

@@ -21,6 +21,7 @@ export const ipv6 = defineRecognizer({
     String.raw`\B::(?:${H}:){0,5}(?:${V4}|${H})\b`,
   ].join('|'),
   maxLength: 80,
+  alphabet: '[0-9A-Fa-f:.]',
   validate(value) {
     const text = value.toString('latin1');
     const halves = text.split('::');

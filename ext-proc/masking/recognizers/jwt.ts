@@ -10,6 +10,7 @@ export const jwt = defineRecognizer({
   description: 'JSON Web Token',
   source: String.raw`\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`,
   maxLength: 8192,
+  alphabet: '[A-Za-z0-9_.-]',
   prefixes: ['eyJ'],
   validate(value) {
     const dot = value.indexOf(0x2e);

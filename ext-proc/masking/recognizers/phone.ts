@@ -21,6 +21,7 @@ export const phone = defineRecognizer({
     String.raw`\b0[1-9]\d{0,3}(?:[ -]\d{2,8}){1,4}\b`,
   ].join('|'),
   maxLength: 100,
+  alphabet: '[0-9 .()+-]',
   validate(value) {
     // Digit runs, counted without allocating: this runs once per phone-shaped match.
     let digits = 0;

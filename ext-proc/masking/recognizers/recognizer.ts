@@ -9,6 +9,12 @@ export interface Recognizer {
   readonly source: string;
   /** The longest match the pattern can produce in practice, in bytes. */
   readonly maxLength: number;
+  /**
+   * Every byte a match can contain, as a character class over ASCII (engine/breakers.ts): any
+   * other byte ends a match, so a stream settles there without waiting for maxLength more bytes.
+   * Omitted when a match can contain any byte.
+   */
+  readonly alphabet?: string;
   /** Literals every match starts with (enables the indexOf path), if any. */
   readonly prefixes?: readonly string[];
   /** Accepted length of a raw match (a prefix of it), or 0 to reject: checksums, ranges. */

@@ -13,6 +13,7 @@ export const ssn = defineRecognizer({
   description: 'US social security number',
   source: String.raw`\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b`,
   maxLength: 11,
+  alphabet: '[0-9 -]',
   validate(value) {
     const area = d(value, 0) * 100 + d(value, 1) * 10 + d(value, 2);
     const group = d(value, 4) * 10 + d(value, 5);
