@@ -41,6 +41,10 @@ export interface SluiceConfig {
     adminPort: number;
     extAuthzTimeout: string;
     approvalTimeout: string;
+    /** Envoy route timeout for a whole response; "0s" (default) = none, for streams. */
+    routeTimeout: string;
+    /** Envoy route idle timeout: a silent stream is reset after this long. */
+    routeIdleTimeout: string;
     template: string;
     upstream: { host: string; port: number };
   };
@@ -119,6 +123,10 @@ const SCHEMA = {
         // Routes whose rules may pause for an approval get this ext_authz timeout instead; the
         // hold is capped 1 s below it so Envoy never gives up first.
         approvalTimeout: { type: 'string', pattern: '^[0-9]+s$', default: '30s' },
+        // Long-lived streams (SSE, downloads) must not be cut by a total time: 0s = no limit,
+        // and a stream silent for routeIdleTimeout is reset instead.
+        routeTimeout: { type: 'string', pattern: '^[0-9]+s$', default: '0s' },
+        routeIdleTimeout: { type: 'string', pattern: '^[0-9]+s$', default: '300s' },
         template: { type: 'string', default: 'envoy/gateway.yaml' },
         upstream: {
           type: 'object', additionalProperties: false, required: ['host', 'port'],

@@ -18,6 +18,10 @@ export interface GatewayPorts {
   extAuthzTimeout?: string;
   /** ext_authz timeout on routes that may hold for an approval, e.g. "30s". */
   approvalTimeout?: string;
+  /** Route timeout for the whole response ("0s": none, so long-lived streams are not cut). */
+  routeTimeout?: string;
+  /** Route idle timeout: a stream with no bytes either way for this long is reset. */
+  routeIdleTimeout?: string;
 }
 
 /** Fills a template's ${NAME} placeholders; a placeholder without a value is an error, never left in. */
@@ -53,6 +57,8 @@ export function renderGateway(ports: GatewayPorts, templateFile = GATEWAY_TEMPLA
     APPROVAL_TIMEOUT: approvalTimeout,
     // Hold at most one second less than Envoy waits, so the answer always arrives in time.
     APPROVAL_MAX_HOLD_MS: Math.max(0, (Number.parseInt(approvalTimeout, 10) - 1) * 1000),
+    ROUTE_TIMEOUT: ports.routeTimeout ?? '0s',
+    ROUTE_IDLE_TIMEOUT: ports.routeIdleTimeout ?? '300s',
     UPSTREAM_HOST: ports.upstream.host,
     UPSTREAM_PORT: ports.upstream.port,
   }, templateFile);

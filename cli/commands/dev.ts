@@ -41,6 +41,8 @@ export const devCommand: Command = {
         upstream: { host: '127.0.0.1', port: upstream.address.port },
         extAuthzTimeout: config.envoy.extAuthzTimeout,
         approvalTimeout: config.envoy.approvalTimeout,
+        routeTimeout: config.envoy.routeTimeout,
+        routeIdleTimeout: config.envoy.routeIdleTimeout,
       }, path.resolve(config.baseDir, config.envoy.template)),
     });
 

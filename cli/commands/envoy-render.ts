@@ -17,6 +17,8 @@ export const envoyRenderCommand: Command = {
       upstream: config.envoy.upstream,
       extAuthzTimeout: config.envoy.extAuthzTimeout,
       approvalTimeout: config.envoy.approvalTimeout,
+      routeTimeout: config.envoy.routeTimeout,
+      routeIdleTimeout: config.envoy.routeIdleTimeout,
     }, path.resolve(config.baseDir, config.envoy.template));
     if (values.validate) validateEnvoyConfig(yaml);
     process.stdout.write(yaml);

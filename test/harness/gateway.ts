@@ -39,6 +39,8 @@ export interface GatewayOptions {
   credentials?: { target: string; [key: string]: unknown }[];
   /** Secrets added to TEST_SECRETS in the secrets file. */
   secrets?: Record<string, string>;
+  /** Envoy route idle timeout (default: the gateway's 300s). */
+  routeIdleTimeout?: string;
   /** extProc.sessions (default: the file store in a private directory). */
   sessions?: Record<string, unknown>;
 }
@@ -98,6 +100,7 @@ export class Gateway {
       upstream: { host: ctx.servicesHost, port: upstream.address.port },
       extAuthzTimeout: options.extAuthzTimeout ?? '1s',
       approvalTimeout: options.approvalTimeout ?? '30s',
+      ...(options.routeIdleTimeout ? { routeIdleTimeout: options.routeIdleTimeout } : {}),
     }), [...replicas.map((r) => r.port), procPort, upstream.address.port]);
     return new Gateway(issuer, upstream, replicas, envoy, policyDir, options, proc, procLogs, secretsFile, procPort);
   }
