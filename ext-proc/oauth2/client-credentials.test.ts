@@ -136,7 +136,7 @@ test('caches the token: a second call makes no request', async () => {
   }
 });
 
-test('mints again once the clock reaches expiry minus the skew', async () => {
+test('from expiry minus the skew, serves the valid token while one background request refreshes it', async () => {
   const server = await tokenServer(issue({ expires_in: 60 }));
   try {
     let now = 1_000_000;
@@ -146,8 +146,34 @@ test('mints again once the clock reaches expiry minus the skew', async () => {
     assert.equal(await minter.token(), 'tok-1', 'still outside the skew window');
     assert.equal(server.seen.length, 1);
     now += 1;
-    assert.equal(await minter.token(), 'tok-2', 'inside the skew window: refreshed');
+    const served = await Promise.all([minter.token(), minter.token(), minter.token()]);
+    assert.deepEqual(served, ['tok-1', 'tok-1', 'tok-1'], 'inside the skew window: no caller waits');
+    await waitUntil(() => server.seen.length === 2);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await minter.token(), 'tok-2', 'the background refresh replaced it');
+    assert.equal(server.seen.length, 2, 'one refresh for all of them');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a failed background refresh keeps serving the valid token, retries after the backoff, and waits only once it expires', async () => {
+  let fail = false;
+  const server = await tokenServer((req, res, n) => (fail ? json(res, 503, { error: 'temporarily_unavailable' }) : issue({ expires_in: 60 })(req, res, n)));
+  try {
+    let now = 0;
+    const minter = new ClientCredentialsMinter(spec(server.url, { refreshSkewMs: 10_000, failureBackoffMs: 1000 }), { now: () => now });
+    assert.equal(await minter.token(), 'tok-1');
+    fail = true;
+    now = 50_000;
+    assert.equal(await minter.token(), 'tok-1');
+    await waitUntil(() => server.seen.length === 2);
+    await new Promise((r) => setImmediate(r));
+    now = 50_500;
+    assert.equal(await minter.token(), 'tok-1', 'still valid, and no new request inside the backoff');
     assert.equal(server.seen.length, 2);
+    now = 60_000;
+    await rejectsWith(minter.token(), 'ERR_OAUTH2_REJECTED');
   } finally {
     await server.close();
   }
@@ -161,7 +187,11 @@ test('uses half the lifetime when the skew is not shorter than it', async () => 
     assert.equal(await minter.token(), 'tok-1');
     now = 4_999;
     assert.equal(await minter.token(), 'tok-1');
+    assert.equal(server.seen.length, 1);
     now = 5_000;
+    assert.equal(await minter.token(), 'tok-1', 'refreshing in the background');
+    await waitUntil(() => server.seen.length === 2);
+    await new Promise((r) => setImmediate(r));
     assert.equal(await minter.token(), 'tok-2');
   } finally {
     await server.close();
@@ -439,3 +469,11 @@ test('a bad spec is refused at construction, naming the option', () => {
     });
   }
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

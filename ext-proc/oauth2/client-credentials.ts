@@ -43,7 +43,10 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 interface CachedToken {
   value: string;
+  /** From here a new token is fetched in the background while this one is still served. */
   refreshAt: number;
+  /** From here this token is not served; callers wait for a new one. */
+  expiresAt: number;
 }
 
 interface RecentFailure {
@@ -76,10 +79,24 @@ export class ClientCredentialsMinter {
     this.#failureBackoffMs = spec.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS;
   }
 
-  /** A valid access token: cached until refreshSkewMs before expiry; concurrent callers share one in-flight request (single flight). */
+  /**
+   * A valid access token. Cached; from refreshSkewMs before expiry the cached token is still
+   * served while one background request fetches the next (so requests do not wait at expiry);
+   * only an expired or missing token makes callers wait. Concurrent callers share one in-flight
+   * request (single flight).
+   */
   token(): Promise<string> {
     const now = this.#now();
-    if (this.#cached !== undefined && now < this.#cached.refreshAt) return Promise.resolve(this.#cached.value);
+    const cached = this.#cached;
+    if (cached !== undefined && now < cached.refreshAt) return Promise.resolve(cached.value);
+    if (cached !== undefined && now < cached.expiresAt) {
+      if (this.#inFlight === undefined && !(this.#recentFailure !== undefined && now < this.#recentFailure.until)) {
+        // A failed refresh is kept as the recent failure and retried after the backoff; the
+        // still-valid token keeps being served meanwhile.
+        this.#start().catch(() => undefined);
+      }
+      return Promise.resolve(cached.value);
+    }
     if (this.#inFlight !== undefined) return this.#inFlight;
     const failure = this.#recentFailure;
     if (failure !== undefined && now < failure.until) {
@@ -90,6 +107,11 @@ export class ClientCredentialsMinter {
         }),
       );
     }
+    return this.#start();
+  }
+
+  /** Starts the one in-flight mint. */
+  #start(): Promise<string> {
     const mint = this.#mint();
     this.#inFlight = mint;
     // Both handlers, so this bookkeeping branch never becomes an unhandled rejection.
@@ -113,7 +135,7 @@ export class ClientCredentialsMinter {
       const skewMs = this.#spec.refreshSkewMs < lifetimeMs ? this.#spec.refreshSkewMs : lifetimeMs / 2;
       // Counted from when the request left, not when the answer came back: the endpoint started
       // the lifetime somewhere in between, so this errs on the early side.
-      this.#cached = { value, refreshAt: startedAt + lifetimeMs - skewMs };
+      this.#cached = { value, refreshAt: startedAt + lifetimeMs - skewMs, expiresAt: startedAt + lifetimeMs };
       this.#recentFailure = undefined;
       return value;
     } catch (err) {
