@@ -10,19 +10,25 @@ export function extractBearer(authorizationHeader: string | undefined): string {
   if (authorizationHeader === undefined || authorizationHeader.trim() === '') {
     throw new AuthError('ERR_TOKEN_MISSING', 'no bearer token: the Authorization header is absent or empty');
   }
-  const parts = authorizationHeader.trim().split(/[ \t]+/);
-  if (parts[0]?.toLowerCase() !== 'bearer') {
+  // A scan and includes() instead of a regex split: the token is most of the header, and this
+  // runs on every request.
+  const header = authorizationHeader.trim();
+  let i = 0;
+  while (i < header.length && header[i] !== ' ' && header[i] !== '\t') i++;
+  if (header.slice(0, i).toLowerCase() !== 'bearer') {
     throw new AuthError('ERR_TOKEN_MALFORMED', 'the Authorization header does not use the Bearer scheme', {
       details: { reason: 'scheme' },
     });
   }
-  if (parts.length === 1) {
+  while (i < header.length && (header[i] === ' ' || header[i] === '\t')) i++;
+  if (i === header.length) {
     throw new AuthError('ERR_TOKEN_MISSING', 'the Authorization header has the Bearer scheme but no token');
   }
-  if (parts.length > 2) {
+  const token = header.slice(i);
+  if (token.includes(' ') || token.includes('\t')) {
     throw new AuthError('ERR_TOKEN_MALFORMED', 'the Authorization header carries more than one token', {
       details: { reason: 'multiple tokens' },
     });
   }
-  return parts[1]!;
+  return token;
 }

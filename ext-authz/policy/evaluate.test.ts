@@ -365,6 +365,17 @@ policies:
     assert.deepEqual(set.evaluate(request({ identity: id, path: '/no' })).upstreamHeaders, {});
   });
 
+  it('computes a caller\'s headers once per identity and rule, frozen; another identity gets its own', () => {
+    const first = set.evaluate(request({ identity: id, path: '/ok' }));
+    assert.equal(set.evaluate(request({ identity: id, path: '/ok' })), first, 'the same decision object for the same identity');
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.upstreamHeaders));
+    const bob = identity({ subject: 'bob', groups: ['eng'], claims: { sub: 'bob' } });
+    const other = set.evaluate(request({ identity: bob, path: '/ok' }));
+    assert.notEqual(other, first);
+    assert.equal(other.upstreamHeaders['x-sluice-subject'], 'bob');
+    assert.equal(first.upstreamHeaders['x-sluice-subject'], 'alice');
+  });
+
   it('uses the headers of the allowing policy only', () => {
     const s = bundle(`
 policies:

@@ -61,15 +61,28 @@ export function evaluateRequest(
   return withIdentityHeaders(allowRule, allowPolicy, request);
 }
 
-/** The rule's shared decision, or a copy carrying the policy's identity headers for this caller. */
+/**
+ * Decisions carrying identity headers, per identity object and rule. The verifier hands out the
+ * same Identity for every request with a cached token, so a caller's headers are computed once
+ * per rule, not per request; entries go when the identity does (token cache eviction).
+ */
+const personalized = new WeakMap<AccessRequest['identity'], Map<CompiledRule, Decision>>();
+
+/** The rule's shared decision, or a frozen copy carrying the policy's identity headers for this caller. */
 function withIdentityHeaders(rule: CompiledRule, policy: CompiledPolicy, request: AccessRequest): Decision {
   if (policy.identityHeaders.length === 0) return rule.decision;
-  return {
+  let byRule = personalized.get(request.identity);
+  const cached = byRule?.get(rule);
+  if (cached !== undefined) return cached;
+  const decision: Decision = Object.freeze({
     effect: rule.decision.effect,
     rule: rule.id,
     reason: rule.decision.reason,
-    upstreamHeaders: computeIdentityHeaders(policy.identityHeaders, request.identity),
+    upstreamHeaders: Object.freeze(computeIdentityHeaders(policy.identityHeaders, request.identity)),
     approval: rule.decision.approval,
     masking: rule.decision.masking,
-  };
+  });
+  if (byRule === undefined) personalized.set(request.identity, (byRule = new Map()));
+  byRule.set(rule, decision);
+  return decision;
 }
