@@ -1,5 +1,6 @@
 import type { CredentialEntry } from '../common/config.ts';
-import { SluiceError } from '../common/errors.ts';
+import { describeError, SluiceError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
 import { ClientCredentialsMinter } from './oauth2/client-credentials.ts';
 import type { SecretStore } from './secrets/types.ts';
 
@@ -58,4 +59,22 @@ function sourceOf(entry: CredentialEntry, secrets: SecretStore): CredentialSourc
       refreshSkewMs: spec.refreshSkewMs,
     }),
   };
+}
+
+/**
+ * The value to inject for one exchange, or undefined when there is none: the reason is logged
+ * with `context` (never the secret), and the caller refuses the exchange.
+ */
+export async function resolveCredential(source: CredentialSource, secrets: SecretStore, logger: Logger, context: Record<string, unknown>): Promise<string | undefined> {
+  if (source.kind === 'secret') {
+    const value = secrets.get(source.name);
+    if (value === undefined) logger.error({ ...context, secret_name: source.name }, 'credential for target is not in any secret store; refusing');
+    return value;
+  }
+  try {
+    return await source.minter.token();
+  } catch (err) {
+    logger.error({ ...context, err: describeError(err) }, 'could not mint the upstream OAuth2 token; refusing');
+    return undefined;
+  }
 }

@@ -1,12 +1,13 @@
 import type { Logger } from '../common/logger.ts';
 import type { SecretStore } from './secrets/types.ts';
-import type { CredentialPlan, CredentialSource } from './credentials.ts';
-import { describeError, SluiceError } from '../common/errors.ts';
+import { resolveCredential, type CredentialPlan } from './credentials.ts';
+import { SluiceError } from '../common/errors.ts';
 import { readDecision, type ForwardedDecision } from './decision.ts';
 import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
 import type { MaskingProfile } from './masking/index.ts';
 import { planBody } from './masked-body.ts';
 import { BodyFlow } from './body-flow.ts';
+import { BodyModes } from './body-modes.ts';
 import { ExchangeRecording } from './exchange-recording.ts';
 import type { MaskingPlans } from './masking-plans.ts';
 import type { RecordingQueue } from './sessions/index.ts';
@@ -26,21 +27,6 @@ export interface ProcessorDeps {
   recording?: { queue: RecordingQueue; maxBodyBytes: number };
   now?: () => number;
 }
-
-/**
- * Sent with a response-headers answer when a body needs no processing: Envoy then streams it
- * straight through instead of through ext-proc (needs allow_mode_override in the filter).
- */
-const BODY_NOT_NEEDED = {
-  request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'NONE', response_body_mode: 'NONE',
-  request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP',
-};
-
-/**
- * Sent with a request-headers answer when the request body must pass through ext-proc (masked,
- * or recorded). The filter's own mode leaves request bodies out, so uploads cost nothing else.
- */
-const REQUEST_BODY_NEEDED = { ...BODY_NOT_NEEDED, request_body_mode: 'STREAMED', response_body_mode: 'STREAMED' };
 
 /** Credentials a caller may never send upstream, whatever the configuration says. */
 const CALLER_CREDENTIALS = ['authorization', 'proxy-authorization', 'cookie'];
@@ -68,10 +54,8 @@ export class ExchangeProcessor {
    */
   private progress: 'request' | 'body' | 'done' = 'request';
   private readonly now: () => number;
-  /** Which body directions Envoy streams in FULL_DUPLEX_STREAMED mode (else STREAMED). */
-  private duplex = { request: false, response: false };
-  /** Whether the filter sends request bodies without being asked (a mode override). */
-  private requestBodiesArrive = false;
+  /** How Envoy sends bodies to this stream (from the first message's protocol_config). */
+  private modes = BodyModes.DEFAULT;
   /** A request body is still to come through here. */
   private requestBodyPending = false;
   private refused = false;
@@ -86,7 +70,7 @@ export class ExchangeProcessor {
    * Calls must not overlap.
    */
   async handle(request: Message): Promise<Message[]> {
-    if (request.protocol_config) this.readProtocol(request.protocol_config);
+    if (request.protocol_config) this.modes = BodyModes.from(request.protocol_config);
     const answers = await this.answer(request);
     if (answers.some((a) => a.immediate_response)) this.refused = true;
     return answers;
@@ -114,23 +98,6 @@ export class ExchangeProcessor {
         this.deps.logger.error({ kind: request.request }, 'unexpected ext_proc message; refusing the exchange');
         return [immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', this.decision?.requestId ?? '')];
     }
-  }
-
-  /**
-   * The body modes the filter is configured with (sent in the first message). Without it (Envoy
-   * before ~1.34), the modes of envoy/gateway.yaml: request NONE, response STREAMED.
-   */
-  private readProtocol(config: Message): void {
-    this.duplex = {
-      request: config.request_body_mode === 'FULL_DUPLEX_STREAMED',
-      response: config.response_body_mode === 'FULL_DUPLEX_STREAMED',
-    };
-    this.requestBodiesArrive = config.request_body_mode === 'STREAMED' || this.duplex.request;
-  }
-
-  /** Mode overrides are how STREAMED skips unneeded bodies; FULL_DUPLEX_STREAMED does not take them. */
-  private get overridable(): boolean {
-    return !this.duplex.request && !this.duplex.response;
   }
 
   private async onRequestHeaders(request: Message): Promise<Message> {
@@ -166,7 +133,7 @@ export class ExchangeProcessor {
 
     const plan = this.deps.credentials.get(this.decision.target);
     if (plan) {
-      const secret = await this.credential(plan.source);
+      const secret = await resolveCredential(plan.source, this.deps.secrets, this.deps.logger, { target: this.decision.target, session_id: this.decision.sessionId });
       if (secret === undefined) return immediateResponse(503, 'ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
       this.injected = secret;
       remove.delete(plan.header);
@@ -178,7 +145,7 @@ export class ExchangeProcessor {
         return immediateResponse(415, 'ERR_BODY_REFUSED', 'the request body cannot be sent under this target\'s masking profile', requestId);
       }
       this.requestBody = flow;
-      if (flow && !this.overridable && !this.requestBodiesArrive) {
+      if (flow && !this.modes.overridable && !this.modes.requestBodiesArrive) {
         // The body is needed but this filter can neither send it nor be asked to: never pass it unmasked.
         this.deps.logger.error({ target: this.decision.target, session_id: this.decision.sessionId }, 'the request body must be processed but the ext_proc filter does not send request bodies; refusing');
         return immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', requestId);
@@ -193,25 +160,9 @@ export class ExchangeProcessor {
     // short list keeps the message small on the hot path.
     for (const name of remove) if (name in headers) mutation.remove_headers.push(name);
     const answer = headersResponse('request_headers', mutation);
-    const askForBody = Boolean(this.requestBody) && this.overridable && !this.requestBodiesArrive;
-    this.requestBodyPending = !request.request_headers?.end_of_stream && (askForBody || this.requestBodiesArrive);
-    return askForBody ? { ...answer, mode_override: REQUEST_BODY_NEEDED } : answer;
-  }
-
-  /** The credential value for this exchange, or undefined (logged, without the secret) when there is none. */
-  private async credential(source: CredentialSource): Promise<string | undefined> {
-    const context = { target: this.decision?.target, session_id: this.decision?.sessionId };
-    if (source.kind === 'secret') {
-      const value = this.deps.secrets.get(source.name);
-      if (value === undefined) this.deps.logger.error({ ...context, secret_name: source.name }, 'credential for target is not in any secret store; refusing');
-      return value;
-    }
-    try {
-      return await source.minter.token();
-    } catch (err) {
-      this.deps.logger.error({ ...context, err: describeError(err) }, 'could not mint the upstream OAuth2 token; refusing');
-      return undefined;
-    }
+    const askForBody = Boolean(this.requestBody) && this.modes.overridable && !this.modes.requestBodiesArrive;
+    this.requestBodyPending = !request.request_headers?.end_of_stream && (askForBody || this.modes.requestBodiesArrive);
+    return askForBody ? this.modes.withRequestBody(answer) : answer;
   }
 
   /**
@@ -245,7 +196,7 @@ export class ExchangeProcessor {
     }
     if (request.response_headers?.end_of_stream) {
       this.progress = 'done';
-      return this.bodyNotNeeded(headersResponse('response_headers', mutation));
+      return this.modes.withoutResponseBody(headersResponse('response_headers', mutation), this.requestBody !== undefined);
     }
     const flow = this.bodyFlow('response', this.profile, headers);
     if (flow === 'refuse') {
@@ -253,7 +204,7 @@ export class ExchangeProcessor {
     }
     if (!flow) {
       this.progress = 'done';
-      return this.bodyNotNeeded(headersResponse('response_headers', mutation));
+      return this.modes.withoutResponseBody(headersResponse('response_headers', mutation), this.requestBody !== undefined);
     }
     this.progress = 'body';
     this.responseBody = flow;
@@ -263,16 +214,6 @@ export class ExchangeProcessor {
       if (flow.decodes) mutation.remove_headers.push('content-encoding');
     }
     return headersResponse('response_headers', mutation);
-  }
-
-  /**
-   * Sends the response body straight through from now on (STREAMED: a mode override). A request
-   * body may still be streaming (an upstream can answer before the upload ends), and an override
-   * replaces every mode: keep that one flowing through here.
-   */
-  private bodyNotNeeded(answer: Message): Message {
-    if (!this.overridable) return answer;
-    return { ...answer, mode_override: this.requestBody ? { ...BODY_NOT_NEEDED, request_body_mode: 'STREAMED' } : BODY_NOT_NEEDED };
   }
 
   /** One body chunk of either direction: pushed through its flow (masked, recorded) or passed. */
@@ -289,14 +230,7 @@ export class ExchangeProcessor {
       if (direction === 'request') this.requestBody = undefined;
       else this.responseBody = undefined;
     }
-    const key = direction === 'request' ? 'request_body' : 'response_body';
-    if (this.duplex[direction]) {
-      // Any number of answers per chunk: nothing to send yet is no answer at all.
-      const body = out ?? chunk;
-      if (body.length === 0 && !last) return [];
-      return [{ [key]: { response: { body_mutation: { streamed_response: { body, end_of_stream: last } } } } }];
-    }
-    return [{ [key]: { response: out === undefined ? { status: 'CONTINUE' } : { status: 'CONTINUE', body_mutation: { body: out } } } }];
+    return this.modes.bodyAnswers(direction, chunk, out, last);
   }
 
   /**
@@ -306,7 +240,7 @@ export class ExchangeProcessor {
    */
   private onTrailers(direction: 'request' | 'response'): Message {
     const flow = direction === 'request' ? this.requestBody : this.responseBody;
-    if (flow && this.duplex[direction]) throw new SluiceError('ERR_INTERNAL', `a ${direction} body with trailers cannot be masked in FULL_DUPLEX_STREAMED mode`);
+    if (flow && this.modes.isDuplex(direction)) throw new SluiceError('ERR_INTERNAL', `a ${direction} body with trailers cannot be masked in FULL_DUPLEX_STREAMED mode`);
     return direction === 'request' ? { request_trailers: {} } : { response_trailers: {} };
   }
 
