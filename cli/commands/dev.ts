@@ -46,7 +46,9 @@ export const devCommand: Command = {
       }, path.resolve(config.baseDir, config.envoy.template)),
     });
 
+    let stopping = false;
     const stopAll = async () => {
+      stopping = true;
       await envoy.stop();
       await authz.close();
       await proc.close();
@@ -56,6 +58,8 @@ export const devCommand: Command = {
     };
     onShutdown(logger, stopAll);
     envoy.exited.then((code) => {
+      // Our own shutdown stops Envoy too; only an exit nobody asked for is an error.
+      if (stopping) return;
       logger.error({ code, log: envoy.logFile }, 'envoy exited; stopping');
       stopAll().finally(() => process.exit(1));
     });
