@@ -2,10 +2,13 @@
  * Streaming masking through real Envoy, side by side in one run:
  *   bare        Envoy alone
  *   authz       Envoy + ext-authz            (the baseline for the added-latency figure)
- *   authz_proc  Envoy + ext-authz + ext-proc (all built-in recognizers on the response)
- * Figures: MB/s on a 100 MB JSON response, added p50/p99 on a small JSON response at a fixed
- * rate, and a 1 GB response through ext-proc with ext-proc's peak RSS. ext-authz and ext-proc
- * run as their own processes. Session recording is off here (masking cost only).
+ *   authz_noop_proc    Envoy + ext-authz + a no-op ext_proc server (the floor of the gRPC hops)
+ *   authz_proc         Envoy + ext-authz + ext-proc (all built-in recognizers), STREAMED bodies
+ *   authz_proc_duplex  the same with FULL_DUPLEX_STREAMED bodies
+ * Figures: MB/s on a 100 MB JSON response (also for a target without a masking profile), added
+ * p50/p99 on a small JSON response at a fixed rate (interleaved rounds), and a 1 GB response
+ * through ext-proc with ext-proc's peak RSS. ext-authz and ext-proc run as their own processes,
+ * ext-proc started as `npm run ext-proc` starts it. Session recording is off (masking cost only).
  *
  *   npm run bench:masking-envoy        (BENCH_SECONDS=10, BENCH_BIG_MB=100, BENCH_HUGE_MB=1024)
  */
