@@ -31,13 +31,13 @@ export class BodyFlow {
     this.recordAs = typeof record === 'object' ? 'masked-copy' : record;
   }
 
-  /** True when the body leaves decoded (its Content-Encoding and Content-Length must go). */
-  get decodes(): boolean {
-    return this.deliver?.decodes ?? false;
-  }
-
-  get mutates(): boolean {
-    return this.deliver !== undefined;
+  /**
+   * Headers that no longer describe the body once it is masked: its length changes, and it
+   * leaves decoded if it arrived compressed. None when the body passes unchanged.
+   */
+  staleHeaders(): string[] {
+    if (this.deliver === undefined) return [];
+    return this.deliver.decodes ? ['content-length', 'content-encoding'] : ['content-length'];
   }
 
   /** The bytes to send on in place of `chunk`, or undefined to let `chunk` pass unchanged. */

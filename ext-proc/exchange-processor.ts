@@ -150,11 +150,7 @@ export class ExchangeProcessor {
         this.deps.logger.error({ target: this.decision.target, session_id: this.decision.sessionId }, 'the request body must be processed but the ext_proc filter does not send request bodies; refusing');
         return immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', requestId);
       }
-      if (flow?.mutates) {
-        // The masked body differs in length, and leaves decoded if it arrived compressed.
-        remove.add('content-length');
-        if (flow.decodes) remove.add('content-encoding');
-      }
+      for (const name of flow?.staleHeaders() ?? []) remove.add(name);
     }
     // Remove only what is there: Envoy treats removing an absent header as a no-op anyway, but a
     // short list keeps the message small on the hot path.
@@ -208,11 +204,7 @@ export class ExchangeProcessor {
     }
     this.progress = 'body';
     this.responseBody = flow;
-    if (flow.mutates) {
-      // The masked body differs in length, and leaves decoded if it arrived compressed.
-      mutation.remove_headers.push('content-length');
-      if (flow.decodes) mutation.remove_headers.push('content-encoding');
-    }
+    mutation.remove_headers.push(...flow.staleHeaders());
     return headersResponse('response_headers', mutation);
   }
 

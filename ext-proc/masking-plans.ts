@@ -22,8 +22,6 @@ export class MaskingPlans {
     const profile = this.profiles.get(decision.masking);
     return profile ? { ok: true, profile } : { ok: false, missing: decision.masking };
   }
-
-  static readonly NONE = new MaskingPlans(new Map(), new Map());
 }
 
 /**

@@ -42,10 +42,13 @@ export class StreamingMasker implements StreamMasker {
   private ended = false;
   private readonly counters = { bytesIn: 0, bytesOut: 0, peakBufferedBytes: 0, matches: 0, prefilterCalls: 0 };
   private readonly execCalls: number[];
+  /** Per pattern, settledEnd for the current round (computed once per push). */
+  private readonly settled: number[];
 
   constructor(private readonly plan: EnginePlan) {
     this.next = plan.patterns.map(() => 0);
     this.execCalls = plan.patterns.map(() => 0);
+    this.settled = plan.patterns.map(() => 0);
   }
 
   push(chunk: Buffer): Buffer {
@@ -73,8 +76,9 @@ export class StreamingMasker implements StreamMasker {
     const text = this.window;
     const base = this.base;
     const windowEnd = base + text.length;
+    for (let i = 0; i < patterns.length; i++) this.settled[i] = this.settledEnd(i, text, base, final);
     this.scanBlocks(text, base, final);
-    this.scanLong(text, base, final);
+    this.scanLong(text, base);
 
     let frontier = windowEnd;
     if (!final) for (const n of this.next) frontier = Math.min(frontier, n);
@@ -115,15 +119,14 @@ export class StreamingMasker implements StreamMasker {
   private scanBlocks(text: Buffer, base: number, final: boolean): void {
     const { patterns, short, literal, blockSet, blockBytes, overlapBytes } = this.plan;
     const windowEnd = base + text.length;
-    const settledEndOf = (i: number): number => this.settledEnd(i, text, base, final);
     if (blockSet === null) {
       for (const i of literal) this.literal(i, text, base, final, null);
-      for (const i of short) this.scanWhole(i, text, base, final);
+      for (const i of short) this.scanWhole(i, text, base);
       return;
     }
     // Literal patterns always take part: every push may bring a new prefix.
     let origin = Infinity;
-    for (const i of short) if (this.next[i]! < settledEndOf(i)) origin = Math.min(origin, this.next[i]!);
+    for (const i of short) if (this.next[i]! < this.settled[i]!) origin = Math.min(origin, this.next[i]!);
     for (const i of literal) origin = Math.min(origin, this.next[i]!);
     if (origin === Infinity) return;
 
@@ -142,7 +145,7 @@ export class StreamingMasker implements StreamMasker {
     }
     short.forEach((i, j) => {
       const p = patterns[i]!;
-      const settledEnd = settledEndOf(i);
+      const settledEnd = this.settled[i]!;
       let pos = this.next[i]!;
       if (pos >= settledEnd) return;
       for (const k of flagged[j]!) {
@@ -165,17 +168,16 @@ export class StreamingMasker implements StreamMasker {
 
   private literal(i: number, text: Buffer, base: number, final: boolean, ranges: number[] | null): void {
     const p = this.plan.patterns[i]!;
-    const settledEnd = this.settledEnd(i, text, base, final);
+    const settledEnd = this.settled[i]!;
     this.next[i] = searchLiteral(p, i, text, base, this.next[i]!, settledEnd, final, ranges, this.pending, this.execCalls);
   }
 
   /** Long patterns: one RE2.Set call over the window decides which run at all. */
-  private scanLong(text: Buffer, base: number, final: boolean): void {
-    const { patterns, long, longSet } = this.plan;
-    const windowEnd = base + text.length;
+  private scanLong(text: Buffer, base: number): void {
+    const { long, longSet } = this.plan;
     let origin = Infinity;
     for (const i of long) {
-      if (this.next[i]! < this.settledEnd(i, text, base, final)) origin = Math.min(origin, this.next[i]!);
+      if (this.next[i]! < this.settled[i]!) origin = Math.min(origin, this.next[i]!);
     }
     if (origin === Infinity) return;
     let hits: number[] | null = null;
@@ -184,8 +186,8 @@ export class StreamingMasker implements StreamMasker {
       hits = longSet.match(text, Math.max(base, origin - 1) - base, text.length);
     }
     long.forEach((i, j) => {
-      if (hits === null || hits.includes(j)) this.scanWhole(i, text, base, final);
-      else this.next[i] = Math.max(this.next[i]!, this.settledEnd(i, text, base, final));
+      if (hits === null || hits.includes(j)) this.scanWhole(i, text, base);
+      else this.next[i] = Math.max(this.next[i]!, this.settled[i]!);
     });
   }
 
@@ -204,10 +206,10 @@ export class StreamingMasker implements StreamMasker {
     return at === -1 ? byLength : Math.max(byLength, base + at + 1);
   }
 
-  private scanWhole(i: number, text: Buffer, base: number, final: boolean): void {
+  private scanWhole(i: number, text: Buffer, base: number): void {
     const p = this.plan.patterns[i]!;
     const windowEnd = base + text.length;
-    const settledEnd = this.settledEnd(i, text, base, final);
+    const settledEnd = this.settled[i]!;
     if (this.next[i]! >= settledEnd) return;
     const pos = searchZone(p, i, text, base, this.next[i]!, settledEnd, windowEnd, this.pending, this.execCalls);
     this.next[i] = Math.max(pos, settledEnd);
