@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -8,6 +7,7 @@ import { silentLogger } from '../../common/logger.ts';
 import { RedisApprovalStore, type RedisApprovalStoreOptions } from './redis-store.ts';
 import { approvalStoreSuite, bob, carol, keyOf, pending, spec } from './store-suite.ts';
 import { testClock } from './test-clock.ts';
+import { tcpProxy } from '../../test/harness/tcp-proxy.ts';
 
 const REDIS_URL = process.env.SLUICE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Every key this run writes starts with this, so the run can find and delete exactly its own keys. */
@@ -179,7 +179,7 @@ describe('RedisApprovalStore across replicas and outages', () => {
   });
 
   test('a decision published while a replica was cut off still releases its waiters when it reconnects', async () => {
-    const proxy = await tcpProxy(new URL(REDIS_URL));
+    const proxy = await proxyTo(new URL(REDIS_URL));
     const clock = testClock();
     const shared = options({ now: clock.now });
     const cutOff = await RedisApprovalStore.connect({ ...shared, url: `redis://127.0.0.1:${proxy.port}` });
@@ -211,7 +211,7 @@ describe('RedisApprovalStore across replicas and outages', () => {
   });
 
   test('once Redis is unreachable every operation rejects quickly with ERR_APPROVAL_STORE_UNAVAILABLE', async () => {
-    const proxy = await tcpProxy(new URL(REDIS_URL));
+    const proxy = await proxyTo(new URL(REDIS_URL));
     const clock = testClock();
     const store = await RedisApprovalStore.connect(options({ url: `redis://127.0.0.1:${proxy.port}`, now: clock.now, commandTimeoutMs: 500 }));
     try {
@@ -253,42 +253,6 @@ describe('RedisApprovalStore across replicas and outages', () => {
   });
 });
 
-/**
- * A TCP pass-through to Redis that the test can cut and restore on the same port, to take Redis
- * away from one client only.
- */
-async function tcpProxy(target: URL): Promise<{ port: number; stop: () => Promise<void>; restart: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
-  };
-  const listen = async (port: number): Promise<net.Server> => {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 6379), target.hostname);
-      track(client);
-      track(upstream);
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    return server;
-  };
-  let server = await listen(0);
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    stop: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-    restart: async () => {
-      server = await listen(port);
-    },
-  };
-}
-
 /** Retries `run` every 20 ms until it succeeds (at most `attempts` times). */
 async function eventually<T>(run: () => Promise<T>, attempts = 100): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
@@ -299,4 +263,9 @@ async function eventually<T>(run: () => Promise<T>, attempts = 100): Promise<T> 
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+}
+
+/** A cuttable pass-through to the server at `url`. */
+function proxyTo(url: URL) {
+  return tcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
 }

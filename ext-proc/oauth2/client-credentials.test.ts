@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { closeServer, listen, readBody } from '../../common/http.ts';
 import { SluiceError } from '../../common/errors.ts';
 import { ClientCredentialsMinter, type ClientCredentialsSpec } from './client-credentials.ts';
+import { waitFor } from '../../test/harness/wait.ts';
 
 /** Has every character form-urlencoding treats specially, so a wrong encoding cannot pass. */
 const SECRET = 'hunter2 s3cr:et+/%é&=';
@@ -148,7 +149,7 @@ test('from expiry minus the skew, serves the valid token while one background re
     now += 1;
     const served = await Promise.all([minter.token(), minter.token(), minter.token()]);
     assert.deepEqual(served, ['tok-1', 'tok-1', 'tok-1'], 'inside the skew window: no caller waits');
-    await waitUntil(() => server.seen.length === 2);
+    await waitFor(() => server.seen.length === 2, 2000, 5);
     await new Promise((r) => setImmediate(r));
     assert.equal(await minter.token(), 'tok-2', 'the background refresh replaced it');
     assert.equal(server.seen.length, 2, 'one refresh for all of them');
@@ -167,7 +168,7 @@ test('a failed background refresh keeps serving the valid token, retries after t
     fail = true;
     now = 50_000;
     assert.equal(await minter.token(), 'tok-1');
-    await waitUntil(() => server.seen.length === 2);
+    await waitFor(() => server.seen.length === 2, 2000, 5);
     await new Promise((r) => setImmediate(r));
     now = 50_500;
     assert.equal(await minter.token(), 'tok-1', 'still valid, and no new request inside the backoff');
@@ -190,7 +191,7 @@ test('uses half the lifetime when the skew is not shorter than it', async () => 
     assert.equal(server.seen.length, 1);
     now = 5_000;
     assert.equal(await minter.token(), 'tok-1', 'refreshing in the background');
-    await waitUntil(() => server.seen.length === 2);
+    await waitFor(() => server.seen.length === 2, 2000, 5);
     await new Promise((r) => setImmediate(r));
     assert.equal(await minter.token(), 'tok-2');
   } finally {
@@ -469,11 +470,3 @@ test('a bad spec is refused at construction, naming the option', () => {
     });
   }
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

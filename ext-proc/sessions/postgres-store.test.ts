@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { silentLogger } from '../../common/logger.ts';
 import { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.ts';
 import { sessionRecord, sessionStoreSuite } from './store-suite.ts';
+import { tcpProxy } from '../../test/harness/tcp-proxy.ts';
 
 const DATABASE_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Every schema this run creates starts with this, so the run can find and drop exactly its own. */
@@ -128,7 +128,7 @@ describe('PostgresSessionStore migrations and outages', () => {
   });
 
   test('once the database is unreachable every operation rejects with ERR_SESSION_STORE_UNAVAILABLE, and recovers when it is back', async () => {
-    const proxy = await tcpProxy(new URL(DATABASE_URL));
+    const proxy = await proxyTo(new URL(DATABASE_URL));
     const url = new URL(DATABASE_URL);
     url.port = String(proxy.port);
     const store = await PostgresSessionStore.connect(options({ connectionString: url.toString(), connectTimeoutMs: 500, queryTimeoutMs: 1000 }));
@@ -167,39 +167,7 @@ describe('PostgresSessionStore migrations and outages', () => {
   });
 });
 
-/** A TCP pass-through to PostgreSQL that the test can cut and restore on the same port. */
-async function tcpProxy(target: URL): Promise<{ port: number; stop: () => Promise<void>; restart: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
-  };
-  let server: net.Server | undefined;
-  const listen = async (port: number) => {
-    const created = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 5432), target.hostname);
-      track(client);
-      track(upstream);
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => created.listen(port, '127.0.0.1', resolve));
-    server = created;
-    return created;
-  };
-  const { port } = (await listen(0)).address() as net.AddressInfo;
-  return {
-    port,
-    stop: async () => {
-      const current = server;
-      server = undefined;
-      if (current === undefined) return;
-      const closed = new Promise<void>((resolve) => current.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-    restart: async () => {
-      await listen(port);
-    },
-  };
+/** A cuttable pass-through to the server at `url`. */
+function proxyTo(url: URL) {
+  return tcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
 }

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Gateway, TEST_SECRETS } from '../harness/gateway.ts';
+import { Gateway, TEST_SECRETS, type GatewayOptions } from '../harness/gateway.ts';
 
 const FIXTURE_POLICIES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
 
@@ -16,12 +16,17 @@ const PII_PROFILE = {
   binary: 'refuse',
 };
 
+/** A gateway over the fixture policies whose demo-api responses are masked with PII_PROFILE. */
+function startPiiGateway(options: Omit<GatewayOptions, 'policySource' | 'masking'> = {}): Promise<Gateway> {
+  return Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } }, ...options });
+}
+
 describe('streaming response masking through real Envoy', () => {
   let gw: Gateway;
   let alice: string;
 
   before(async () => {
-    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } } });
+    gw = await startPiiGateway();
     alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
   });
   after(async () => {
@@ -128,7 +133,7 @@ describe('session recording through real Envoy', () => {
   let gw: Gateway;
 
   before(async () => {
-    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } } });
+    gw = await startPiiGateway();
   });
   after(async () => {
     await gw?.stop();
@@ -180,11 +185,7 @@ describe('session recording into PostgreSQL through real Envoy', () => {
   let gw: Gateway;
 
   before(async () => {
-    gw = await Gateway.start({
-      policySource: FIXTURE_POLICIES,
-      masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } },
-      sessions: { store: 'postgres', databaseUrl: DATABASE_URL },
-    });
+    gw = await startPiiGateway({ sessions: { store: 'postgres', databaseUrl: DATABASE_URL } });
   });
   after(async () => {
     await gw?.stop();
@@ -220,7 +221,7 @@ describe('broken exchanges through real Envoy: upstream dies mid-body, client ab
   let alice: string;
 
   before(async () => {
-    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } } });
+    gw = await startPiiGateway();
     alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
   });
   after(async () => {
@@ -291,7 +292,7 @@ describe('ext-proc restarted mid-stream', () => {
   let gw: Gateway;
 
   before(async () => {
-    gw = await Gateway.start({ policySource: FIXTURE_POLICIES, masking: { profiles: [PII_PROFILE], targets: { 'demo-api': 'pii' } } });
+    gw = await startPiiGateway();
   });
   after(async () => {
     await gw?.stop();

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { closeServer, listen, readBody } from '../../common/http.ts';
 import { Gateway, TEST_SECRETS } from '../harness/gateway.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const FIXTURE_POLICIES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
 const CLIENT_SECRET = 'demo-oauth-client-secret-0001';
@@ -91,7 +92,7 @@ describe('OAuth2 client-credentials tokens injected through real Envoy', () => {
   test('an expired token is replaced; a rotated client secret is used by the next mint, with no restart', async () => {
     endpoint.secret = ROTATED_SECRET;
     Gateway.writeSecretsFile(gw.secretsFile, { ...TEST_SECRETS, 'demo-client-secret': ROTATED_SECRET });
-    await waitFor(() => gw.proc!.secrets.get('demo-client-secret') === ROTATED_SECRET);
+    await waitFor(() => gw.proc!.secrets.get('demo-client-secret') === ROTATED_SECRET, 5000);
     await sleep(TOKEN_LIFETIME_S * 1000 + 100);
     const mintsBefore = endpoint.mints;
     const res = await gw.request('/api/items?case=oauth-rotated', { token: alice });
@@ -120,11 +121,3 @@ describe('OAuth2 client-credentials tokens injected through real Envoy', () => {
     for (const value of [CLIENT_SECRET, ROTATED_SECRET, alice, ...endpoint.issued]) assert.ok(!logs.includes(value));
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(25);
-  }
-}
