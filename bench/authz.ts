@@ -27,6 +27,7 @@ import { throughput, type ThroughputResult } from './lib/throughput.ts';
 import { fixedRate, type LatencyResult } from './lib/fixed-rate.ts';
 import { inProcessDecisions } from './lib/in-process.ts';
 import { measureCpu } from './lib/proc-cpu.ts';
+import { waitForListeners } from './lib/ports.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
   const authPid: Record<Setup, number | undefined> = { bare: undefined, jwt: undefined, noop: noop.pid, extauthz: authz.pid };
   const headers = { authorization: `Bearer ${token}` };
   try {
+    await waitForListeners({ 'no-op ext_authz': ports.NOOP_SERVICE_PORT });
     await sanityCheck(url, headers);
     console.log(`# Sluice HTTP-path bench — ${new Date().toISOString()}, ${SECONDS} s per run, Envoy --concurrency 1, one auth process`);
 

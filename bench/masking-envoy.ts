@@ -26,6 +26,7 @@ import { freePort } from '../common/free-port.ts';
 import { startExtAuthzProcess } from './lib/ext-authz-process.ts';
 import { startJsonUpstream } from './lib/json-upstream.ts';
 import { fixedRate, interleavedFixedRate } from './lib/fixed-rate.ts';
+import { waitForListeners } from './lib/ports.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 100);
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   const url = (listener: Listener, p: string) =>
     `http://127.0.0.1:${{ bare: ports.BARE_PORT, authz: ports.AUTHZ_PORT, authz_noop_proc: ports.NOOP_PROC_PORT, authz_proc: ports.PROC_PORT, authz_proc_duplex: ports.DUPLEX_PORT }[listener]}${p}`;
   try {
+    await waitForListeners({ 'ext-proc': ports.EXT_PROC_SERVICE_PORT, 'no-op ext_proc': ports.NOOP_PROC_SERVICE_PORT });
     for (let i = 0; (await fetch(url('authz_proc', '/small'), { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status, () => 0)) !== 200; i++) {
       if (i > 100) throw new Error('the ext-proc listener never answered 200');
       await sleep(100);

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { canConnect } from './ports.ts';
 
 const CLI = fileURLToPath(new URL('../../cli/sluice.ts', import.meta.url));
 
@@ -39,12 +39,4 @@ export async function startExtAuthzProcess(opts: {
       await new Promise((r) => child.once('exit', r));
     },
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  });
 }
