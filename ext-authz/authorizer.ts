@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../common/errors.ts';
+import { signalOf, type LazySignal } from '../common/lazy-signal.ts';
 import type { Logger } from '../common/logger.ts';
 import type { IdentityVerifier, Identity } from './identity/types.ts';
 import type { PolicySet } from './policy/types.ts';
@@ -35,7 +36,7 @@ export class Authorizer {
     this.newSessionId = deps.newSessionId ?? randomUUID;
   }
 
-  async check(request: HttpAttributes, signal?: AbortSignal): Promise<Verdict> {
+  async check(request: HttpAttributes, signal?: LazySignal): Promise<Verdict> {
     // Phase 1: target. A route that names no target is a configuration mistake; deny it.
     const target = request.target;
     if (!target) return deny(403, 'ERR_TARGET_UNKNOWN', 'the route names no target');
@@ -79,7 +80,7 @@ export class Authorizer {
   }
 
   /** Phase 4 (approve rules only): grant, or pause for a human. */
-  private async approval(request: HttpAttributes, identity: Identity, target: string, decision: Decision, masking: string | null, signal: AbortSignal | undefined): Promise<Verdict> {
+  private async approval(request: HttpAttributes, identity: Identity, target: string, decision: Decision, masking: string | null, lazySignal: LazySignal | undefined): Promise<Verdict> {
     const rule = decision.rule ?? '';
     if (!this.deps.approvals || !decision.approval) {
       this.deps.logger.error({ target, rule }, 'a rule needs approval but approvals are not configured; denying');
@@ -89,7 +90,7 @@ export class Authorizer {
       identity, target, method: request.method, path: request.path, rule, spec: decision.approval,
       reason: (request.headers[REASON_HEADER] ?? '').trim().slice(0, MAX_REASON_LENGTH),
       holdBudgetMs: request.holdBudgetMs,
-    }, signal ?? new AbortController().signal);
+    }, signalOf(lazySignal) ?? new AbortController().signal);
     switch (outcome.kind) {
       case 'allow': {
         const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), approvalId: outcome.approvalId, masking };
@@ -115,13 +116,13 @@ export class Authorizer {
     }
   }
 
-  private identityFailure(err: unknown, target: string, signal: AbortSignal | undefined): DenyVerdict {
+  private identityFailure(err: unknown, target: string, lazySignal: LazySignal | undefined): DenyVerdict {
     if (err instanceof AuthError && err.code === 'ERR_JWKS_UNAVAILABLE') {
       this.deps.logger.warn({ err: describeError(err), issuer: err.details.issuer, target }, 'identity provider unavailable; denying');
       return { ...deny(503, err.code, 'the identity provider is unavailable'), target };
     }
     if (err instanceof AuthError) return { ...deny(401, err.code, err.message), target };
-    if (signal?.aborted) {
+    if (signalOf(lazySignal)?.aborted) {
       // Envoy gave up on the call (its timeout, or the client left): a normal end, not a fault.
       this.deps.logger.debug({ target }, 'check cancelled by envoy');
       return { ...deny(503, 'ERR_INTERNAL', 'authorization is unavailable'), target };

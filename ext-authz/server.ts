@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../common/errors.ts';
+import { LazyAbort } from '../common/lazy-signal.ts';
 import type { Logger } from '../common/logger.ts';
 import { authorizationService } from '../common/protos.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
@@ -29,7 +30,8 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
     Check: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
       const started = performance.now();
       const request = readHttpAttributes(call.request);
-      const abort = new AbortController();
+      // The signal is made only if the check reaches a phase that can wait (common/lazy-signal.ts).
+      const abort = new LazyAbort();
       // Only a cancel that arrives while we are still deciding matters; grpc-js may also report
       // one after the answer is sent, and aborting then would only cost an AbortError.
       const onCancelled = () => abort.abort();

@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose';
+import type { LazySignal } from '../../common/lazy-signal.ts';
 
 /** One trusted OIDC issuer, as the operator configures it (sluice.yaml `issuers:`). */
 export interface IssuerConfig {
@@ -42,5 +43,5 @@ export interface Identity {
 
 export interface IdentityVerifier {
   /** Verifies a compact JWS and returns the identity, or throws an AuthError. */
-  verify(token: string, signal?: AbortSignal): Promise<Identity>;
+  verify(token: string, signal?: LazySignal): Promise<Identity>;
 }

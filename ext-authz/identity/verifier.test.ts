@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { exportSPKI, importJWK, SignJWT, UnsecuredJWT, type CryptoKey } from 'jose';
 import { isSluiceError } from '../../common/errors.ts';
+import { LazyAbort } from '../../common/lazy-signal.ts';
 import { rejectsWithCode } from './assert-auth-error.ts';
 import { parseIssuerConfig } from './config.ts';
 import { FakeClock, FakeIdp, fakeFetch } from './fake-idp.ts';
@@ -459,6 +460,22 @@ describe('JwtIdentityVerifier: keys and JWKS', () => {
     const started = performance.now();
     await assert.rejects(verifier.verify(await idp.sign(), controller.signal), { name: 'AbortError' });
     assert.ok(performance.now() - started < 1_000);
+  });
+
+  it('makes a lazy signal only on a cache miss, and a cancel made before still stops the wait', async () => {
+    const { idp, verifier } = await setup({ fetchTimeoutMs: 5_000 });
+    const token = await idp.sign();
+    const warm = new LazyAbort();
+    let asked = 0;
+    await verifier.verify(token, () => { asked++; return warm.signal(); }); // miss: keys are fetched
+    assert.equal(asked, 1);
+    await verifier.verify(token, () => { asked++; return warm.signal(); }); // hit: no signal made
+    assert.equal(asked, 1);
+
+    idp.jwksMode = 'hang';
+    const cancelled = new LazyAbort();
+    cancelled.abort(); // the caller went away before the verifier asked for the signal
+    await assert.rejects(verifier.verify(await idp.sign({ sub: 'bob' }), cancelled.signal), { name: 'AbortError' });
   });
 });
 

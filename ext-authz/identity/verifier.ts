@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { SluiceError } from '../../common/errors.ts';
+import { signalOf, type LazySignal } from '../../common/lazy-signal.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { clipDetail } from './clip-detail.ts';
 import { parseIssuerConfig } from './config.ts';
@@ -78,7 +79,7 @@ export class JwtIdentityVerifier implements IdentityVerifier {
     });
   }
 
-  async verify(token: string, signal?: AbortSignal): Promise<Identity> {
+  async verify(token: string, lazySignal?: LazySignal): Promise<Identity> {
     if (typeof token !== 'string' || token === '') {
       throw new AuthError('ERR_TOKEN_MISSING', 'no bearer token was presented');
     }
@@ -101,6 +102,8 @@ export class JwtIdentityVerifier implements IdentityVerifier {
       });
     }
 
+    // Only a cache miss can wait (on the issuer's keys), so only it makes the signal.
+    const signal = signalOf(lazySignal);
     const { key, handle } = await issuer.keys.getKey(alg, kid, signal);
     signal?.throwIfAborted();
 
