@@ -6,10 +6,10 @@ import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts
 import { ExchangeProcessor, type ProcessorDeps } from './exchange-processor.ts';
 import type { RunningServer } from '../common/running-server.ts';
 
-
 /**
  * The gRPC edge: one ExchangeProcessor per Process stream. The server ends the stream as soon as
- * the exchange needs nothing more; otherwise end of stream or a cancel from Envoy is a normal end. An exception while processing aborts the stream with INTERNAL, which Envoy
+ * the exchange needs nothing more; otherwise end of stream or a cancel from Envoy is a normal
+ * end. An exception while processing aborts the stream with INTERNAL, which Envoy
  * (failure_mode_allow: false) turns into an error for the caller: never an unprocessed pass.
  */
 export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number }): Promise<RunningServer> {

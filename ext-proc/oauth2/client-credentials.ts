@@ -122,7 +122,7 @@ export class ClientCredentialsMinter {
     return mint;
   }
 
-  /** Forget the cached token (e.g. after the upstream answered 401). */
+  /** Forgets the cached token: the next call mints a new one. Nothing in the data path calls it yet. */
   invalidate(): void {
     this.#cached = undefined;
   }
