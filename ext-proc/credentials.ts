@@ -1,5 +1,5 @@
 import type { CredentialEntry } from '../common/config.ts';
-import { describeError, SluiceError } from '../common/errors.ts';
+import { describeError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { ClientCredentialsMinter } from './oauth2/client-credentials.ts';
 import type { SecretStore } from './secrets/types.ts';
@@ -21,16 +21,13 @@ export interface CredentialPlan {
   source: CredentialSource;
 }
 
-/** Compiles the `extProc.credentials` list once: a target may appear only once. */
+/**
+ * Compiles the `extProc.credentials` list once. The config loader has already checked it (each
+ * target declared, at most one entry per target, exactly one of secret and oauth2).
+ */
 export function compileCredentials(entries: readonly CredentialEntry[], secrets: SecretStore): ReadonlyMap<string, CredentialPlan> {
   const plans = new Map<string, CredentialPlan>();
-  for (const [i, entry] of entries.entries()) {
-    if (plans.has(entry.target)) {
-      throw new SluiceError('ERR_CONFIG_INVALID', `extProc.credentials[${i}]: target "${entry.target}" already has a credential`);
-    }
-    if ((entry.secret === undefined) === (entry.oauth2 === undefined)) {
-      throw new SluiceError('ERR_CONFIG_INVALID', `extProc.credentials[${i}]: give exactly one of "secret" (a stored secret) and "oauth2" (a minted token)`);
-    }
+  for (const entry of entries) {
     const at = entry.template.indexOf('{secret}');
     plans.set(entry.target, {
       header: entry.header.toLowerCase(),

@@ -11,19 +11,32 @@ export interface PolicySourceFile {
   readonly docs: readonly ParsedPolicyDocument[];
 }
 
-/** What a bundle is checked against beyond its own files. */
+/** What a bundle is checked against beyond its own files: what the operator declared in sluice.yaml. */
 export interface PolicyContext {
   /**
+   * The declared targets (sluice.yaml `targets:`), with each one's protocol and the operator's
+   * default masking profile. A policy naming any other target is rejected at load. Undefined: not
+   * checked, and every named target is taken as declared (a what-if tool without a config).
+   */
+  readonly targets?: ReadonlyMap<string, TargetFacts>;
+  /**
    * Names of the masking profiles ext-proc has (extProc.masking.profiles). A policy naming any
-   * other profile is rejected at load. Undefined: not checked (a what-if tool without a config).
+   * other profile is rejected at load. Undefined: not checked.
    */
   readonly maskingProfiles?: ReadonlySet<string>;
 }
 
+/** What a policy bundle needs to know about one declared target. */
+export interface TargetFacts {
+  readonly protocol: string;
+  /** The operator's default masking profile for the target (extProc.masking.targets), or null. */
+  readonly masking: string | null;
+}
+
 /**
  * Stage two of loading: the parsed documents of all files, in load order, become one immutable
- * bundle. Checks what no single document can: target and policy names unique across files, and
- * every target a policy names declared somewhere, every masking profile named one ext-proc has.
+ * bundle. Checks what no single document can: policy and guardrail names unique across files,
+ * every target a policy names declared in sluice.yaml, every masking profile named one ext-proc has.
  * Throws a PolicyError carrying every issue.
  */
 export function compilePolicies(files: readonly PolicySourceFile[], context: PolicyContext = {}): CompiledPolicySet {
@@ -42,21 +55,14 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
     report(doc, pointer, `unknown masking profile "${name}" (extProc.masking.profiles has: ${known})`);
   };
 
-  // Targets first, from every file, so a policy may name a target declared in a later file.
-  const targets = new Map<string, string>();
-  const maskingByTarget = new Map<string, string>();
-  for (const { docs } of files) {
-    for (const doc of docs) {
-      (doc.value.targets ?? []).forEach((target, t) => {
-        const pointer = `/targets/${t}/name`;
-        const first = targets.get(target.name);
-        if (first !== undefined) report(doc, pointer, `duplicate target "${target.name}" (first declared at ${first})`);
-        else targets.set(target.name, where(doc, pointer));
-        checkProfile(doc, `/targets/${t}/masking`, target.masking);
-        if (target.masking !== undefined) maskingByTarget.set(target.name, target.masking);
-      });
-    }
-  }
+  // A target exists when the operator declared it; without a config, whatever policies name.
+  const declared = context.targets;
+  const knownTarget = (name: string) => declared === undefined || declared.has(name);
+  const unknownTarget = (name: string) => {
+    const known = [...(declared?.keys() ?? [])].sort().join(', ') || 'none declared';
+    return `unknown target "${name}" (sluice.yaml targets: ${known})`;
+  };
+  const targets = new Set<string>(declared?.keys() ?? []);
 
   const policies: CompiledPolicy[] = [];
   const policyNames = new Map<string, string>();
@@ -68,7 +74,8 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
         if (first !== undefined) report(doc, `${base}/name`, `duplicate policy "${raw.name}" (first declared at ${first})`);
         else policyNames.set(raw.name, where(doc, `${base}/name`));
         raw.targets.forEach((target, t) => {
-          if (!targets.has(target)) report(doc, `${base}/targets/${t}`, `unknown target "${target}"`);
+          if (!knownTarget(target)) report(doc, `${base}/targets/${t}`, unknownTarget(target));
+          else targets.add(target);
         });
         raw.rules.forEach((rule, r) => checkProfile(doc, `${base}/rules/${r}/masking`, rule.masking));
         policies.push(compilePolicy(raw, doc.file, (pointer, message) => report(doc, `${base}${pointer}`, message)));
@@ -86,7 +93,8 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
         if (first !== undefined) report(doc, `${base}/name`, `duplicate guardrail "${raw.name}" (first declared at ${first})`);
         else guardrailNames.set(raw.name, where(doc, `${base}/name`));
         raw.targets.forEach((target, t) => {
-          if (!targets.has(target)) report(doc, `${base}/targets/${t}`, `unknown target "${target}"`);
+          if (!knownTarget(target)) report(doc, `${base}/targets/${t}`, unknownTarget(target));
+          else targets.add(target);
         });
         const compiled = compileGuardrail(raw, (pointer, message) => report(doc, `${base}${pointer}`, message));
         if (compiled === null) return;
@@ -102,17 +110,17 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
   if (issues.length > 0) throw new PolicyError(sortIssues(issues, files));
 
   const byTarget = new Map<string, CompiledPolicy[]>();
-  for (const name of targets.keys()) byTarget.set(name, []);
+  for (const name of targets) byTarget.set(name, []);
   for (const policy of policies) for (const target of policy.targets) byTarget.get(target)!.push(policy);
   for (const list of byTarget.values()) Object.freeze(list);
 
   return new CompiledPolicySet({
-    targets: new Set(targets.keys()),
+    targets,
     sources: files.map((f) => f.file),
     policies,
     byTarget,
     guardrailsByTarget,
-    maskingByTarget,
+    maskingByTarget: new Map([...(declared ?? [])].flatMap(([name, facts]) => (facts.masking === null ? [] : [[name, facts.masking] as const]))),
   });
 }
 

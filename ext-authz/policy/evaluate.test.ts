@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileYaml, identity, request } from './testing.ts';
+import { compileYaml, declaredTargets, identity, request } from './testing.ts';
 import { compilePolicySources } from './compile-sources.ts';
 
 const TARGETS = `
@@ -396,8 +396,6 @@ policies:
 
 describe('approve effect', () => {
   const bundle = `
-targets:
-  - name: ops-api
 policies:
   - name: operators
     targets: [ops-api]
@@ -431,7 +429,7 @@ policies:
 `;
 
   it('an approve rule beats a broader allow, carries its compiled spec and identity headers', () => {
-    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle }]);
+    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle }], declaredTargets('ops-api'));
     const decision = set.evaluate({ identity: identity({ subject: 'alice', groups: ['engineering'] }), target: 'ops-api', method: 'POST', path: '/deploy/web', headers: {} });
     assert.equal(decision.effect, 'approve');
     assert.equal(decision.rule, 'operators/deploy');
@@ -449,34 +447,34 @@ policies:
   });
 
   it('an explicit deny still wins over approve', () => {
-    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle }]);
+    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle }], declaredTargets('ops-api'));
     const decision = set.evaluate({ identity: identity({ subject: 'mallory', groups: ['engineering'] }), target: 'ops-api', method: 'POST', path: '/deploy/web', headers: {} });
     assert.equal(decision.effect, 'deny');
     assert.equal(decision.rule, 'freeze/no-deploys');
   });
 
   it('defaults: quorum any, grant this request only, hold 25 s, pending 1 h', () => {
-    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle.replace(/          quorum: every-group\n          grant: 15m\n          hold: 20s\n          pendingFor: 2h\n/, '') }]);
+    const set = compilePolicySources([{ file: 'ops.yaml', text: bundle.replace(/          quorum: every-group\n          grant: 15m\n          hold: 20s\n          pendingFor: 2h\n/, '') }], declaredTargets('ops-api'));
     const decision = set.evaluate({ identity: identity({ subject: 'alice', groups: ['engineering'] }), target: 'ops-api', method: 'POST', path: '/deploy/x', headers: {} });
     assert.deepEqual(decision.approval, { approverGroups: ['sre', 'security'], quorum: 'any', grant: { scope: 'request' }, holdMs: 25_000, pendingTtlMs: 3_600_000 });
   });
 
   it('rejects an approve rule without an approval block, and an approval block on an allow rule', () => {
-    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace(/        approval:\n(          .*\n)+/, '') }]), (err: any) => {
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace(/        approval:\n(          .*\n)+/, '') }], declaredTargets('ops-api')), (err: any) => {
       assert.equal(err.code, 'ERR_POLICY_INVALID');
       assert.ok(err.issues.some((i: any) => i.path === '/policies/0/rules/1' && /needs an approval block/.test(i.message)));
       return true;
     });
-    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('effect: approve', 'effect: allow') }]), { code: 'ERR_POLICY_INVALID' });
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('effect: approve', 'effect: allow') }], declaredTargets('ops-api')), { code: 'ERR_POLICY_INVALID' });
   });
 
   it('rejects a hold longer than pendingFor and bad durations, with line numbers', () => {
-    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('hold: 20s', 'hold: 3h') }]), (err: any) => {
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('hold: 20s', 'hold: 3h') }], declaredTargets('ops-api')), (err: any) => {
       assert.ok(err.issues.some((i: any) => i.path.endsWith('/approval/hold') && i.line > 0));
       return true;
     });
-    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('grant: 15m', 'grant: forever') }]), (err: any) => {
-      assert.ok(err.issues.some((i: any) => i.path.endsWith('/approval/grant') && i.line === 21 && i.column === 18));
+    assert.throws(() => compilePolicySources([{ file: 'ops.yaml', text: bundle.replace('grant: 15m', 'grant: forever') }], declaredTargets('ops-api')), (err: any) => {
+      assert.ok(err.issues.some((i: any) => i.path.endsWith('/approval/grant') && i.line === 19 && i.column === 18));
       return true;
     });
   });

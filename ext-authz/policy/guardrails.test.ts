@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compilePolicySources } from './compile-sources.ts';
+import { declaredTargets } from './testing.ts';
 
+// The targets are what sluice.yaml declares; the extra blank line keeps the fixture's line numbers.
+const TARGETS = declaredTargets('sql-api', 'other');
 const BUNDLE = `
-targets: [{ name: sql-api }, { name: other }]
+
 guardrails:
   - name: no-drop
     targets: [sql-api]
@@ -17,7 +20,7 @@ guardrails:
 `;
 
 describe('content guardrails', () => {
-  const set = compilePolicySources([{ file: 'g.yaml', text: BUNDLE }]);
+  const set = compilePolicySources([{ file: 'g.yaml', text: BUNDLE }], TARGETS);
   const check = (over: Partial<Parameters<typeof set.checkContent>[0]>) =>
     set.checkContent({ target: 'sql-api', path: '/q', query: '', headers: {}, ...over });
 
@@ -34,7 +37,7 @@ describe('content guardrails', () => {
   });
 
   it('rejects a bad RE2 pattern and an unknown target, with line numbers', () => {
-    assert.throws(() => compilePolicySources([{ file: 'g.yaml', text: BUNDLE.replace("'/internal/'", "'(unclosed'").replace('targets: [sql-api]\n', 'targets: [nope]\n') }]), (err: any) => {
+    assert.throws(() => compilePolicySources([{ file: 'g.yaml', text: BUNDLE.replace("'/internal/'", "'(unclosed'").replace('targets: [sql-api]\n', 'targets: [nope]\n') }], TARGETS), (err: any) => {
       assert.equal(err.code, 'ERR_POLICY_INVALID');
       assert.ok(err.issues.some((i: any) => i.path === '/guardrails/1/pattern' && /invalid RE2 pattern/.test(i.message) && i.line === 12));
       assert.ok(err.issues.some((i: any) => i.path === '/guardrails/0/targets/0' && /unknown target "nope"/.test(i.message)));

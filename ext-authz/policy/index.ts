@@ -1,8 +1,8 @@
-export type { AccessRequest, Decision, Effect, PolicyIssue, PolicySet } from './types.ts';
+export type { AccessRequest, Decision, Effect, PolicyIssue, PolicySet, RoutingNeeds } from './types.ts';
 export { EFFECTS } from './effects.ts';
 export { PolicyError, PolicyDirUnreadableError, formatIssue, type PolicyErrorCode } from './errors.ts';
 export { parsePolicyFile, type ParsedPolicyDocument, type ParsedPolicyFile } from './parse.ts';
-export { compilePolicies, type PolicyContext, type PolicySourceFile } from './compile.ts';
+export { compilePolicies, type PolicyContext, type PolicySourceFile, type TargetFacts } from './compile.ts';
 export { compilePolicySources, type PolicySource } from './compile-sources.ts';
 export { CompiledPolicySet } from './policy-set.ts';
 export { loadPolicyDir } from './load.ts';

@@ -3,11 +3,7 @@ import { describe, it } from 'node:test';
 import { compilePolicySources } from './compile-sources.ts';
 import { request } from './testing.ts';
 
-const BUNDLE = `targets:
-  - name: billing
-    masking: pii
-  - name: plain
-policies:
+const BUNDLE = `policies:
   - name: billing-staff
     targets: [billing, plain]
     subjects:
@@ -24,11 +20,13 @@ policies:
 `;
 
 const PROFILES = new Set(['pii', 'strict']);
+/** sluice.yaml's side: billing has the operator default `pii`, plain none. */
+const TARGETS = new Map([['billing', { protocol: 'http', masking: 'pii' }], ['plain', { protocol: 'http', masking: null }]]);
 const compile = (text: string, profiles: ReadonlySet<string> | undefined = PROFILES) =>
-  compilePolicySources([{ file: 'billing.yaml', text }], profiles === undefined ? {} : { maskingProfiles: profiles });
+  compilePolicySources([{ file: 'billing.yaml', text }], profiles === undefined ? { targets: TARGETS } : { targets: TARGETS, maskingProfiles: profiles });
 
 describe('masking profiles named in policies', () => {
-  it('a target declaration sets its profile; a rule overrides it for what it lets through', () => {
+  it('the operator default of a target (sluice.yaml) applies; a rule overrides it for what it lets through', () => {
     const set = compile(BUNDLE);
     assert.equal(set.maskingFor('billing'), 'pii');
     assert.equal(set.maskingFor('plain'), null);
@@ -40,17 +38,15 @@ describe('masking profiles named in policies', () => {
     assert.equal(exported.masking, 'strict');
   });
 
-  it('an unknown profile, in a target or in a rule, is rejected with file and line', () => {
-    const text = BUNDLE.replace('masking: pii', 'masking: pi').replace('masking: strict', 'masking: strikt');
+  it('an unknown profile in a rule is rejected with file and line', () => {
+    const text = BUNDLE.replace('masking: strict', 'masking: strikt');
     assert.throws(() => compile(text), (err: any) => {
       assert.equal(err.code, 'ERR_POLICY_INVALID');
-      const target = err.issues.find((i: any) => i.path === '/targets/0/masking');
       const rule = err.issues.find((i: any) => i.path === '/policies/0/rules/1/masking');
-      assert.ok(target && rule, JSON.stringify(err.issues));
-      assert.equal(target.line, 3);
-      assert.equal(rule.line, 18);
+      assert.ok(rule, JSON.stringify(err.issues));
+      assert.equal(rule.line, 14);
       assert.match(rule.message, /unknown masking profile "strikt" \(extProc\.masking\.profiles has: pii, strict\)/);
-      assert.match(err.message, /billing\.yaml:18:/);
+      assert.match(err.message, /billing\.yaml:14:/);
       return true;
     });
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PolicyError } from './errors.ts';
 import { parsePolicyFile } from './parse.ts';
-import { compileYaml } from './testing.ts';
+import { compileYaml, declaredTargets, request } from './testing.ts';
 
 function issuesOf(text: string) {
   return parsePolicyFile('bad.yaml', text).issues;
@@ -19,7 +19,7 @@ const VALID_POLICY = `policies:
 
 describe('parsePolicyFile', () => {
   it('accepts a valid multi-document file and skips empty documents', () => {
-    const parsed = parsePolicyFile('ok.yaml', `targets: [{ name: demo-api }]\n---\n# only a comment\n---\n${VALID_POLICY}`);
+    const parsed = parsePolicyFile('ok.yaml', `guardrails: []\n---\n# only a comment\n---\n${VALID_POLICY}`);
     assert.deepEqual(parsed.issues, []);
     assert.equal(parsed.docs.length, 2);
   });
@@ -60,7 +60,7 @@ describe('parsePolicyFile', () => {
   });
 
   it('reports an unknown top-level field', () => {
-    const issues = issuesOf('targets: []\npolicy: []\n');
+    const issues = issuesOf('guardrails: []\npolicy: []\n');
     assert.deepEqual(issues.map((i) => [i.path, i.line, i.column]), [['/policy', 2, 1]]);
   });
 
@@ -129,8 +129,14 @@ describe('parsePolicyFile', () => {
   });
 
   it('locates issues in the second document of a file', () => {
-    const issues = issuesOf(`targets: [{ name: a }]\n---\ntargets:\n  - name: b\n    extra: 1\n`);
-    assert.deepEqual(issues.map((i) => [i.path, i.line, i.column]), [['/targets/0/extra', 5, 5]]);
+    const issues = issuesOf(`guardrails: []\n---\nguardrails:\n  - name: b\n    extra: 1\n    targets: [a]\n    pattern: x\n`);
+    assert.deepEqual(issues.map((i) => [i.path, i.line, i.column]), [['/guardrails/0/extra', 5, 5]]);
+  });
+
+  it('a targets block says where targets are declared now (sluice.yaml)', () => {
+    const issues = issuesOf(`policies: []\n---\ntargets:\n  - name: b\n`);
+    assert.deepEqual(issues.map((i) => [i.path, i.line, i.column]), [['/targets', 3, 1]]);
+    assert.match(issues[0]!.message, /declared in sluice\.yaml/);
   });
 });
 
@@ -159,27 +165,19 @@ describe('compile: cross-file checks', () => {
     assert.match(error.message, /b\.yaml:4:7 /);
   });
 
-  it('resolves targets declared in a later file', () => {
-    const set = compileYaml({ 'a.yaml': VALID_POLICY, 'z.yaml': 'targets: [{ name: demo-api }]\n' });
-    assert.deepEqual([...set.targets], ['demo-api']);
+  it('knows every target sluice.yaml declares, named by a policy or not', () => {
+    const set = compileYaml({ 'a.yaml': VALID_POLICY }, declaredTargets('demo-api', 'unused-api'));
+    assert.deepEqual([...set.targets].sort(), ['demo-api', 'unused-api']);
+    assert.equal(set.evaluate(request({ target: 'unused-api' })).effect, 'deny');
   });
 
-  it('reports duplicate target and policy names across files, at the second declaration', () => {
-    const error = compileError({
-      'a.yaml': `targets: [{ name: demo-api }]\n---\n${VALID_POLICY}`,
-      'b.yaml': `targets:\n  - name: demo-api\n${VALID_POLICY}`,
-    });
+  it('reports duplicate policy names across files, at the second declaration', () => {
+    const error = compileError({ 'a.yaml': `guardrails: []\n---\n${VALID_POLICY}`, 'b.yaml': `\n\n${VALID_POLICY}` });
     assert.equal(error.code, 'ERR_POLICY_INVALID');
-    assert.deepEqual(
-      error.issues.map((i) => [i.file, i.line, i.column, i.path]),
-      [
-        ['b.yaml', 2, 11, '/targets/0/name'],
-        ['b.yaml', 4, 11, '/policies/0/name'],
-      ],
-    );
+    assert.deepEqual(error.issues.map((i) => [i.file, i.line, i.column, i.path]), [['b.yaml', 4, 11, '/policies/0/name']]);
     // The message points at both places.
-    assert.match(error.message, /b\.yaml:2:11/);
-    assert.match(error.message, /a\.yaml:1:19/);
+    assert.match(error.message, /b\.yaml:4:11/);
+    assert.match(error.message, /a\.yaml:4:11/);
   });
 
   it('reports the syntax issues of all files together', () => {

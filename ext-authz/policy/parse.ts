@@ -3,7 +3,7 @@ import { checkDocument } from './check-document.ts';
 import type { RawDocument } from './raw.ts';
 import type { PolicyIssue } from './types.ts';
 import { validateDocument, type DocumentProblem } from './validate-document.ts';
-import { yamlPosition, type Position } from './yaml-position.ts';
+import { yamlPosition, type Position } from '../../common/config/yaml-position.ts';
 
 /** One schema-valid document, with a way back to its source for later (cross-file) issues. */
 export interface ParsedPolicyDocument {

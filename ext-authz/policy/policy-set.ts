@@ -1,6 +1,6 @@
 import type { CompiledPolicy } from './compiled.ts';
 import { evaluateRequest } from './evaluate.ts';
-import type { AccessRequest, ContentCheck, Decision, PolicySet } from './types.ts';
+import type { AccessRequest, ContentCheck, Decision, PolicySet, RoutingNeeds } from './types.ts';
 import { firstViolation, type CompiledGuardrail } from './guardrails.ts';
 
 /**
@@ -16,7 +16,7 @@ export class CompiledPolicySet implements PolicySet {
   readonly byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
   /** Declared target → its content guardrails (absent when it has none). */
   readonly guardrailsByTarget: ReadonlyMap<string, readonly CompiledGuardrail[]>;
-  /** Declared target → the masking profile its declaration names (absent when none). */
+  /** Declared target → the operator's default masking profile (absent when none). */
   readonly maskingByTarget: ReadonlyMap<string, string>;
 
   constructor(init: {
@@ -42,6 +42,17 @@ export class CompiledPolicySet implements PolicySet {
 
   maskingFor(target: string): string | null {
     return this.maskingByTarget.get(target) ?? null;
+  }
+
+  /**
+   * What Envoy's route for a target must allow, derived from the policies: a target with an
+   * `approve` rule may hold a request for a human (a long ext_authz budget), one whose guardrails
+   * look at bodies needs Envoy to send the body with the check. The generated routes follow.
+   */
+  routingNeeds(target: string): RoutingNeeds {
+    const mayHold = (this.byTarget.get(target) ?? []).some((policy) => policy.rules.some((rule) => rule.effect === 'approve'));
+    const inspectsBody = (this.guardrailsByTarget.get(target) ?? []).some((guardrail) => guardrail.inBody);
+    return { mayHold, inspectsBody };
   }
 
   checkContent(content: ContentCheck): string | null {

@@ -8,7 +8,6 @@ import type { Effect } from './types.ts';
 export type ClaimScalar = string | number | boolean;
 
 export interface RawDocument {
-  targets?: RawTarget[];
   policies?: RawPolicy[];
   guardrails?: RawGuardrail[];
 }
@@ -20,12 +19,6 @@ export interface RawGuardrail {
   in?: ('path' | 'query' | 'headers' | 'body')[];
   pattern: string;
   ignoreCase?: boolean;
-}
-
-export interface RawTarget {
-  name: string;
-  description?: string;
-  masking?: string;
 }
 
 export interface RawPolicy {

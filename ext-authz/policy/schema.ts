@@ -36,17 +36,6 @@ const NON_EMPTY_STRINGS = {
   items: { type: 'string', minLength: 1 },
 } as const;
 
-const TARGET = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: {
-    name: NAME,
-    description: { type: 'string' },
-    masking: { ...NAME, hint: 'must name a masking profile from extProc.masking.profiles' },
-  },
-} as const;
-
 const SUBJECT = {
   type: 'object',
   additionalProperties: false,
@@ -176,8 +165,9 @@ export const POLICY_DOCUMENT_SCHEMA = {
   $id: 'https://sluice.dev/schemas/policy-document.json',
   type: 'object',
   additionalProperties: false,
+  // Targets are declared once, by the operator, in sluice.yaml; a policy file only names them.
+  moved: { targets: 'targets are declared in sluice.yaml (targets:), not in policy files; policies name them by name' },
   properties: {
-    targets: { type: 'array', items: TARGET },
     policies: { type: 'array', items: POLICY },
     guardrails: { type: 'array', items: GUARDRAIL },
   },

@@ -6,9 +6,10 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { PolicyError } from './errors.ts';
 import { PolicyStore, type ReloadResult } from './store.ts';
-import { identity, request } from './testing.ts';
+import { declaredTargets, identity, request } from './testing.ts';
 
-const TARGETS = 'targets:\n  - name: demo-api\n';
+/** What sluice.yaml declares for these tests. */
+const CONTEXT = declaredTargets('demo-api');
 const policy = (path: string) => `policies:
   - name: readers
     targets: [demo-api]
@@ -58,7 +59,6 @@ describe('PolicyStore', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sluice-policy-'));
-    await writeFile(join(dir, 'targets.yaml'), TARGETS);
     await writeFile(join(dir, 'readers.yaml'), policy('/v1/**'));
   });
 
@@ -70,7 +70,7 @@ describe('PolicyStore', () => {
 
   it('refuses to open on a broken bundle', async () => {
     await writeFile(join(dir, 'readers.yaml'), BROKEN);
-    await assert.rejects(PolicyStore.open(dir, { logger: captureLogger().logger }), (err: unknown) => {
+    await assert.rejects(PolicyStore.open(dir, { logger: captureLogger().logger, context: CONTEXT }), (err: unknown) => {
       assert.ok(err instanceof PolicyError);
       assert.equal(err.code, 'ERR_POLICY_INVALID');
       assert.equal(err.issues[0]!.line, 7);
@@ -85,7 +85,7 @@ describe('PolicyStore', () => {
   });
 
   it('picks up a good edit within 2 s', async () => {
-    store = (await PolicyStore.open(dir, { logger: captureLogger().logger })).watch();
+    store = (await PolicyStore.open(dir, { logger: captureLogger().logger, context: CONTEXT })).watch();
     assert.equal(allowedPath(store, '/v1/x'), true);
     assert.equal(allowedPath(store, '/v2/x'), false);
     const reloaded = waitForReload(store, (r) => r.ok && allowedPath(store!, '/v2/x'));
@@ -97,7 +97,7 @@ describe('PolicyStore', () => {
   });
 
   it('picks up a file replaced by rename, as editors save', async () => {
-    store = (await PolicyStore.open(dir, { logger: captureLogger().logger })).watch();
+    store = (await PolicyStore.open(dir, { logger: captureLogger().logger, context: CONTEXT })).watch();
     const reloaded = waitForReload(store, (r) => r.ok && allowedPath(store!, '/v3/x'));
     await writeFile(join(dir, '.readers.yaml.tmp'), policy('/v3/**'));
     await rename(join(dir, '.readers.yaml.tmp'), join(dir, 'readers.yaml'));
@@ -109,16 +109,14 @@ describe('PolicyStore', () => {
     // the old directory sees nothing, so only the periodic poll can notice.
     const v2 = join(dir, 'v2');
     await mkdir(v2);
-    await writeFile(join(v2, 'targets.yaml'), TARGETS);
     await writeFile(join(v2, 'readers.yaml'), policy('/v5/**'));
     const v1 = join(dir, 'v1');
     await mkdir(v1);
-    await writeFile(join(v1, 'targets.yaml'), TARGETS);
     await writeFile(join(v1, 'readers.yaml'), policy('/v1/**'));
     const live = join(dir, 'live');
     await symlink(v1, live);
 
-    store = (await PolicyStore.open(live, { logger: captureLogger().logger })).watch();
+    store = (await PolicyStore.open(live, { logger: captureLogger().logger, context: CONTEXT })).watch();
     assert.equal(allowedPath(store, '/v1/x'), true);
     const reloaded = waitForReload(store, (r) => r.ok && allowedPath(store!, '/v5/x'));
     await symlink(v2, join(dir, 'live.next'));
@@ -128,7 +126,7 @@ describe('PolicyStore', () => {
 
   it('keeps the last good bundle on a broken edit, logs file and line, and recovers after the fix', async () => {
     const { logger, lines } = captureLogger();
-    store = (await PolicyStore.open(dir, { logger })).watch();
+    store = (await PolicyStore.open(dir, { logger, context: CONTEXT })).watch();
     const good = store.current();
 
     const failed = waitForReload(store, (r) => !r.ok);
@@ -156,26 +154,31 @@ describe('PolicyStore', () => {
 
   it('applies a deleted file, and keeps the old bundle when the deletion breaks it', async () => {
     await writeFile(join(dir, 'more.yaml'), policy('/more/**').replace('name: readers', 'name: more'));
-    store = (await PolicyStore.open(dir, { logger: captureLogger().logger })).watch();
+    store = (await PolicyStore.open(dir, { logger: captureLogger().logger, context: CONTEXT })).watch();
     assert.equal(allowedPath(store, '/more/x'), true);
 
     const removed = waitForReload(store, (r) => r.ok && !allowedPath(store!, '/more/x'));
     await rm(join(dir, 'more.yaml'));
     await removed;
-    assert.deepEqual(store.current().sources, [join(dir, 'readers.yaml'), join(dir, 'targets.yaml')]);
+    assert.deepEqual(store.current().sources, [join(dir, 'readers.yaml')]);
+  });
 
-    // Without targets.yaml, readers.yaml names an unknown target: rejected, previous bundle stays.
+  it('a new sluice.yaml context that drops a target the policies name is refused; the old bundle and context stay', async () => {
+    store = await PolicyStore.open(dir, { logger: captureLogger().logger, context: CONTEXT });
     const before = store.current();
-    const failed = waitForReload(store, (r) => !r.ok);
-    await rm(join(dir, 'targets.yaml'));
-    const result = await failed;
+    const result = await store.setContext(declaredTargets('other-api'));
     assert.equal(result.ok, false);
     if (!result.ok) assert.equal(result.error.issues[0]!.path, '/policies/0/targets/0');
     assert.equal(store.current(), before);
+    // The old context is still the one reloads use.
+    assert.equal((await store.reload()).ok, true);
+    const added = await store.setContext(declaredTargets('demo-api', 'new-api'));
+    assert.equal(added.ok, true);
+    assert.deepEqual([...store.current().targets].sort(), ['demo-api', 'new-api']);
   });
 
   it('keeps the old bundle when the directory disappears', async () => {
-    store = await PolicyStore.open(dir, { logger: captureLogger().logger });
+    store = await PolicyStore.open(dir, { logger: captureLogger().logger, context: CONTEXT });
     const before = store.current();
     await rm(dir, { recursive: true });
     const result = await store.reload();
@@ -185,7 +188,7 @@ describe('PolicyStore', () => {
   });
 
   it('coalesces concurrent reload() calls', async () => {
-    store = await PolicyStore.open(dir, { logger: captureLogger().logger });
+    store = await PolicyStore.open(dir, { logger: captureLogger().logger, context: CONTEXT });
     let count = 0;
     store.onReload(() => count++);
     const results = await Promise.all([store.reload(), store.reload(), store.reload()]);
@@ -197,7 +200,7 @@ describe('PolicyStore', () => {
     const empty = await mkdtemp(join(tmpdir(), 'sluice-policy-empty-'));
     try {
       const { logger, lines } = captureLogger();
-      const s = await PolicyStore.open(empty, { logger });
+      const s = await PolicyStore.open(empty, { logger, context: declaredTargets() });
       assert.equal(s.current().targets.size, 0);
       assert.ok(lines.some((line) => line.level === 40));
       await s.close();

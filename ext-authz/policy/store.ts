@@ -31,7 +31,7 @@ export class PolicyStore {
   readonly #logger: Logger;
   readonly #debounceMs: number;
   readonly #pollIntervalMs: number;
-  readonly #context: PolicyContext;
+  #context: PolicyContext;
   readonly #listeners = new Set<(result: ReloadResult) => void>();
   #watcher: FSWatcher | null = null;
   #debounceTimer: NodeJS.Timeout | null = null;
@@ -70,6 +70,20 @@ export class PolicyStore {
   onReload(listener: (result: ReloadResult) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Checks the policies against a new context (sluice.yaml changed: targets added or removed,
+   * masking profiles renamed) and swaps the bundle if they still load. If they do not, the old
+   * bundle and context stay live and the result says why; the caller decides whether the new
+   * config may go live without its policies.
+   */
+  async setContext(context: PolicyContext): Promise<ReloadResult> {
+    const previous = this.#context;
+    this.#context = context;
+    const result = await this.reload();
+    if (!result.ok) this.#context = previous;
+    return result;
   }
 
   /** Reloads now. Concurrent calls share a queued reload rather than piling up. Never rejects. */
@@ -188,7 +202,7 @@ export class PolicyStore {
       { dir: this.dir, files: set.sources.length, targets: set.targets.size, policies: set.policies.length },
       message,
     );
-    if (set.targets.size === 0) this.#logger.warn({ dir: this.dir }, 'policy bundle declares no targets; every request is denied');
+    if (set.targets.size === 0) this.#logger.warn({ dir: this.dir }, 'no targets are declared; every request is denied');
   }
 }
 

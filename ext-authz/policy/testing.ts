@@ -1,5 +1,7 @@
+import { parseAllDocuments, stringify } from 'yaml';
 import type { Identity } from '../identity/types.ts';
-import { compilePolicySources } from './compile-sources.ts';
+import type { PolicyContext, TargetFacts } from './compile.ts';
+import { compilePolicySources, type PolicySource } from './compile-sources.ts';
 import type { CompiledPolicySet } from './policy-set.ts';
 import type { AccessRequest } from './types.ts';
 
@@ -7,9 +9,50 @@ import type { AccessRequest } from './types.ts';
  * Builders shared by this folder's tests (not exported from index.ts).
  */
 
-/** Compiles `{ fileName: yamlText }` in the given order. */
-export function compileYaml(files: Record<string, string>): CompiledPolicySet {
-  return compilePolicySources(Object.entries(files).map(([file, text]) => ({ file, text })));
+/**
+ * Splits test fixtures into what the operator declares in sluice.yaml and the policy files: a
+ * top-level `targets:` list (name, masking) in a fixture becomes the context's declared targets
+ * and is removed from the policy text. Line numbers of what remains are not preserved, so tests
+ * that assert positions write their policy files without a targets block.
+ */
+export function splitFixtures(files: Record<string, string>, context: PolicyContext = {}): { sources: PolicySource[]; context: PolicyContext } {
+  const targets = new Map<string, TargetFacts>(context.targets ?? []);
+  let declared = context.targets !== undefined;
+  const sources: PolicySource[] = [];
+  for (const [file, text] of Object.entries(files)) {
+    if (!/^targets:/m.test(text)) {
+      sources.push({ file, text });
+      continue;
+    }
+    const docs = parseAllDocuments(text);
+    if ('empty' in docs || docs.some((doc) => doc.errors.length > 0)) {
+      sources.push({ file, text });
+      continue;
+    }
+    const kept: string[] = [];
+    for (const doc of docs) {
+      const value = (doc.toJS() ?? {}) as Record<string, unknown>;
+      for (const t of (value.targets as { name: string; masking?: string }[] | undefined) ?? []) {
+        targets.set(t.name, { protocol: 'http', masking: t.masking ?? null });
+        declared = true;
+      }
+      delete value.targets;
+      if (Object.keys(value).length > 0) kept.push(stringify(value));
+    }
+    sources.push({ file, text: kept.join('---\n') });
+  }
+  return { sources, context: declared ? { ...context, targets } : context };
+}
+
+/** Compiles `{ fileName: yamlText }` in the given order (targets blocks as sluice.yaml's). */
+export function compileYaml(files: Record<string, string>, context: PolicyContext = {}): CompiledPolicySet {
+  const split = splitFixtures(files, context);
+  return compilePolicySources(split.sources, split.context);
+}
+
+/** A context declaring these targets (protocol http, no masking default). */
+export function declaredTargets(...names: string[]): PolicyContext {
+  return { targets: new Map(names.map((name) => [name, { protocol: 'http', masking: null }])) };
 }
 
 export function identity(overrides: Partial<Identity> = {}): Identity {

@@ -44,14 +44,21 @@ export interface ContentCheck {
   body?: Buffer;
 }
 
+/** What the Envoy route of a target must allow (see CompiledPolicySet.routingNeeds). */
+export interface RoutingNeeds {
+  readonly mayHold: boolean;
+  readonly inspectsBody: boolean;
+}
+
 /** A compiled, immutable policy bundle. `evaluate` is synchronous and allocation-light. */
 export interface PolicySet {
   readonly targets: ReadonlySet<string>;
   /** Files the bundle was compiled from, for diagnostics. */
   readonly sources: readonly string[];
   evaluate(request: AccessRequest): Decision;
-  /** The masking profile a target's declaration names, or null. */
+  /** The operator's default masking profile of a target (sluice.yaml), or null. */
   maskingFor(target: string): string | null;
+  routingNeeds(target: string): RoutingNeeds;
   /** The name of the first content guardrail of the target that the content trips, or null. */
   checkContent(content: ContentCheck): string | null;
 }

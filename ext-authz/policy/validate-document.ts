@@ -1,108 +1,17 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
+import { schemaProblems, type DocumentProblem } from '../../common/config/schema-problems.ts';
 import { POLICY_DOCUMENT_SCHEMA } from './schema.ts';
 
-/** A problem inside one document, before it is tied to a file position. */
-export interface DocumentProblem {
-  /** JSON pointer into the document, e.g. `/policies/0/rules/1/effect`. */
-  path: string;
-  /** Point at the mapping key named by the last path segment rather than at its value. */
-  atKey: boolean;
-  message: string;
-}
+export type { DocumentProblem } from '../../common/config/schema-problems.ts';
 
 // Compiled once per process: schema compilation is the expensive part of ajv.
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
 ajv.addKeyword('hint');
+ajv.addKeyword('moved');
 const validate = ajv.compile(POLICY_DOCUMENT_SCHEMA);
 
 /** Checks one parsed document against the schema and returns every problem, not just the first. */
 export function validateDocument(value: unknown): DocumentProblem[] {
   if (validate(value)) return [];
-  const errors = validate.errors ?? [];
-  const problems: DocumentProblem[] = [];
-  for (const error of errors) {
-    // A bad key yields two errors: the detailed one (with propertyName) and a generic
-    // "property name must be valid" on the object; keep the detailed one.
-    if (error.keyword === 'propertyNames' || isInsideFailedAnyOf(error, errors)) continue;
-    problems.push(toProblem(error));
-  }
-  return problems;
-}
-
-/** An anyOf failure already says what was expected; its branches' errors are noise. */
-function isInsideFailedAnyOf(error: ErrorObject, all: readonly ErrorObject[]): boolean {
-  return all.some(
-    (other) =>
-      other !== error &&
-      other.keyword === 'anyOf' &&
-      error.schemaPath.startsWith(`${other.schemaPath}/`) &&
-      (error.instancePath === other.instancePath || error.instancePath.startsWith(`${other.instancePath}/`)),
-  );
-}
-
-function toProblem(error: ErrorObject): DocumentProblem {
-  const hint = hintOf(error.parentSchema);
-  const params = error.params as Record<string, unknown>;
-  // propertyNames errors concern a key, which ajv reports beside the object's path.
-  if (error.propertyName !== undefined) {
-    return {
-      path: `${error.instancePath}/${escapePointer(error.propertyName)}`,
-      atKey: true,
-      message: hint ?? `invalid key "${error.propertyName}": ${error.message ?? 'is invalid'}`,
-    };
-  }
-  switch (error.keyword) {
-    case 'additionalProperties': {
-      const field = String(params.additionalProperty);
-      const allowed = Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
-      return {
-        path: `${error.instancePath}/${escapePointer(field)}`,
-        atKey: true,
-        message: `unknown field "${field}"${allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : ''}`,
-      };
-    }
-    case 'required':
-      return {
-        path: error.instancePath,
-        atKey: false,
-        message: `missing required field "${String(params.missingProperty)}"`,
-      };
-    case 'enum':
-      return {
-        path: error.instancePath,
-        atKey: false,
-        message: `must be one of: ${(params.allowedValues as unknown[]).map(String).join(', ')}`,
-      };
-    case 'type':
-      return { path: error.instancePath, atKey: false, message: `must be ${describeType(params.type)}` };
-    case 'minItems':
-      return { path: error.instancePath, atKey: false, message: 'must be a non-empty list' };
-    case 'minLength':
-      return { path: error.instancePath, atKey: false, message: 'must not be empty' };
-    default:
-      return { path: error.instancePath, atKey: false, message: hint ?? error.message ?? 'is invalid' };
-  }
-}
-
-function hintOf(schema: unknown): string | undefined {
-  if (typeof schema !== 'object' || schema === null) return undefined;
-  const hint = (schema as { hint?: unknown }).hint;
-  return typeof hint === 'string' ? hint : undefined;
-}
-
-const TYPE_WORDS: Record<string, string> = {
-  object: 'a mapping',
-  array: 'a list',
-  string: 'a string',
-  number: 'a number',
-  boolean: 'true or false',
-};
-
-function describeType(type: unknown): string {
-  const types = Array.isArray(type) ? type : [type];
-  return types.map((t) => TYPE_WORDS[String(t)] ?? String(t)).join(' or ');
-}
-
-function escapePointer(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+  return schemaProblems(validate.errors ?? []);
 }

@@ -1,0 +1,73 @@
+import type { DocumentProblem } from './schema-problems.ts';
+import type { CredentialEntry, TargetConfig } from './types.ts';
+
+interface CheckInput {
+  targets: readonly TargetConfig[];
+  issuers: readonly { name: string }[];
+  credentials: readonly CredentialEntry[];
+  masking: { profiles: readonly unknown[]; targets: Readonly<Record<string, string>> };
+  sessions: { store: string; databaseUrl: string };
+}
+
+/**
+ * What the schema cannot say about one schema-valid config: names unique, every reference to a
+ * target or profile resolving, no two targets claiming the same host and path prefix, exactly one
+ * credential source per entry. Each problem points at the line to fix.
+ */
+export function crossCheck(config: CheckInput): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
+  const report = (path: string, message: string, atKey = false) => problems.push({ path, atKey, message });
+
+  const targets = new Map<string, number>();
+  const routes = new Map<string, string>();
+  config.targets.forEach((target, t) => {
+    const first = targets.get(target.name);
+    if (first !== undefined) report(`/targets/${t}/name`, `duplicate target "${target.name}" (first declared as targets[${first}])`);
+    else targets.set(target.name, t);
+    for (const host of target.http.hosts.length > 0 ? target.http.hosts : ['*']) {
+      const key = `${host.toLowerCase()} ${target.http.pathPrefix}`;
+      const owner = routes.get(key);
+      if (owner !== undefined && owner !== target.name) {
+        report(`/targets/${t}/http`, `host "${host}" and path prefix "${target.http.pathPrefix}" are already routed to target "${owner}"`);
+      } else routes.set(key, target.name);
+    }
+    if (target.tls && (target.tls.certFile === undefined) !== (target.tls.keyFile === undefined)) {
+      report(`/targets/${t}/tls`, 'a client certificate needs both certFile and keyFile');
+    }
+  });
+  const unknownTarget = (name: string) => `unknown target "${name}" (targets: ${[...targets.keys()].sort().join(', ') || 'none declared'})`;
+
+  const issuers = new Set<string>();
+  config.issuers.forEach((issuer, i) => {
+    if (issuers.has(issuer.name)) report(`/issuers/${i}/name`, `duplicate issuer name "${issuer.name}"`);
+    issuers.add(issuer.name);
+  });
+
+  const withCredential = new Set<string>();
+  config.credentials.forEach((entry, c) => {
+    const at = `/extProc/credentials/${c}`;
+    if (!targets.has(entry.target)) report(`${at}/target`, unknownTarget(entry.target));
+    else if (withCredential.has(entry.target)) report(`${at}/target`, `target "${entry.target}" already has a credential`);
+    withCredential.add(entry.target);
+    if ((entry.secret === undefined) === (entry.oauth2 === undefined)) {
+      report(at, 'give exactly one of "secret" (a stored secret) and "oauth2" (a minted token)');
+    }
+  });
+
+  const profiles = new Set<string>();
+  config.masking.profiles.forEach((profile, p) => {
+    const name = (profile as { name: string }).name;
+    if (profiles.has(name)) report(`/extProc/masking/profiles/${p}/name`, `masking profile "${name}" is defined twice`);
+    profiles.add(name);
+  });
+  for (const [target, profile] of Object.entries(config.masking.targets)) {
+    const at = `/extProc/masking/targets/${target.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (!targets.has(target)) report(at, unknownTarget(target), true);
+    if (!profiles.has(profile)) report(at, `no masking profile named "${profile}" (profiles: ${[...profiles].sort().join(', ') || 'none'})`);
+  }
+
+  if (config.sessions.store === 'postgres' && config.sessions.databaseUrl === '') {
+    report('/extProc/sessions', 'store: postgres needs databaseUrl');
+  }
+  return problems;
+}

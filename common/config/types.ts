@@ -1,0 +1,113 @@
+import type { IssuerConfig } from '../../ext-authz/identity/types.ts';
+
+/** The operator's gateway configuration (sluice.yaml), validated once and frozen. */
+
+/** One upstream address of a target. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** A service Sluice guards, declared once; everything else refers to it by name. */
+export interface TargetConfig {
+  name: string;
+  description: string;
+  protocol: 'http';
+  endpoints: Endpoint[];
+  lbPolicy: 'round_robin' | 'least_request' | 'random';
+  healthCheck: { path: string; interval: string; timeout: string; unhealthyThreshold: number; healthyThreshold: number } | null;
+  /** TLS to the upstream; null = plaintext. Paths are absolute (resolved from the config file). */
+  tls: { sni?: string; caFile?: string; certFile?: string; keyFile?: string; subjectAltNames: string[] } | null;
+  /** How callers reach it (HTTP): host names ([] = any) and a path prefix. */
+  http: { hosts: string[]; pathPrefix: string };
+  /** Envoy durations, defaults filled in from `envoy:`. */
+  timeouts: { connect: string; request: string; idle: string };
+}
+
+/** One target's upstream credential: a stored secret, or an OAuth2 token minted from one. */
+export interface CredentialEntry {
+  target: string;
+  header: string;
+  template: string;
+  secret?: string;
+  oauth2?: {
+    tokenUrl: string;
+    clientId: string;
+    clientSecret: string;
+    scopes: string[];
+    audience?: string;
+    auth: 'basic' | 'body';
+    timeoutMs: number;
+    refreshSkewMs: number;
+  };
+}
+
+export interface SluiceConfig {
+  /** The file this was read from (absolute), and its folder: relative paths resolve from there. */
+  file: string;
+  baseDir: string;
+  targets: TargetConfig[];
+  extAuthz: { host: string; port: number; policyDir: string; maxTokenBytes: number; tokenCacheEntries: number };
+  issuers: IssuerConfig[];
+  envoy: {
+    listenAddress: string;
+    listenPort: number;
+    adminAddress: string;
+    adminPort: number;
+    xdsDir: string;
+    extAuthzTimeout: string;
+    approvalTimeout: string;
+    connectTimeout: string;
+    routeTimeout: string;
+    routeIdleTimeout: string;
+    maxRequestBodyBytes: number;
+  };
+  log: { level: string; decisionLog: string };
+  extProc: {
+    host: string;
+    port: number;
+    /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
+    secretsFile: string;
+    /** Request headers always removed before the upstream (besides Authorization). */
+    removeRequestHeaders: string[];
+    /** Per target: which secret to inject, in which header, with which template. */
+    credentials: CredentialEntry[];
+    /** Masking profiles (compiled by ext-proc/masking) and the operator's default per target. */
+    masking: {
+      profiles: unknown[];
+      targets: Record<string, string>;
+      /** Secret (in the secret stores) holding the HMAC key of the `hash` strategy. */
+      hashKeySecret: string;
+    };
+    /** Session recording: one record per exchange, for audit and replay. */
+    sessions: {
+      store: 'file' | 'postgres' | 'off';
+      dir: string;
+      databaseUrl: string;
+      maxBodyBytes: number;
+      maxQueuedRecords: number;
+      onFull: 'deny' | 'drop';
+    };
+  };
+  approvals: {
+    store: 'memory' | 'redis';
+    redisUrl: string;
+    redisKeyPrefix: string;
+    host: string;
+    port: number;
+    publicUrl: string;
+    webhooks: { url: string; format: 'json' | 'slack' }[];
+    cleanupIntervalMs: number;
+  };
+  dev: { enabled: boolean; issuerPort: number; upstreamPort: number; audience: string };
+}
+
+/** One problem in the config file, where the operator has to fix it. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  column: number;
+  /** JSON pointer inside the document, e.g. `/targets/2/endpoints/0`. */
+  path: string;
+  message: string;
+}
