@@ -1,0 +1,22 @@
+import { discoveryType, loadAssignment } from './envoy-values.ts';
+import { healthCheck } from './health-check.ts';
+import { CLUSTER_TYPE, targetClusterName } from './resource-types.ts';
+import { upstreamTlsSocket } from './upstream-tls.ts';
+import type { EnvoyObject, TargetSpec } from './types.ts';
+
+const LB_POLICY = { round_robin: 'ROUND_ROBIN', least_request: 'LEAST_REQUEST', random: 'RANDOM' } as const;
+
+/** The upstream cluster of one target, whatever its protocol. */
+export function targetCluster(target: TargetSpec): EnvoyObject {
+  const name = targetClusterName(target.name);
+  return {
+    '@type': CLUSTER_TYPE,
+    name,
+    ...discoveryType(target.endpoints),
+    connect_timeout: target.timeouts.connect,
+    lb_policy: LB_POLICY[target.lbPolicy],
+    load_assignment: loadAssignment(name, target.endpoints),
+    ...(target.healthCheck ? { health_checks: [healthCheck(target, target.healthCheck)] } : {}),
+    ...(target.tls ? { transport_socket: upstreamTlsSocket(target, target.tls) } : {}),
+  };
+}

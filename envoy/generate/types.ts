@@ -1,0 +1,44 @@
+/**
+ * The generator's input: targets as declared by the operator, already parsed. Deliberately free
+ * of common/config.ts so the two can change apart; the config loader maps onto these types.
+ */
+export interface Endpoint { host: string; port: number }          // host: IP literal or DNS name
+export interface TargetTls { sni?: string; caFile?: string; certFile?: string; keyFile?: string; subjectAltNames: string[] }
+export interface TargetHealthCheck { path?: string; intervalMs: number; timeoutMs: number; unhealthyThreshold: number; healthyThreshold: number }
+export interface TargetSpec {
+  name: string;                                   // [a-z0-9][a-z0-9._-]*
+  protocol: 'http' | 'postgres' | 'redis';        // only http is built now; others: a clear "not supported yet" SluiceError('ERR_CONFIG_INVALID')
+  endpoints: Endpoint[];                          // >= 1, load-balanced
+  lbPolicy: 'round_robin' | 'least_request' | 'random';
+  healthCheck: TargetHealthCheck | null;          // http: http_health_check on path (default "/"), else tcp
+  tls: TargetTls | null;                          // null = plaintext upstream
+  http: { hosts: string[]; pathPrefix: string } | null;   // how callers reach it; hosts [] = any host
+  timeouts: { connect: string; request: string; idle: string };   // Envoy durations like "5s", "0s"
+}
+export interface RoutingNeeds { mayHold: boolean; inspectsBody: boolean }   // derived from policies
+export interface GeneratorInput {
+  envoy: { adminAddress: string; adminPort: number; listenAddress: string; httpPort: number;
+           extAuthzTimeout: string; approvalTimeout: string; maxRequestBodyBytes: number };
+  services: { extAuthz: Endpoint[]; extProc: Endpoint[] };
+  targets: TargetSpec[];
+  routing: ReadonlyMap<string, RoutingNeeds>;     // missing entry = both false
+  xdsDir: string;                                 // absolute directory Envoy watches
+}
+
+/** A message of Envoy's API as plain JSON (field names as in the proto, snake_case). */
+export type EnvoyObject = Record<string, unknown>;
+
+/** What a path_config_source file holds: resources are Any, so each carries its "@type". */
+export interface DiscoveryResponse {
+  version_info: string;
+  resources: EnvoyObject[];
+}
+
+export type XdsFileName = 'cds.json' | 'rds.json' | 'lds.json';
+
+export interface GeneratedConfig {
+  bootstrap: EnvoyObject;
+  files: Record<XdsFileName, DiscoveryResponse>;
+  /** Resource name (cluster, route, listener built for one target) → the target it came from. */
+  owners: Map<string, string>;
+}
