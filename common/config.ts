@@ -4,3 +4,4 @@
  */
 export type { SluiceConfig, TargetConfig, CredentialEntry, Endpoint, ConfigIssue } from './config/types.ts';
 export { loadConfig, parseConfig, configPosition, ConfigError, formatConfigIssue, isIpLiteral } from './config/load.ts';
+export { ConfigStore, type ConfigSubscriber, type ApplyOutcome } from './config/config-store.ts';

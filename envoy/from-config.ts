@@ -1,0 +1,68 @@
+import path from 'node:path';
+import type { Endpoint, SluiceConfig, TargetConfig } from '../common/config.ts';
+import type { RoutingNeeds } from '../ext-authz/policy/index.ts';
+import type { GeneratorInput, TargetSpec } from './generate/index.ts';
+
+/** Where Envoy reaches Sluice's own services, and anything a runner overrides (tests: ports 0). */
+export interface ServiceAddresses {
+  extAuthz: Endpoint[];
+  extProc: Endpoint[];
+  /** Overrides of config.envoy for this run (e.g. free ports chosen by a test). */
+  envoy?: Partial<Pick<GeneratorInput['envoy'], 'adminAddress' | 'adminPort' | 'listenAddress' | 'httpPort'>>;
+  /** Overrides config.envoy.xdsDir (resolved from the config file otherwise). */
+  xdsDir?: string;
+}
+
+/**
+ * The generator's input from sluice.yaml and the live policies: every declared target, with the
+ * routing its policies need (approval holds, bodies sent with the check). The one place that
+ * maps the operator's config onto Envoy's.
+ */
+export function generatorInput(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, services: ServiceAddresses): GeneratorInput {
+  const routing = new Map<string, RoutingNeeds>();
+  for (const target of config.targets) routing.set(target.name, routingNeeds(target.name));
+  return {
+    envoy: {
+      adminAddress: config.envoy.adminAddress,
+      adminPort: config.envoy.adminPort,
+      listenAddress: config.envoy.listenAddress,
+      httpPort: config.envoy.listenPort,
+      extAuthzTimeout: config.envoy.extAuthzTimeout,
+      approvalTimeout: config.envoy.approvalTimeout,
+      maxRequestBodyBytes: config.envoy.maxRequestBodyBytes,
+      ...services.envoy,
+    },
+    services: { extAuthz: services.extAuthz, extProc: services.extProc },
+    targets: config.targets.map(targetSpec),
+    routing,
+    xdsDir: services.xdsDir ?? path.resolve(config.baseDir, config.envoy.xdsDir),
+  };
+}
+
+function targetSpec(target: TargetConfig): TargetSpec {
+  return {
+    name: target.name,
+    protocol: target.protocol,
+    endpoints: target.endpoints,
+    lbPolicy: target.lbPolicy,
+    healthCheck: target.healthCheck && {
+      path: target.healthCheck.path,
+      intervalMs: seconds(target.healthCheck.interval) * 1000,
+      timeoutMs: seconds(target.healthCheck.timeout) * 1000,
+      unhealthyThreshold: target.healthCheck.unhealthyThreshold,
+      healthyThreshold: target.healthCheck.healthyThreshold,
+    },
+    tls: target.tls,
+    http: target.http,
+    timeouts: target.timeouts,
+  };
+}
+
+function seconds(duration: string): number {
+  return Number.parseFloat(duration);
+}
+
+/** How a service bound to `host` is reached: a wildcard bind is reached on loopback. */
+export function reachable(host: string, port: number): Endpoint {
+  return { host: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port };
+}
