@@ -48,7 +48,10 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
 
   // One admin server for the whole service. It still binds the approvals host and port, which were
   // the admin port already; config.ts will rename those keys.
-  const admin = await startAdminServer({ host: config.approvals.host, port: config.approvals.port, logger: options.logger });
+  const admin = await startAdminServer({ host: config.approvals.host, port: config.approvals.port, logger: options.logger }).catch(async (err: unknown) => {
+    await policies.close();
+    throw err;
+  });
   let lastReload: ReloadResult | undefined;
   policies.onReload((result) => (lastReload = result));
   admin.readiness('policies', async () => {
