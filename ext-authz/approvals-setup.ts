@@ -1,4 +1,5 @@
-import { describeError } from '../common/errors.ts';
+import type { AdminServer } from '../common/admin-server.ts';
+import { describeError, isSluiceError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { SluiceConfig } from '../common/config.ts';
 import type { IdentityVerifier } from './identity/types.ts';
@@ -6,23 +7,26 @@ import { MemoryApprovalStore } from './approvals/memory-store.ts';
 import { RedisApprovalStore } from './approvals/redis-store.ts';
 import { MultiNotifier, type ApprovalNotifier } from './approvals/notifier.ts';
 import { WebhookNotifier } from './approvals/webhook.ts';
-import { startApprovalsApi } from './approvals/api.ts';
+import { registerApprovalsApi } from './approvals/api.ts';
 import type { ApprovalStore } from './approvals/types.ts';
 import { ApprovalGate } from './approval-gate.ts';
 import { DecisionLogNotifier } from './approval-log-notifier.ts';
 
 export interface Approvals {
   gate: ApprovalGate;
-  apiPort: number;
   close(): Promise<void>;
 }
+
+/** Any id will do: a lookup that answers at all proves the store is reachable. */
+const PROBE_ID = 'readiness-probe';
 
 /**
  * Builds the approvals side of ext-authz from sluice.yaml: the store (in-process, or Redis shared
  * by every replica), notifiers (decision log + webhooks), the gate the authorizer pauses in, the
- * approvals API on the admin port, and a periodic clean-up of expired requests and grants.
+ * approvals API and an `approval-store` readiness check on the service's admin server, and a
+ * periodic clean-up of expired requests and grants.
  */
-export async function startApprovals(config: SluiceConfig, deps: { verifier: IdentityVerifier; logger: Logger; decisionLog: Logger; port?: number }): Promise<Approvals> {
+export async function startApprovals(config: SluiceConfig, deps: { admin: AdminServer; verifier: IdentityVerifier; logger: Logger; decisionLog: Logger }): Promise<Approvals> {
   const settings = config.approvals;
   const store: ApprovalStore = settings.store === 'redis'
     ? new RedisApprovalStore({ url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix, logger: deps.logger })
@@ -33,21 +37,29 @@ export async function startApprovals(config: SluiceConfig, deps: { verifier: Ide
     ...settings.webhooks.map((hook) => new WebhookNotifier({ url: hook.url, format: hook.format, logger: deps.logger, ...(publicUrl ? { approvalsUrl: publicUrl } : {}) })),
   ], deps.logger);
   const gate = new ApprovalGate({ store, notifier, logger: deps.logger });
-  const api = await startApprovalsApi({
-    store, verifier: deps.verifier, logger: deps.logger, auditLog: deps.decisionLog, notifier,
-    host: settings.host, port: deps.port ?? settings.port,
+  registerApprovalsApi(deps.admin, { store, verifier: deps.verifier, auditLog: deps.decisionLog, notifier });
+  deps.admin.readiness('approval-store', async () => {
+    try {
+      await store.get(PROBE_ID);
+      return { ok: true, detail: settings.store };
+    } catch (err) {
+      // The store's message names hosts and ports: the log gets it (via the throw), the probe a fixed line.
+      if (isSluiceError(err) && err.code === 'ERR_APPROVAL_STORE_UNAVAILABLE') {
+        deps.logger.warn({ err: describeError(err) }, 'approval store unreachable');
+        return { ok: false, detail: `the ${settings.store} approval store is unreachable` };
+      }
+      throw err;
+    }
   });
   const cleanup = setInterval(() => {
     store.cleanup(Date.now()).catch((err: unknown) => deps.logger.warn({ err: describeError(err) }, 'approval clean-up failed; will retry'));
   }, settings.cleanupIntervalMs);
   cleanup.unref();
-  deps.logger.info({ store: settings.store, port: api.port }, 'approvals API listening');
+  deps.logger.info({ store: settings.store, port: deps.admin.port }, 'approvals API registered on the admin server');
   return {
     gate,
-    apiPort: api.port,
     close: async () => {
       clearInterval(cleanup);
-      await api.close();
       await store.close();
     },
   };

@@ -1,18 +1,20 @@
 import path from 'node:path';
+import { startAdminServer } from '../common/admin-server.ts';
 import type { Logger } from '../common/logger.ts';
 import type { SluiceConfig } from '../common/config.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from './identity/index.ts';
 import type { IssuerConfig } from './identity/types.ts';
-import { PolicyStore } from './policy/index.ts';
+import { PolicyStore, type ReloadResult } from './policy/index.ts';
 import { policyContext } from './policy-context.ts';
 import { Authorizer } from './authorizer.ts';
 import { startExtAuthzServer } from './server.ts';
-import { startApprovals } from './approvals-setup.ts';
+import { startApprovals, type Approvals } from './approvals-setup.ts';
+import type { RunningServer } from '../common/running-server.ts';
 
 export interface ExtAuthzService {
   port: number;
-  /** Port of the approvals API (admin port). */
-  approvalsPort: number;
+  /** Port of the admin server: /healthz, /readyz and the approvals API. */
+  adminPort: number;
   policies: PolicyStore;
   close(): Promise<void>;
 }
@@ -44,23 +46,52 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   const policies = await PolicyStore.open(policyDir, { logger: options.logger, context: policyContext(config) });
   policies.watch();
 
-  const approvals = await startApprovals(config, { verifier, logger: options.logger, decisionLog: options.decisionLog });
-  const authorizer = new Authorizer({ verifier, policies: () => policies.current(), logger: options.logger, approvals: approvals.gate });
-  const server = await startExtAuthzServer({
-    authorizer,
-    logger: options.logger,
-    decisionLog: options.decisionLog,
-    host: config.extAuthz.host,
-    port: options.port ?? config.extAuthz.port,
+  // One admin server for the whole service. It still binds the approvals host and port, which were
+  // the admin port already; config.ts will rename those keys.
+  const admin = await startAdminServer({ host: config.approvals.host, port: config.approvals.port, logger: options.logger }).catch(async (err: unknown) => {
+    await policies.close();
+    throw err;
   });
-  options.logger.info({ port: server.port, issuers: issuers.map((i) => i.name), policyDir }, 'ext-authz listening');
+  let lastReload: ReloadResult | undefined;
+  policies.onReload((result) => (lastReload = result));
+  admin.readiness('policies', async () => {
+    // A broken edit keeps the last good bundle live, and that bundle still decides correctly: ready.
+    const stale = lastReload !== undefined && !lastReload.ok;
+    return { ok: true, detail: stale ? 'serving the last good bundle; the latest edit does not load' : 'loaded' };
+  });
+
+  let serving = false;
+  admin.readiness('grpc', async () => (serving ? { ok: true } : { ok: false, detail: 'the ext_authz gRPC server is not listening yet' }));
+
+  let approvals: Approvals | undefined;
+  let server: RunningServer;
+  try {
+    approvals = await startApprovals(config, { admin, verifier, logger: options.logger, decisionLog: options.decisionLog });
+    const authorizer = new Authorizer({ verifier, policies: () => policies.current(), logger: options.logger, approvals: approvals.gate });
+    server = await startExtAuthzServer({
+      authorizer,
+      logger: options.logger,
+      decisionLog: options.decisionLog,
+      host: config.extAuthz.host,
+      port: options.port ?? config.extAuthz.port,
+    });
+  } catch (err) {
+    // A service that fails to start must not leave its admin port bound (a retry would hit EADDRINUSE).
+    await admin.close();
+    await approvals?.close();
+    await policies.close();
+    throw err;
+  }
+  serving = true;
+  options.logger.info({ port: server.port, adminPort: admin.port, issuers: issuers.map((i) => i.name), policyDir }, 'ext-authz listening');
   return {
     port: server.port,
-    approvalsPort: approvals.apiPort,
+    adminPort: admin.port,
     policies,
     close: async () => {
       await server.close();
-      await approvals.close();
+      await admin.close();
+      await approvals!.close();
       await policies.close();
     },
   };

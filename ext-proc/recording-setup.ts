@@ -5,6 +5,8 @@ import { FileSessionStore, PostgresSessionStore, RecordingQueue, type SessionSto
 
 export interface Recording {
   queue: RecordingQueue;
+  /** For reads (the sessions API, readiness); writes go through the queue. */
+  store: SessionStore;
   maxBodyBytes: number;
   close(): Promise<void>;
 }
@@ -26,6 +28,7 @@ export async function startRecording(config: SluiceConfig, logger: Logger): Prom
   logger.info({ store: settings.store, onFull: settings.onFull }, 'session recording on');
   return {
     queue,
+    store,
     maxBodyBytes: settings.maxBodyBytes,
     close: async () => {
       await queue.close(AbortSignal.timeout(5000));

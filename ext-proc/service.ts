@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { startAdminServer, type AdminServer } from '../common/admin-server.ts';
 import type { SluiceConfig } from '../common/config.ts';
+import { describeError, isSluiceError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { compileCredentials } from './credentials.ts';
 import { ChainSecretStore } from './secrets/chain-secret-store.ts';
@@ -9,10 +11,25 @@ import type { SecretStore } from './secrets/types.ts';
 import type { RecordingQueue } from './sessions/index.ts';
 import { startExtProcServer } from './server.ts';
 import { compileMaskingPlans } from './masking-plans.ts';
-import { startRecording } from './recording-setup.ts';
+import { startRecording, type Recording } from './recording-setup.ts';
+import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
+import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
+
+export interface ExtProcServiceOptions {
+  logger: Logger;
+  /** Overrides config.extProc.port (tests pass 0). */
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Starts the admin server (/healthz, /readyz) on this port, on config.extProc.host; off when absent. */
+  adminPort?: number;
+  /** Adds the sessions read API to the admin server (needs `adminPort` and recording on). */
+  sessionsApi?: { verifier: IdentityVerifier; readers: readonly SessionReader[] };
+}
 
 export interface ExtProcService {
   port: number;
+  /** Port of the admin server, when one was asked for. */
+  adminPort: number | undefined;
   secrets: SecretStore;
   /** The watched secrets file, when one is configured. */
   secretsFile: FileSecretStore | undefined;
@@ -23,7 +40,7 @@ export interface ExtProcService {
 }
 
 /** Wires config → secret stores (watched file, then environment) + credential plans → gRPC server. */
-export async function startExtProcService(config: SluiceConfig, options: { logger: Logger; port?: number; env?: NodeJS.ProcessEnv }): Promise<ExtProcService> {
+export async function startExtProcService(config: SluiceConfig, options: ExtProcServiceOptions): Promise<ExtProcService> {
   const file = config.extProc.secretsFile
     ? await FileSecretStore.open(path.resolve(config.baseDir, config.extProc.secretsFile), { logger: options.logger })
     : undefined;
@@ -31,26 +48,79 @@ export async function startExtProcService(config: SluiceConfig, options: { logge
   const credentials = compileCredentials(config.extProc.credentials, secrets);
   const masking = compileMaskingPlans(config.extProc.masking, secrets);
   const recording = await startRecording(config, options.logger);
-  const server = await startExtProcServer({
-    credentials,
-    masking,
-    ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes } } : {}),
-    secrets,
-    removeRequestHeaders: config.extProc.removeRequestHeaders,
-    logger: options.logger,
-    host: config.extProc.host,
-    port: options.port ?? config.extProc.port,
-  });
-  options.logger.info({ port: server.port, credentials: [...credentials.keys()], masking: { profiles: [...masking.profiles.keys()], targets: Object.fromEntries([...masking.byTarget].map(([t, p]) => [t, p.name])) } }, 'ext-proc listening');
+  let admin: AdminServer | undefined;
+  let serving = false;
+  let server: Awaited<ReturnType<typeof startExtProcServer>>;
+  try {
+    if (options.adminPort !== undefined) {
+      admin = await startAdminServer({ host: config.extProc.host, port: options.adminPort, logger: options.logger });
+      registerReadiness(admin, { file, recording, serving: () => serving, logger: options.logger });
+      if (options.sessionsApi && recording) {
+        registerSessionsApi(admin, { store: recording.store, verifier: options.sessionsApi.verifier, readers: options.sessionsApi.readers, logger: options.logger });
+      } else if (options.sessionsApi) {
+        options.logger.warn('the sessions API is not served: session recording is off');
+      }
+    }
+    server = await startExtProcServer({
+      credentials,
+      masking,
+      ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes } } : {}),
+      secrets,
+      removeRequestHeaders: config.extProc.removeRequestHeaders,
+      logger: options.logger,
+      host: config.extProc.host,
+      port: options.port ?? config.extProc.port,
+    });
+  } catch (err) {
+    // A service that fails to start must not leave its admin port bound (a retry would hit EADDRINUSE).
+    await admin?.close();
+    await recording?.close();
+    await secrets.close();
+    throw err;
+  }
+  serving = true;
+  options.logger.info({ port: server.port, adminPort: admin?.port, credentials: [...credentials.keys()], masking: { profiles: [...masking.profiles.keys()], targets: Object.fromEntries([...masking.byTarget].map(([t, p]) => [t, p.name])) } }, 'ext-proc listening');
   return {
     port: server.port,
+    adminPort: admin?.port,
     secrets,
     secretsFile: file,
     recordingQueue: recording?.queue,
     close: async (graceMs?: number) => {
       await server.close(graceMs);
+      await admin?.close();
       await recording?.close();
       await secrets.close();
     },
   };
+}
+
+/** Any well-formed id will do: a lookup that answers at all proves the store is reachable. */
+const PROBE_SESSION_ID = '00000000-0000-4000-8000-000000000000';
+
+function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | undefined; recording: Recording | undefined; serving: () => boolean; logger: Logger }): void {
+  const { file, recording } = deps;
+  admin.readiness('grpc', async () => (deps.serving() ? { ok: true } : { ok: false, detail: 'the ext_proc gRPC server is not listening yet' }));
+  let lastReloadOk = true;
+  file?.onReload((ok) => (lastReloadOk = ok));
+  // The file was read when the service opened it; a failed reload keeps the last good secrets live.
+  admin.readiness('secrets', async () => {
+    if (!file) return { ok: true, detail: 'environment only' };
+    return { ok: true, detail: lastReloadOk ? `${file.size} from the watched file` : `${file.size} from the last good read; the latest edit does not load` };
+  });
+  if (!recording) return;
+  admin.readiness('session-store', async () => {
+    const { queued } = recording.queue.stats();
+    try {
+      await recording.store.get(PROBE_SESSION_ID);
+      return { ok: true, detail: `${queued} queued` };
+    } catch (err) {
+      // The store's message names hosts and paths: the log gets it, the probe a fixed line.
+      if (isSluiceError(err) && err.code === 'ERR_SESSION_STORE_UNAVAILABLE') {
+        deps.logger.warn({ err: describeError(err) }, 'session store unreachable');
+        return { ok: false, detail: `the session store is unreachable; ${queued} queued` };
+      }
+      throw err;
+    }
+  });
 }

@@ -70,6 +70,7 @@ export const devCommand: Command = {
       `Sluice dev gateway is up (DEVELOPMENT issuer enabled — never use this config in production).`,
       `  gateway   ${gateway}        (Envoy ${binary.version}, admin ${envoy.adminUrl})`,
       `  ext-authz 127.0.0.1:${authz.port}   policies: ${path.resolve(config.baseDir, config.extAuthz.policyDir)}`,
+      `  admin     http://127.0.0.1:${authz.adminPort}   (ext-authz: /healthz, /readyz, /approvals)`,
       `  ext-proc  127.0.0.1:${proc.port}   secrets: ${config.extProc.secretsFile ? path.resolve(config.baseDir, config.extProc.secretsFile) : '(environment only)'}`,
       `  issuer    ${issuer.url}`,
       '',

@@ -3,7 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { AuthError } from '../identity/errors.ts';
 import type { Identity, IdentityVerifier } from '../identity/types.ts';
-import { startApprovalsApi } from './api.ts';
+import { startAdminServer, type AdminServer } from '../../common/admin-server.ts';
+import { registerApprovalsApi } from './api.ts';
 import { approvalRequest, T0 } from './approval-fixtures.ts';
 import { ApprovalError } from './errors.ts';
 import type { ApprovalEvent } from './notifier.ts';
@@ -124,18 +125,17 @@ describe('approvals API', () => {
   const logLines: LogLine[] = [];
   const auditLines: LogLine[] = [];
   const events: ApprovalEvent[] = [];
-  let api: { port: number; close(): Promise<void> };
+  let api: AdminServer;
   let base: string;
 
   before(async () => {
-    api = await startApprovalsApi({
+    // The approvals API as ext-authz runs it: one component on the service's shared admin server.
+    api = await startAdminServer({ host: '127.0.0.1', port: 0, logger: capture(logLines) });
+    registerApprovalsApi(api, {
       store,
       verifier,
-      logger: capture(logLines),
       auditLog: capture(auditLines),
       notifier: { notify: (e) => void events.push(e) },
-      host: '127.0.0.1',
-      port: 0,
       now: () => NOW,
     });
     base = `http://127.0.0.1:${api.port}`;
@@ -171,10 +171,10 @@ describe('approvals API', () => {
   }
 
   describe('routing', () => {
-    it('GET /healthz needs no token', async () => {
+    it('GET /healthz (the admin server\'s own) needs no token', async () => {
       const res = await call('GET', '/healthz');
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { ok: true });
+      assert.deepEqual(res.body, { status: 'ok' });
     });
 
     it('unknown routes are 404, wrong methods 405 with Allow', async () => {
