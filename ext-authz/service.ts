@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { startAdminServer } from '../common/admin-server.ts';
 import type { Logger } from '../common/logger.ts';
-import type { SluiceConfig } from '../common/config.ts';
+import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
+import { formatIssue, loadPolicyDir, PolicyError } from './policy/index.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from './identity/index.ts';
 import type { IssuerConfig } from './identity/types.ts';
 import { PolicyStore, type ReloadResult } from './policy/index.ts';
@@ -16,6 +17,8 @@ export interface ExtAuthzService {
   /** Port of the admin server: /healthz, /readyz and the approvals API. */
   adminPort: number;
   policies: PolicyStore;
+  /** Follows sluice.yaml: its targets and masking defaults are what policies are checked against. */
+  configSubscriber: ConfigSubscriber;
   close(): Promise<void>;
 }
 
@@ -31,8 +34,8 @@ export interface ExtAuthzServiceOptions {
 
 /** Wires config → identity verifier + policy store → authorizer → gRPC server. */
 export async function startExtAuthzService(config: SluiceConfig, options: ExtAuthzServiceOptions): Promise<ExtAuthzService> {
-  const rawIssuers = [...config.issuers, ...(options.extraIssuers ?? [])];
-  const issuers: IssuerConfig[] = rawIssuers.map((raw, i) => parseIssuerConfig(raw, `issuers[${i}]`));
+  // sluice.yaml's issuers were validated with the file; run-time ones (the dev issuer) here.
+  const issuers: IssuerConfig[] = [...config.issuers, ...(options.extraIssuers ?? []).map((raw, i) => parseIssuerConfig(raw, `extra issuer ${i}`))];
   if (issuers.length === 0) options.logger.warn('no issuers configured: every request will be denied');
 
   const verifier = new JwtIdentityVerifier({
@@ -84,10 +87,28 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   }
   serving = true;
   options.logger.info({ port: server.port, adminPort: admin.port, issuers: issuers.map((i) => i.name), policyDir }, 'ext-authz listening');
+  const configSubscriber: ConfigSubscriber = {
+    name: 'ext-authz policies',
+    // A config that drops a target some policy still names is refused whole: the policy file
+    // and line are in the reason, and nothing of the new config goes live.
+    check: async (next) => {
+      try {
+        await loadPolicyDir(policyDir, policyContext(next));
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, reason: err instanceof PolicyError ? `the policies do not load with it: ${err.issues.map(formatIssue).join('; ')}` : String(err) };
+      }
+    },
+    apply: async (next) => {
+      const result = await policies.setContext(policyContext(next));
+      return result.ok ? { ok: true } : { ok: false, reason: result.error.message };
+    },
+  };
   return {
     port: server.port,
     adminPort: admin.port,
     policies,
+    configSubscriber,
     close: async () => {
       await server.close();
       await admin.close();
