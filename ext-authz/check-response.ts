@@ -1,14 +1,25 @@
 import { toProtoStruct, type ProtoStruct } from '../common/struct.ts';
-import { callerErrorBody, ENVOY_STATUS_NAME } from '../common/caller-error.ts';
+import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../common/caller-error.ts';
+import { httpStatusOf } from '../common/error-codes.ts';
 import type { HttpAttributes } from './http-attributes.ts';
 import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
 
 /** gRPC status codes carried in CheckResponse.status (google.rpc.Code). */
 const RPC_OK = 0;
 const RPC_PERMISSION_DENIED = 7;
+const RPC_INTERNAL = 13;
 const RPC_UNAVAILABLE = 14;
 const RPC_UNAUTHENTICATED = 16;
 
+/**
+ * Envoy only tells OK from not-OK; the code is for its access log and stats, so it follows the
+ * HTTP status the caller gets. Anything else a deny can carry is a refusal.
+ */
+const RPC_CODE_BY_STATUS: Partial<Record<CallerStatus, number>> = {
+  401: RPC_UNAUTHENTICATED,
+  500: RPC_INTERNAL,
+  503: RPC_UNAVAILABLE,
+};
 
 /** Prefix of the headers Sluice sets upstream; callers may never set them themselves. */
 export const IDENTITY_HEADER_PREFIX = 'x-sluice-';
@@ -55,13 +66,13 @@ function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckRes
 }
 
 function denyResponse(verdict: DenyVerdict, request: HttpAttributes): CheckResponseMessage {
+  const status = httpStatusOf(verdict.code);
   const headers = [overwrite('content-type', 'application/json'), overwrite('cache-control', 'no-store')];
-  if (verdict.status === 401) headers.push(overwrite('www-authenticate', wwwAuthenticate(verdict)));
-  const rpcCode = verdict.status === 401 ? RPC_UNAUTHENTICATED : verdict.status === 503 ? RPC_UNAVAILABLE : RPC_PERMISSION_DENIED;
+  if (status === 401) headers.push(overwrite('www-authenticate', wwwAuthenticate(verdict)));
   return {
-    status: { code: rpcCode, message: verdict.code },
+    status: { code: RPC_CODE_BY_STATUS[status] ?? RPC_PERMISSION_DENIED, message: verdict.code },
     denied_response: {
-      status: { code: ENVOY_STATUS_NAME[verdict.status] },
+      status: { code: ENVOY_STATUS_NAME[status] },
       headers,
       body: callerErrorBody(verdict.code, verdict.message, request.requestId, verdict.extra),
     },
