@@ -1,4 +1,5 @@
-import { toProtoStruct, type ProtoStruct } from '../common/struct.ts';
+import type { ProtoStruct } from '../common/struct.ts';
+import { encodeDecision } from '../common/decision-metadata.ts';
 import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../common/caller-error.ts';
 import { httpStatusOf } from '../common/error-codes.ts';
 import type { HttpAttributes } from './http-attributes.ts';
@@ -50,16 +51,17 @@ function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckRes
   return {
     status: { code: RPC_OK, message: '' },
     ok_response: { headers: Object.entries(set).map(([key, value]) => overwrite(key, value)), headers_to_remove: remove },
-    // Envoy files this under envoy.filters.http.ext_authz; ext-proc reads it from there.
-    dynamic_metadata: toProtoStruct({
-      session_id: verdict.sessionId,
-      request_id: request.requestId,
+    dynamic_metadata: encodeDecision({
+      v: 1,
+      protocol: 'http',
+      sessionId: verdict.sessionId,
+      requestId: request.requestId,
       target: verdict.target,
-      rule: verdict.decision.rule,
+      rule: verdict.decision.rule ?? '',
       subject: verdict.identity.subject,
       issuer: verdict.identity.issuerName,
-      groups: [...verdict.identity.groups],
-      approval_id: verdict.approvalId,
+      groups: verdict.identity.groups,
+      approvalId: verdict.approvalId ?? null,
       masking: verdict.masking,
     }),
   };

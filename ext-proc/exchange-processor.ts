@@ -2,7 +2,7 @@ import type { Logger } from '../common/logger.ts';
 import type { SecretStore } from './secrets/types.ts';
 import { resolveCredential, type CredentialPlan } from './credentials.ts';
 import { SluiceError } from '../common/errors.ts';
-import { readDecision, type ForwardedDecision } from './decision.ts';
+import { decodeDecision, type GatewayDecision } from '../common/decision-metadata.ts';
 import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
 import type { MaskingProfile } from './masking/index.ts';
 import { planBody } from './masked-body.ts';
@@ -40,7 +40,7 @@ type Message = Record<string, any>;
  * it cannot do safely ends the exchange with an immediate error (fail closed).
  */
 export class ExchangeProcessor {
-  private decision: ForwardedDecision | undefined;
+  private decision: GatewayDecision | undefined;
   /** The secret injected into this exchange, to scrub from what comes back. */
   private injected: string | undefined;
   /** The masking profile of this exchange (the policy's choice, else the target's default). */
@@ -103,7 +103,7 @@ export class ExchangeProcessor {
   private async onRequestHeaders(request: Message): Promise<Message> {
     const headers = headerRecord(request.request_headers?.headers);
     const requestId = headers['x-request-id'] ?? '';
-    this.decision = readDecision(request.metadata_context);
+    this.decision = decodeDecision(request.metadata_context);
     if (!this.decision) {
       this.deps.logger.error({ request_id: requestId }, 'no ext-authz decision in the forwarded metadata; refusing');
       return immediateResponse('ERR_NO_DECISION', 'the request was not authorized', requestId);
