@@ -39,7 +39,7 @@ export class Authorizer {
   async check(request: HttpAttributes, signal?: LazySignal): Promise<Verdict> {
     // Phase 1: target. A route that names no target is a configuration mistake; deny it.
     const target = request.target;
-    if (!target) return deny(403, 'ERR_TARGET_UNKNOWN', 'the route names no target');
+    if (!target) return deny('ERR_TARGET_UNKNOWN', 'the route names no target');
 
     // Phase 2: identity.
     let identity: Identity;
@@ -55,7 +55,7 @@ export class Authorizer {
       const guardrail = policies.checkContent({ target, path: request.path, query: request.query, headers: request.headers, body: request.body });
       if (guardrail !== null) {
         return {
-          ...deny(403, 'ERR_GUARDRAIL_BLOCKED', `the request content is blocked by guardrail "${guardrail}"`),
+          ...deny('ERR_GUARDRAIL_BLOCKED', `the request content is blocked by guardrail "${guardrail}"`),
           identity, target, rule: null, extra: { guardrail },
         };
       }
@@ -70,12 +70,12 @@ export class Authorizer {
       const masking = decision.masking ?? policies.maskingFor(target);
       if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, masking, signal);
       if (decision.effect !== 'allow') {
-        return { ...deny(403, 'ERR_POLICY_DENIED', 'access denied by policy'), identity, target, rule: decision.rule };
+        return { ...deny('ERR_POLICY_DENIED', 'access denied by policy'), identity, target, rule: decision.rule };
       }
       return { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), masking };
     } catch (err) {
       this.deps.logger.error({ err: describeError(err), target }, 'policy evaluation failed; denying');
-      return { ...deny(503, 'ERR_INTERNAL', 'authorization is unavailable'), identity, target };
+      return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), identity, target };
     }
   }
 
@@ -84,7 +84,7 @@ export class Authorizer {
     const rule = decision.rule ?? '';
     if (!this.deps.approvals || !decision.approval) {
       this.deps.logger.error({ target, rule }, 'a rule needs approval but approvals are not configured; denying');
-      return { ...deny(503, 'ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
+      return { ...deny('ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
     }
     const outcome = await this.deps.approvals.decide({
       identity, target, method: request.method, path: request.path, rule, spec: decision.approval,
@@ -100,38 +100,38 @@ export class Authorizer {
         const approval = outcome.approval;
         const expired = approval.status === 'expired';
         return {
-          ...deny(403, expired ? 'ERR_APPROVAL_EXPIRED' : 'ERR_APPROVAL_DENIED',
+          ...deny(expired ? 'ERR_APPROVAL_TIMED_OUT' : 'ERR_APPROVAL_DENIED',
             expired ? 'the approval request expired' : `denied by an approver: ${approval.decisionReason ?? 'no reason given'}`),
           identity, target, rule, extra: { approval_id: approval.id, status: approval.status },
         };
       }
       case 'pending':
         return {
-          ...deny(403, 'ERR_APPROVAL_PENDING', 'this action needs approval; retry once an approver has approved it'),
+          ...deny('ERR_APPROVAL_PENDING', 'this action needs approval; retry once an approver has approved it'),
           identity, target, rule,
           extra: { approval_id: outcome.approval.id, status: 'pending', expires_at: new Date(outcome.approval.expiresAt).toISOString() },
         };
       case 'unavailable':
-        return { ...deny(503, 'ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
+        return { ...deny('ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
     }
   }
 
   private identityFailure(err: unknown, target: string, lazySignal: LazySignal | undefined): DenyVerdict {
     if (err instanceof AuthError && err.code === 'ERR_JWKS_UNAVAILABLE') {
       this.deps.logger.warn({ err: describeError(err), issuer: err.details.issuer, target }, 'identity provider unavailable; denying');
-      return { ...deny(503, err.code, 'the identity provider is unavailable'), target };
+      return { ...deny(err.code, 'the identity provider is unavailable'), target };
     }
-    if (err instanceof AuthError) return { ...deny(401, err.code, err.message), target };
+    if (err instanceof AuthError) return { ...deny(err.code, err.message), target };
     if (signalOf(lazySignal)?.aborted) {
       // Envoy gave up on the call (its timeout, or the client left): a normal end, not a fault.
       this.deps.logger.debug({ target }, 'check cancelled by envoy');
-      return { ...deny(503, 'ERR_INTERNAL', 'authorization is unavailable'), target };
+      return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), target };
     }
     this.deps.logger.error({ err: describeError(err), target }, 'identity verification failed unexpectedly; denying');
-    return { ...deny(503, 'ERR_INTERNAL', 'authorization is unavailable'), target };
+    return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), target };
   }
 }
 
-function deny(status: DenyVerdict['status'], code: string, message: string): DenyVerdict {
-  return { kind: 'deny', status, code, message };
+function deny(code: DenyVerdict['code'], message: string): DenyVerdict {
+  return { kind: 'deny', code, message };
 }

@@ -1,14 +1,26 @@
-import { toProtoStruct, type ProtoStruct } from '../common/struct.ts';
-import { callerErrorBody, ENVOY_STATUS_NAME } from '../common/caller-error.ts';
+import type { ProtoStruct } from '../common/struct.ts';
+import { encodeDecision } from '../common/decision-metadata.ts';
+import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../common/caller-error.ts';
+import { httpStatusOf } from '../common/error-codes.ts';
 import type { HttpAttributes } from './http-attributes.ts';
 import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
 
 /** gRPC status codes carried in CheckResponse.status (google.rpc.Code). */
 const RPC_OK = 0;
 const RPC_PERMISSION_DENIED = 7;
+const RPC_INTERNAL = 13;
 const RPC_UNAVAILABLE = 14;
 const RPC_UNAUTHENTICATED = 16;
 
+/**
+ * Envoy only tells OK from not-OK; the code is for its access log and stats, so it follows the
+ * HTTP status the caller gets. Anything else a deny can carry is a refusal.
+ */
+const RPC_CODE_BY_STATUS: Partial<Record<CallerStatus, number>> = {
+  401: RPC_UNAUTHENTICATED,
+  500: RPC_INTERNAL,
+  503: RPC_UNAVAILABLE,
+};
 
 /** Prefix of the headers Sluice sets upstream; callers may never set them themselves. */
 export const IDENTITY_HEADER_PREFIX = 'x-sluice-';
@@ -39,29 +51,30 @@ function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckRes
   return {
     status: { code: RPC_OK, message: '' },
     ok_response: { headers: Object.entries(set).map(([key, value]) => overwrite(key, value)), headers_to_remove: remove },
-    // Envoy files this under envoy.filters.http.ext_authz; ext-proc reads it from there.
-    dynamic_metadata: toProtoStruct({
-      session_id: verdict.sessionId,
-      request_id: request.requestId,
+    dynamic_metadata: encodeDecision({
+      v: 1,
+      protocol: 'http',
+      sessionId: verdict.sessionId,
+      requestId: request.requestId,
       target: verdict.target,
-      rule: verdict.decision.rule,
+      rule: verdict.decision.rule ?? '',
       subject: verdict.identity.subject,
       issuer: verdict.identity.issuerName,
-      groups: [...verdict.identity.groups],
-      approval_id: verdict.approvalId,
+      groups: verdict.identity.groups,
+      approvalId: verdict.approvalId ?? null,
       masking: verdict.masking,
     }),
   };
 }
 
 function denyResponse(verdict: DenyVerdict, request: HttpAttributes): CheckResponseMessage {
+  const status = httpStatusOf(verdict.code);
   const headers = [overwrite('content-type', 'application/json'), overwrite('cache-control', 'no-store')];
-  if (verdict.status === 401) headers.push(overwrite('www-authenticate', wwwAuthenticate(verdict)));
-  const rpcCode = verdict.status === 401 ? RPC_UNAUTHENTICATED : verdict.status === 503 ? RPC_UNAVAILABLE : RPC_PERMISSION_DENIED;
+  if (status === 401) headers.push(overwrite('www-authenticate', wwwAuthenticate(verdict)));
   return {
-    status: { code: rpcCode, message: verdict.code },
+    status: { code: RPC_CODE_BY_STATUS[status] ?? RPC_PERMISSION_DENIED, message: verdict.code },
     denied_response: {
-      status: { code: ENVOY_STATUS_NAME[verdict.status] },
+      status: { code: ENVOY_STATUS_NAME[status] },
       headers,
       body: callerErrorBody(verdict.code, verdict.message, request.requestId, verdict.extra),
     },

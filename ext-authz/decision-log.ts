@@ -1,3 +1,4 @@
+import { httpStatusOf } from '../common/error-codes.ts';
 import type { Logger } from '../common/logger.ts';
 import type { HttpAttributes } from './http-attributes.ts';
 import type { Verdict } from './verdict.ts';
@@ -20,7 +21,7 @@ export function logDecision(log: Logger, request: HttpAttributes, verdict: Verdi
     rule: verdict.kind === 'allow' ? verdict.decision.rule : verdict.rule ?? null,
     approval_id: verdict.kind === 'allow' ? verdict.approvalId : verdict.extra?.approval_id,
     code: verdict.kind === 'deny' ? verdict.code : undefined,
-    status: verdict.kind === 'deny' ? verdict.status : undefined,
+    status: verdict.kind === 'deny' ? httpStatusOf(verdict.code) : undefined,
     latency_ms: Math.round(latencyMs * 1000) / 1000,
   }, 'decision');
 }

@@ -46,7 +46,7 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
         .catch((err: unknown) => {
           call.off('cancelled', onCancelled);
           options.logger.error({ err: describeError(err), request_id: request.requestId }, 'check failed; denying');
-          const verdict = { kind: 'deny', status: 503, code: 'ERR_INTERNAL', message: 'authorization is unavailable' } as const;
+          const verdict = { kind: 'deny', code: 'ERR_INTERNAL', message: 'authorization is unavailable' } as const;
           callback(null, toCheckResponse(verdict, request));
           logDecision(options.decisionLog, request, verdict, performance.now() - started);
         });

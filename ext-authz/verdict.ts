@@ -1,5 +1,6 @@
 import type { Identity } from './identity/types.ts';
 import type { Decision } from './policy/types.ts';
+import type { CallerErrorCode } from '../common/error-codes.ts';
 
 /** What the authorizer decided, before it is turned into Envoy's CheckResponse at the server edge. */
 export type Verdict = AllowVerdict | DenyVerdict;
@@ -18,10 +19,8 @@ export interface AllowVerdict {
 
 export interface DenyVerdict {
   kind: 'deny';
-  /** HTTP status the caller sees: 401 no valid identity, 403 policy, 503 a dependency failed. */
-  status: 401 | 403 | 503;
-  /** Stable error code, also in the JSON body. */
-  code: string;
+  /** Stable error code, also in the JSON body; the server edge looks up its HTTP status. */
+  code: CallerErrorCode;
   /** Safe, short message for the caller: never a token, never internal detail. */
   message: string;
   identity?: Identity;

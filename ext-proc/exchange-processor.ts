@@ -2,7 +2,7 @@ import type { Logger } from '../common/logger.ts';
 import type { SecretStore } from './secrets/types.ts';
 import { resolveCredential, type CredentialPlan } from './credentials.ts';
 import { SluiceError } from '../common/errors.ts';
-import { readDecision, type ForwardedDecision } from './decision.ts';
+import { decodeDecision, type GatewayDecision } from '../common/decision-metadata.ts';
 import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
 import type { MaskingProfile } from './masking/index.ts';
 import { planBody } from './masked-body.ts';
@@ -40,7 +40,7 @@ type Message = Record<string, any>;
  * it cannot do safely ends the exchange with an immediate error (fail closed).
  */
 export class ExchangeProcessor {
-  private decision: ForwardedDecision | undefined;
+  private decision: GatewayDecision | undefined;
   /** The secret injected into this exchange, to scrub from what comes back. */
   private injected: string | undefined;
   /** The masking profile of this exchange (the policy's choice, else the target's default). */
@@ -96,30 +96,30 @@ export class ExchangeProcessor {
       case 'response_trailers': return [this.onTrailers('response')];
       default:
         this.deps.logger.error({ kind: request.request }, 'unexpected ext_proc message; refusing the exchange');
-        return [immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', this.decision?.requestId ?? '')];
+        return [immediateResponse('ERR_INTERNAL', 'the gateway could not process this request', this.decision?.requestId ?? '')];
     }
   }
 
   private async onRequestHeaders(request: Message): Promise<Message> {
     const headers = headerRecord(request.request_headers?.headers);
     const requestId = headers['x-request-id'] ?? '';
-    this.decision = readDecision(request.metadata_context);
+    this.decision = decodeDecision(request.metadata_context);
     if (!this.decision) {
       this.deps.logger.error({ request_id: requestId }, 'no ext-authz decision in the forwarded metadata; refusing');
-      return immediateResponse(403, 'ERR_NO_DECISION', 'the request was not authorized', requestId);
+      return immediateResponse('ERR_NO_DECISION', 'the request was not authorized', requestId);
     }
     const chosen = this.deps.masking.forExchange(this.decision);
     if (!chosen.ok) {
       // ext-authz and ext-proc disagree on the profiles (configs out of step): never pass unmasked.
       this.deps.logger.error({ session_id: this.decision.sessionId, target: this.decision.target, profile: chosen.missing }, 'the policy names a masking profile ext-proc does not have; refusing');
-      return immediateResponse(500, 'ERR_MASKING_PROFILE_UNKNOWN', 'the gateway could not process this request', requestId);
+      return immediateResponse('ERR_MASKING_PROFILE_UNKNOWN', 'the gateway could not process this request', requestId);
     }
     this.profile = chosen.profile;
     if (this.deps.recording) {
       // Audit completeness first: with the write queue full (deny mode), no new exchange starts.
       if (!this.deps.recording.queue.canAccept()) {
         this.deps.logger.error({ session_id: this.decision.sessionId, stats: this.deps.recording.queue.stats() }, 'session recording queue full; refusing new exchanges');
-        return immediateResponse(503, 'ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now', requestId);
+        return immediateResponse('ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now', requestId);
       }
       this.recording = new ExchangeRecording(this.decision, {
         method: headers[':method'] ?? '',
@@ -134,7 +134,7 @@ export class ExchangeProcessor {
     const plan = this.deps.credentials.get(this.decision.target);
     if (plan) {
       const secret = await resolveCredential(plan.source, this.deps.secrets, this.deps.logger, { target: this.decision.target, session_id: this.decision.sessionId });
-      if (secret === undefined) return immediateResponse(503, 'ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
+      if (secret === undefined) return immediateResponse('ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
       this.injected = secret;
       remove.delete(plan.header);
       mutation.set_headers.push(setHeader(plan.header, `${plan.prefix}${secret}${plan.suffix}`));
@@ -142,13 +142,13 @@ export class ExchangeProcessor {
     if (!request.request_headers?.end_of_stream) {
       const flow = this.bodyFlow('request', this.profile?.requestBodies ? this.profile : undefined, headers);
       if (flow === 'refuse') {
-        return immediateResponse(415, 'ERR_BODY_REFUSED', 'the request body cannot be sent under this target\'s masking profile', requestId);
+        return immediateResponse('ERR_REQUEST_BODY_REFUSED', 'the request body cannot be sent under this target\'s masking profile', requestId);
       }
       this.requestBody = flow;
       if (flow && !this.modes.overridable && !this.modes.requestBodiesArrive) {
         // The body is needed but this filter can neither send it nor be asked to: never pass it unmasked.
         this.deps.logger.error({ target: this.decision.target, session_id: this.decision.sessionId }, 'the request body must be processed but the ext_proc filter does not send request bodies; refusing');
-        return immediateResponse(500, 'ERR_INTERNAL', 'the gateway could not process this request', requestId);
+        return immediateResponse('ERR_INTERNAL', 'the gateway could not process this request', requestId);
       }
       for (const name of flow?.staleHeaders() ?? []) remove.add(name);
     }
@@ -196,7 +196,7 @@ export class ExchangeProcessor {
     }
     const flow = this.bodyFlow('response', this.profile, headers);
     if (flow === 'refuse') {
-      return immediateResponse(502, 'ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
+      return immediateResponse('ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
     }
     if (!flow) {
       this.progress = 'done';

@@ -1,6 +1,6 @@
 import type { SluiceConfig } from '../common/config.ts';
 import { SluiceError } from '../common/errors.ts';
-import type { ForwardedDecision } from './decision.ts';
+import type { GatewayDecision } from '../common/decision-metadata.ts';
 import { compileProfile, type MaskingProfile } from './masking/index.ts';
 import type { SecretStore } from './secrets/types.ts';
 
@@ -17,8 +17,8 @@ export class MaskingPlans {
     readonly byTarget: ReadonlyMap<string, MaskingProfile>,
   ) {}
 
-  forExchange(decision: Pick<ForwardedDecision, 'target' | 'masking'>): ProfileChoice {
-    if (decision.masking === undefined) return { ok: true, profile: this.byTarget.get(decision.target) };
+  forExchange(decision: Pick<GatewayDecision, 'target' | 'masking'>): ProfileChoice {
+    if (decision.masking === null) return { ok: true, profile: this.byTarget.get(decision.target) };
     const profile = this.profiles.get(decision.masking);
     return profile ? { ok: true, profile } : { ok: false, missing: decision.masking };
   }

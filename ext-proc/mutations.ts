@@ -1,4 +1,5 @@
-import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../common/caller-error.ts';
+import { callerErrorBody, ENVOY_STATUS_NAME } from '../common/caller-error.ts';
+import { httpStatusOf, type CallerErrorCode } from '../common/error-codes.ts';
 
 /**
  * Builders for ext_proc messages. Header values go in `raw_value` only: Envoy reads raw_value
@@ -23,11 +24,14 @@ export function headersResponse(which: 'request_headers' | 'response_headers', m
   return { [which]: { response: { status: 'CONTINUE', ...(mutation ? { header_mutation: mutation } : {}) } } };
 }
 
-/** An immediate reply to the caller with Sluice's JSON error body; nothing goes upstream. */
-export function immediateResponse(status: CallerStatus, code: string, message: string, requestId: string) {
+/**
+ * An immediate reply to the caller with Sluice's JSON error body; nothing goes upstream. The
+ * status is the code's (common/error-codes.ts).
+ */
+export function immediateResponse(code: CallerErrorCode, message: string, requestId: string) {
   return {
     immediate_response: {
-      status: { code: ENVOY_STATUS_NAME[status] },
+      status: { code: ENVOY_STATUS_NAME[httpStatusOf(code)] },
       headers: { set_headers: [setHeader('content-type', 'application/json'), setHeader('cache-control', 'no-store')], remove_headers: [] },
       body: Buffer.from(callerErrorBody(code, message, requestId)),
       details: code,

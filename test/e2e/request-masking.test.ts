@@ -114,7 +114,7 @@ describe('masking profiles chosen by policy, and request bodies, through real En
       method: 'POST', body: Buffer.from([0, 1, 2, 3, 0xff]), headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/octet-stream' },
     });
     assert.equal(res.status, 415);
-    assert.equal((await res.json() as { error: { code: string } }).error.code, 'ERR_BODY_REFUSED');
+    assert.equal((await res.json() as { error: { code: string } }).error.code, 'ERR_REQUEST_BODY_REFUSED');
     assert.equal(gw.upstream.seen.length, before);
   });
 

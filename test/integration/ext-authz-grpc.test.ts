@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { authorizationService } from '../../common/protos.ts';
 import { parseConfig } from '../../common/config.ts';
-import { fromProtoStruct } from '../../common/struct.ts';
+import { decodeDecision, HTTP_DECISION_NAMESPACE } from '../../common/decision-metadata.ts';
 import { DevIssuer } from '../../dev/dev-issuer.ts';
 import { startExtAuthzService, type ExtAuthzService } from '../../ext-authz/service.ts';
 import { capturedLogger } from '../harness/log-capture.ts';
@@ -60,12 +60,14 @@ describe('ext-authz over real gRPC (Envoy protos, port 0)', () => {
     const set = Object.fromEntries(res.ok_response.headers.map((h: any) => [h.header.key, h.header.value]));
     assert.deepEqual(set, { 'x-sluice-subject': 'alice', 'x-sluice-groups': 'engineering', 'x-sluice-email': 'a@example.com' });
     assert.deepEqual(res.ok_response.headers_to_remove.sort(), ['authorization', 'x-sluice-spoof']);
-    const metadata = fromProtoStruct(res.dynamic_metadata);
-    assert.equal(metadata.subject, 'alice');
-    assert.equal(metadata.target, 'demo-api');
-    assert.equal(metadata.rule, 'engineers-read/read-api');
-    assert.equal(metadata.request_id, 'req-1');
-    assert.match(String(metadata.session_id), /^[0-9a-f-]{36}$/);
+    // As Envoy files it and forwards it to ext-proc.
+    const decision = decodeDecision({ filter_metadata: { [HTTP_DECISION_NAMESPACE]: res.dynamic_metadata } });
+    assert.ok(decision, 'a decision ext-proc can read');
+    assert.match(decision.sessionId, /^[0-9a-f-]{36}$/);
+    assert.deepEqual({ ...decision, sessionId: '' }, {
+      v: 1, protocol: 'http', sessionId: '', requestId: 'req-1', target: 'demo-api', rule: 'engineers-read/read-api',
+      subject: 'alice', issuer: 'dev', groups: ['engineering'], approvalId: null, masking: decision.masking,
+    });
   });
 
   test('unauthenticated: code 16 and a 401 denied_response with a JSON body', async () => {

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { externalProcessorService } from '../../common/protos.ts';
 import { parseConfig } from '../../common/config.ts';
 import { closeServer, listen, readBody } from '../../common/http.ts';
-import { toProtoStruct } from '../../common/struct.ts';
+import { encodeDecision, HTTP_DECISION_NAMESPACE } from '../../common/decision-metadata.ts';
 import { startExtProcService, type ExtProcService } from '../../ext-proc/service.ts';
 import { capturedLogger } from '../harness/log-capture.ts';
 
@@ -16,13 +16,13 @@ const CARD = '4111 1111 1111 1111';
 const CLIENT_SECRET = 'oauth-client-secret-value-0001';
 const STATIC_SECRET = 'static-upstream-secret-0001';
 
-/** The dynamic metadata Envoy forwards from ext_authz, as ext-authz's CheckResponse sets it. */
+/** The dynamic metadata Envoy forwards from ext_authz, encoded as ext-authz's CheckResponse encodes it. */
 function decision(target: string, masking?: string) {
   return {
     filter_metadata: {
-      'envoy.filters.http.ext_authz': toProtoStruct({
-        session_id: `s-${Math.random().toString(36).slice(2)}`, request_id: 'req-1', target, rule: 'p/r', subject: 'alice', issuer: 'dev',
-        ...(masking ? { masking } : {}),
+      [HTTP_DECISION_NAMESPACE]: encodeDecision({
+        v: 1, protocol: 'http', sessionId: `s-${Math.random().toString(36).slice(2)}`, requestId: 'req-1', target, rule: 'p/r',
+        subject: 'alice', issuer: 'dev', groups: [], approvalId: null, masking: masking ?? null,
       }),
     },
   };
