@@ -23,12 +23,15 @@ export function headersResponse(which: 'request_headers' | 'response_headers', m
   return { [which]: { response: { status: 'CONTINUE', ...(mutation ? { header_mutation: mutation } : {}) } } };
 }
 
+/** The headers of every immediate reply (the session record of a refused exchange shows them). */
+export const IMMEDIATE_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+
 /** An immediate reply to the caller with Sluice's JSON error body; nothing goes upstream. */
 export function immediateResponse(status: CallerStatus, code: string, message: string, requestId: string) {
   return {
     immediate_response: {
       status: { code: ENVOY_STATUS_NAME[status] },
-      headers: { set_headers: [setHeader('content-type', 'application/json'), setHeader('cache-control', 'no-store')], remove_headers: [] },
+      headers: { set_headers: Object.entries(IMMEDIATE_RESPONSE_HEADERS).map(([name, value]) => setHeader(name, value)), remove_headers: [] },
       body: Buffer.from(callerErrorBody(code, message, requestId)),
       details: code,
     },
