@@ -3,7 +3,8 @@ import type { SecretStore } from './secrets/types.ts';
 import { resolveCredential, type CredentialPlan } from './credentials.ts';
 import { SluiceError } from '../common/errors.ts';
 import { decodeDecision, type GatewayDecision } from '../common/decision-metadata.ts';
-import { headerRecord, headersResponse, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
+import { headerRecord, headersResponse, IMMEDIATE_RESPONSE_HEADERS, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
+import { httpStatusOf, type CallerErrorCode } from '../common/error-codes.ts';
 import type { MaskingProfile } from './masking/index.ts';
 import { planBody } from './masked-body.ts';
 import { BodyFlow } from './body-flow.ts';
@@ -134,7 +135,7 @@ export class ExchangeProcessor {
     const plan = this.deps.credentials.get(this.decision.target);
     if (plan) {
       const secret = await resolveCredential(plan.source, this.deps.secrets, this.deps.logger, { target: this.decision.target, session_id: this.decision.sessionId });
-      if (secret === undefined) return immediateResponse('ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
+      if (secret === undefined) return this.refuse('ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
       this.injected = secret;
       remove.delete(plan.header);
       mutation.set_headers.push(setHeader(plan.header, `${plan.prefix}${secret}${plan.suffix}`));
@@ -142,13 +143,13 @@ export class ExchangeProcessor {
     if (!request.request_headers?.end_of_stream) {
       const flow = this.bodyFlow('request', this.profile?.requestBodies ? this.profile : undefined, headers);
       if (flow === 'refuse') {
-        return immediateResponse('ERR_REQUEST_BODY_REFUSED', 'the request body cannot be sent under this target\'s masking profile', requestId);
+        return this.refuse('ERR_REQUEST_BODY_REFUSED', 'the request body cannot be sent under this target\'s masking profile', requestId);
       }
       this.requestBody = flow;
       if (flow && !this.modes.overridable && !this.modes.requestBodiesArrive) {
         // The body is needed but this filter can neither send it nor be asked to: never pass it unmasked.
         this.deps.logger.error({ target: this.decision.target, session_id: this.decision.sessionId }, 'the request body must be processed but the ext_proc filter does not send request bodies; refusing');
-        return immediateResponse('ERR_INTERNAL', 'the gateway could not process this request', requestId);
+        return this.refuse('ERR_INTERNAL', 'the gateway could not process this request', requestId);
       }
       for (const name of flow?.staleHeaders() ?? []) remove.add(name);
     }
@@ -159,6 +160,16 @@ export class ExchangeProcessor {
     const askForBody = Boolean(this.requestBody) && this.modes.overridable && !this.modes.requestBodiesArrive;
     this.requestBodyPending = !request.request_headers?.end_of_stream && (askForBody || this.modes.requestBodiesArrive);
     return askForBody ? this.modes.withRequestBody(answer) : answer;
+  }
+
+  /**
+   * The gateway answers the caller itself, once the exchange is being recorded: the record keeps
+   * this answer in place of the upstream's, with outcome `refused` and the code.
+   */
+  private refuse(code: CallerErrorCode, message: string, requestId: string) {
+    const answer = immediateResponse(code, message, requestId);
+    this.recording?.refuse({ code, reason: message, status: httpStatusOf(code), headers: { ...IMMEDIATE_RESPONSE_HEADERS }, body: answer.immediate_response.body }, this.now());
+    return answer;
   }
 
   /**
@@ -196,7 +207,7 @@ export class ExchangeProcessor {
     }
     const flow = this.bodyFlow('response', this.profile, headers);
     if (flow === 'refuse') {
-      return immediateResponse('ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
+      return this.refuse('ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
     }
     if (!flow) {
       this.progress = 'done';

@@ -1,36 +1,63 @@
-import { BodyCapture, type SessionEvent, type SessionRecord } from './sessions/index.ts';
-import type { ForwardedDecision } from './decision.ts';
+import { BodyCapture, httpSummary, type CapturedBody, type HttpRequestEvent, type HttpResponseEvent, type SessionEvent, type SessionRecord } from './sessions/index.ts';
+import type { GatewayDecision } from '../common/decision-metadata.ts';
 import type { BodySink } from './body-flow.ts';
 
+/** A response the gateway gave the caller in place of the upstream's (an ImmediateResponse). */
+export interface Refusal {
+  /** The stable code the caller got, e.g. ERR_BODY_REFUSED. */
+  code: string;
+  reason: string;
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 /**
- * The session record of one exchange, built as its phases pass through ext-proc: request
- * headers, the request body, response headers, the response body (masked), and the end. Bodies are
- * capped by BodyCapture (truncation marked); credential headers are redacted again by the store.
+ * The session record of one exchange, built as its phases pass through ext-proc: an http.request
+ * event at the request headers (its body attached at the end), body chunk events, an
+ * http.response event at the response headers, and a last end or error event. Bodies are capped
+ * by BodyCapture (truncation marked); credential headers are redacted again by the store. What is
+ * recorded is what the caller got: when the gateway refuses, its own response replaces the
+ * upstream's.
  */
 export class ExchangeRecording {
   private readonly events: SessionEvent[] = [];
+  private readonly request: HttpRequestEvent;
+  private response: HttpResponseEvent | undefined;
   private readonly requestBody: BodyCapture;
   private readonly responseBody: BodyCapture;
-  private responseHeaders: Record<string, string> = {};
-  private status: number | null = null;
-  private responseAt: number | undefined;
+  private refusal: { code: string; reason: string; body: CapturedBody } | undefined;
 
   constructor(
-    private readonly decision: ForwardedDecision,
-    private readonly request: { method: string; path: string; headers: Record<string, string> },
+    private readonly decision: GatewayDecision,
+    request: { method: string; path: string; headers: Record<string, string> },
     private readonly startedAt: number,
-    maxBodyBytes: number,
+    private readonly maxBodyBytes: number,
   ) {
     this.requestBody = new BodyCapture(maxBodyBytes);
     this.responseBody = new BodyCapture(maxBodyBytes);
-    this.events.push({ at: startedAt, direction: 'request', kind: 'headers' });
+    this.request = { at: startedAt, kind: 'http.request', method: request.method, path: request.path, headers: withoutPseudo(request.headers), body: EMPTY_BODY };
+    this.events.push(this.request);
   }
 
   onResponseHeaders(headers: Record<string, string>, at: number): void {
-    this.status = Number(headers[':status']) || null;
-    this.responseHeaders = withoutPseudo(headers);
-    this.responseAt = at;
-    this.events.push({ at, direction: 'response', kind: 'headers' });
+    const status = Number(headers[':status']);
+    this.response = { at, kind: 'http.response', ...(Number.isInteger(status) && status >= 100 && status <= 999 ? { status } : {}), headers: withoutPseudo(headers), body: EMPTY_BODY };
+    this.events.push(this.response);
+  }
+
+  /**
+   * The gateway answered the caller itself (an ImmediateResponse): the record keeps that response,
+   * not whatever the upstream had sent, and the outcome is `refused`.
+   */
+  refuse(refusal: Refusal, at: number): void {
+    const capture = new BodyCapture(this.maxBodyBytes);
+    capture.push(refusal.body);
+    const response: HttpResponseEvent = { at, kind: 'http.response', status: refusal.status, headers: refusal.headers, body: EMPTY_BODY };
+    if (this.response !== undefined) this.events.splice(this.events.indexOf(this.response), 1, response);
+    else this.events.push(response);
+    this.response = response;
+    this.refusal = { code: refusal.code, reason: refusal.reason, body: capture.body() };
   }
 
   /** Where one direction's body chunks go (as delivered, or their masked copy); each is an event. */
@@ -57,35 +84,39 @@ export class ExchangeRecording {
    */
   private bodyEvent(direction: 'request' | 'response', bytes: number, at: number): void {
     const last = this.events[this.events.length - 1];
-    if (this.events.length >= MAX_EVENTS && last && last.kind === 'body' && last.direction === direction) {
-      last.bytes = (last.bytes ?? 0) + bytes;
+    if (this.events.length >= MAX_EVENTS && last?.kind === 'body' && last.direction === direction) {
+      last.bytes += bytes;
       last.at = at;
       return;
     }
-    this.events.push({ at, direction, kind: 'body', bytes });
+    this.events.push({ at, kind: 'body', direction, bytes });
   }
 
+  /**
+   * The record; `failed` when the exchange was cut (outcome `incomplete`). A refusal wins over
+   * both: the caller got the gateway's answer, whatever became of the stream after it.
+   */
   finish(at: number, failed: boolean): SessionRecord {
-    this.events.push({ at, direction: 'response', kind: failed ? 'error' : 'end' });
+    this.request.body = this.requestBody.body();
+    if (this.response !== undefined) this.response.body = this.refusal?.body ?? this.responseBody.body();
+    const outcome = this.refusal !== undefined ? 'refused' : failed ? 'incomplete' : 'completed';
+    if (this.refusal !== undefined) this.events.push({ at, kind: 'error', code: this.refusal.code, reason: this.refusal.reason });
+    else if (failed) this.events.push({ at, kind: 'error', reason: this.response === undefined ? 'the exchange ended before a response' : 'the exchange ended before the response did' });
+    else this.events.push({ at, kind: 'end' });
     return {
+      version: 2,
       id: this.decision.sessionId,
       requestId: this.decision.requestId,
+      protocol: 'http',
       subject: this.decision.subject,
       issuer: this.decision.issuer,
       target: this.decision.target,
       rule: this.decision.rule,
       decision: 'allow',
-      method: this.request.method,
-      path: this.request.path,
-      status: failed ? null : this.status,
       startedAt: this.startedAt,
       endedAt: at,
-      timings: {
-        ...(this.responseAt !== undefined ? { upstreamMs: this.responseAt - this.startedAt } : {}),
-        totalMs: at - this.startedAt,
-      },
-      request: { headers: withoutPseudo(this.request.headers), body: this.requestBody.body() },
-      response: { headers: this.responseHeaders, body: this.responseBody.body() },
+      outcome,
+      summary: httpSummary(this.request.method, this.request.path, this.response?.status),
       events: this.events,
     };
   }
@@ -93,6 +124,8 @@ export class ExchangeRecording {
 
 /** Events kept one per chunk; later chunks are merged into the last event. */
 const MAX_EVENTS = 256;
+
+const EMPTY_BODY: CapturedBody = { text: '', bytes: 0, truncated: false };
 
 function withoutPseudo(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -24,6 +24,9 @@ export function headersResponse(which: 'request_headers' | 'response_headers', m
   return { [which]: { response: { status: 'CONTINUE', ...(mutation ? { header_mutation: mutation } : {}) } } };
 }
 
+/** The headers of every immediate reply (the session record of a refused exchange shows them). */
+export const IMMEDIATE_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+
 /**
  * An immediate reply to the caller with Sluice's JSON error body; nothing goes upstream. The
  * status is the code's (common/error-codes.ts).
@@ -32,7 +35,7 @@ export function immediateResponse(code: CallerErrorCode, message: string, reques
   return {
     immediate_response: {
       status: { code: ENVOY_STATUS_NAME[httpStatusOf(code)] },
-      headers: { set_headers: [setHeader('content-type', 'application/json'), setHeader('cache-control', 'no-store')], remove_headers: [] },
+      headers: { set_headers: Object.entries(IMMEDIATE_RESPONSE_HEADERS).map(([name, value]) => setHeader(name, value)), remove_headers: [] },
       body: Buffer.from(callerErrorBody(code, message, requestId)),
       details: code,
     },

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../common/logger.ts';
 import { FileSessionStore } from '../../ext-proc/sessions/file-store.ts';
-import { sessionRecord, T0 } from '../../ext-proc/sessions/store-suite.ts';
+import { encodeFrameV1 } from '../../ext-proc/sessions/frame.ts';
+import { sessionRecord, sessionRecordV1, T0 } from '../../ext-proc/sessions/store-suite.ts';
+import { upgradeRecord } from '../../ext-proc/sessions/upgrade-record.ts';
 import type { SessionRecord } from '../../ext-proc/sessions/types.ts';
 import { parseWhen, runSessionsList, runSessionsReplay, runSessionsShow, type SessionsCliIo } from './sessions.ts';
 
@@ -40,16 +42,22 @@ before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'sluice-cli-sessions-'));
   records = [
     sessionRecord({ subject: 'alice', request: { headers: { authorization: 'Bearer sekrit-token', accept: 'application/json' }, body: { text: 'line one\nline two\u001b[31m', bytes: 22, truncated: false } } }, 0),
-    sessionRecord({ subject: 'bob', target: 'billing-db', decision: 'deny', status: 403, events: undefined, response: { headers: { 'content-type': 'image/png' }, body: { base64: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]).toString('base64'), bytes: 5000, truncated: true } } }, 60),
-    sessionRecord({ subject: 'alice', status: null, timings: { totalMs: 12.5 } }, 120),
+    sessionRecord({ subject: 'bob', target: 'billing-db', decision: 'deny', status: 403, response: { headers: { 'content-type': 'image/png' }, body: { base64: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]).toString('base64'), bytes: 5000, truncated: true } } }, 60),
+    sessionRecord({ subject: 'alice', status: null }, 120),
   ];
-  delete records[1]!.events;
+  // Refused by the gateway: the caller got its 502, and the record says so.
+  const refused = records[1]!;
+  refused.outcome = 'refused';
+  refused.events.splice(-1, 1, { at: T0 + 60_042, kind: 'error', code: 'ERR_BODY_REFUSED', reason: 'the upstream response cannot be delivered' });
   const store = await FileSessionStore.open({ dir, logger: silentLogger() });
   for (const record of records) await store.append(record);
   await store.close();
-  // A torn tail, as if ext-proc crashed mid-write: the CLI reads around it and must not repair it.
+  // A record written before version 2 (cut mid-response), then a torn tail, as if ext-proc
+  // crashed mid-write: the CLI reads both and must not repair anything.
+  const old = sessionRecordV1({ subject: 'carol', status: null, events: undefined, response: { headers: { 'content-type': 'text/plain' }, body: { text: 'hal', bytes: 99, truncated: true } } }, 180);
+  records.push(upgradeRecord(old));
   const [segment] = (await readdir(dir)).filter((name) => name.endsWith('.log'));
-  await appendFile(path.join(dir, segment!), '0badc0de {"half a rec');
+  await appendFile(path.join(dir, segment!), Buffer.concat([encodeFrameV1(old), Buffer.from('0badc0de {"half a rec')]));
 });
 
 after(async () => {
@@ -63,9 +71,14 @@ describe('sluice sessions', () => {
     const all = io();
     assert.equal(await runSessionsList(['--dir', dir], all), 0, all.stderr());
     const lines = all.stdout().trim().split('\n');
-    assert.match(lines[0]!, /^STARTED\s+ID\s+SUBJECT\s+TARGET\s+REQUEST\s+STATUS\s+DECISION\s+TIME$/);
-    assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/)[1]), [records[2]!.id, records[1]!.id, records[0]!.id]);
-    assert.match(lines[2]!, /bob \(corp\)\s+billing-db\s+POST \/orders\/60\?expand=items\s+403\s+deny/);
+    assert.match(lines[0]!, /^STARTED\s+ID\s+SUBJECT\s+TARGET\s+SUMMARY\s+OUTCOME\s+DECISION\s+TIME$/);
+    assert.deepEqual(lines.slice(1).map((line) => line.split(/\s+/)[1]), [records[3]!.id, records[2]!.id, records[1]!.id, records[0]!.id]);
+    assert.match(lines[1]!, /carol \(corp\)\s+orders-api\s+POST \/orders\/180\?expand=items → no response\s+incomplete\s+allow\s+42 ms$/, 'a version 1 record lists too');
+    assert.match(lines[3]!, /bob \(corp\)\s+billing-db\s+POST \/orders\/60\?expand=items → 403\s+refused\s+deny\s+42 ms$/);
+
+    const outcome = io();
+    assert.equal(await runSessionsList(['--dir', dir, '--outcome', 'incomplete', '--protocol', 'http'], outcome), 0, outcome.stderr());
+    assert.deepEqual(outcome.stdout().trim().split('\n').slice(1).map((line) => line.split(/\s+/)[1]), [records[3]!.id, records[2]!.id]);
 
     const alice = io();
     assert.equal(await runSessionsList(['--dir', dir, '--subject', 'alice', '--limit', '1', '--json'], alice), 0);
@@ -94,39 +107,47 @@ describe('sluice sessions', () => {
     const text = out.stdout();
     assert.match(text, /^session {5}[0-9a-f-]{36}$/m);
     assert.match(text, /^subject {5}alice \(issuer corp\)$/m);
-    assert.match(text, /^timings {5}request headers 1\.25 ms, upstream 38\.5 ms, total 42 ms$/m);
-    assert.match(text, /^authorization: \[redacted\]$/m);
+    assert.match(text, /^summary {5}POST \/orders\/0\?expand=items → 201$/m);
+    assert.match(text, /^outcome {5}completed$/m);
+    assert.match(text, /── \[\+0 ms\] request: POST \/orders\/0\?expand=items\nauthorization: \[redacted\]\naccept: application\/json\n/);
     assert.ok(!text.includes('sekrit-token'));
     assert.match(text, /── request body \(22 bytes\)\nline one\nline two \[31m\n/);
+    assert.match(text, /── \[\+40 ms\] response: 201 Created\ncontent-type: application\/json\n/);
+    assert.match(text, /── \[\+42 ms\] end\n$/);
     assert.ok(!text.includes('\u001b'), 'no escape sequences reach the terminal');
 
     const binary = io();
     assert.equal(await runSessionsShow([records[1]!.id, '--dir', dir], binary), 0);
     assert.match(binary.stdout(), /── response body \(binary, base64, 7 of 5000 bytes recorded, truncated\)\niVBORwABAg==\n/);
+    assert.match(binary.stdout(), /── \[\+42 ms\] error ERR_BODY_REFUSED: the upstream response cannot be delivered\n$/);
+
+    const old = io();
+    assert.equal(await runSessionsShow([records[3]!.id, '--dir', dir], old), 0);
+    assert.match(old.stdout(), /response: \(status not recorded\)\ncontent-type: text\/plain\n── response body \(3 of 99 bytes recorded, truncated\)\nhal\n/);
 
     const json = io();
     assert.equal(await runSessionsShow([records[1]!.id, '--dir', dir, '--json'], json), 0);
     assert.deepEqual(JSON.parse(json.stdout()), records[1]);
   });
 
-  test('replay prints the exchange in order, with event offsets and timings', async () => {
+  test('replay prints the event timeline in order, with offsets and the outcome', async () => {
     const out = io();
     assert.equal(await runSessionsReplay([records[0]!.id, '--dir', dir], out), 0, out.stderr());
     const text = out.stdout();
     const order = [
-      `replay of session ${records[0]!.id}: alice (corp) → orders-api, rule prod/allow-orders, allow`,
-      '[+0 ms] request headers',
+      `replay of session ${records[0]!.id}: alice (corp) → orders-api, rule prod/allow-orders, allow, http`,
+      '[+0 ms] request',
       '> POST /orders/0?expand=items',
       '> authorization: [redacted]',
-      '[+1 ms] request body: 23 bytes',
-      '[+1 ms] request end',
+      '[+1 ms] request body: 22 bytes',
       '> line one',
-      '[+40 ms] response headers',
+      '[+40 ms] response',
       '< 201 Created',
       '< content-type: application/json',
-      '[+42 ms] response end',
+      '[+41 ms] response body: 8 bytes',
       '< {"id":7}',
-      'timings: request headers 1.25 ms, upstream 38.5 ms, total 42 ms',
+      '[+42 ms] end',
+      'outcome: completed, 42 ms',
     ];
     let at = -1;
     for (const line of order) {
@@ -137,12 +158,12 @@ describe('sluice sessions', () => {
 
     const plain = io();
     assert.equal(await runSessionsReplay([records[1]!.id, '--dir', dir], plain), 0);
-    assert.match(plain.stdout(), /> POST \/orders\/60\?expand=items\n(>.*\n)*< 403 Forbidden\n< content-type: image\/png\n<\n< iVBORwABAg==\n< \[truncated: 7 of 5000 bytes recorded\]\ntimings: /);
+    assert.match(plain.stdout(), /> POST \/orders\/60\?expand=items\n([>[].*\n)*\[\+40 ms\] response\n< 403 Forbidden\n< content-type: image\/png\n\[\+41 ms\] response body: 5000 bytes\n<\n< iVBORwABAg==\n< \[truncated: 7 of 5000 bytes recorded\]\n\[\+42 ms\] error ERR_BODY_REFUSED: the upstream response cannot be delivered\noutcome: refused, 42 ms\n$/);
 
     const noResponse = io();
     assert.equal(await runSessionsReplay([records[2]!.id, '--dir', dir], noResponse), 0);
-    assert.match(noResponse.stdout(), /< \(no response\)\n/);
-    assert.match(noResponse.stdout(), /timings: total 12\.5 ms\n$/);
+    assert.doesNotMatch(noResponse.stdout(), /\] response/);
+    assert.match(noResponse.stdout(), /\[\+42 ms\] error the exchange ended before a response\noutcome: incomplete, 42 ms\n$/);
   });
 
   test('errors: unknown session 1, missing store 1 with its code, bad usage 2', async () => {
@@ -154,7 +175,7 @@ describe('sluice sessions', () => {
     assert.equal(await runSessionsList(['--dir', path.join(dir, 'nope')], missing), 1);
     assert.match(missing.stderr(), /^sluice: ERR_SESSION_STORE_UNAVAILABLE: no session store in /);
 
-    for (const args of [['--since', 'yesterday'], ['--limit', '0'], ['--store', 'redis'], ['--bogus']]) {
+    for (const args of [['--since', 'yesterday'], ['--limit', '0'], ['--store', 'redis'], ['--bogus'], ['--protocol', 'ftp'], ['--outcome', 'fine']]) {
       const bad = io();
       assert.equal(await runSessionsList(['--dir', dir, ...args], bad), 2, args.join(' '));
       assert.ok(bad.stderr().startsWith('sluice: '), bad.stderr());

@@ -2,7 +2,7 @@ export type { CliIo as SessionsCliIo } from './io.ts';
 import { STATUS_CODES } from 'node:http';
 import { isSluiceError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
-import type { CapturedBody, RecordedMessage, SessionEvent, SessionRecord, SessionStore } from '../../ext-proc/sessions/types.ts';
+import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
 import type { Command } from './types.ts';
 import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
@@ -25,16 +25,19 @@ const STORE_HELP = `  --store         file (default) or postgres
 `;
 
 const HELP = {
-  list: `usage: sluice sessions list [--subject <sub>] [--target <name>] [--since <when>] [--until <when>] [--limit <n>] [--cursor <c>] [--json]
+  list: `usage: sluice sessions list [--subject <sub>] [--target <name>] [--protocol http|postgres|redis] [--outcome <outcome>]
+       [--since <when>] [--until <when>] [--limit <n>] [--cursor <c>] [--json]
        [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
-Lists recorded sessions, newest first. <when> is an ISO time (2025-01-31T12:00Z) or an age (90s, 15m, 2h, 7d).
+Lists recorded sessions, newest first, with their summary and outcome (completed, failed, refused, incomplete).
+<when> is an ISO time (2025-01-31T12:00Z) or an age (90s, 15m, 2h, 7d).
 ${STORE_HELP}`,
   show: `usage: sluice sessions show <id> [--json] [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
-Prints one session: who, what, the decision, timings, headers and bodies as recorded (credentials masked).
+Prints one session: who, what, the decision and outcome, and each HTTP request and response with its headers
+and body as recorded (credentials masked, truncation marked).
 ${STORE_HELP}`,
   replay: `usage: sluice sessions replay <id> [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
-Prints the exchange in the order it happened: request line, headers and body, then the response,
-with the recorded timings (and each recorded event's offset, when the session has events).
+Prints the session's events in the order they happened, each with its offset from the start: the request
+line, headers and body, body chunks, the response, and how the session ended.
 ${STORE_HELP}`,
 };
 
@@ -67,6 +70,8 @@ export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): P
       ...STORE_OPTIONS,
       subject: { type: 'string' },
       target: { type: 'string' },
+      protocol: { type: 'string' },
+      outcome: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
       limit: { type: 'string' },
@@ -87,10 +92,20 @@ export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): P
     io.err('sluice: --limit must be a whole number from 1 to 1000\n');
     return 2;
   }
+  if (values.protocol !== undefined && !SESSION_PROTOCOLS.includes(values.protocol as SessionProtocol)) {
+    io.err(`sluice: --protocol must be one of ${SESSION_PROTOCOLS.join(', ')}\n`);
+    return 2;
+  }
+  if (values.outcome !== undefined && !SESSION_OUTCOMES.includes(values.outcome as SessionOutcome)) {
+    io.err(`sluice: --outcome must be one of ${SESSION_OUTCOMES.join(', ')}\n`);
+    return 2;
+  }
   return withStore(io, values, async (store) => {
     const page = await store.list({
       ...(values.subject === undefined ? {} : { subject: values.subject }),
       ...(values.target === undefined ? {} : { target: values.target }),
+      ...(values.protocol === undefined ? {} : { protocol: values.protocol as SessionProtocol }),
+      ...(values.outcome === undefined ? {} : { outcome: values.outcome as SessionOutcome }),
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
       ...(limit === undefined ? {} : { limit }),
@@ -206,10 +221,10 @@ const COLUMNS: { title: string; max: number; cell(r: SessionRecord): string }[] 
   { title: 'ID', max: 36, cell: (r) => r.id },
   { title: 'SUBJECT', max: 32, cell: (r) => `${r.subject} (${r.issuer})` },
   { title: 'TARGET', max: 24, cell: (r) => r.target },
-  { title: 'REQUEST', max: 48, cell: (r) => `${r.method} ${r.path}` },
-  { title: 'STATUS', max: 6, cell: (r) => (r.status === null ? '-' : String(r.status)) },
+  { title: 'SUMMARY', max: 56, cell: (r) => r.summary },
+  { title: 'OUTCOME', max: 10, cell: (r) => r.outcome },
   { title: 'DECISION', max: 8, cell: (r) => r.decision },
-  { title: 'TIME', max: 12, cell: (r) => ms(r.timings.totalMs) },
+  { title: 'TIME', max: 12, cell: (r) => ms(r.endedAt - r.startedAt) },
 ];
 
 export function sessionsTable(records: readonly SessionRecord[]): string {
@@ -219,77 +234,95 @@ export function sessionsTable(records: readonly SessionRecord[]): string {
   return line(COLUMNS.map((c) => c.title)) + rows.map(line).join('');
 }
 
+/** The envelope, then each http event's head, headers and body as recorded, and how it ended. */
 export function showSession(r: SessionRecord): string {
   const fields: [string, string][] = [
     ['session', r.id],
     ['request id', r.requestId],
+    ['protocol', r.protocol],
     ['subject', `${r.subject} (issuer ${r.issuer})`],
     ['target', r.target],
     ['rule', r.rule],
     ['decision', r.decision],
-    ['request', `${r.method} ${r.path}`],
-    ['status', r.status === null ? 'no response' : statusText(r.status)],
+    ['summary', r.summary],
+    ['outcome', r.outcome],
     ['started', new Date(r.startedAt).toISOString()],
     ['ended', `${new Date(r.endedAt).toISOString()} (${ms(r.endedAt - r.startedAt)})`],
-    ['timings', timings(r)],
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   let out = fields.map(([name, value]) => `${name.padEnd(width)}  ${clean(value)}\n`).join('');
-  for (const [side, message] of [['request', r.request], ['response', r.response]] as const) {
-    out += `\n── ${side} headers\n${headerLines(message, '')}`;
-    out += `── ${side} body ${bodySummary(message.body)}\n${bodyLines(message.body, '')}`;
+  for (const event of r.events) {
+    const at = `[+${ms(event.at - r.startedAt)}]`;
+    switch (event.kind) {
+      case 'http.request':
+      case 'http.response': {
+        const side = event.kind === 'http.request' ? 'request' : 'response';
+        out += `\n── ${at} ${side}: ${clean(headLine(event))}\n${headerLines(event.headers, '')}`;
+        out += `── ${side} body ${bodySummary(event.body)}\n${bodyLines(event.body, '')}`;
+        break;
+      }
+      case 'body':
+        break;
+      case 'end':
+      case 'error':
+        out += `\n── ${at} ${clean(endLine(event))}\n`;
+        break;
+    }
   }
   return out;
 }
 
 /**
- * The exchange in order. With events, each event is a line with its offset from the start, and
- * a direction's head (request line or status line, headers) and body are printed at its
- * `headers` and `end` events; without events, in the natural order. Either way, anything not yet
- * printed comes last, request before response.
+ * The session's events in order, each with its offset from the start. A body is printed once its
+ * direction's chunks are over (at the next event of another kind or direction), so the output
+ * reads like the exchange: request head, its chunks, its body, then the response.
  */
 export function replaySession(r: SessionRecord): string {
-  let out = `replay of session ${r.id}: ${r.subject} (${r.issuer}) → ${r.target}, rule ${r.rule}, ${r.decision}\n`;
-  const printed = new Set<string>();
-  const head = (side: SessionEvent['direction']) => {
-    if (printed.has(`${side}:head`)) return '';
-    printed.add(`${side}:head`);
-    const mark = side === 'request' ? '> ' : '< ';
-    const first = side === 'request' ? `${r.method} ${r.path}` : r.status === null ? '(no response)' : statusText(r.status);
-    return `${mark}${clean(first)}\n${headerLines(r[side], mark)}`;
+  let out = `replay of session ${r.id}: ${r.subject} (${r.issuer}) → ${r.target}, rule ${r.rule}, ${r.decision}, ${r.protocol}\n`;
+  let pending: { mark: string; body: CapturedBody } | undefined;
+  const flush = () => {
+    if (pending === undefined) return '';
+    const { mark, body } = pending;
+    pending = undefined;
+    if (body.bytes === 0) return '';
+    return `${mark.trimEnd()}\n${bodyLines(body, mark)}${body.truncated ? `${mark}[truncated: ${storedBytes(body)} of ${body.bytes} bytes recorded]\n` : ''}`;
   };
-  const body = (side: SessionEvent['direction']) => {
-    if (printed.has(`${side}:body`)) return '';
-    const before = head(side);
-    printed.add(`${side}:body`);
-    const message = r[side];
-    const mark = side === 'request' ? '> ' : '< ';
-    if (message.body.bytes === 0) return before;
-    return `${before}${mark.trimEnd()}\n${bodyLines(message.body, mark)}${message.body.truncated ? `${mark}[truncated: ${storedBytes(message.body)} of ${message.body.bytes} bytes recorded]\n` : ''}`;
-  };
-  for (const event of r.events ?? []) {
+  for (const event of r.events) {
     const at = `[+${ms(event.at - r.startedAt)}]`;
+    if (!(event.kind === 'body' && pending?.mark === (event.direction === 'request' ? '> ' : '< '))) out += flush();
     switch (event.kind) {
-      case 'headers':
-        out += `${at} ${event.direction} headers\n${head(event.direction)}`;
+      case 'http.request':
+      case 'http.response': {
+        const mark = event.kind === 'http.request' ? '> ' : '< ';
+        out += `${at} ${event.kind === 'http.request' ? 'request' : 'response'}\n${mark}${clean(headLine(event))}\n${headerLines(event.headers, mark)}`;
+        pending = { mark, body: event.body };
         break;
+      }
       case 'body':
-        out += `${at} ${event.direction} body${event.bytes === undefined ? '' : `: ${event.bytes} bytes`}\n`;
+        out += `${at} ${event.direction} body: ${event.bytes} bytes\n`;
         break;
       case 'end':
-        out += `${at} ${event.direction} end\n${body(event.direction)}`;
-        break;
       case 'error':
-        out += `${at} ${event.direction} error\n`;
+        out += `${at} ${clean(endLine(event))}\n`;
         break;
     }
   }
-  out += body('request') + body('response');
-  return `${out}timings: ${timings(r)}\n`;
+  out += flush();
+  return `${out}outcome: ${r.outcome}, ${ms(r.endedAt - r.startedAt)}\n`;
 }
 
-function headerLines(message: RecordedMessage, mark: string): string {
-  return Object.entries(message.headers).map(([name, value]) => `${mark}${clean(name)}: ${clean(value)}\n`).join('');
+function headLine(event: { kind: 'http.request'; method: string; path: string } | { kind: 'http.response'; status?: number }): string {
+  if (event.kind === 'http.request') return `${event.method} ${event.path}`;
+  return event.status === undefined ? '(status not recorded)' : statusText(event.status);
+}
+
+function endLine(event: { kind: 'end'; reason?: string } | { kind: 'error'; code?: string; reason?: string }): string {
+  const detail = event.kind === 'error' ? [event.code, event.reason].filter((part) => part !== undefined).join(': ') : (event.reason ?? '');
+  return detail === '' ? event.kind : `${event.kind} ${detail}`;
+}
+
+function headerLines(headers: Readonly<Record<string, string>>, mark: string): string {
+  return Object.entries(headers).map(([name, value]) => `${mark}${clean(name)}: ${clean(value)}\n`).join('');
 }
 
 function bodySummary(body: CapturedBody): string {
@@ -306,14 +339,6 @@ function bodyLines(body: CapturedBody, mark: string): string {
 
 function storedBytes(body: CapturedBody): number {
   return 'text' in body ? Buffer.byteLength(body.text, 'utf8') : Buffer.from(body.base64, 'base64').byteLength;
-}
-
-function timings(r: SessionRecord): string {
-  const parts: string[] = [];
-  if (r.timings.requestHeadersMs !== undefined) parts.push(`request headers ${ms(r.timings.requestHeadersMs)}`);
-  if (r.timings.upstreamMs !== undefined) parts.push(`upstream ${ms(r.timings.upstreamMs)}`);
-  parts.push(`total ${ms(r.timings.totalMs)}`);
-  return parts.join(', ');
 }
 
 function statusText(status: number): string {

@@ -1,4 +1,5 @@
 import { matches, newestFirst, type ListPosition, type ListQuery } from './list-query.ts';
+import type { SessionOutcome, SessionProtocol } from './types.ts';
 
 /** Where one record lives on disk, plus what list() filters on. */
 export interface IndexEntry {
@@ -6,6 +7,8 @@ export interface IndexEntry {
   subject: string;
   target: string;
   startedAt: number;
+  protocol: SessionProtocol;
+  outcome: SessionOutcome;
   segment: number;
   offset: number;
   length: number;
@@ -13,7 +16,8 @@ export interface IndexEntry {
 
 /**
  * The file store's in-memory index: id → place on disk, and the entries in (startedAt, id) order,
- * overall and per subject and per target, so list() walks only candidates and never reads a
+ * overall and per subject and per target, so list() walks only candidates (protocol and outcome
+ * are checked on each candidate: few values, no index of their own) and never reads a
  * record it will not return. About 150 bytes per session.
  */
 export class SessionIndex {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { silentLogger } from '../../common/logger.ts';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.ts';
-import { encodeFrame } from './frame.ts';
+import { encodeFrame, encodeFrameV1 } from './frame.ts';
+import { httpRequestOf } from './http-events.ts';
 import { listAll, sessionRecord, sessionStoreSuite } from './store-suite.ts';
 
 const dirs: string[] = [];
@@ -44,6 +45,14 @@ sessionStoreSuite('FileSessionStore', async (policy = {}) => {
       return store;
     },
     close: () => store.close(),
+    writeV1: async (records) => {
+      // As the previous version wrote them: into the active segment, old index part and all.
+      await store.close();
+      const [last] = (await segments(dir)).slice(-1);
+      await appendFile(last!, Buffer.concat(records.map(encodeFrameV1)));
+      store = await FileSessionStore.open(options);
+      return store;
+    },
   };
 });
 

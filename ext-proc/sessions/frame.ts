@@ -1,12 +1,17 @@
 import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import type { SessionRecord } from './types.ts';
+import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
+import type { SessionOutcome, SessionProtocol, SessionRecord } from './types.ts';
 
 /**
  * The file store's on-disk record: one line per session,
  *
  *     <crc32 of the payload, 8 hex digits> ' ' <payload> '\n'
- *     payload = <[id, subject, target, startedAt] as JSON> '\t' <the record as JSON>
+ *     payload = <[id, subject, target, startedAt, protocol, outcome] as JSON> '\t' <the record as JSON>
+ *
+ * Version 1 lines have a four-element index part ([id, subject, target, startedAt]) and a v1
+ * record; they are still read: their protocol and outcome come from upgrading the record, which
+ * costs a full parse of each old line at startup, once.
  *
  * JSON text never contains a raw newline or tab, so the line and the two parts split cleanly. A
  * line that lacks its newline or fails its checksum is not a record: that is how a write torn by
@@ -27,10 +32,20 @@ export interface FrameMeta {
   subject: string;
   target: string;
   startedAt: number;
+  protocol: SessionProtocol;
+  outcome: SessionOutcome;
 }
 
 export function encodeFrame(record: SessionRecord): Buffer {
-  const meta = JSON.stringify([record.id, record.subject, record.target, record.startedAt]);
+  return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome]), record);
+}
+
+/** A line as version 1 of the store wrote it; for tests of reading old segments. */
+export function encodeFrameV1(record: SessionRecordV1): Buffer {
+  return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt]), record);
+}
+
+function frameOf(meta: string, record: object): Buffer {
   const payload = Buffer.from(`${meta}\t${JSON.stringify(record)}`, 'utf8');
   const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.byteLength + 1);
   frame.write(crc32(payload).toString(16).padStart(8, '0'), 0, 'latin1');
@@ -56,9 +71,16 @@ export function decodeFrameMeta(line: Buffer): FrameMeta | undefined {
   const tab = payload.indexOf(TAB);
   if (tab < 0) return undefined;
   try {
-    const [id, subject, target, startedAt] = JSON.parse(payload.toString('utf8', 0, tab)) as unknown[];
+    const meta = JSON.parse(payload.toString('utf8', 0, tab)) as unknown[];
+    const [id, subject, target, startedAt] = meta;
     if (typeof id !== 'string' || typeof subject !== 'string' || typeof target !== 'string' || typeof startedAt !== 'number') return undefined;
-    return { id, subject, target, startedAt };
+    if (meta.length === 4) {
+      const record = recordOf(payload, tab);
+      return record === undefined ? undefined : { id, subject, target, startedAt, protocol: record.protocol, outcome: record.outcome };
+    }
+    const [, , , , protocol, outcome] = meta;
+    if (typeof protocol !== 'string' || typeof outcome !== 'string') return undefined;
+    return { id, subject, target, startedAt, protocol: protocol as SessionProtocol, outcome: outcome as SessionOutcome };
   } catch {
     return undefined;
   }
@@ -68,9 +90,13 @@ export function decodeFrameRecord(line: Buffer): SessionRecord | undefined {
   const payload = payloadOf(line);
   if (payload === undefined) return undefined;
   const tab = payload.indexOf(TAB);
-  if (tab < 0) return undefined;
+  return tab < 0 ? undefined : recordOf(payload, tab);
+}
+
+/** The record after the tab, as version 2. */
+function recordOf(payload: Buffer, tab: number): SessionRecord | undefined {
   try {
-    return JSON.parse(payload.toString('utf8', tab + 1)) as SessionRecord;
+    return upgradeRecord(JSON.parse(payload.toString('utf8', tab + 1)) as SessionRecord | SessionRecordV1);
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { SessionError } from './errors.ts';
 import { isSessionId } from './prepare-record.ts';
-import type { SessionFilter } from './types.ts';
+import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type SessionFilter, type SessionOutcome, type SessionProtocol } from './types.ts';
 
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;
@@ -17,6 +17,8 @@ export interface ListPosition {
 export interface ListQuery {
   subject?: string;
   target?: string;
+  protocol?: SessionProtocol;
+  outcome?: SessionOutcome;
   from?: number;
   to?: number;
   limit: number;
@@ -32,6 +34,14 @@ export function listQuery(filter: SessionFilter = {}): ListQuery {
     if (value === undefined) continue;
     if (typeof value !== 'string') problems.push(`${field} must be a string`);
     else query[field] = value;
+  }
+  if (filter.protocol !== undefined) {
+    if (!SESSION_PROTOCOLS.includes(filter.protocol)) problems.push(`protocol must be one of ${SESSION_PROTOCOLS.join(', ')}`);
+    else query.protocol = filter.protocol;
+  }
+  if (filter.outcome !== undefined) {
+    if (!SESSION_OUTCOMES.includes(filter.outcome)) problems.push(`outcome must be one of ${SESSION_OUTCOMES.join(', ')}`);
+    else query.outcome = filter.outcome;
   }
   for (const field of ['from', 'to'] as const) {
     const value = filter[field];
@@ -71,9 +81,11 @@ export function newestFirst(a: ListPosition, b: ListPosition): number {
 }
 
 /** Whether a session at `position` passes the query (filters and cursor). */
-export function matches(query: ListQuery, entry: ListPosition & { subject: string; target: string }): boolean {
+export function matches(query: ListQuery, entry: ListPosition & { subject: string; target: string; protocol: SessionProtocol; outcome: SessionOutcome }): boolean {
   if (query.subject !== undefined && entry.subject !== query.subject) return false;
   if (query.target !== undefined && entry.target !== query.target) return false;
+  if (query.protocol !== undefined && entry.protocol !== query.protocol) return false;
+  if (query.outcome !== undefined && entry.outcome !== query.outcome) return false;
   if (query.from !== undefined && entry.startedAt < query.from) return false;
   if (query.to !== undefined && entry.startedAt >= query.to) return false;
   if (query.after !== undefined && newestFirst(query.after, entry) >= 0) return false;

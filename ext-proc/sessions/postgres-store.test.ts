@@ -5,7 +5,8 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { silentLogger } from '../../common/logger.ts';
 import { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.ts';
-import { sessionRecord, sessionStoreSuite } from './store-suite.ts';
+import { listAll, sessionRecord, sessionRecordV1, sessionStoreSuite } from './store-suite.ts';
+import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 import { tcpProxy } from '../../test/harness/tcp-proxy.ts';
 
 const DATABASE_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -49,8 +50,29 @@ sessionStoreSuite('PostgresSessionStore', async (policy = {}) => {
       return store;
     },
     close: () => store.close(),
+    writeV1: async (records) => {
+      await insertV1(shared.schema!, records);
+      return store;
+    },
   };
 });
+
+/** Rows as a version 1 replica inserts them: the 001 columns only. */
+async function insertV1(schema: string, records: readonly SessionRecordV1[]): Promise<void> {
+  await admin(async (client) => {
+    for (const r of records) {
+      await client.query(
+        `INSERT INTO "${schema}".sluice_sessions (id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, timings, request, response, events)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+        [
+          r.id, r.requestId, r.subject, r.issuer, r.target, r.rule, r.decision, r.method, r.path, r.status, new Date(r.startedAt), new Date(r.endedAt), JSON.stringify(r.timings),
+          JSON.stringify({ headers: Object.entries(r.request.headers), body: r.request.body }), JSON.stringify({ headers: Object.entries(r.response.headers), body: r.response.body }),
+          r.events === undefined ? null : JSON.stringify(r.events),
+        ],
+      );
+    }
+  });
+}
 
 describe('PostgresSessionStore migrations and outages', () => {
   test('replicas starting together apply the migration once (advisory lock); a restart applies nothing', async () => {
@@ -61,10 +83,41 @@ describe('PostgresSessionStore migrations and outages', () => {
     await again.close();
     await admin(async (client) => {
       const applied = await client.query(`SELECT component, version FROM "${shared.schema}".sluice_schema_migrations`);
-      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }]);
+      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }, { component: 'sessions', version: '002_session_events' }]);
       const indexes = await client.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [shared.schema, 'sluice_sessions']);
-      assert.deepEqual(indexes.rows.map((r) => r.indexname), ['sluice_sessions_pkey', 'sluice_sessions_started_idx', 'sluice_sessions_subject_idx', 'sluice_sessions_target_idx']);
+      assert.deepEqual(indexes.rows.map((r) => r.indexname), [
+        'sluice_sessions_outcome_idx', 'sluice_sessions_pkey', 'sluice_sessions_protocol_idx', 'sluice_sessions_started_idx', 'sluice_sessions_subject_idx', 'sluice_sessions_target_idx',
+      ]);
     });
+  });
+
+  test('002 backfills the rows 001 holds: they list, filter and read as version 2', async () => {
+    const shared = options();
+    const { loadMigrations, migrate } = await import('./migrate.ts');
+    const all = await loadMigrations(new URL('./migrations/', import.meta.url));
+    // The database as version 1 left it: only 001 applied, rows in the old shape.
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    try {
+      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => m.version === '001_sessions'), logger: silentLogger() });
+    } finally {
+      await pool.end();
+    }
+    const old = [sessionRecordV1({}, 0), sessionRecordV1({ status: null, events: undefined }, 1)];
+    await insertV1(shared.schema!, old);
+    const store = await PostgresSessionStore.connect(shared);
+    try {
+      assert.deepEqual(await listAll(store), old.map(upgradeRecord).reverse());
+      assert.deepEqual((await store.list({ outcome: 'incomplete' })).records.map((r) => r.id), [old[1]!.id]);
+      assert.deepEqual((await store.list({ protocol: 'http', outcome: 'completed' })).records.map((r) => r.id), [old[0]!.id]);
+      const current = sessionRecord({}, 5);
+      await store.append(current);
+      await admin(async (client) => {
+        const row = await client.query(`SELECT version, method, path, status, timings, request FROM "${shared.schema}".sluice_sessions WHERE id = $1`, [current.id]);
+        assert.deepEqual(row.rows[0], { version: 2, method: 'POST', path: '/orders/5?expand=items', status: 201, timings: null, request: null }, 'the 001 scalars are filled for http sessions');
+      });
+    } finally {
+      await store.close();
+    }
   });
 
   test('list by subject uses the index and keyset pagination (no sort, no offset)', async () => {

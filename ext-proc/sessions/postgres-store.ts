@@ -5,7 +5,9 @@ import { invalidOptions, SessionError } from './errors.ts';
 import { encodeCursor, listQuery } from './list-query.ts';
 import { loadMigrations, migrate, quoteIdent, SQL_NAME } from './migrate.ts';
 import { isSessionId, prepareRecord, recordPolicy, type RecordPolicy, type RecordPolicyOptions } from './prepare-record.ts';
-import type { CapturedBody, RecordedMessage, SessionEvent, SessionFilter, SessionPage, SessionRecord, SessionStore, SessionTimings } from './types.ts';
+import { httpRequestOf, httpResponseOf } from './http-events.ts';
+import type { CapturedBody, SessionEvent, SessionFilter, SessionOutcome, SessionPage, SessionProtocol, SessionRecord, SessionStore } from './types.ts';
+import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 
 export interface PostgresSessionStoreOptions extends RecordPolicyOptions {
   /** postgres:// URL (may carry a password; it is never logged). */
@@ -27,9 +29,12 @@ export interface PostgresSessionStoreOptions extends RecordPolicyOptions {
 
 const MIGRATIONS = new URL('./migrations/', import.meta.url);
 const COMPONENT = 'sessions';
-const COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, timings, request, response, events';
+/** Written by append: the 001 columns an http session can fill, and the 002 ones. */
+const INSERT_COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, events, version, protocol, outcome, summary';
+/** Read back: everything a record of either version needs. */
+const COLUMNS = `${INSERT_COLUMNS}, timings, request, response`;
 
-interface SessionRow {
+type SessionRow = {
   id: string;
   request_id: string;
   subject: string;
@@ -37,16 +42,24 @@ interface SessionRow {
   target: string;
   rule: string;
   decision: 'allow' | 'deny';
-  method: string;
-  path: string;
-  status: number | null;
   started_at: Date;
   ended_at: Date;
-  timings: SessionTimings;
-  request: StoredMessage;
-  response: StoredMessage;
-  events: SessionEvent[] | null;
-}
+  protocol: SessionProtocol;
+  outcome: SessionOutcome;
+  summary: string;
+} & (
+  | { version: 2; events: StoredEvent[] }
+  | {
+    version: 1;
+    method: string;
+    path: string;
+    status: number | null;
+    timings: SessionRecordV1['timings'];
+    request: StoredMessage;
+    response: StoredMessage;
+    events: SessionRecordV1['events'] | null;
+  }
+);
 
 /**
  * Sessions in PostgreSQL, shared by every replica. The table comes from migrations/ (applied on
@@ -112,13 +125,15 @@ export class PostgresSessionStore implements SessionStore {
     this.checkOpen();
     if (this.readOnly) throw unavailable('the session store was opened read-only');
     const r = prepareRecord(record, this.policy);
+    const request = httpRequestOf(r);
     try {
       await this.pool.query(
-        `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 2, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
         [
-          r.id, r.requestId, r.subject, r.issuer, r.target, r.rule, r.decision, r.method, r.path, r.status,
+          r.id, r.requestId, r.subject, r.issuer, r.target, r.rule, r.decision,
+          request?.method ?? null, request?.path ?? null, httpResponseOf(r)?.status ?? null,
           new Date(r.startedAt), new Date(r.endedAt),
-          JSON.stringify(r.timings), JSON.stringify(toStored(r.request)), JSON.stringify(toStored(r.response)), r.events === undefined ? null : JSON.stringify(r.events),
+          JSON.stringify(r.events.map(toStoredEvent)), r.protocol, r.outcome, r.summary,
         ],
       );
     } catch (err) {
@@ -149,6 +164,8 @@ export class PostgresSessionStore implements SessionStore {
     };
     if (query.subject !== undefined) where.push(`subject = ${param(query.subject)}`);
     if (query.target !== undefined) where.push(`target = ${param(query.target)}`);
+    if (query.protocol !== undefined) where.push(`protocol = ${param(query.protocol)}`);
+    if (query.outcome !== undefined) where.push(`outcome = ${param(query.outcome)}`);
     if (query.from !== undefined) where.push(`started_at >= ${param(new Date(query.from))}`);
     if (query.to !== undefined) where.push(`started_at < ${param(new Date(query.to))}`);
     if (query.after !== undefined) where.push(`(started_at, id) < (${param(new Date(query.after.startedAt))}, ${param(query.after.id)}::uuid)`);
@@ -176,46 +193,76 @@ export class PostgresSessionStore implements SessionStore {
 }
 
 function fromRow(row: SessionRow): SessionRecord {
-  const record: SessionRecord = {
+  if (row.version === 1) {
+    return upgradeRecord({
+      id: row.id,
+      requestId: row.request_id,
+      subject: row.subject,
+      issuer: row.issuer,
+      target: row.target,
+      rule: row.rule,
+      decision: row.decision,
+      method: row.method,
+      path: row.path,
+      status: row.status,
+      startedAt: row.started_at.getTime(),
+      endedAt: row.ended_at.getTime(),
+      timings: row.timings,
+      request: fromStored(row.request),
+      response: fromStored(row.response),
+      ...(row.events === null ? {} : { events: row.events }),
+    });
+  }
+  return {
+    version: 2,
     id: row.id,
     requestId: row.request_id,
+    protocol: row.protocol,
     subject: row.subject,
     issuer: row.issuer,
     target: row.target,
     rule: row.rule,
     decision: row.decision,
-    method: row.method,
-    path: row.path,
-    status: row.status,
     startedAt: row.started_at.getTime(),
     endedAt: row.ended_at.getTime(),
-    timings: row.timings,
-    request: fromStored(row.request),
-    response: fromStored(row.response),
+    outcome: row.outcome,
+    summary: row.summary,
+    events: row.events.map(fromStoredEvent),
   };
-  if (row.events !== null) record.events = row.events;
-  return record;
 }
 
 /**
  * jsonb keeps an object's keys in its own order, not the order they came in; headers go in as
  * [name, value] pairs so that a replay shows them as they were on the wire.
  */
+type StoredHeaders = [string, string][];
+
 interface StoredMessage {
-  headers: [string, string][];
+  headers: StoredHeaders;
   body: CapturedBody;
 }
 
-function toStored(message: RecordedMessage): StoredMessage {
-  return { headers: Object.entries(message.headers), body: message.body };
+type StoredEvent = { [K in SessionEvent['kind']]: WithStoredHeaders<Extract<SessionEvent, { kind: K }>> }[SessionEvent['kind']];
+type WithStoredHeaders<E> = E extends { headers: Record<string, string> } ? Omit<E, 'headers'> & { headers: StoredHeaders } : E;
+
+function toStoredEvent(event: SessionEvent): StoredEvent {
+  return event.kind === 'http.request' || event.kind === 'http.response' ? { ...event, headers: Object.entries(event.headers) } : event;
 }
 
-function fromStored(stored: StoredMessage): RecordedMessage {
+function fromStoredEvent(event: StoredEvent): SessionEvent {
+  return event.kind === 'http.request' || event.kind === 'http.response' ? { ...event, headers: headersOf(event.headers) } : event;
+}
+
+function fromStored(stored: StoredMessage): { headers: Record<string, string>; body: CapturedBody } {
+  return { headers: headersOf(stored.headers), body: stored.body };
+}
+
+function headersOf(pairs: StoredHeaders): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of stored.headers) {
+  for (const [name, value] of pairs) {
     Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
   }
-  return { headers, body: stored.body };
+  return headers;
 }
 
 function unavailable(message: string, cause?: unknown): SessionError {

@@ -1,6 +1,6 @@
 import { bodyBytes, truncateBody } from './body-capture.ts';
 import { invalidOptions, SessionError } from './errors.ts';
-import type { CapturedBody, RecordedMessage, SessionEvent, SessionRecord, SessionTimings } from './types.ts';
+import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type SessionEvent, type SessionRecord } from './types.ts';
 
 /** Credential headers every store redacts, whatever the caller did and whatever is configured. */
 export const ALWAYS_REDACTED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'x-api-key'] as const;
@@ -45,9 +45,9 @@ export function recordPolicy(what: string, options: RecordPolicyOptions): Record
 const MAX_TIME = 8.64e15;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const STRING_FIELDS = ['requestId', 'subject', 'issuer', 'target', 'rule', 'method', 'path'] as const;
-const DIRECTIONS = new Set(['request', 'response']);
-const KINDS = new Set(['headers', 'body', 'end', 'error']);
+const STRING_FIELDS = ['requestId', 'subject', 'issuer', 'target', 'rule', 'summary'] as const;
+const PROTOCOLS = new Set<string>(SESSION_PROTOCOLS);
+const OUTCOMES = new Set<string>(SESSION_OUTCOMES);
 
 export function isSessionId(id: unknown): id is string {
   return typeof id === 'string' && UUID.test(id);
@@ -57,42 +57,60 @@ export function isSessionId(id: unknown): id is string {
 export function checkRecord(record: unknown): string[] {
   if (!isObject(record)) return ['record must be an object'];
   const problems: string[] = [];
+  if (record.version !== 2) problems.push('version must be 2');
   if (!isSessionId(record.id)) problems.push('id must be a UUID');
   for (const field of STRING_FIELDS) if (typeof record[field] !== 'string') problems.push(`${field} must be a string`);
+  if (!PROTOCOLS.has(record.protocol as string)) problems.push(`protocol must be one of ${SESSION_PROTOCOLS.join(', ')}`);
+  if (!OUTCOMES.has(record.outcome as string)) problems.push(`outcome must be one of ${SESSION_OUTCOMES.join(', ')}`);
   if (record.decision !== 'allow' && record.decision !== 'deny') problems.push('decision must be "allow" or "deny"');
-  if (record.status !== null && !(Number.isInteger(record.status) && (record.status as number) >= 100 && (record.status as number) <= 999)) {
-    problems.push('status must be an HTTP status code or null');
-  }
   for (const field of ['startedAt', 'endedAt'] as const) {
-    if (!Number.isSafeInteger(record[field]) || (record[field] as number) < 0 || (record[field] as number) > MAX_TIME) problems.push(`${field} must be a time in integer milliseconds since the epoch`);
+    if (!isTime(record[field])) problems.push(`${field} must be a time in integer milliseconds since the epoch`);
   }
   if (problems.length === 0 && (record.endedAt as number) < (record.startedAt as number)) problems.push('endedAt must not be before startedAt');
-  if (!isObject(record.timings)) {
-    problems.push('timings must be an object');
+  if (!Array.isArray(record.events)) {
+    problems.push('events must be a list');
   } else {
-    for (const field of ['requestHeadersMs', 'upstreamMs', 'totalMs'] as const) {
-      const value = record.timings[field];
-      if ((value !== undefined || field === 'totalMs') && !isDuration(value)) problems.push(`timings.${field} must be a non-negative number`);
-    }
-  }
-  for (const side of ['request', 'response'] as const) problems.push(...checkMessage(record[side], side));
-  if (record.events !== undefined) {
-    if (!Array.isArray(record.events)) {
-      problems.push('events must be a list');
-    } else {
-      record.events.forEach((event: unknown, i) => {
-        if (!isObject(event) || !Number.isFinite(event.at) || !DIRECTIONS.has(event.direction as string) || !KINDS.has(event.kind as string) ||
-          (event.bytes !== undefined && !(Number.isSafeInteger(event.bytes) && (event.bytes as number) >= 0))) {
-          problems.push(`events[${i}] must be { at, direction: request|response, kind: headers|body|end|error, bytes? }`);
-        }
-      });
-    }
+    // Order is not checked: a wall clock that steps back must not cost the audit its record.
+    record.events.forEach((event: unknown, i) => problems.push(...checkEvent(event, `events[${i}]`, record.protocol)));
   }
   return problems;
 }
 
-function checkMessage(message: unknown, side: string): string[] {
-  if (!isObject(message)) return [`${side} must be an object`];
+function checkEvent(event: unknown, where: string, protocol: unknown): string[] {
+  if (!isObject(event)) return [`${where} must be an object`];
+  if (typeof event.at !== 'number' || !Number.isFinite(event.at) || event.at < 0 || event.at > MAX_TIME) return [`${where}.at must be a time in milliseconds since the epoch`];
+  const kind = event.kind;
+  if (typeof kind === 'string' && kind.startsWith('http.') && protocol !== 'http') return [`${where}: ${kind} belongs to http sessions`];
+  switch (kind) {
+    case 'http.request': {
+      const problems = checkMessage(event, where);
+      for (const field of ['method', 'path'] as const) if (typeof event[field] !== 'string') problems.push(`${where}.${field} must be a string`);
+      return problems;
+    }
+    case 'http.response': {
+      const problems = checkMessage(event, where);
+      if (event.status !== undefined && !(Number.isInteger(event.status) && (event.status as number) >= 100 && (event.status as number) <= 999)) {
+        problems.push(`${where}.status must be an HTTP status code`);
+      }
+      return problems;
+    }
+    case 'body':
+      if (event.direction !== 'request' && event.direction !== 'response') return [`${where}.direction must be request or response`];
+      return Number.isSafeInteger(event.bytes) && (event.bytes as number) >= 0 ? [] : [`${where}.bytes must be a non-negative integer`];
+    case 'end':
+    case 'error': {
+      const problems: string[] = [];
+      for (const field of kind === 'end' ? (['reason'] as const) : (['code', 'reason'] as const)) {
+        if (event[field] !== undefined && typeof event[field] !== 'string') problems.push(`${where}.${field} must be a string`);
+      }
+      return problems;
+    }
+    default:
+      return [`${where}.kind must be one of http.request, http.response, body, end, error`];
+  }
+}
+
+function checkMessage(message: Record<string, unknown>, side: string): string[] {
   const problems: string[] = [];
   if (!isObject(message.headers) || !Object.values(message.headers).every((value) => typeof value === 'string')) {
     problems.push(`${side}.headers must map header names to strings`);
@@ -116,42 +134,47 @@ function checkMessage(message: unknown, side: string): string[] {
 }
 
 /**
- * The record as a store keeps it: checked (ERR_SESSION_INVALID), credential headers redacted,
- * bodies cut to the policy's maximum, unknown fields dropped, the id in lower case, and NUL and
- * lone surrogates in text fields replaced by U+FFFD (PostgreSQL cannot hold them, and both stores
- * must give back the same record). A text body with NUL becomes base64 instead, losing nothing. The caller's object is not modified.
+ * The record as a store keeps it: checked (ERR_SESSION_INVALID), credential headers of every
+ * http event redacted, bodies cut to the policy's maximum, unknown fields dropped, the id in lower
+ * case, and NUL and lone surrogates in text fields replaced by U+FFFD (PostgreSQL cannot hold
+ * them, and both stores must give back the same record). A text body with NUL becomes base64
+ * instead, losing nothing. The caller's object is not modified.
  */
 export function prepareRecord(record: SessionRecord, policy: RecordPolicy): SessionRecord {
   const problems = checkRecord(record);
   if (problems.length > 0) throw new SessionError('ERR_SESSION_INVALID', `invalid session record: ${problems.join('; ')}`, { details: { problems } });
-  const timings: SessionTimings = { totalMs: record.timings.totalMs };
-  if (record.timings.requestHeadersMs !== undefined) timings.requestHeadersMs = record.timings.requestHeadersMs;
-  if (record.timings.upstreamMs !== undefined) timings.upstreamMs = record.timings.upstreamMs;
-  const prepared: SessionRecord = {
+  return {
+    version: 2,
     id: record.id.toLowerCase(),
     requestId: safeText(record.requestId),
+    protocol: record.protocol,
     subject: safeText(record.subject),
     issuer: safeText(record.issuer),
     target: safeText(record.target),
     rule: safeText(record.rule),
     decision: record.decision,
-    method: safeText(record.method),
-    path: safeText(record.path),
-    status: record.status,
     startedAt: record.startedAt,
     endedAt: record.endedAt,
-    timings,
-    request: prepareMessage(record.request, policy),
-    response: prepareMessage(record.response, policy),
+    outcome: record.outcome,
+    summary: safeText(record.summary),
+    events: record.events.map((event) => prepareEvent(event, policy)),
   };
-  if (record.events !== undefined) {
-    prepared.events = record.events.map((event): SessionEvent => {
-      const copy: SessionEvent = { at: event.at, direction: event.direction, kind: event.kind };
-      if (event.bytes !== undefined) copy.bytes = event.bytes;
-      return copy;
-    });
+}
+
+/** A copy with only the fields its kind has; a new kind must be added here to be stored. */
+function prepareEvent(event: SessionEvent, policy: RecordPolicy): SessionEvent {
+  switch (event.kind) {
+    case 'http.request':
+      return { at: event.at, kind: event.kind, method: safeText(event.method), path: safeText(event.path), headers: redactHeaders(event.headers, policy.redactHeaders), body: prepareBody(event.body, policy) };
+    case 'http.response':
+      return { at: event.at, kind: event.kind, ...(event.status === undefined ? {} : { status: event.status }), headers: redactHeaders(event.headers, policy.redactHeaders), body: prepareBody(event.body, policy) };
+    case 'body':
+      return { at: event.at, kind: event.kind, direction: event.direction, bytes: event.bytes };
+    case 'end':
+      return { at: event.at, kind: event.kind, ...(event.reason === undefined ? {} : { reason: safeText(event.reason) }) };
+    case 'error':
+      return { at: event.at, kind: event.kind, ...(event.code === undefined ? {} : { code: safeText(event.code) }), ...(event.reason === undefined ? {} : { reason: safeText(event.reason) }) };
   }
-  return prepared;
 }
 
 /** Headers with credential values replaced by `[redacted]`; names compared in any case. */
@@ -169,18 +192,12 @@ export function redactHeaders(headers: Readonly<Record<string, string>>, names: 
   return out;
 }
 
-function prepareMessage(message: RecordedMessage, policy: RecordPolicy): RecordedMessage {
-  const body = truncateBody(message.body, policy.maxBodyBytes);
-  let copy: CapturedBody;
-  if (!('text' in body)) {
-    copy = { base64: body.base64, bytes: body.bytes, truncated: body.truncated };
-  } else if (body.text.includes('\u0000')) {
-    // Lossless: text with NUL is kept as the bytes it is.
-    copy = { base64: Buffer.from(body.text, 'utf8').toString('base64'), bytes: body.bytes, truncated: body.truncated };
-  } else {
-    copy = { text: safeText(body.text), bytes: body.bytes, truncated: body.truncated };
-  }
-  return { headers: redactHeaders(message.headers, policy.redactHeaders), body: copy };
+function prepareBody(captured: CapturedBody, policy: RecordPolicy): CapturedBody {
+  const body = truncateBody(captured, policy.maxBodyBytes);
+  if (!('text' in body)) return { base64: body.base64, bytes: body.bytes, truncated: body.truncated };
+  // Lossless: text with NUL is kept as the bytes it is.
+  if (body.text.includes('\u0000')) return { base64: Buffer.from(body.text, 'utf8').toString('base64'), bytes: body.bytes, truncated: body.truncated };
+  return { text: safeText(body.text), bytes: body.bytes, truncated: body.truncated };
 }
 
 /** NUL and lone surrogates, which PostgreSQL refuses in text and jsonb. */
@@ -191,8 +208,8 @@ function safeText(text: string): string {
   return UNSTORABLE.test(text) ? text.replace(UNSTORABLE, '\uFFFD') : text;
 }
 
-function isDuration(value: unknown): boolean {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+function isTime(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_TIME;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

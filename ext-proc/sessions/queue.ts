@@ -270,10 +270,12 @@ export class RecordingQueue {
 
 /** Rough memory held by a record: what grows with traffic (bodies, headers, path, events). */
 function estimateBytes(record: SessionRecord): number {
-  let bytes = 512 + record.path.length + record.subject.length + (record.events?.length ?? 0) * 64;
-  for (const message of [record.request, record.response]) {
-    for (const [name, value] of Object.entries(message.headers)) bytes += name.length + value.length + 16;
-    bytes += 'text' in message.body ? message.body.text.length : message.body.base64.length;
+  let bytes = 512 + record.subject.length + record.summary.length + record.events.length * 64;
+  for (const event of record.events) {
+    if (event.kind !== 'http.request' && event.kind !== 'http.response') continue;
+    if (event.kind === 'http.request') bytes += event.path.length;
+    for (const [name, value] of Object.entries(event.headers)) bytes += name.length + value.length + 16;
+    bytes += 'text' in event.body ? event.body.text.length : event.body.base64.length;
   }
   return bytes;
 }

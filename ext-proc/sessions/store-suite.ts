@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { BodyCapture } from './body-capture.ts';
+import { httpRequestOf, httpResponseOf, httpSummary } from './http-events.ts';
 import type { RecordPolicyOptions } from './prepare-record.ts';
-import type { SessionFilter, SessionRecord, SessionStore } from './types.ts';
+import type { CapturedBody, SessionEvent, SessionFilter, SessionRecord, SessionStore } from './types.ts';
+import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 
 /** What a store implementation hands the shared suite: an empty store and a way to reopen it. */
 export interface SessionStoreHarness {
@@ -12,12 +14,70 @@ export interface SessionStoreHarness {
   reopen(): Promise<SessionStore>;
   /** Closes whatever is open and removes the storage. */
   close(): Promise<void>;
+  /**
+   * Puts version 1 records into the storage the way the previous version of the store wrote them
+   * (file lines with the old index part; PostgreSQL rows as an old replica inserts them), and
+   * returns the store to read them through (reopened if need be).
+   */
+  writeV1(records: readonly SessionRecordV1[]): Promise<SessionStore>;
 }
 
 export const T0 = Date.UTC(2025, 0, 1);
 
-/** A well-formed record; `n` spreads start times one second apart. */
-export function sessionRecord(overrides: Partial<SessionRecord> = {}, n = 0): SessionRecord {
+/** The HTTP parts of a test record, turned into its events by sessionRecord(). */
+export interface HttpParts {
+  method?: string;
+  path?: string;
+  /** null: no response (the exchange was cut before it; outcome incomplete). */
+  status?: number | null;
+  request?: { headers?: Record<string, string>; body?: CapturedBody };
+  response?: { headers?: Record<string, string>; body?: CapturedBody };
+}
+
+/**
+ * A well-formed HTTP record; `n` spreads start times one second apart. The HTTP parts (method,
+ * path, status, request, response) become its events unless `events` is given; the envelope
+ * fields override as they are.
+ */
+export function sessionRecord(overrides: Partial<SessionRecord> & HttpParts = {}, n = 0): SessionRecord {
+  const { method = 'POST', path = `/orders/${n}?expand=items`, status = 201, request = {}, response = {}, ...envelope } = overrides;
+  const startedAt = envelope.startedAt ?? T0 + n * 1000;
+  const requestBody = request.body ?? { text: '{"item":"book","qty":1}', bytes: 23, truncated: false };
+  const responseBody = response.body ?? { text: '{"id":7}', bytes: 8, truncated: false };
+  const events: SessionEvent[] = [
+    { at: startedAt, kind: 'http.request', method, path, headers: request.headers ?? { 'content-type': 'application/json', 'x-request-id': `req-${n}` }, body: requestBody },
+    { at: startedAt + 1, kind: 'body', direction: 'request', bytes: requestBody.bytes },
+  ];
+  if (status !== null) {
+    events.push(
+      { at: startedAt + 40, kind: 'http.response', status, headers: response.headers ?? { 'content-type': 'application/json', 'x-upstream': 'orders-1' }, body: responseBody },
+      { at: startedAt + 41, kind: 'body', direction: 'response', bytes: responseBody.bytes },
+      { at: startedAt + 42, kind: 'end' },
+    );
+  } else {
+    events.push({ at: startedAt + 42, kind: 'error', reason: 'the exchange ended before a response' });
+  }
+  return {
+    version: 2,
+    id: randomUUID(),
+    requestId: `req-${n}`,
+    protocol: 'http',
+    subject: 'alice',
+    issuer: 'corp',
+    target: 'orders-api',
+    rule: 'prod/allow-orders',
+    decision: 'allow',
+    startedAt,
+    endedAt: startedAt + 42,
+    outcome: status === null ? 'incomplete' : 'completed',
+    summary: httpSummary(method, path, status),
+    events,
+    ...envelope,
+  };
+}
+
+/** A record as version 1 of the stores wrote it (HTTP-shaped), for the upgrade tests. */
+export function sessionRecordV1(overrides: Partial<SessionRecordV1> = {}, n = 0): SessionRecordV1 {
   const startedAt = T0 + n * 1000;
   return {
     id: randomUUID(),
@@ -44,7 +104,6 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}, n = 0): Se
     events: [
       { at: startedAt, direction: 'request', kind: 'headers' },
       { at: startedAt + 1, direction: 'request', kind: 'body', bytes: 23 },
-      { at: startedAt + 1, direction: 'request', kind: 'end' },
       { at: startedAt + 40, direction: 'response', kind: 'headers' },
       { at: startedAt + 41, direction: 'response', kind: 'body', bytes: 8 },
       { at: startedAt + 42, direction: 'response', kind: 'end' },
@@ -97,10 +156,23 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         assert.equal(await store.get(randomUUID()), undefined);
         assert.equal(await store.get('not-a-uuid'), undefined);
 
-        const bare = sessionRecord({ status: null, timings: { totalMs: 3 } }, 1);
-        delete bare.events;
+        const cut = sessionRecord({ status: null }, 1);
+        await store.append(cut);
+        assert.deepEqual(await store.get(cut.id), cut);
+
+        // Optional fields stay absent; a session of another protocol with no events yet is a record too.
+        const bare = sessionRecord({
+          events: [
+            { at: T0, kind: 'http.request', method: 'GET', path: '/', headers: {}, body: { text: '', bytes: 0, truncated: false } },
+            { at: T0 + 1, kind: 'error', code: 'ERR_BODY_REFUSED' },
+          ],
+          outcome: 'refused',
+        }, 2);
         await store.append(bare);
         assert.deepEqual(await store.get(bare.id), bare, 'optional fields stay absent');
+        const other = sessionRecord({ protocol: 'postgres', summary: 'psql to orders-db', events: [], outcome: 'failed' }, 3);
+        await store.append(other);
+        assert.deepEqual(await store.get(other.id), other);
       }));
 
     test('append is idempotent on the id: the first write wins', () =>
@@ -118,12 +190,19 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         const bad: [string, unknown][] = [
           ['id', { ...sessionRecord(), id: 'nope' }],
           ['decision', { ...sessionRecord(), decision: 'maybe' }],
-          ['status', { ...sessionRecord(), status: 42 }],
+          ['version', { ...sessionRecord(), version: 1 }],
+          ['protocol', { ...sessionRecord(), protocol: 'ftp' }],
+          ['outcome', { ...sessionRecord(), outcome: 'fine' }],
+          ['summary', { ...sessionRecord(), summary: undefined }],
+          ['status', sessionRecord({ status: 42 })],
           ['times', { ...sessionRecord(), endedAt: T0 - 1 }],
-          ['body', { ...sessionRecord(), request: { headers: {}, body: { text: 'x', base64: 'eA==', bytes: 1, truncated: false } } }],
-          ['bytes', { ...sessionRecord(), response: { headers: {}, body: { text: 'hello', bytes: 2, truncated: true } } }],
-          ['header', { ...sessionRecord(), request: { headers: { a: 1 }, body: { text: '', bytes: 0, truncated: false } } }],
-          ['event', { ...sessionRecord(), events: [{ at: T0, direction: 'sideways', kind: 'headers' }] }],
+          ['body', sessionRecord({ request: { body: { text: 'x', base64: 'eA==', bytes: 1, truncated: false } as unknown as CapturedBody } })],
+          ['bytes', sessionRecord({ response: { body: { text: 'hello', bytes: 2, truncated: true } } })],
+          ['header', sessionRecord({ request: { headers: { a: 1 } as unknown as Record<string, string> } })],
+          ['events', { ...sessionRecord(), events: undefined }],
+          ['event kind', { ...sessionRecord(), events: [{ at: T0, kind: 'sideways' }] }],
+          ['event direction', { ...sessionRecord(), events: [{ at: T0, kind: 'body', direction: 'sideways', bytes: 1 }] }],
+          ['http event outside http', { ...sessionRecord(), protocol: 'redis' }],
         ];
         for (const [what, record] of bad) {
           await assert.rejects(store.append(record as SessionRecord), { code: 'ERR_SESSION_INVALID' }, what);
@@ -151,7 +230,7 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         await store.append(record);
         assert.deepEqual(record, before, "the caller's record is not modified");
         const stored = await store.get(record.id);
-        assert.deepEqual(stored?.request.headers, {
+        assert.deepEqual(httpRequestOf(stored!)?.headers, {
           Authorization: '[redacted]',
           cookie: '[redacted]',
           'Proxy-Authorization': '[redacted]',
@@ -159,7 +238,7 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
           'x-vault-token': '[redacted]',
           'content-type': 'text/plain',
         });
-        assert.deepEqual(stored?.response.headers, { 'Set-Cookie': '[redacted]', etag: '"v1"' });
+        assert.deepEqual(httpResponseOf(stored!)?.headers, { 'Set-Cookie': '[redacted]', etag: '"v1"' });
         const page = JSON.stringify(await store.list());
         for (const secret of ['eyJhbGciOi', 'session=abc', 'dXNlcjpwYXNz', 'k-123', 'hvs.secret', 'id=1']) assert.ok(!page.includes(secret), secret);
       }, { redactHeaders: ['X-Vault-Token'] }));
@@ -175,19 +254,19 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         });
         await store.append(record);
         const stored = await store.get(record.id);
-        assert.deepEqual(stored?.request.body, { text: 'a'.repeat(1024), bytes: 5000, truncated: true });
-        assert.deepEqual(stored?.response.body, { base64: binary.subarray(0, 1024).toString('base64'), bytes: 4000, truncated: true });
+        assert.deepEqual(httpRequestOf(stored!)?.body, { text: 'a'.repeat(1024), bytes: 5000, truncated: true });
+        assert.deepEqual(httpResponseOf(stored!)?.body, { base64: binary.subarray(0, 1024).toString('base64'), bytes: 4000, truncated: true });
 
         const cut = sessionRecord({ request: { headers: {}, body: { text: accented, bytes: 1200, truncated: false } } }, 1);
         await store.append(cut);
-        assert.deepEqual((await store.get(cut.id))?.request.body, { text: 'é'.repeat(512), bytes: 1200, truncated: true });
+        assert.deepEqual(httpRequestOf((await store.get(cut.id))!)?.body, { text: 'é'.repeat(512), bytes: 1200, truncated: true });
 
         // Cut by the caller's capture, below the store maximum: kept as captured.
         const capture = new BodyCapture(100);
         for (let i = 0; i < 100; i += 1) capture.push(Buffer.from('0123456789'));
         const captured = sessionRecord({ response: { headers: {}, body: capture.body() } }, 2);
         await store.append(captured);
-        assert.deepEqual((await store.get(captured.id))?.response.body, { text: '0123456789'.repeat(10), bytes: 1000, truncated: true });
+        assert.deepEqual(httpResponseOf((await store.get(captured.id))!)?.body, { text: '0123456789'.repeat(10), bytes: 1000, truncated: true });
       }, { maxBodyBytes: 1024 }));
 
     test('unicode and binary bodies, headers and fields round-trip', () =>
@@ -205,13 +284,13 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
 
         const ordered = sessionRecord({ response: { headers: { 'x-z': '1', via: '2', 'content-length': '3', a: '4', 'x-aa': '5' }, body: { text: '', bytes: 0, truncated: false } } }, 3);
         await store.append(ordered);
-        assert.deepEqual(Object.keys((await store.get(ordered.id))!.response.headers), ['x-z', 'via', 'content-length', 'a', 'x-aa'], 'headers keep their order');
+        assert.deepEqual(Object.keys(httpResponseOf((await store.get(ordered.id))!)!.headers), ['x-z', 'via', 'content-length', 'a', 'x-aa'], 'headers keep their order');
 
         // NUL cannot be stored as text (PostgreSQL): a text body with NUL is kept as base64, losslessly.
         const nul = sessionRecord({ request: { headers: {}, body: { text: 'a\u0000b', bytes: 3, truncated: false } } }, 1);
         await store.append(nul);
         const stored = await store.get(nul.id);
-        assert.deepEqual(stored?.request.body, { base64: Buffer.from('a\u0000b').toString('base64'), bytes: 3, truncated: false });
+        assert.deepEqual(httpRequestOf(stored!)?.body, { base64: Buffer.from('a\u0000b').toString('base64'), bytes: 3, truncated: false });
         // ...and NUL in a text field becomes U+FFFD.
         const nulSubject = sessionRecord({ subject: 'eve\u0000admin' }, 2);
         await store.append(nulSubject);
@@ -241,6 +320,58 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         assert.deepEqual(ids((await store.list({ to: T0 + 1 })).records), at(0));
         assert.deepEqual((await store.list({ subject: 'nobody' })).records, []);
         assert.deepEqual((await store.list({ from: T0 + 10_000 })).records, []);
+      }));
+
+    test('list: filtered by protocol and outcome, alone and with the other filters', () =>
+      withStore(async ({ store }) => {
+        const records = [
+          sessionRecord({}, 0),
+          sessionRecord({ status: null }, 1),
+          sessionRecord({ protocol: 'postgres', events: [], summary: 'orders-db', subject: 'bob' }, 2),
+          sessionRecord({ protocol: 'redis', events: [], summary: 'cache', outcome: 'failed' }, 3),
+          sessionRecord({ outcome: 'refused', subject: 'bob' }, 4),
+          sessionRecord({ protocol: 'postgres', events: [], summary: 'orders-db', outcome: 'incomplete' }, 5),
+        ];
+        for (const record of records) await store.append(record);
+        const at = (...which: number[]) => which.map((i) => records[i]!.id);
+        assert.deepEqual(ids((await store.list({ protocol: 'http' })).records), at(4, 1, 0));
+        assert.deepEqual(ids((await store.list({ protocol: 'postgres' })).records), at(5, 2));
+        assert.deepEqual(ids((await store.list({ outcome: 'incomplete' })).records), at(5, 1));
+        assert.deepEqual(ids((await store.list({ outcome: 'completed', protocol: 'postgres' })).records), at(2));
+        assert.deepEqual(ids((await store.list({ subject: 'bob', outcome: 'refused' })).records), at(4));
+        assert.deepEqual(ids((await store.list({ outcome: 'failed', from: T0 + 4000 })).records), []);
+        assert.deepEqual(ids(await listAll(store, { protocol: 'http', limit: 1 })), at(4, 1, 0), 'pages with the filter');
+        for (const filter of [{ protocol: 'ftp' }, { outcome: 'fine' }] as unknown as SessionFilter[]) {
+          await assert.rejects(store.list(filter), { code: 'ERR_SESSION_INVALID' }, JSON.stringify(filter));
+        }
+      }));
+
+    test('version 1 records (written before the event shape) list, read and filter as version 2', () =>
+      withStore(async (harness) => {
+        const current = sessionRecord({}, 10);
+        await harness.store.append(current);
+        const old = [
+          sessionRecordV1({}, 0),
+          sessionRecordV1({ status: null, subject: 'bob', events: undefined, response: { headers: { 'content-type': 'text/plain' }, body: { text: 'par', bytes: 9, truncated: true } } }, 1),
+          sessionRecordV1({ status: 403, decision: 'deny', events: undefined }, 2),
+        ];
+        const store = await harness.writeV1(old);
+        const upgraded = old.map(upgradeRecord);
+        for (const record of upgraded) assert.deepEqual(await store.get(record.id), record);
+        assert.deepEqual(await listAll(store), newestFirst([current, ...upgraded]));
+        assert.deepEqual(ids((await store.list({ outcome: 'incomplete' })).records), [old[1]!.id]);
+        assert.deepEqual(ids((await store.list({ protocol: 'http', outcome: 'completed', subject: 'alice' })).records), ids(newestFirst([current, upgraded[0]!, upgraded[2]!])));
+
+        const [first, cut, plain] = upgraded;
+        assert.equal(first!.summary, 'POST /orders/0?expand=items → 201');
+        assert.deepEqual(first!.events.map((e) => e.kind), ['http.request', 'body', 'http.response', 'body', 'end']);
+        assert.deepEqual(httpResponseOf(first!), { at: T0 + 40, kind: 'http.response', status: 201, headers: old[0]!.response.headers, body: old[0]!.response.body });
+        assert.equal(cut!.summary, 'POST /orders/1?expand=items → no response');
+        assert.deepEqual(cut!.events.map((e) => e.kind), ['http.request', 'http.response', 'error']);
+        assert.equal(httpResponseOf(cut!)?.status, undefined, 'version 1 did not keep the status of a cut exchange');
+        assert.deepEqual(httpResponseOf(cut!)?.body, { text: 'par', bytes: 9, truncated: true }, 'what the caller got of the response is kept');
+        assert.equal(plain!.outcome, 'completed');
+        assert.equal(httpResponseOf(plain!)?.at, T0 + 2000 + 38.5, 'without events the response is placed at upstreamMs');
       }));
 
     test('list pages with cursors: every record once, in order, with and without filters; same-time ties ordered by id', () =>

@@ -1,7 +1,12 @@
 /**
- * Session recording: one record per HTTP exchange that went through ext-proc, kept for audit and
- * replay. The shapes below are shared by the stores (file, PostgreSQL), the recording queue and
- * `sluice sessions`. All times are milliseconds since the epoch; durations are milliseconds.
+ * Session recording: one record per session that went through Sluice (today one HTTP exchange
+ * through ext-proc; later a PostgreSQL or Redis connection), kept for audit and replay. The
+ * shapes below are shared by the stores (file, PostgreSQL), the recording queue and
+ * `sluice sessions`. All times are milliseconds since the epoch.
+ *
+ * A record is an envelope (who, what, when, how it ended) plus the ordered events of the session.
+ * Records written before version 2 were HTTP-shaped; upgradeRecord() (upgrade-record.ts) turns
+ * them into this shape when a store reads them.
  */
 
 /**
@@ -11,37 +16,88 @@
  */
 export type CapturedBody = { text: string; bytes: number; truncated: boolean } | { base64: string; bytes: number; truncated: boolean };
 
-export interface RecordedMessage {
-  /**
-   * Header name → value. The caller redacts credentials; the store redacts them again
-   * (authorization, cookie, set-cookie, proxy-authorization, x-api-key and the configured names).
-   */
-  headers: Record<string, string>;
+export type SessionProtocol = 'http' | 'postgres' | 'redis';
+
+/**
+ * What the caller really got: `completed` normally; `failed` when the session ran but broke in a
+ * way the protocol reported (a database session whose connection died after statements ran);
+ * `refused` when the gateway answered in place of the upstream (e.g. ERR_BODY_REFUSED), the
+ * code in the last `error` event; `incomplete` when the session was cut (reset, cancel, an
+ * upstream that died mid-body).
+ */
+export type SessionOutcome = 'completed' | 'failed' | 'refused' | 'incomplete';
+
+export const SESSION_PROTOCOLS: readonly SessionProtocol[] = ['http', 'postgres', 'redis'];
+export const SESSION_OUTCOMES: readonly SessionOutcome[] = ['completed', 'failed', 'refused', 'incomplete'];
+
+/**
+ * Header name → value, in wire order. The caller redacts credentials; the store redacts them again
+ * (authorization, cookie, set-cookie, proxy-authorization, x-api-key and the configured names).
+ */
+export type RecordedHeaders = Record<string, string>;
+
+/** The request as the upstream got it (masked as delivered); its body is attached when the exchange ends. */
+export interface HttpRequestEvent {
+  at: number;
+  kind: 'http.request';
+  method: string;
+  path: string;
+  headers: RecordedHeaders;
   body: CapturedBody;
 }
 
-export interface SessionTimings {
-  /** Time spent in the request-headers phase (ext-authz decision, ext-proc work). */
-  requestHeadersMs?: number;
-  /** From the request leaving Envoy to the upstream's response headers. */
-  upstreamMs?: number;
-  totalMs: number;
+/**
+ * The response as the caller got it: the upstream's, or the gateway's own when it refused. `status`
+ * is absent only in records upgraded from version 1 whose exchange was cut after the response
+ * began (version 1 did not keep the status of a cut exchange).
+ */
+export interface HttpResponseEvent {
+  at: number;
+  kind: 'http.response';
+  status?: number;
+  headers: RecordedHeaders;
+  body: CapturedBody;
 }
 
-/** One step of the exchange as ext-proc saw it, in order, so a replay shows what happened when. */
-export interface SessionEvent {
+/** Body bytes passing in one direction: one event per chunk, merged past a cap (see ExchangeRecording). */
+export interface BodyEvent {
   at: number;
+  kind: 'body';
   direction: 'request' | 'response';
-  kind: 'headers' | 'body' | 'end' | 'error';
-  /** Size of a body chunk (kind `body`). */
-  bytes?: number;
+  bytes: number;
 }
+
+/** The session ended normally. */
+export interface EndEvent {
+  at: number;
+  kind: 'end';
+  reason?: string;
+}
+
+/** The session ended badly: cut (outcome incomplete), failed, or refused (the stable `code`, e.g. ERR_BODY_REFUSED). */
+export interface ErrorEvent {
+  at: number;
+  kind: 'error';
+  code?: string;
+  reason?: string;
+}
+
+/**
+ * One step of a session, in order. A discriminated union on `kind`: a protocol adds its own
+ * members (`pg.statement`, `redis.command`, …) next to the `http.*` ones, and every consumer's
+ * `switch (event.kind)` shows at compile time where it must learn the new kind. `body`, `end` and
+ * `error` are shared by every protocol.
+ */
+export type SessionEvent = HttpRequestEvent | HttpResponseEvent | BodyEvent | EndEvent | ErrorEvent;
+export type SessionEventKind = SessionEvent['kind'];
 
 export interface SessionRecord {
-  /** The session id ext-authz minted (a UUID); unique per exchange. */
+  version: 2;
+  /** The session id ext-authz minted (a UUID); unique per session. */
   id: string;
   /** Envoy's x-request-id. */
   requestId: string;
+  protocol: SessionProtocol;
   subject: string;
   /** The issuer's configured name; issuer + subject is the identity. */
   issuer: string;
@@ -49,21 +105,20 @@ export interface SessionRecord {
   /** `policy/rule` that decided. */
   rule: string;
   decision: 'allow' | 'deny';
-  method: string;
-  path: string;
-  /** The HTTP status returned to the caller, or null when there was no response (reset, error). */
-  status: number | null;
   startedAt: number;
   endedAt: number;
-  timings: SessionTimings;
-  request: RecordedMessage;
-  response: RecordedMessage;
-  events?: SessionEvent[];
+  outcome: SessionOutcome;
+  /** One line for lists, e.g. "GET /api/x → 200". */
+  summary: string;
+  /** In the order they happened; the last is `end` or `error` for a session that has ended. */
+  events: SessionEvent[];
 }
 
 export interface SessionFilter {
   subject?: string;
   target?: string;
+  protocol?: SessionProtocol;
+  outcome?: SessionOutcome;
   /** Sessions that started at or after this time. */
   from?: number;
   /** Sessions that started before this time. */
@@ -84,7 +139,8 @@ export interface SessionPage {
 /**
  * Where records go. `append` is idempotent on the id (the first write wins), so a retry after an
  * unclear failure never duplicates a session. Every failure to reach the backing store is
- * ERR_SESSION_STORE_UNAVAILABLE; a malformed record or query is ERR_SESSION_INVALID.
+ * ERR_SESSION_STORE_UNAVAILABLE; a malformed record or query is ERR_SESSION_INVALID. Stores read
+ * records of every version and hand back version 2.
  */
 export interface SessionStore {
   append(record: SessionRecord): Promise<void>;

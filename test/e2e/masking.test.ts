@@ -153,22 +153,27 @@ describe('session recording through real Envoy', () => {
     assert.equal(plain.status, 200);
     await gw.proc!.recordingQueue!.flush();
 
-    const { FileSessionStore } = await import('../../ext-proc/sessions/index.ts');
+    const { FileSessionStore, httpRequestOf, httpResponseOf } = await import('../../ext-proc/sessions/index.ts');
     const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
     try {
-      const { records } = await store.list({ subject: 'alice' });
-      const masked = records.find((r) => r.path.includes('case=recorded') && !r.path.includes('unmasked'));
+      const { records } = await store.list({ subject: 'alice', protocol: 'http' });
+      const path = (r: (typeof records)[number]) => httpRequestOf(r)?.path ?? '';
+      const masked = records.find((r) => path(r).includes('case=recorded') && !path(r).includes('unmasked'));
       assert.ok(masked, 'the masked exchange was recorded');
       assert.equal(masked.target, 'demo-api');
       assert.equal(masked.rule, 'engineers-read/read-api');
-      assert.equal(masked.status, 200);
-      assert.equal(masked.method, 'GET');
-      const body = 'text' in masked.response.body ? masked.response.body.text : '';
+      assert.equal(masked.outcome, 'completed');
+      assert.equal(httpResponseOf(masked)?.status, 200);
+      assert.equal(httpRequestOf(masked)?.method, 'GET');
+      assert.match(masked.summary, /^GET \/api\/stream\?case=recorded → 200$/);
+      assert.deepEqual(masked.events.map((e) => e.kind).filter((kind) => kind !== 'body'), ['http.request', 'http.response', 'end']);
+      const response = httpResponseOf(masked)!.body;
+      const body = 'text' in response ? response.text : '';
       assert.match(body, /\*{4} \*{4} \*{4} 1111/, 'the record holds the body as delivered: masked');
       assert.ok(!body.includes('eve@example.com'));
-      assert.ok(masked.events!.some((e) => e.kind === 'body'), 'chunks are in the replay events');
-      assert.match(masked.request.headers['x-note'] ?? '', /customer card \*{4} \*{4} \*{4} 4444/, 'PII in request headers is masked in the record too');
-      const unmasked = records.find((r) => r.path.includes('case=recorded-unmasked'));
+      assert.ok(masked.events.some((e) => e.kind === 'body' && e.direction === 'response'), 'chunks are in the replay events');
+      assert.match(httpRequestOf(masked)?.headers['x-note'] ?? '', /customer card \*{4} \*{4} \*{4} 4444/, 'PII in request headers is masked in the record too');
+      const unmasked = records.find((r) => path(r).includes('case=recorded-unmasked'));
       assert.ok(unmasked, 'an unmasked target is recorded too');
       assert.equal(unmasked.target, 'ops-api');
       const everything = JSON.stringify(records);
@@ -197,15 +202,16 @@ describe('session recording into PostgreSQL through real Envoy', () => {
     const res = await gw.request('/api/stream?case=pg', { token, headers: { 'x-demo-chunks': JSON.stringify(['{"email":"pg@exa', 'mple.com"}']) } });
     assert.equal(res.status, 200);
     await gw.proc!.recordingQueue!.flush();
-    const { PostgresSessionStore } = await import('../../ext-proc/sessions/index.ts');
+    const { PostgresSessionStore, httpResponseOf } = await import('../../ext-proc/sessions/index.ts');
     const store = await PostgresSessionStore.connect({ connectionString: DATABASE_URL });
     try {
-      const { records } = await store.list({ subject });
+      const { records } = await store.list({ subject, outcome: 'completed' });
       assert.equal(records.length, 1);
       const record = records[0]!;
       assert.equal(record.target, 'demo-api');
-      assert.equal(record.status, 200);
-      const body = 'text' in record.response.body ? record.response.body.text : '';
+      assert.equal(httpResponseOf(record)?.status, 200);
+      const response = httpResponseOf(record)!.body;
+      const body = 'text' in response ? response.text : '';
       assert.ok(body.length > 0 && !body.includes('pg@example.com'), body);
       const everything = JSON.stringify(record);
       assert.ok(!everything.includes(token));
@@ -251,13 +257,13 @@ describe('broken exchanges through real Envoy: upstream dies mid-body, client ab
     assert.ok(failed || response.status >= 500, `the response must not complete normally (status ${response.status})`);
     assert.ok(!text.includes('4111 1111'), `no part of the card the masker held back reaches the caller: ${text}`);
     await gw.proc!.recordingQueue!.flush();
-    const { FileSessionStore } = await import('../../ext-proc/sessions/index.ts');
+    const { FileSessionStore, httpRequestOf, httpResponseOf } = await import('../../ext-proc/sessions/index.ts');
     const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
     try {
-      const record = (await store.list({ subject: 'alice' })).records.find((r) => r.path.includes('case=upstream-cut'));
-      assert.ok(record, 'the broken exchange is recorded');
-      assert.equal(record.status, null, 'no status: the exchange did not complete');
-      assert.equal(record.events!.at(-1)!.kind, 'error');
+      const record = (await store.list({ subject: 'alice', outcome: 'incomplete' })).records.find((r) => httpRequestOf(r)?.path.includes('case=upstream-cut'));
+      assert.ok(record, 'the broken exchange is recorded, as incomplete');
+      assert.equal(httpResponseOf(record)?.status, 200, 'the caller did get the status line before the cut');
+      assert.equal(record.events.at(-1)!.kind, 'error');
     } finally {
       await store.close();
     }

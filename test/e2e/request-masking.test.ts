@@ -5,6 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { Gateway, TEST_SECRETS } from '../harness/gateway.ts';
+import { httpRequestOf, httpResponseOf } from '../../ext-proc/sessions/index.ts';
 import type { ReloadResult } from '../../ext-authz/policy/index.ts';
 
 const FIXTURE_POLICIES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
@@ -116,6 +117,13 @@ describe('masking profiles chosen by policy, and request bodies, through real En
     assert.equal(res.status, 415);
     assert.equal((await res.json() as { error: { code: string } }).error.code, 'ERR_REQUEST_BODY_REFUSED');
     assert.equal(gw.upstream.seen.length, before);
+    await gw.proc!.recordingQueue!.flush();
+    const record = await findRecord(gw, 'case=req-binary');
+    assert.equal(record.outcome, 'refused', 'the record says what the caller got: a refusal');
+    const response = httpResponseOf(record)!;
+    assert.equal(response.status, 415);
+    assert.match('text' in response.body ? response.body.text : '', /ERR_BODY_REFUSED/);
+    assert.deepEqual(record.events.at(-1), { at: record.endedAt, kind: 'error', code: 'ERR_BODY_REFUSED', reason: 'the request body cannot be sent under this target\'s masking profile' });
   });
 
   test('a target\'s default profile (responses only) leaves uploads unmasked upstream but masks them in the record', async () => {
@@ -125,17 +133,20 @@ describe('masking profiles chosen by policy, and request bodies, through real En
     assert.equal(lastSeen('case=req-default')?.body, body, 'pii masks responses only: the upstream gets the order as sent');
     await gw.proc!.recordingQueue!.flush();
     const record = await findRecord(gw, 'case=req-default');
-    const recorded = 'text' in record.request.body ? record.request.body.text : '';
+    const request = httpRequestOf(record)!.body;
+    const recorded = 'text' in request ? request.text : '';
     assert.ok(!recorded.includes(CARD), recorded);
     assert.match(recorded, /\*{4} \*{4} \*{4} 1111/, 'the record keeps a masked copy of the request body');
-    assert.equal(record.request.body.bytes, body.length);
-    assert.ok(record.events!.some((e) => e.direction === 'request' && e.kind === 'body'), 'the upload is in the replay events');
+    assert.equal(request.bytes, body.length);
+    assert.ok(record.events.some((e) => e.kind === 'body' && e.direction === 'request'), 'the upload is in the replay events');
+    assert.equal(record.outcome, 'completed');
   });
 
   test('a masked upload is recorded as delivered upstream', async () => {
     await gw.proc!.recordingQueue!.flush();
     const record = await findRecord(gw, 'case=req-mask');
-    const recorded = 'text' in record.request.body ? record.request.body.text : '';
+    const request = httpRequestOf(record)!.body;
+    const recorded = 'text' in request ? request.text : '';
     assert.match(recorded, /\*{4} \*{4} \*{4} 1111/);
     assert.equal(record.rule, 'uploads/upload');
     const everything = JSON.stringify(record);
@@ -212,7 +223,7 @@ async function findRecord(gw: Gateway, fragment: string) {
   const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
   try {
     const { records } = await store.list({ subject: 'alice' });
-    const record = records.find((r) => r.path.includes(fragment));
+    const record = records.find((r) => httpRequestOf(r)?.path.includes(fragment));
     assert.ok(record, `a session record for ${fragment}`);
     return record;
   } finally {
