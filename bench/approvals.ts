@@ -19,7 +19,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevIssuer } from '../dev/dev-issuer.ts';
 import { DemoUpstream } from '../dev/demo-upstream.ts';
-import { renderGateway } from '../envoy/render.ts';
+import { startGatewayEnvoy } from './lib/gateway-envoy.ts';
 import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startExtAuthzProcess } from './lib/ext-authz-process.ts';
@@ -62,15 +62,9 @@ async function startStack(issuer: DevIssuer, replicas: number, store: 'memory' |
   }
   // No credentials configured: ext-proc only strips caller credentials here.
   const proc = await startExtProcService(parseConfig('{}', path.join(dir, 'sluice.yaml')), { logger: silentLogger(), port: 0 });
-  const envoy = await startEnvoy({
-    concurrency: 1,
-    config: renderGateway({
-      listenPort: 0, adminPort: 0,
-      extAuthz: { host: '127.0.0.1', port: ports[0]! },
-      extProc: { host: '127.0.0.1', port: proc.port },
-      upstream: upstream.address,
-      approvalTimeout: '30s',
-    }),
+  const envoy = await startGatewayEnvoy({
+    dir, policyDir: POLICIES, extAuthzPort: ports[0]!, extProcPort: proc.port,
+    targets: [{ name: 'ops-api', prefix: '/ops/', port: upstream.address.port }, { name: 'demo-api', prefix: '/', port: upstream.address.port }],
   });
   return {
     gateway: `http://127.0.0.1:${envoy.listeners.http}`,

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevIssuer } from '../dev/dev-issuer.ts';
-import { renderTemplate } from '../envoy/render.ts';
+import { renderTemplate } from './lib/render-template.ts';
 import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startExtAuthzProcess } from './lib/ext-authz-process.ts';

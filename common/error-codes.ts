@@ -63,6 +63,10 @@ export const ERROR_CODES = Object.freeze({
   ERR_BODY_TOO_LARGE: approver(413),
   ERR_ROUTE_NOT_FOUND: approver(404),
   ERR_METHOD_NOT_ALLOWED: approver(405),
+  ERR_SESSION_FORBIDDEN: approver(403),
+  ERR_SESSION_NOT_FOUND: approver(404),
+  ERR_SESSION_STORE_UNAVAILABLE: approver(503),
+  ERR_SESSION_INVALID: approver(400),
 
   // Operators and policy authors: logs, startup, the CLI.
   ERR_CONFIG_INVALID: operator,
@@ -79,10 +83,10 @@ export const ERROR_CODES = Object.freeze({
   ERR_ENVOY_NOT_FOUND: operator,
   ERR_ENVOY_CONFIG_INVALID: operator,
   ERR_ENVOY_START: operator,
-  ERR_SESSION_STORE_UNAVAILABLE: operator,
+  ERR_ADMIN_ROUTE_INVALID: operator,
+  ERR_ENVOY_RELOAD_TIMEOUT: operator,
   ERR_SESSION_STORE_LOCKED: operator,
   ERR_SESSION_STORE_CORRUPT: operator,
-  ERR_SESSION_INVALID: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -50,17 +50,20 @@ export class EnvoyPublisher {
     await writeBootstrap(file, generated);
   }
 
-  /** Publishes one config; calls run one at a time, in order. Never rejects. */
-  publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): Promise<PublishResult> {
-    const run = this.#tail.then(() => this.#publish(config, routingNeeds));
+  /**
+   * Publishes one config (`prepared`: what prepare() already built and validated for it); calls
+   * run one at a time, in order. Never rejects.
+   */
+  publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared?: GeneratedConfig): Promise<PublishResult> {
+    const run = this.#tail.then(() => this.#publish(config, routingNeeds, prepared));
     this.#tail = run;
     return run;
   }
 
-  async #publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): Promise<PublishResult> {
+  async #publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared: GeneratedConfig | undefined): Promise<PublishResult> {
     const started = performance.now();
     try {
-      const generated = this.prepare(config, routingNeeds);
+      const generated = prepared ?? this.prepare(config, routingNeeds);
       const adminUrl = this.options.envoyAdminUrl?.();
       const { written } = await applyXds(generatorInput(config, routingNeeds, this.options.services).xdsDir, generated, adminUrl ? { envoyAdminUrl: adminUrl } : {});
       this.#last = generated;

@@ -28,8 +28,11 @@ const PROBE_ID = 'readiness-probe';
  */
 export async function startApprovals(config: SluiceConfig, deps: { admin: AdminServer; verifier: IdentityVerifier; logger: Logger; decisionLog: Logger }): Promise<Approvals> {
   const settings = config.approvals;
+  // A Redis store that cannot be reached fails boot (ERR_APPROVAL_STORE_UNAVAILABLE): a gateway
+  // whose approvals cannot work should not report itself started. Once running, an outage only
+  // fails approve rules closed; every other request is unaffected.
   const store: ApprovalStore = settings.store === 'redis'
-    ? new RedisApprovalStore({ url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix, logger: deps.logger })
+    ? await RedisApprovalStore.connect({ url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix, logger: deps.logger })
     : new MemoryApprovalStore();
   const publicUrl = settings.publicUrl || undefined;
   const notifier: ApprovalNotifier = new MultiNotifier([

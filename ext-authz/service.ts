@@ -29,6 +29,8 @@ export interface ExtAuthzServiceOptions {
   extraIssuers?: unknown[];
   /** Overrides config.extAuthz.port (tests pass 0). */
   port?: number;
+  /** Overrides the admin port (replicas on one machine each need their own). */
+  adminPort?: number;
   fetch?: typeof fetch;
 }
 
@@ -49,9 +51,8 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   const policies = await PolicyStore.open(policyDir, { logger: options.logger, context: policyContext(config) });
   policies.watch();
 
-  // One admin server for the whole service. It still binds the approvals host and port, which were
-  // the admin port already; config.ts will rename those keys.
-  const admin = await startAdminServer({ host: config.approvals.host, port: config.approvals.port, logger: options.logger }).catch(async (err: unknown) => {
+  // One admin server for the whole service; components (approvals, health) register on it.
+  const admin = await startAdminServer({ host: config.admin.host, port: options.adminPort ?? config.admin.port, logger: options.logger }).catch(async (err: unknown) => {
     await policies.close();
     throw err;
   });

@@ -11,7 +11,7 @@ import type { SecretStore } from './secrets/types.ts';
  */
 export type CredentialSource =
   | { kind: 'secret'; name: string }
-  | { kind: 'oauth2'; clientSecret: string; minter: ClientCredentialsMinter };
+  | { kind: 'oauth2'; clientSecret: string; minter: ClientCredentialsMinter; spec: string };
 
 /** How to present a target's real credential upstream: which header, and the value around it. */
 export interface CredentialPlan {
@@ -25,15 +25,18 @@ export interface CredentialPlan {
  * Compiles the `extProc.credentials` list once. The config loader has already checked it (each
  * target declared, at most one entry per target, exactly one of secret and oauth2).
  */
-export function compileCredentials(entries: readonly CredentialEntry[], secrets: SecretStore): ReadonlyMap<string, CredentialPlan> {
+export function compileCredentials(entries: readonly CredentialEntry[], secrets: SecretStore, previous?: ReadonlyMap<string, CredentialPlan>): ReadonlyMap<string, CredentialPlan> {
   const plans = new Map<string, CredentialPlan>();
   for (const entry of entries) {
+    // On a config reload, an unchanged OAuth2 grant keeps its minter (and the token it holds).
+    const kept = previous?.get(entry.target)?.source;
+    const reuse = kept?.kind === 'oauth2' && kept.spec === JSON.stringify(entry.oauth2) ? kept : undefined;
     const at = entry.template.indexOf('{secret}');
     plans.set(entry.target, {
       header: entry.header.toLowerCase(),
       prefix: entry.template.slice(0, at),
       suffix: entry.template.slice(at + '{secret}'.length),
-      source: sourceOf(entry, secrets),
+      source: reuse ?? sourceOf(entry, secrets),
     });
   }
   return plans;
@@ -44,6 +47,7 @@ function sourceOf(entry: CredentialEntry, secrets: SecretStore): CredentialSourc
   const spec = entry.oauth2;
   return {
     kind: 'oauth2',
+    spec: JSON.stringify(spec),
     clientSecret: spec.clientSecret,
     minter: new ClientCredentialsMinter({
       tokenUrl: spec.tokenUrl,

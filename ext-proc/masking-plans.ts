@@ -7,27 +7,23 @@ import type { SecretStore } from './secrets/types.ts';
 export type ProfileChoice = { ok: true; profile: MaskingProfile | undefined } | { ok: false; missing: string };
 
 /**
- * The compiled masking profiles and how an exchange picks one: the profile its policy named (a
- * rule's `masking`, else its target declaration's, carried in ext-authz's decision), else the
- * operator's default for the target (`extProc.masking.targets`), else none.
+ * The compiled masking profiles and how an exchange picks one: exactly the profile ext-authz's
+ * decision names (a rule's `masking`, else the operator's default for the target, decided once
+ * in ext-authz), or none when it names none. A name ext-proc lacks refuses the exchange.
  */
 export class MaskingPlans {
-  constructor(
-    readonly profiles: ReadonlyMap<string, MaskingProfile>,
-    readonly byTarget: ReadonlyMap<string, MaskingProfile>,
-  ) {}
+  constructor(readonly profiles: ReadonlyMap<string, MaskingProfile>) {}
 
-  forExchange(decision: Pick<GatewayDecision, 'target' | 'masking'>): ProfileChoice {
-    if (decision.masking === null) return { ok: true, profile: this.byTarget.get(decision.target) };
+  forExchange(decision: Pick<GatewayDecision, 'masking'>): ProfileChoice {
+    if (decision.masking === null) return { ok: true, profile: undefined };
     const profile = this.profiles.get(decision.masking);
     return profile ? { ok: true, profile } : { ok: false, missing: decision.masking };
   }
 }
 
 /**
- * Compiles every masking profile once, at startup, and maps each target to its default profile.
- * A target naming an unknown profile, or a bad profile, stops the service from starting: a typo
- * must never turn masking off.
+ * Compiles every masking profile once, at startup and on each config reload. A bad profile stops
+ * the service from starting (or the reload from applying): a typo must never turn masking off.
  */
 export function compileMaskingPlans(masking: SluiceConfig['extProc']['masking'], secrets: SecretStore): MaskingPlans {
   const hashKey = masking.hashKeySecret ? secrets.get(masking.hashKeySecret) : undefined;
@@ -40,11 +36,5 @@ export function compileMaskingPlans(masking: SluiceConfig['extProc']['masking'],
     if (profiles.has(profile.name)) throw new SluiceError('ERR_CONFIG_INVALID', `extProc.masking.profiles: "${profile.name}" is defined twice`);
     profiles.set(profile.name, profile);
   }
-  const byTarget = new Map<string, MaskingProfile>();
-  for (const [target, name] of Object.entries(masking.targets)) {
-    const profile = profiles.get(name);
-    if (!profile) throw new SluiceError('ERR_CONFIG_INVALID', `extProc.masking.targets.${target}: no masking profile named "${name}"`);
-    byTarget.set(target, profile);
-  }
-  return new MaskingPlans(profiles, byTarget);
+  return new MaskingPlans(profiles);
 }

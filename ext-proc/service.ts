@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { startAdminServer, type AdminServer } from '../common/admin-server.ts';
-import type { SluiceConfig } from '../common/config.ts';
+import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { compileCredentials } from './credentials.ts';
@@ -35,6 +35,8 @@ export interface ExtProcService {
   secretsFile: FileSecretStore | undefined;
   /** The session recording queue, unless recording is off. */
   recordingQueue: RecordingQueue | undefined;
+  /** Follows sluice.yaml: credentials and masking profiles are recompiled and swapped on a reload. */
+  configSubscriber: ConfigSubscriber;
   /** Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). */
   close(graceMs?: number): Promise<void>;
 }
@@ -45,8 +47,9 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     ? await FileSecretStore.open(path.resolve(config.baseDir, config.extProc.secretsFile), { logger: options.logger })
     : undefined;
   const secrets = new ChainSecretStore([...(file ? [file] : []), new EnvSecretStore(options.env)]);
-  const credentials = compileCredentials(config.extProc.credentials, secrets);
-  const masking = compileMaskingPlans(config.extProc.masking, secrets);
+  // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
+  // reads them once, at its request headers, so it never mixes two configs.
+  const live = { credentials: compileCredentials(config.extProc.credentials, secrets), masking: compileMaskingPlans(config.extProc.masking, secrets) };
   const recording = await startRecording(config, options.logger);
   let admin: AdminServer | undefined;
   let serving = false;
@@ -62,8 +65,8 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       }
     }
     server = await startExtProcServer({
-      credentials,
-      masking,
+      get credentials() { return live.credentials; },
+      get masking() { return live.masking; },
       ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes } } : {}),
       secrets,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
@@ -79,8 +82,26 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     throw err;
   }
   serving = true;
-  options.logger.info({ port: server.port, adminPort: admin?.port, credentials: [...credentials.keys()], masking: { profiles: [...masking.profiles.keys()], targets: Object.fromEntries([...masking.byTarget].map(([t, p]) => [t, p.name])) } }, 'ext-proc listening');
+  options.logger.info({ port: server.port, adminPort: admin?.port, credentials: [...live.credentials.keys()], masking: { profiles: [...live.masking.profiles.keys()] } }, 'ext-proc listening');
+  const configSubscriber: ConfigSubscriber = {
+    name: 'ext-proc credentials and masking',
+    check: async (next) => {
+      try {
+        compileMaskingPlans(next.extProc.masking, secrets);
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, reason: describeError(err).message };
+      }
+    },
+    apply: async (next) => {
+      live.credentials = compileCredentials(next.extProc.credentials, secrets, live.credentials);
+      live.masking = compileMaskingPlans(next.extProc.masking, secrets);
+      options.logger.info({ credentials: [...live.credentials.keys()], masking: [...live.masking.profiles.keys()] }, 'ext-proc plans reloaded');
+      return { ok: true };
+    },
+  };
   return {
+    configSubscriber,
     port: server.port,
     adminPort: admin?.port,
     secrets,

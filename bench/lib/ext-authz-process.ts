@@ -13,14 +13,18 @@ export async function startExtAuthzProcess(opts: {
   port: number;
   policyDir: string;
   issuers: object[];
-  /** The approvals section of sluice.yaml; its port must be free (several replicas may run). */
+  /** Approvals settings; `port` is the admin server's (approvals API) and must be free (several replicas may run). */
   approvals: { port: number; store?: 'memory' | 'redis'; redisUrl?: string; redisKeyPrefix?: string };
+  /** Targets to declare (the bench policies name demo-api and ops-api); ext-authz never dials them. */
+  targets?: string[];
 }): Promise<{ pid: number; stop(): Promise<void> }> {
   const configFile = path.join(opts.dir, `sluice-${opts.port}.yaml`);
   writeFileSync(configFile, JSON.stringify({
+    targets: (opts.targets ?? ['demo-api', 'ops-api']).map((name) => ({ name, endpoints: ['127.0.0.1:9'] })),
     extAuthz: { host: '127.0.0.1', port: opts.port, policyDir: opts.policyDir },
     issuers: opts.issuers,
-    approvals: opts.approvals,
+    admin: { port: opts.approvals.port },
+    approvals: { store: opts.approvals.store ?? 'memory', ...(opts.approvals.redisUrl ? { redisUrl: opts.approvals.redisUrl } : {}), ...(opts.approvals.redisKeyPrefix !== undefined ? { redisKeyPrefix: opts.approvals.redisKeyPrefix } : {}) },
     log: { level: 'warn', decisionLog: path.join(opts.dir, `decisions-${opts.port}.log`) },
   }));
   // BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") lets a profiler ride along.

@@ -3,15 +3,19 @@ import { DevIssuer } from '../../dev/dev-issuer.ts';
 import { DemoUpstream } from '../../dev/demo-upstream.ts';
 import { startExtAuthzService } from '../../ext-authz/service.ts';
 import { startExtProcService } from '../../ext-proc/service.ts';
-import { renderGateway } from '../../envoy/render.ts';
 import { startEnvoy } from '../../common/envoy-process.ts';
 import { resolveEnvoyBinary } from '../../common/envoy-bin.ts';
+import { ConfigStore } from '../../common/config.ts';
+import { startGeneratedEnvoy } from '../../envoy/run.ts';
+import { reachable } from '../../envoy/from-config.ts';
 import type { Command } from './types.ts';
 import { DEV_CONFIG, onShutdown, parse, readConfig, serviceLoggers } from './common.ts';
 
 /**
- * The embedded default behind `npm start`: the DEVELOPMENT issuer, a demo upstream, ext-authz and
- * a real Envoy, all on loopback. Refuses to run unless the config says `dev.enabled: true`.
+ * The embedded default behind `npm start`: the DEVELOPMENT issuer, a demo upstream, ext-authz,
+ * ext-proc and a real Envoy whose whole config is generated from sluice.yaml and the policies,
+ * all on loopback. Edits to either reach Envoy live. Refuses to run unless the config says
+ * `dev.enabled: true`.
  */
 export const devCommand: Command = {
   async run(args) {
@@ -30,26 +34,24 @@ export const devCommand: Command = {
       extraIssuers: [{ name: 'dev', issuer: issuer.url, audiences: [config.dev.audience] }],
     });
     const proc = await startExtProcService(config, { logger });
-    const envoy = await startEnvoy({
-      binary,
-      config: renderGateway({
-        listenAddress: config.envoy.listenAddress,
-        listenPort: config.envoy.listenPort,
-        adminPort: config.envoy.adminPort,
-        extAuthz: { host: '127.0.0.1', port: authz.port },
-        extProc: { host: '127.0.0.1', port: proc.port },
-        upstream: { host: '127.0.0.1', port: upstream.address.port },
-        extAuthzTimeout: config.envoy.extAuthzTimeout,
-        approvalTimeout: config.envoy.approvalTimeout,
-        routeTimeout: config.envoy.routeTimeout,
-        routeIdleTimeout: config.envoy.routeIdleTimeout,
-      }, path.resolve(config.baseDir, config.envoy.template)),
+    const configStore = new ConfigStore(config, logger);
+    configStore.subscribe(authz.configSubscriber);
+    configStore.subscribe(proc.configSubscriber);
+    const gateway = await startGeneratedEnvoy({
+      configStore,
+      policies: authz.policies,
+      services: { extAuthz: [reachable(config.extAuthz.host, authz.port)], extProc: [reachable(config.extProc.host, proc.port)] },
+      logger,
+      start: (bootstrap) => startEnvoy({ binary, config: bootstrap }),
     });
+    configStore.watch();
+    const { envoy } = gateway;
 
     let stopping = false;
     const stopAll = async () => {
       stopping = true;
-      await envoy.stop();
+      await configStore.close();
+      await gateway.stop();
       await authz.close();
       await proc.close();
       await upstream.close();
@@ -64,11 +66,13 @@ export const devCommand: Command = {
       stopAll().finally(() => process.exit(1));
     });
 
-    const gateway = `http://127.0.0.1:${envoy.listeners.http}`;
+    const url = `http://127.0.0.1:${envoy.listeners.http}`;
     process.stderr.write([
       '',
       `Sluice dev gateway is up (DEVELOPMENT issuer enabled — never use this config in production).`,
-      `  gateway   ${gateway}        (Envoy ${binary.version}, admin ${envoy.adminUrl})`,
+      `  gateway   ${url}        (Envoy ${binary.version}, admin ${envoy.adminUrl})`,
+      `  targets   ${config.targets.map((t) => `${t.name} ${t.http.hosts.join(',') || '*'}${t.http.pathPrefix}`).join(', ')}`,
+      `            declared in ${config.file}; edits reach Envoy live (config in ${gateway.xdsDir})`,
       `  ext-authz 127.0.0.1:${authz.port}   policies: ${path.resolve(config.baseDir, config.extAuthz.policyDir)}`,
       `  admin     http://127.0.0.1:${authz.adminPort}   (ext-authz: /healthz, /readyz, /approvals)`,
       `  ext-proc  127.0.0.1:${proc.port}   secrets: ${config.extProc.secretsFile ? path.resolve(config.baseDir, config.extProc.secretsFile) : '(environment only)'}`,
@@ -76,8 +80,8 @@ export const devCommand: Command = {
       '',
       'Try it:',
       `  TOKEN=$(npm run --silent sluice -- token --sub alice --groups engineering)`,
-      `  curl -i -H "Authorization: Bearer $TOKEN" ${gateway}/api/hello`,
-      `  curl -i ${gateway}/api/hello            # 401: no token`,
+      `  curl -i -H "Authorization: Bearer $TOKEN" ${url}/api/hello`,
+      `  curl -i ${url}/api/hello            # 401: no token`,
       '',
     ].join('\n'));
     return -1;

@@ -1,27 +1,89 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { renderGateway } from '../../envoy/render.ts';
-import { validateEnvoyConfig } from '../../common/envoy-process.ts';
+import { ConfigStore } from '../../common/config.ts';
+import { createLogger } from '../../common/logger.ts';
+import { PolicyStore } from '../../ext-authz/policy/index.ts';
+import { policyContext } from '../../ext-authz/policy-context.ts';
+import { EnvoyPublisher } from '../../envoy/publisher.ts';
+import { reachable } from '../../envoy/from-config.ts';
+import { staticEquivalent } from '../../envoy/generate/index.ts';
 import type { Command } from './types.ts';
-import { DEV_CONFIG, parse, readConfig } from './common.ts';
+import { DEV_CONFIG, onShutdown, parse, readConfig } from './common.ts';
+
+const USAGE = `usage: sluice envoy render [--config sluice.yaml] [--out DIR [--watch]] [--no-validate]
+
+Generates the whole Envoy config from sluice.yaml's targets and the policies.
+
+  --config, -c   the gateway config (default: $SLUICE_CONFIG, else the dev config)
+  --out DIR      write DIR/bootstrap.json (start Envoy with: envoy -c DIR/bootstrap.json) and the
+                 dynamic resources DIR/cds.json, rds.json, lds.json that Envoy watches
+  --watch        with --out: keep running and rewrite the resources whenever sluice.yaml or a
+                 policy changes (Envoy picks them up without a restart)
+  --no-validate  skip envoy --mode validate (it needs an Envoy binary)
+  --help         this text
+
+Without --out, prints one static config (the same listeners, routes and clusters) to stdout.
+`;
 
 export const envoyRenderCommand: Command = {
   async run(args) {
-    const { values } = parse(args, { config: { type: 'string', short: 'c' }, validate: { type: 'boolean' } });
+    const { values } = parse(args, {
+      config: { type: 'string', short: 'c' }, out: { type: 'string' }, watch: { type: 'boolean' },
+      'no-validate': { type: 'boolean' }, validate: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (values.watch && !values.out) {
+      process.stderr.write(`sluice envoy render: --watch needs --out DIR\n\n${USAGE}`);
+      return 2;
+    }
     const config = readConfig(values.config, DEV_CONFIG);
-    const yaml = renderGateway({
-      listenAddress: config.envoy.listenAddress,
-      listenPort: config.envoy.listenPort,
-      adminPort: config.envoy.adminPort,
-      extAuthz: { host: config.extAuthz.host === '0.0.0.0' ? '127.0.0.1' : config.extAuthz.host, port: config.extAuthz.port },
-      extProc: { host: config.extProc.host === '0.0.0.0' ? '127.0.0.1' : config.extProc.host, port: config.extProc.port },
-      upstream: config.envoy.upstream,
-      extAuthzTimeout: config.envoy.extAuthzTimeout,
-      approvalTimeout: config.envoy.approvalTimeout,
-      routeTimeout: config.envoy.routeTimeout,
-      routeIdleTimeout: config.envoy.routeIdleTimeout,
-    }, path.resolve(config.baseDir, config.envoy.template));
-    if (values.validate) validateEnvoyConfig(yaml);
-    process.stdout.write(yaml);
-    return 0;
+    const logger = createLogger('envoy-render', { level: values.watch ? config.log.level : 'warn' });
+    const policies = await PolicyStore.open(path.resolve(config.baseDir, config.extAuthz.policyDir), { logger, context: policyContext(config) });
+    const xdsDir = values.out ? path.resolve(values.out) : undefined;
+    const publisher = new EnvoyPublisher({
+      logger,
+      validate: !values['no-validate'],
+      services: {
+        extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)],
+        extProc: [reachable(config.extProc.host, config.extProc.port)],
+        ...(xdsDir ? { xdsDir } : {}),
+      },
+    });
+    const needs = (target: string) => policies.current().routingNeeds(target);
+    const generated = publisher.prepare(config, needs);
+    if (!xdsDir) {
+      process.stdout.write(`${JSON.stringify(staticEquivalent(generated), null, 2)}\n`);
+      await policies.close();
+      return 0;
+    }
+    mkdirSync(xdsDir, { recursive: true });
+    await publisher.writeBootstrap(path.join(xdsDir, 'bootstrap.json'), generated);
+    const result = await publisher.publish(config, needs, generated);
+    if (!result.ok) throw result.error;
+    process.stderr.write(`wrote ${path.join(xdsDir, 'bootstrap.json')} and ${['cds.json', 'rds.json', 'lds.json'].join(', ')} (${config.targets.length} targets)\n`);
+    if (!values.watch) {
+      await policies.close();
+      return 0;
+    }
+    const store = new ConfigStore(config, logger);
+    store.subscribe({ name: 'policies', apply: async (next) => {
+      const r = await policies.setContext(policyContext(next));
+      return r.ok ? { ok: true } : { ok: false, reason: r.error.message };
+    } });
+    store.subscribe({ name: 'envoy config', apply: async (next) => {
+      const r = await publisher.publish(next, needs);
+      return r.ok ? { ok: true } : { ok: false, reason: r.error.message };
+    } });
+    policies.onReload((r) => void (r.ok && publisher.publish(store.current(), needs)));
+    policies.watch();
+    store.watch();
+    onShutdown(logger, async () => {
+      await store.close();
+      await policies.close();
+    });
+    return -1;
   },
 };

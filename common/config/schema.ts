@@ -102,14 +102,25 @@ export const CONFIG_SCHEMA = {
       },
       default: {},
     },
+    /** ext-authz's admin HTTP server: /healthz, /readyz, the approvals API. */
+    admin: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { ...port, default: 9080 },
+      },
+      default: {},
+    },
     approvals: {
       type: 'object', additionalProperties: false,
+      moved: {
+        host: 'the approvals API is served by the admin server: set admin.host',
+        port: 'the approvals API is served by the admin server: set admin.port',
+      },
       properties: {
         store: { enum: ['memory', 'redis'], default: 'memory' },
         redisUrl: { type: 'string', pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' },
         redisKeyPrefix: { type: 'string', pattern: '^[A-Za-z0-9:_.-]*$', default: 'sluice:' },
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { ...port, default: 9080 },
         publicUrl: { type: 'string', default: '' },
         webhooks: {
           type: 'array',

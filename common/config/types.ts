@@ -89,12 +89,12 @@ export interface SluiceConfig {
       onFull: 'deny' | 'drop';
     };
   };
+  /** ext-authz's admin HTTP server (health, readiness, approvals API). */
+  admin: { host: string; port: number };
   approvals: {
     store: 'memory' | 'redis';
     redisUrl: string;
     redisKeyPrefix: string;
-    host: string;
-    port: number;
     publicUrl: string;
     webhooks: { url: string; format: 'json' | 'slack' }[];
     cleanupIntervalMs: number;

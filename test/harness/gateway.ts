@@ -1,14 +1,15 @@
-import { mkdtempSync, mkdirSync, cpSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, cpSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../common/config.ts';
-import { renderGateway } from '../../envoy/render.ts';
+import { stringify, parse as parseYaml } from 'yaml';
+import { ConfigStore, loadConfig, type ConfigSubscriber, type SluiceConfig } from '../../common/config.ts';
 import { DevIssuer } from '../../dev/dev-issuer.ts';
 import { DemoUpstream } from '../../dev/demo-upstream.ts';
 import { startExtAuthzService, type ExtAuthzService } from '../../ext-authz/service.ts';
 import { startExtProcService, type ExtProcService } from '../../ext-proc/service.ts';
-import { startEnvoyUnderTest, type EnvoyUnderTest } from './envoy-runtime.ts';
+import { startGeneratedEnvoy, type GeneratedEnvoy } from '../../envoy/run.ts';
+import { envoyRuntime, startEnvoyUnderTest, type EnvoyUnderTest } from './envoy-runtime.ts';
 import { capturedLogger } from './log-capture.ts';
 import { freePort } from '../../common/free-port.ts';
 
@@ -21,6 +22,14 @@ export const TEST_SECRETS = { 'demo-api-token': 'demo-upstream-secret-0001', 'op
 const TEST_CREDENTIALS = [
   { target: 'demo-api', header: 'authorization', template: 'Bearer {secret}', secret: 'demo-api-token' },
   { target: 'ops-api', header: 'x-api-key', template: '{secret}', secret: 'ops-api-key' },
+];
+
+/** The demo targets every e2e gateway declares, all on the demo upstream, reached by path prefix. */
+const DEMO_TARGETS = [
+  { name: 'ops-api', prefix: '/ops/' },
+  { name: 'sql-api', prefix: '/sql/' },
+  { name: 'admin-api', prefix: '/admin/' },
+  { name: 'demo-api', prefix: '/' },
 ];
 
 export interface GatewayOptions {
@@ -43,6 +52,10 @@ export interface GatewayOptions {
   routeIdleTimeout?: string;
   /** extProc.sessions (default: the file store in a private directory). */
   sessions?: Record<string, unknown>;
+  /** More sluice.yaml targets, declared before the demo ones (so their prefixes win over `/`). */
+  targets?: Record<string, unknown>[];
+  /** Path prefix of the demo-api target (default "/", which catches every path nothing else routes). */
+  demoApiPrefix?: string;
 }
 
 /** One ext-authz replica and what the tests read from it. */
@@ -56,8 +69,11 @@ export interface Replica {
 }
 
 /**
- * The e2e fixture: a local OIDC issuer, a recording upstream, ext-authz replicas and a real Envoy
- * in front of them. Logs from each replica are captured so tests can search them for secrets.
+ * The e2e fixture: a local OIDC issuer, a recording upstream, ext-authz replicas, ext-proc and a
+ * real Envoy whose whole config is generated from a sluice.yaml this harness writes (the demo
+ * targets on the demo upstream, plus the test's own). Tests may rewrite that file while traffic
+ * flows (`updateConfig`); the gateway follows it as a deployed one would. Logs from each service
+ * are captured so tests can search them for secrets.
  */
 export class Gateway {
   private constructor(
@@ -71,47 +87,134 @@ export class Gateway {
     readonly procLogs: ReturnType<typeof capturedLogger>,
     readonly secretsFile: string,
     private readonly procPort: number,
+    /** The sluice.yaml this gateway runs on. */
+    readonly configFile: string,
+    readonly configStore: ConfigStore,
+    private readonly generated: GeneratedEnvoy<EnvoyUnderTest>,
   ) {}
 
   static async start(options: GatewayOptions = {}): Promise<Gateway> {
+    const runtime = envoyRuntime();
     const policyDir = mkdtempSync(path.join(tmpdir(), 'sluice-policies-'));
     cpSync(options.policySource ?? REPO_POLICIES, policyDir, { recursive: true });
     for (const [name, text] of Object.entries(options.extraPolicies ?? {})) writeFileSync(path.join(policyDir, name), text);
     const issuer = await DevIssuer.start();
     const upstream = await DemoUpstream.start();
+    const workDir = mkdtempSync(path.join(tmpdir(), 'sluice-gateway-'));
+    const secretsFile = path.join(workDir, 'secrets.yaml');
+    Gateway.writeSecretsFile(secretsFile, { ...TEST_SECRETS, ...options.secrets });
+    const configFile = path.join(workDir, 'sluice.yaml');
+    writeFileSync(configFile, stringify(Gateway.configDocument(options, { policyDir, secretsFile, workDir, servicesHost: runtime.servicesHost, upstreamPort: upstream.address.port })));
+    const config = loadConfig(configFile);
+
     const replicas: Replica[] = [];
     for (let i = 0; i < (options.replicas ?? 1); i++) {
       const replica: Replica = { port: 0, service: undefined, logs: capturedLogger(`ext-authz-${i}`), decisions: capturedLogger(`decision-${i}`), approvalsUrl: '' };
-      await Gateway.startReplica(replica, policyDir, issuer, options);
+      await Gateway.startReplica(replica, config, issuer);
       replicas.push(replica);
     }
-    const secretsFile = path.join(mkdtempSync(path.join(tmpdir(), 'sluice-secrets-')), 'secrets.yaml');
-    Gateway.writeSecretsFile(secretsFile, { ...TEST_SECRETS, ...options.secrets });
     const procLogs = capturedLogger('ext-proc');
     const procPort = await freePort();
-    const proc = await Gateway.startProc(policyDir, secretsFile, procLogs, procPort, options);
-    const envoy = await startEnvoyUnderTest((ctx) => renderGateway({
-      listenAddress: ctx.listenAddress,
-      listenPort: ctx.listenPort,
-      adminAddress: ctx.listenAddress,
-      adminPort: ctx.adminPort,
-      extAuthz: replicas.map((r) => ({ host: ctx.servicesHost, port: r.port })),
-      extProc: { host: ctx.servicesHost, port: procPort },
-      upstream: { host: ctx.servicesHost, port: upstream.address.port },
-      extAuthzTimeout: options.extAuthzTimeout ?? '1s',
-      approvalTimeout: options.approvalTimeout ?? '30s',
-      ...(options.routeIdleTimeout ? { routeIdleTimeout: options.routeIdleTimeout } : {}),
-    }), [...replicas.map((r) => r.port), procPort, upstream.address.port]);
-    return new Gateway(issuer, upstream, replicas, envoy, policyDir, options, proc, procLogs, secretsFile, procPort);
+    const proc = await Gateway.startProc(config, procLogs, procPort);
+
+    const configStore = new ConfigStore(config, replicas[0]!.logs.logger);
+    // Replicas and ext-proc restart during tests: the store always talks to the live ones.
+    const holder = { replicas, proc: proc as ExtProcService | undefined };
+    const live = (name: string, pick: () => (ConfigSubscriber | undefined)[]): ConfigSubscriber => ({
+      name,
+      check: async (next) => {
+        for (const s of pick()) {
+          const verdict = (await s?.check?.(next)) ?? { ok: true as const };
+          if (!verdict.ok) return verdict;
+        }
+        return { ok: true };
+      },
+      apply: async (next, previous) => {
+        for (const s of pick()) {
+          const outcome = (await s?.apply(next, previous)) ?? { ok: true as const };
+          if (!outcome.ok) return outcome;
+        }
+        return { ok: true };
+      },
+    });
+    configStore.subscribe(live('ext-authz replicas', () => holder.replicas.map((r) => r.service?.configSubscriber)));
+    configStore.subscribe(live('ext-proc', () => [holder.proc?.configSubscriber]));
+
+    const httpPort = await freePort();
+    const servicePorts = [...replicas.map((r) => r.port), procPort, upstream.address.port];
+    const generated = await startGeneratedEnvoy({
+      configStore,
+      policies: replicas[0]!.service!.policies,
+      logger: replicas[0]!.logs.logger,
+      services: {
+        extAuthz: replicas.map((r) => ({ host: runtime.servicesHost, port: r.port })),
+        extProc: [{ host: runtime.servicesHost, port: procPort }],
+        envoy: runtime.kind === 'docker'
+          ? { listenAddress: '0.0.0.0', httpPort, adminAddress: '0.0.0.0', adminPort: 9901 }
+          : { listenAddress: '127.0.0.1', httpPort, adminAddress: '127.0.0.1', adminPort: 0 },
+      },
+      start: (bootstrap) => startEnvoyUnderTest(runtime, bootstrap, { xdsDir: path.join(workDir, 'envoy'), httpPort, servicePorts }),
+    });
+    configStore.watch(100);
+    const gw = new Gateway(issuer, upstream, replicas, generated.envoy, policyDir, options, proc, procLogs, secretsFile, procPort, configFile, configStore, generated);
+    gw.holder = holder;
+    return gw;
   }
 
-  private static startProc(policyDir: string, secretsFile: string, logs: ReturnType<typeof capturedLogger>, port: number, options: GatewayOptions): Promise<ExtProcService> {
-    const sessions = options.sessions ?? { store: 'file', dir: path.join(path.dirname(secretsFile), 'sessions') };
+  private holder: { replicas: Replica[]; proc: ExtProcService | undefined } = { replicas: [], proc: undefined };
+
+  /** The sluice.yaml document of a test gateway (plain data, written as YAML). */
+  private static configDocument(options: GatewayOptions, at: { policyDir: string; secretsFile: string; workDir: string; servicesHost: string; upstreamPort: number }): Record<string, unknown> {
     const replaced = new Set((options.credentials ?? []).map((c) => c.target));
-    const credentials = [...TEST_CREDENTIALS.filter((c) => !replaced.has(c.target)), ...(options.credentials ?? [])];
-    const masking = options.masking ?? { profiles: [], targets: {} };
-    const extProc = { secretsFile, credentials, sessions, masking };
-    const config = parseConfig(JSON.stringify({ extProc }), path.join(policyDir, 'sluice.yaml'));
+    const approvals = options.approvals ?? { store: 'memory' };
+    return {
+      targets: [
+        ...(options.targets ?? []),
+        ...DEMO_TARGETS.map((t) => ({
+          name: t.name, endpoints: [`${at.servicesHost}:${at.upstreamPort}`],
+          http: { pathPrefix: t.name === 'demo-api' ? options.demoApiPrefix ?? t.prefix : t.prefix },
+        })),
+      ],
+      extAuthz: { policyDir: at.policyDir },
+      envoy: {
+        xdsDir: path.join(at.workDir, 'envoy'),
+        extAuthzTimeout: options.extAuthzTimeout ?? '1s',
+        approvalTimeout: options.approvalTimeout ?? '30s',
+        ...(options.routeIdleTimeout ? { routeIdleTimeout: options.routeIdleTimeout } : {}),
+      },
+      extProc: {
+        secretsFile: at.secretsFile,
+        credentials: [...TEST_CREDENTIALS.filter((c) => !replaced.has(c.target)), ...(options.credentials ?? [])],
+        sessions: options.sessions ?? { store: 'file', dir: path.join(at.workDir, 'sessions') },
+        masking: options.masking ?? { profiles: [], targets: {} },
+      },
+      approvals: {
+        ...(approvals.store === 'redis' ? { store: 'redis', redisUrl: approvals.redisUrl, redisKeyPrefix: approvals.keyPrefix } : { store: 'memory' }),
+        webhooks: approvals.webhooks ?? [],
+      },
+    };
+  }
+
+  /**
+   * Rewrites sluice.yaml the way an operator's deploy would (whole file, then a rename) and
+   * returns at once; the gateway picks the change up from the file, as a deployed one does.
+   */
+  updateConfig(edit: (doc: Record<string, any>) => void): void {
+    const doc = parseYaml(readFileSync(this.configFile, 'utf8')) as Record<string, any>;
+    edit(doc);
+    Gateway.writeSecretsText(this.configFile, stringify(doc));
+  }
+
+  /** Writes a raw sluice.yaml text (for broken edits). */
+  writeConfigText(text: string): void {
+    Gateway.writeSecretsText(this.configFile, text);
+  }
+
+  get config(): SluiceConfig {
+    return this.configStore.current();
+  }
+
+  private static startProc(config: SluiceConfig, logs: ReturnType<typeof capturedLogger>, port: number): Promise<ExtProcService> {
     return startExtProcService(config, { logger: logs.logger, port, env: {} });
   }
 
@@ -136,37 +239,27 @@ export class Gateway {
   async stopExtProc(options: { crash?: boolean } = {}): Promise<void> {
     await this.proc?.close(options.crash ? 0 : undefined);
     this.proc = undefined;
+    this.holder.proc = undefined;
   }
 
   async restartExtProc(): Promise<void> {
     await this.stopExtProc();
-    this.proc = await Gateway.startProc(this.policyDir, this.secretsFile, this.procLogs, this.procPort, this.options);
+    this.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort);
+    this.holder.proc = this.proc;
   }
 
-  private static async startReplica(replica: Replica, policyDir: string, issuer: DevIssuer, options: GatewayOptions): Promise<void> {
-    const approvals = options.approvals ?? { store: 'memory' };
+  private static async startReplica(replica: Replica, config: SluiceConfig, issuer: DevIssuer): Promise<void> {
     // A replica keeps its ports across restarts, as a real one behind a fixed address would.
     if (replica.port === 0) replica.port = await freePort();
-    const approvalsPort = replica.approvalsUrl ? Number(new URL(replica.approvalsUrl).port) : await freePort();
-    const config = parseConfig(JSON.stringify({
-      extAuthz: { policyDir },
-      // Both services read one sluice.yaml: ext-authz checks policies against these profile names.
-      extProc: { masking: options.masking ?? { profiles: [], targets: {} } },
-      approvals: {
-        ...(approvals.store === 'redis'
-          ? { store: 'redis', redisUrl: approvals.redisUrl, redisKeyPrefix: approvals.keyPrefix }
-          : { store: 'memory' }),
-        port: approvalsPort,
-        webhooks: approvals.webhooks ?? [],
-      },
-    }), path.join(policyDir, 'sluice.yaml'));
+    const adminPort = replica.approvalsUrl ? Number(new URL(replica.approvalsUrl).port) : await freePort();
     replica.service = await startExtAuthzService(config, {
       logger: replica.logs.logger,
       decisionLog: replica.decisions.logger,
       port: replica.port,
+      adminPort,
       extraIssuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'], jwksCooldownMs: 1000, jwksCacheMaxAgeMs: 1000 }],
     });
-    replica.approvalsUrl = `http://127.0.0.1:${approvalsPort}`;
+    replica.approvalsUrl = `http://127.0.0.1:${adminPort}`;
   }
 
   /** The first replica, for single-replica tests. */
@@ -195,11 +288,12 @@ export class Gateway {
 
   async restartExtAuthz(index = 0): Promise<void> {
     await this.stopExtAuthz(index);
-    await Gateway.startReplica(this.replicas[index]!, this.policyDir, this.issuer, this.options);
+    await Gateway.startReplica(this.replicas[index]!, this.configStore.current(), this.issuer);
   }
 
   async stop(): Promise<void> {
-    await this.envoy.stop();
+    await this.configStore.close();
+    await this.generated.stop();
     for (const replica of this.replicas) await replica.service?.close();
     await this.proc?.close();
     await this.upstream.close();

@@ -34,9 +34,11 @@ describe('ext-authz over real gRPC (Envoy protos, port 0)', () => {
 
   before(async () => {
     issuer = await DevIssuer.start();
-    const config = parseConfig(`extAuthz: { policyDir: ${JSON.stringify(FIXTURE_POLICIES)} }\n`, path.join(FIXTURE_POLICIES, 'x.yaml'));
+    // The targets the fixture policies name, as sluice.yaml declares them (never dialled here).
+    const targets = ['demo-api', 'admin-api', 'sql-api', 'ops-api'].map((name) => ({ name, endpoints: ['127.0.0.1:9'], http: { pathPrefix: `/${name}/` } }));
+    const config = parseConfig(JSON.stringify({ targets, extAuthz: { policyDir: FIXTURE_POLICIES } }), path.join(FIXTURE_POLICIES, 'x.yaml'));
     service = await startExtAuthzService(config, {
-      logger: logs.logger, decisionLog: decisions.logger, port: 0,
+      logger: logs.logger, decisionLog: decisions.logger, port: 0, adminPort: 0,
       extraIssuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }],
     });
     const Client = authorizationService();

@@ -77,6 +77,7 @@ describe('ext-proc over real gRPC (Envoy ext_proc protos, port 0)', () => {
     const tokenPort = await listen(tokenEndpoint, 0);
     dir = mkdtempSync(path.join(tmpdir(), 'sluice-ext-proc-it-'));
     const config = parseConfig(JSON.stringify({
+      targets: ['static-api', 'billing-api'].map((name) => ({ name, endpoints: ['127.0.0.1:9'], http: { pathPrefix: `/${name}/` } })),
       extProc: {
         credentials: [
           { target: 'static-api', secret: 'static-token' },
@@ -101,8 +102,8 @@ describe('ext-proc over real gRPC (Envoy ext_proc protos, port 0)', () => {
   });
 
   after(async () => {
-    client.close();
-    await service.close();
+    client?.close();
+    await service?.close();
     await closeServer(tokenEndpoint);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -165,9 +166,9 @@ describe('ext-proc over real gRPC (Envoy ext_proc protos, port 0)', () => {
     assert.equal(answer.immediate_response?.status?.code, 'Forbidden');
   });
 
-  test('the target default profile masks response chunks; a card split across them is still masked', async () => {
+  test('the profile the decision names (ext-authz resolved the target default) masks response chunks; a card split across them is still masked', async () => {
     const stream = openStream(client);
-    await stream.send({ request_headers: { headers: headerMap({ ':method': 'GET', ':path': '/x' }), end_of_stream: true }, metadata_context: decision('static-api') });
+    await stream.send({ request_headers: { headers: headerMap({ ':method': 'GET', ':path': '/x' }), end_of_stream: true }, metadata_context: decision('static-api', 'pii') });
     const headers = await stream.send({ response_headers: { headers: headerMap({ ':status': '200', 'content-type': 'application/json' }) } });
     assert.deepEqual(headers.response_headers.response.header_mutation.remove_headers, ['content-length']);
     const out: Buffer[] = [];

@@ -136,7 +136,8 @@ describe('sessions API over HTTP (file store, local issuer)', () => {
   it('headers the recorder redacted stay redacted', async () => {
     const res = await call(`/sessions/${records[3]!.id}`, auditor);
     assert.equal(res.status, 200);
-    assert.equal(res.body.session.request.headers.authorization, REDACTED);
+    const request = res.body.session.events.find((e: { kind: string }) => e.kind === 'http.request');
+    assert.equal(request.headers.authorization, REDACTED);
     assert.ok(!JSON.stringify(res.body).includes('caller-SECRET'));
   });
 

@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { ConfigStore, SluiceConfig } from '../common/config.ts';
+import { describeError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import type { PolicyStore } from '../ext-authz/policy/index.ts';
+import type { GeneratedConfig } from './generate/index.ts';
+import { generatorInput, type ServiceAddresses } from './from-config.ts';
+import { EnvoyPublisher } from './publisher.ts';
+
+export interface RunningEnvoyHandle {
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface GeneratedEnvoyOptions<T extends RunningEnvoyHandle> {
+  configStore: ConfigStore;
+  /** The live policies: their routing needs shape the routes, and a reload republishes. */
+  policies: PolicyStore;
+  services: ServiceAddresses;
+  logger: Logger;
+  /** Starts Envoy on the generated bootstrap (a local binary, a container, ...). */
+  start(bootstrap: string, generated: GeneratedConfig): Promise<T>;
+}
+
+export interface GeneratedEnvoy<T extends RunningEnvoyHandle> {
+  envoy: T;
+  publisher: EnvoyPublisher;
+  xdsDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs an Envoy whose whole config Sluice generates: the first config is validated and written
+ * before Envoy starts on its bootstrap; afterwards a change of sluice.yaml (targets, timeouts,
+ * TLS) or of the policies (an approve rule, a body guardrail) is generated, validated and written
+ * to the watched directory, which Envoy picks up without a restart. A change that would not
+ * validate is refused and the last good config keeps serving.
+ */
+export async function startGeneratedEnvoy<T extends RunningEnvoyHandle>(options: GeneratedEnvoyOptions<T>): Promise<GeneratedEnvoy<T>> {
+  const { configStore, policies, logger } = options;
+  let adminUrl: string | undefined;
+  const publisher = new EnvoyPublisher({ logger, services: options.services, envoyAdminUrl: () => adminUrl });
+  const needs = (target: string) => policies.current().routingNeeds(target);
+  const config = configStore.current();
+  const xdsDir = generatorInput(config, needs, options.services).xdsDir;
+  mkdirSync(xdsDir, { recursive: true });
+
+  const first = publisher.prepare(config, needs);
+  const published = await publisher.publish(config, needs, first);
+  if (!published.ok) throw published.error;
+  const envoy = await options.start(JSON.stringify(first.bootstrap), first);
+  adminUrl = envoy.adminUrl;
+
+  // Policies may change what a route needs; republish with the live config (a no-op write when
+  // nothing Envoy sees changed).
+  const offPolicies = policies.onReload((result) => {
+    if (result.ok) void publisher.publish(configStore.current(), needs);
+  });
+  let prepared: { config: SluiceConfig; generated: GeneratedConfig } | undefined;
+  configStore.subscribe({
+    name: 'envoy config',
+    check: async (next) => {
+      try {
+        prepared = { config: next, generated: publisher.prepare(next, needs) };
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, reason: describeError(err).message };
+      }
+    },
+    apply: async (next) => {
+      const result = await publisher.publish(next, needs, prepared?.config === next ? prepared.generated : undefined);
+      prepared = undefined;
+      return result.ok ? { ok: true } : { ok: false, reason: result.error.message };
+    },
+  });
+  logger.info({ xdsDir: path.resolve(xdsDir), targets: config.targets.map((t) => t.name), admin: adminUrl }, 'envoy running on the generated config');
+  return {
+    envoy,
+    publisher,
+    xdsDir,
+    stop: async () => {
+      offPolicies();
+      await envoy.stop();
+    },
+  };
+}
