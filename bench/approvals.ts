@@ -64,7 +64,7 @@ async function startStack(issuer: DevIssuer, replicas: number, store: 'memory' |
   const proc = await startExtProcService(parseConfig('{}', path.join(dir, 'sluice.yaml')), { logger: silentLogger(), port: 0 });
   const envoy = await startGatewayEnvoy({
     dir, policyDir: POLICIES, extAuthzPort: ports[0]!, extProcPort: proc.port,
-    targets: [{ name: 'ops-api', prefix: '/ops/', port: upstream.address.port }, { name: 'demo-api', prefix: '/', port: upstream.address.port }],
+    targets: [{ name: 'ops-api', prefix: '/ops/', port: upstream.address.port }, { name: 'plain-api', prefix: '/plain/', port: upstream.address.port }, { name: 'demo-api', prefix: '/', port: upstream.address.port }],
   });
   return {
     gateway: `http://127.0.0.1:${envoy.listeners.http}`,

@@ -86,17 +86,22 @@ async function main(): Promise<void> {
     ADMIN_PORT: await freePort(), BARE_PORT: await freePort(), AUTHZ_PORT: await freePort(), PROC_PORT: await freePort(), DUPLEX_PORT: await freePort(), NOOP_PROC_PORT: await freePort(), NOOP_PROC_SERVICE_PORT: await freePort(),
     UPSTREAM_PORT: upstream.port, EXT_AUTHZ_SERVICE_PORT: await freePort(), EXT_PROC_SERVICE_PORT: await freePort(),
   };
+  // One sluice.yaml section for both services: ext-authz decides each exchange's masking profile
+  // (the target default), ext-proc applies it.
+  const extProc = {
+    port: ports.EXT_PROC_SERVICE_PORT,
+    sessions: { store: 'off' },
+    masking: { profiles: [{ name: 'pii', recognizers: RECOGNIZERS.map((use) => ({ use, strategy: 'redact' })) }], targets: { 'demo-api': 'pii' } },
+  };
   const authz = await startExtAuthzProcess({
     dir, port: ports.EXT_AUTHZ_SERVICE_PORT, policyDir: POLICIES,
     issuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }], approvals: { port: await freePort() },
+    extra: { extProc },
   });
   const procConfig = path.join(dir, 'ext-proc.yaml');
   writeFileSync(procConfig, JSON.stringify({
-    extProc: {
-      port: ports.EXT_PROC_SERVICE_PORT,
-      sessions: { store: 'off' },
-      masking: { profiles: [{ name: 'pii', recognizers: RECOGNIZERS.map((use) => ({ use, strategy: 'redact' })) }], targets: { 'demo-api': 'pii' } },
-    },
+    targets: ['demo-api', 'ops-api', 'plain-api'].map((name) => ({ name, endpoints: [`127.0.0.1:${upstream.port}`], http: { pathPrefix: `/${name}/` } })),
+    extProc,
     log: { level: 'warn' },
   }));
   // ext-proc runs as the documented `npm run ext-proc` starts it (glibc malloc arenas capped, V8's
