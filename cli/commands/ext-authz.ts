@@ -1,4 +1,5 @@
 import { startExtAuthzService } from '../../ext-authz/service.ts';
+import { ConfigStore } from '../../common/config.ts';
 import type { Command } from './types.ts';
 import { onShutdown, parse, readConfig, serviceLoggers } from './common.ts';
 
@@ -8,7 +9,12 @@ export const extAuthzCommand: Command = {
     const config = readConfig(values.config);
     const { logger, decisionLog, flush } = serviceLoggers(config, 'ext-authz');
     const service = await startExtAuthzService(config, { logger, decisionLog });
+    // sluice.yaml is watched: its targets and masking defaults are what policies are checked against.
+    const store = new ConfigStore(config, logger);
+    store.subscribe(service.configSubscriber);
+    store.watch();
     onShutdown(logger, async () => {
+      await store.close();
       await service.close();
       flush();
     });

@@ -1,4 +1,5 @@
 import { startExtProcService } from '../../ext-proc/service.ts';
+import { ConfigStore } from '../../common/config.ts';
 import type { Command } from './types.ts';
 import { onShutdown, parse, readConfig } from './common.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -9,7 +10,14 @@ export const extProcCommand: Command = {
     const config = readConfig(values.config);
     const logger = createLogger('ext-proc', { level: config.log.level });
     const service = await startExtProcService(config, { logger });
-    onShutdown(logger, () => service.close());
+    // sluice.yaml is watched: credentials and masking profiles are recompiled and swapped.
+    const store = new ConfigStore(config, logger);
+    store.subscribe(service.configSubscriber);
+    store.watch();
+    onShutdown(logger, async () => {
+      await store.close();
+      await service.close();
+    });
     return -1;
   },
 };
