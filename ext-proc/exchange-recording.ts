@@ -1,6 +1,6 @@
 import { BodyCapture, httpSummary, type CapturedBody, type HttpRequestEvent, type HttpResponseEvent, type SessionEvent, type SessionRecord } from './sessions/index.ts';
 import type { GatewayDecision } from '../common/decision-metadata.ts';
-import type { BodySink } from './body-flow.ts';
+import type { BodySink } from './http/body-flow.ts';
 
 /** A response the gateway gave the caller in place of the upstream's (an ImmediateResponse). */
 export interface Refusal {

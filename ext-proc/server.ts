@@ -3,7 +3,7 @@ import { describeError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { externalProcessorService } from '../common/protos.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
-import { ExchangeProcessor, type ProcessorDeps } from './exchange-processor.ts';
+import { ExchangeProcessor, type ProcessorDeps } from './http/processor.ts';
 import type { RunningServer } from '../common/running-server.ts';
 
 /**

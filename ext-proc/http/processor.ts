@@ -1,17 +1,17 @@
-import type { Logger } from '../common/logger.ts';
-import type { SecretStore } from './secrets/types.ts';
-import { resolveCredential, type CredentialPlan } from './credentials.ts';
-import { SluiceError } from '../common/errors.ts';
-import { decodeDecision, type GatewayDecision } from '../common/decision-metadata.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { SecretStore } from '../secrets/types.ts';
+import { resolveCredential, type CredentialPlan } from '../credentials.ts';
+import { SluiceError } from '../../common/errors.ts';
+import { decodeDecision, type GatewayDecision } from '../../common/decision-metadata.ts';
 import { headerRecord, headersResponse, IMMEDIATE_RESPONSE_HEADERS, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
-import { httpStatusOf, type CallerErrorCode } from '../common/error-codes.ts';
-import type { MaskingProfile } from './masking/index.ts';
+import { httpStatusOf, type CallerErrorCode } from '../../common/error-codes.ts';
+import type { MaskingProfile } from '../masking/index.ts';
 import { planBody } from './masked-body.ts';
 import { BodyFlow } from './body-flow.ts';
 import { BodyModes } from './body-modes.ts';
-import { ExchangeRecording } from './exchange-recording.ts';
-import type { MaskingPlans } from './masking-plans.ts';
-import type { RecordingQueue } from './sessions/index.ts';
+import { ExchangeRecording } from '../exchange-recording.ts';
+import type { MaskingPlans } from '../masking-plans.ts';
+import type { RecordingQueue } from '../sessions/index.ts';
 
 export interface ProcessorDeps {
   credentials: ReadonlyMap<string, CredentialPlan>;
