@@ -13,12 +13,23 @@ export type CredentialSource =
   | { kind: 'secret'; name: string }
   | { kind: 'oauth2'; clientSecret: string; minter: ClientCredentialsMinter; spec: string };
 
-/** How to present a target's real credential upstream: which header, and the value around it. */
+/**
+ * How the real credential reaches the target, apart from where its value comes from. HTTP targets
+ * take it in a header, inside a template (`Bearer {secret}`); a database target will add its own
+ * kind (`postgres-password`), which only that protocol's processor presents.
+ */
+export type CredentialPresentation = { kind: 'http-header'; header: string; prefix: string; suffix: string };
+
+/** A target's credential: where its value comes from, and how it is presented upstream. */
 export interface CredentialPlan {
-  header: string;
-  prefix: string;
-  suffix: string;
   source: CredentialSource;
+  presentation: CredentialPresentation;
+}
+
+/** A credential with its value, resolved once for one exchange. */
+export interface ResolvedCredential {
+  readonly presentation: CredentialPresentation;
+  readonly secret: string;
 }
 
 /**
@@ -33,10 +44,13 @@ export function compileCredentials(entries: readonly CredentialEntry[], secrets:
     const reuse = kept?.kind === 'oauth2' && kept.spec === JSON.stringify(entry.oauth2) ? kept : undefined;
     const at = entry.template.indexOf('{secret}');
     plans.set(entry.target, {
-      header: entry.header.toLowerCase(),
-      prefix: entry.template.slice(0, at),
-      suffix: entry.template.slice(at + '{secret}'.length),
       source: reuse ?? sourceOf(entry, secrets),
+      presentation: {
+        kind: 'http-header',
+        header: entry.header.toLowerCase(),
+        prefix: entry.template.slice(0, at),
+        suffix: entry.template.slice(at + '{secret}'.length),
+      },
     });
   }
   return plans;

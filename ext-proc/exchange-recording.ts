@@ -1,9 +1,9 @@
 import { BodyCapture, httpSummary, type CapturedBody, type HttpRequestEvent, type HttpResponseEvent, type SessionEvent, type SessionRecord } from './sessions/index.ts';
 import type { GatewayDecision } from '../common/decision-metadata.ts';
-import type { BodySink } from './body-flow.ts';
+import type { BodySink } from './http/body-flow.ts';
 
 /** A response the gateway gave the caller in place of the upstream's (an ImmediateResponse). */
-export interface Refusal {
+export interface RefusalResponse {
   /** The stable code the caller got, e.g. ERR_BODY_REFUSED. */
   code: string;
   reason: string;
@@ -50,7 +50,7 @@ export class ExchangeRecording {
    * The gateway answered the caller itself (an ImmediateResponse): the record keeps that response,
    * not whatever the upstream had sent, and the outcome is `refused`.
    */
-  refuse(refusal: Refusal, at: number): void {
+  refuse(refusal: RefusalResponse, at: number): void {
     const capture = new BodyCapture(this.maxBodyBytes);
     capture.push(refusal.body);
     const response: HttpResponseEvent = { at, kind: 'http.response', status: refusal.status, headers: refusal.headers, body: EMPTY_BODY };

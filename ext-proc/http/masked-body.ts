@@ -1,4 +1,4 @@
-import { createDecompressor, maskerFor, type BodyDecompressor, type MaskingProfile, type StreamMasker } from './masking/index.ts';
+import { createDecompressor, maskerFor, type BodyDecompressor, type MaskingProfile, type StreamMasker } from '../masking/index.ts';
 
 /**
  * What happens to one body (response, or request when the profile masks those), decided from its

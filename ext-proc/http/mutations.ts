@@ -1,5 +1,5 @@
-import { callerErrorBody, ENVOY_STATUS_NAME } from '../common/caller-error.ts';
-import { httpStatusOf, type CallerErrorCode } from '../common/error-codes.ts';
+import { callerErrorBody, ENVOY_STATUS_NAME } from '../../common/caller-error.ts';
+import { httpStatusOf, type CallerErrorCode } from '../../common/error-codes.ts';
 
 /**
  * Builders for ext_proc messages. Header values go in `raw_value` only: Envoy reads raw_value

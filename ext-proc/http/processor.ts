@@ -1,32 +1,18 @@
-import type { Logger } from '../common/logger.ts';
-import type { SecretStore } from './secrets/types.ts';
-import { resolveCredential, type CredentialPlan } from './credentials.ts';
-import { SluiceError } from '../common/errors.ts';
-import { decodeDecision, type GatewayDecision } from '../common/decision-metadata.ts';
+import { SluiceError } from '../../common/errors.ts';
+import { decodeDecision, type GatewayDecision } from '../../common/decision-metadata.ts';
+import { httpStatusOf, type CallerErrorCode } from '../../common/error-codes.ts';
+import type { ResolvedCredential } from '../credentials.ts';
+import { ExchangeRecording } from '../exchange-recording.ts';
+import { isRefusal, planExchange, type ExchangePlan, type PlanDeps, type SessionRecorder } from '../exchange-plan.ts';
+import type { MaskingProfile } from '../masking/index.ts';
 import { headerRecord, headersResponse, IMMEDIATE_RESPONSE_HEADERS, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
-import { httpStatusOf, type CallerErrorCode } from '../common/error-codes.ts';
-import type { MaskingProfile } from './masking/index.ts';
 import { planBody } from './masked-body.ts';
 import { BodyFlow } from './body-flow.ts';
 import { BodyModes } from './body-modes.ts';
-import { ExchangeRecording } from './exchange-recording.ts';
-import type { MaskingPlans } from './masking-plans.ts';
-import type { RecordingQueue } from './sessions/index.ts';
 
-export interface ProcessorDeps {
-  credentials: ReadonlyMap<string, CredentialPlan>;
-  /**
-   * Profiles by name (a policy names one in the decision) and the operator's default per target;
-   * exchanges with neither stream their bodies untouched.
-   */
-  masking: MaskingPlans;
-  secrets: SecretStore;
+export interface HttpProcessorDeps extends PlanDeps {
   /** Request headers always removed before the upstream. */
   removeRequestHeaders: readonly string[];
-  logger: Logger;
-  /** Session recording; absent when `extProc.sessions.store` is off. */
-  recording?: { queue: RecordingQueue; maxBodyBytes: number };
-  now?: () => number;
 }
 
 /** Credentials a caller may never send upstream, whatever the configuration says. */
@@ -35,20 +21,19 @@ const CALLER_CREDENTIALS = ['authorization', 'proxy-authorization', 'cookie'];
 type Message = Record<string, any>;
 
 /**
- * One processor per ext_proc stream (one HTTP exchange), one method per phase. It reads
- * ext-authz's decision from the forwarded metadata, strips the caller's credentials, injects the
- * target's real one, and keeps that secret from being echoed back in response headers. Anything
- * it cannot do safely ends the exchange with an immediate error (fail closed).
+ * One processor per ext_proc stream (one HTTP exchange), one method per phase. At the request
+ * headers it reads ext-authz's decision from the forwarded metadata and plans the exchange once
+ * (exchange-plan.ts); the phases then apply that plan: strip the caller's credentials, inject the
+ * target's real one, keep that secret from being echoed back in response headers, mask and record
+ * the bodies. Anything it cannot do safely ends the exchange with an immediate error (fail closed).
  */
-export class ExchangeProcessor {
+export class HttpExchangeProcessor {
   private decision: GatewayDecision | undefined;
-  /** The secret injected into this exchange, to scrub from what comes back. */
-  private injected: string | undefined;
-  /** The masking profile of this exchange (the policy's choice, else the target's default). */
-  private profile: MaskingProfile | undefined;
+  /** Set once the request headers are planned; every later phase reads only this. */
+  private plan: ExchangePlan | undefined;
   private requestBody: BodyFlow | undefined;
   private responseBody: BodyFlow | undefined;
-  private recording: ExchangeRecording | undefined;
+  private recording: { record: ExchangeRecording; recorder: SessionRecorder } | undefined;
   /**
    * Where the exchange got to: 'body' while a response body streams through, 'done' after its
    * last chunk (or when there is none). Decides whether a stream end is a failure.
@@ -61,8 +46,13 @@ export class ExchangeProcessor {
   private requestBodyPending = false;
   private refused = false;
 
-  constructor(private readonly deps: ProcessorDeps) {
+  constructor(private readonly deps: HttpProcessorDeps) {
     this.now = deps.now ?? Date.now;
+  }
+
+  /** The exchange's masking profile (the policy's choice, else the target's default). */
+  private get profile(): MaskingProfile | undefined {
+    return this.plan?.profile;
   }
 
   /**
@@ -90,8 +80,8 @@ export class ExchangeProcessor {
   private async answer(request: Message): Promise<Message[]> {
     switch (request.request) {
       case 'request_headers': return [await this.onRequestHeaders(request)];
-      case 'response_headers': return [this.onResponseHeaders(request)];
       case 'request_body': return this.onBody('request', request.request_body);
+      case 'response_headers': return [this.onResponseHeaders(request)];
       case 'response_body': return this.onBody('response', request.response_body);
       case 'request_trailers': return [this.onTrailers('request')];
       case 'response_trailers': return [this.onTrailers('response')];
@@ -109,36 +99,21 @@ export class ExchangeProcessor {
       this.deps.logger.error({ request_id: requestId }, 'no ext-authz decision in the forwarded metadata; refusing');
       return immediateResponse('ERR_NO_DECISION', 'the request was not authorized', requestId);
     }
-    const chosen = this.deps.masking.forExchange(this.decision);
-    if (!chosen.ok) {
-      // ext-authz and ext-proc disagree on the profiles (configs out of step): never pass unmasked.
-      this.deps.logger.error({ session_id: this.decision.sessionId, target: this.decision.target, profile: chosen.missing }, 'the policy names a masking profile ext-proc does not have; refusing');
-      return immediateResponse('ERR_MASKING_PROFILE_UNKNOWN', 'the gateway could not process this request', requestId);
+    const planned = await planExchange(this.decision, this.deps);
+    if (isRefusal(planned)) {
+      if (planned.recording) this.openRecording(planned.recording.recorder, planned.recording.profile, headers);
+      return this.refuse(planned.code, planned.message, requestId);
     }
-    this.profile = chosen.profile;
-    if (this.deps.recording) {
-      // Audit completeness first: with the write queue full (deny mode), no new exchange starts.
-      if (!this.deps.recording.queue.canAccept()) {
-        this.deps.logger.error({ session_id: this.decision.sessionId, stats: this.deps.recording.queue.stats() }, 'session recording queue full; refusing new exchanges');
-        return immediateResponse('ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now', requestId);
-      }
-      this.recording = new ExchangeRecording(this.decision, {
-        method: headers[':method'] ?? '',
-        path: maskText(headers[':path'] ?? '', this.profile),
-        headers: maskHeaders(headers, this.profile),
-      }, this.now(), this.deps.recording.maxBodyBytes);
-    }
+    this.plan = planned;
+    if (planned.recorder) this.openRecording(planned.recorder, planned.profile, headers);
+
     const remove = new Set<string>(CALLER_CREDENTIALS);
     for (const name of this.deps.removeRequestHeaders) remove.add(name);
     const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
-
-    const plan = this.deps.credentials.get(this.decision.target);
-    if (plan) {
-      const secret = await resolveCredential(plan.source, this.deps.secrets, this.deps.logger, { target: this.decision.target, session_id: this.decision.sessionId });
-      if (secret === undefined) return this.refuse('ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', requestId);
-      this.injected = secret;
-      remove.delete(plan.header);
-      mutation.set_headers.push(setHeader(plan.header, `${plan.prefix}${secret}${plan.suffix}`));
+    if (planned.credential) {
+      const { header, value } = credentialHeader(planned.credential);
+      remove.delete(header);
+      mutation.set_headers.push(setHeader(header, value));
     }
     if (!request.request_headers?.end_of_stream) {
       const flow = this.bodyFlow('request', this.profile?.requestBodies ? this.profile : undefined, headers);
@@ -162,13 +137,23 @@ export class ExchangeProcessor {
     return askForBody ? this.modes.withRequestBody(answer) : answer;
   }
 
+  /** The session record of this exchange, from its request line and headers (masked with its profile). */
+  private openRecording(recorder: SessionRecorder, profile: MaskingProfile | undefined, headers: Record<string, string>): void {
+    const record = new ExchangeRecording(this.decision!, {
+      method: headers[':method'] ?? '',
+      path: maskText(headers[':path'] ?? '', profile),
+      headers: maskHeaders(headers, profile),
+    }, recorder.startedAt, recorder.maxBodyBytes);
+    this.recording = { record, recorder };
+  }
+
   /**
    * The gateway answers the caller itself, once the exchange is being recorded: the record keeps
    * this answer in place of the upstream's, with outcome `refused` and the code.
    */
   private refuse(code: CallerErrorCode, message: string, requestId: string) {
     const answer = immediateResponse(code, message, requestId);
-    this.recording?.refuse({ code, reason: message, status: httpStatusOf(code), headers: { ...IMMEDIATE_RESPONSE_HEADERS }, body: answer.immediate_response.body }, this.now());
+    this.recording?.record.refuse({ code, reason: message, status: httpStatusOf(code), headers: { ...IMMEDIATE_RESPONSE_HEADERS }, body: answer.immediate_response.body }, this.now());
     return answer;
   }
 
@@ -183,7 +168,7 @@ export class ExchangeProcessor {
       this.deps.logger.warn({ target: this.decision?.target, session_id: this.decision?.sessionId, direction, reason: deliver.reason }, 'body refused by its masking profile');
       return 'refuse';
     }
-    const sink = this.recording?.bodySink(direction, this.now);
+    const sink = this.recording?.record.bodySink(direction, this.now);
     if (deliver.kind === 'mask') return new BodyFlow(deliver.body, sink, 'raw');
     if (!sink) return undefined;
     const copy = planBody(this.profile, headers);
@@ -193,9 +178,10 @@ export class ExchangeProcessor {
   private onResponseHeaders(request: Message): Message {
     const headers = headerRecord(request.response_headers?.headers);
     const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
-    this.recording?.onResponseHeaders(maskHeaders(headers, this.profile), this.now());
-    if (this.injected !== undefined) {
-      const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(this.injected!)).map(([name]) => name);
+    this.recording?.record.onResponseHeaders(maskHeaders(headers, this.profile), this.now());
+    const injected = this.plan?.credential?.secret;
+    if (injected !== undefined) {
+      const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(injected)).map(([name]) => name);
       if (echoed.length > 0) {
         this.deps.logger.warn({ headers: echoed, session_id: this.decision?.sessionId, target: this.decision?.target }, 'upstream echoed the injected credential in response headers; removed');
         mutation.remove_headers.push(...echoed);
@@ -256,15 +242,32 @@ export class ExchangeProcessor {
     this.requestBody = undefined;
     this.responseBody?.destroy();
     this.responseBody = undefined;
-    if (this.recording && this.deps.recording) {
+    if (this.recording) {
       // What counts is how far the exchange got: Envoy may cancel a finished exchange's stream,
       // and ends the stream cleanly when the upstream dies mid-body.
       const incomplete = this.progress === 'body' || (failed && this.progress !== 'done');
-      const record = this.recording.finish(this.now(), incomplete);
+      const { record: recording, recorder } = this.recording;
       this.recording = undefined;
-      if (!this.deps.recording.queue.offer(record)) {
+      const record = recording.finish(this.now(), incomplete);
+      if (!recorder.submit(record)) {
         this.deps.logger.error({ session_id: record.id }, 'session record not queued (queue full)');
       }
+    }
+  }
+}
+
+/**
+ * The header that carries the target's credential. Only an `http-header` presentation can go over
+ * HTTP; a kind added for another protocol fails to compile here until HTTP decides what it means.
+ */
+function credentialHeader(credential: ResolvedCredential): { header: string; value: string } {
+  const presentation = credential.presentation;
+  switch (presentation.kind) {
+    case 'http-header':
+      return { header: presentation.header, value: `${presentation.prefix}${credential.secret}${presentation.suffix}` };
+    default: {
+      const unknown: never = presentation.kind;
+      throw new SluiceError('ERR_INTERNAL', `credential presentation "${String(unknown)}" cannot be sent over HTTP`);
     }
   }
 }
