@@ -22,10 +22,10 @@ export interface AuthorizerDeps {
 }
 
 /**
- * The decision, in explicit phases: target → identity → policy. Protocol-neutral: it reads a
- * CheckInput that a protocol adapter (ext-authz/protocols/) made from what Envoy sent. Each phase either hands its result
- * to the next or ends with a deny; nothing here throws to the caller. Any unexpected failure is a
- * deny (fail closed) with the detail logged, never sent.
+ * The decision, in explicit phases: target → identity → policy. Protocol-neutral: it reads the
+ * CheckInput a protocol adapter (ext-authz/protocols/) made from what Envoy sent. Each phase either
+ * hands its result to the next or ends with a deny; nothing here throws to the caller. Any
+ * unexpected failure is a deny (fail closed) with the detail logged, never sent.
  */
 export class Authorizer {
   private readonly newSessionId: () => string;
