@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { Identity } from './identity/types.ts';
 import type { ApprovalNotifier } from './approvals/notifier.ts';
 import type { ApprovalRequest, ApprovalSpec, ApprovalStore } from './approvals/types.ts';
+import type { Action } from './check-input.ts';
 
 export interface GateRequest {
   identity: Identity;
@@ -16,6 +17,18 @@ export interface GateRequest {
   reason: string;
   /** How long Envoy will wait for this check (from the route); the hold never exceeds it. */
   holdBudgetMs: number;
+}
+
+/**
+ * What an approval is about, as the approval records name it (method and path: the store, the API
+ * and approvers' tools read those). Derived from the action here and nowhere else; a database
+ * action will give its statement kind and statement instead.
+ */
+export function approvalAction(action: Action): Pick<GateRequest, 'method' | 'path'> {
+  switch (action.kind) {
+    case 'http':
+      return { method: action.method, path: action.path };
+  }
 }
 
 export type GateOutcome =

@@ -5,14 +5,11 @@ import type { Logger } from '../common/logger.ts';
 import type { IdentityVerifier, Identity } from './identity/types.ts';
 import type { PolicySet } from './policy/types.ts';
 import { AuthError, extractBearer } from './identity/index.ts';
-import type { HttpAttributes } from './http-attributes.ts';
+import type { CheckInput, PresentedCredential } from './check-input.ts';
 import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
-import type { ApprovalGate } from './approval-gate.ts';
+import { approvalAction, type ApprovalGate } from './approval-gate.ts';
 import type { Decision } from './policy/types.ts';
-
-/** Header in which a caller may say why it needs a risky action; shown to approvers. */
-export const REASON_HEADER = 'x-sluice-reason';
-const MAX_REASON_LENGTH = 500;
+import { contentOf, decideAction } from './policy-input.ts';
 
 export interface AuthorizerDeps {
   verifier: IdentityVerifier;
@@ -25,9 +22,10 @@ export interface AuthorizerDeps {
 }
 
 /**
- * The decision, in explicit phases: target → identity → policy. Each phase either hands its result
- * to the next or ends with a deny; nothing here throws to the caller. Any unexpected failure is a
- * deny (fail closed) with the detail logged, never sent.
+ * The decision, in explicit phases: target → identity → policy. Protocol-neutral: it reads the
+ * CheckInput a protocol adapter (ext-authz/protocols/) made from what Envoy sent. Each phase either
+ * hands its result to the next or ends with a deny; nothing here throws to the caller. Any
+ * unexpected failure is a deny (fail closed) with the detail logged, never sent.
  */
 export class Authorizer {
   private readonly newSessionId: () => string;
@@ -36,7 +34,7 @@ export class Authorizer {
     this.newSessionId = deps.newSessionId ?? randomUUID;
   }
 
-  async check(request: HttpAttributes, signal?: LazySignal): Promise<Verdict> {
+  async check(request: CheckInput, signal?: LazySignal): Promise<Verdict> {
     // Phase 1: target. A route that names no target is a configuration mistake; deny it.
     const target = request.target;
     if (!target) return deny('ERR_TARGET_UNKNOWN', 'the route names no target');
@@ -44,7 +42,7 @@ export class Authorizer {
     // Phase 2: identity.
     let identity: Identity;
     try {
-      identity = await this.deps.verifier.verify(extractBearer(request.headers.authorization), signal);
+      identity = await this.deps.verifier.verify(presentedToken(request.credential), signal);
     } catch (err) {
       return this.identityFailure(err, target, signal);
     }
@@ -52,21 +50,15 @@ export class Authorizer {
     // Phase 3: content guardrails, then policy.
     try {
       const policies = this.deps.policies();
-      const guardrail = policies.checkContent({ target, path: request.path, query: request.query, headers: request.headers, body: request.body });
+      const content = contentOf(target, request);
+      const guardrail = content === null ? null : policies.checkContent(content);
       if (guardrail !== null) {
         return {
           ...deny('ERR_GUARDRAIL_BLOCKED', `the request content is blocked by guardrail "${guardrail}"`),
           identity, target, rule: null, extra: { guardrail },
         };
       }
-      const decision = policies.evaluate({
-        identity,
-        target,
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        sourceAddress: request.sourceAddress,
-      });
+      const decision = decideAction(policies, identity, target, request);
       const masking = decision.masking ?? policies.maskingFor(target);
       if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, masking, signal);
       if (decision.effect !== 'allow') {
@@ -80,15 +72,15 @@ export class Authorizer {
   }
 
   /** Phase 4 (approve rules only): grant, or pause for a human. */
-  private async approval(request: HttpAttributes, identity: Identity, target: string, decision: Decision, masking: string | null, lazySignal: LazySignal | undefined): Promise<Verdict> {
+  private async approval(request: CheckInput, identity: Identity, target: string, decision: Decision, masking: string | null, lazySignal: LazySignal | undefined): Promise<Verdict> {
     const rule = decision.rule ?? '';
     if (!this.deps.approvals || !decision.approval) {
       this.deps.logger.error({ target, rule }, 'a rule needs approval but approvals are not configured; denying');
       return { ...deny('ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
     }
     const outcome = await this.deps.approvals.decide({
-      identity, target, method: request.method, path: request.path, rule, spec: decision.approval,
-      reason: (request.headers[REASON_HEADER] ?? '').trim().slice(0, MAX_REASON_LENGTH),
+      identity, target, ...approvalAction(request.action), rule, spec: decision.approval,
+      reason: request.reason,
       holdBudgetMs: request.holdBudgetMs,
     }, signalOf(lazySignal) ?? new AbortController().signal);
     switch (outcome.kind) {
@@ -129,6 +121,14 @@ export class Authorizer {
     }
     this.deps.logger.error({ err: describeError(err), target }, 'identity verification failed unexpectedly; denying');
     return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), target };
+  }
+}
+
+/** The token to verify from what the caller presented; throws an AuthError when there is none. */
+function presentedToken(credential: PresentedCredential): string {
+  switch (credential.kind) {
+    case 'bearer':
+      return extractBearer(credential.authorization);
   }
 }
 

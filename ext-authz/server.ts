@@ -6,9 +6,8 @@ import type { Logger } from '../common/logger.ts';
 import { authorizationService } from '../common/protos.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import type { Authorizer } from './authorizer.ts';
-import { readHttpAttributes } from './http-attributes.ts';
 import type { RunningServer } from '../common/running-server.ts';
-import { toCheckResponse } from './check-response.ts';
+import { adapterFor } from './protocols/index.ts';
 import { logDecision } from './decision-log.ts';
 
 export interface ExtAuthzServerOptions {
@@ -20,7 +19,8 @@ export interface ExtAuthzServerOptions {
 }
 
 /**
- * The server edge: the only place where the authorizer's verdict becomes an Envoy CheckResponse.
+ * The server edge: the only place where the authorizer's verdict becomes an Envoy CheckResponse
+ * (through the request's protocol adapter, ext-authz/protocols/).
  * A failure here still answers with a deny (never a gRPC error Envoy might treat differently), so
  * the request is refused whatever went wrong.
  */
@@ -29,7 +29,9 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
   server.addService(authorizationService().service, {
     Check: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
       const started = performance.now();
-      const request = readHttpAttributes(call.request);
+      // The protocol's adapter turns what Envoy sent into the neutral input, and the verdict back.
+      const adapter = adapterFor(call.request);
+      const request = adapter.read(call.request);
       // The signal is made only if the check reaches a phase that can wait (common/lazy-signal.ts).
       const abort = new LazyAbort();
       // Only a cancel that arrives while we are still deciding matters; grpc-js may also report
@@ -40,14 +42,14 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
         .check(request, abort.signal)
         .then((verdict) => {
           call.off('cancelled', onCancelled);
-          callback(null, toCheckResponse(verdict, request));
+          callback(null, adapter.respond(verdict, request));
           logDecision(options.decisionLog, request, verdict, performance.now() - started);
         })
         .catch((err: unknown) => {
           call.off('cancelled', onCancelled);
           options.logger.error({ err: describeError(err), request_id: request.requestId }, 'check failed; denying');
           const verdict = { kind: 'deny', code: 'ERR_INTERNAL', message: 'authorization is unavailable' } as const;
-          callback(null, toCheckResponse(verdict, request));
+          callback(null, adapter.respond(verdict, request));
           logDecision(options.decisionLog, request, verdict, performance.now() - started);
         });
     },

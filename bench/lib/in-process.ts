@@ -3,8 +3,7 @@ import { JwtIdentityVerifier } from '../../ext-authz/identity/index.ts';
 import { parseIssuerConfig } from '../../ext-authz/identity/config.ts';
 import { loadPolicyDir } from '../../ext-authz/policy/index.ts';
 import { Authorizer } from '../../ext-authz/authorizer.ts';
-import { readHttpAttributes } from '../../ext-authz/http-attributes.ts';
-import { toCheckResponse } from '../../ext-authz/check-response.ts';
+import { httpAdapter } from '../../ext-authz/protocols/http/adapter.ts';
 import { silentLogger } from '../../common/logger.ts';
 
 export interface InProcessResult {
@@ -29,16 +28,16 @@ export async function inProcessDecisions(opts: { issuerUrl: string; token: strin
       context_extensions: { target: 'demo-api' },
     },
   };
-  const attributes = readHttpAttributes(raw);
+  const attributes = httpAdapter.read(raw);
   const first = await authorizer.check(attributes);
   if (first.kind !== 'allow') throw new Error(`bench request is not allowed: ${JSON.stringify(first)}`);
   const identity = first.identity;
 
-  const evaluatePerS = timeSync(() => set.evaluate({ identity, target: 'demo-api', method: 'GET', path: '/api/items', headers: attributes.headers }));
+  const evaluatePerS = timeSync(() => set.evaluate({ identity, target: 'demo-api', method: 'GET', path: '/api/items', headers: attributes.action.headers }));
   const decisionPerS = await timeAsync(() => authorizer.check(attributes));
   const checkPathPerS = await timeAsync(async () => {
-    const a = readHttpAttributes(raw);
-    return toCheckResponse(await authorizer.check(a), a);
+    const a = httpAdapter.read(raw);
+    return httpAdapter.respond(await authorizer.check(a), a);
   });
   return { evaluatePerS, decisionPerS, checkPathPerS };
 }

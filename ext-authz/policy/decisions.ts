@@ -11,3 +11,5 @@ export function frozenDecision(effect: Decision['effect'], rule: string | null, 
 export const DEFAULT_DENY = frozenDecision('deny', null, 'no rule allows this request');
 export const UNKNOWN_TARGET = frozenDecision('deny', null, 'target is not declared in the policy bundle');
 export const PATH_NOT_NORMALIZED = frozenDecision('deny', null, 'path is not normalized (dot or empty segments)');
+/** Policy files have rules for HTTP requests only; any other kind of action is denied until they do. */
+export const NO_RULES_FOR_ACTION = frozenDecision('deny', null, 'no policy rule covers this kind of action');

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toCheckResponse } from './check-response.ts';
-import type { HttpAttributes } from './http-attributes.ts';
-import type { DenyVerdict } from './verdict.ts';
+import type { CheckInput } from '../../check-input.ts';
+import type { DenyVerdict } from '../../verdict.ts';
 
-const REQUEST: HttpAttributes = {
-  requestId: 'req-1', method: 'GET', path: '/x', query: '', body: undefined, headers: {}, target: 'demo-api', sourceAddress: undefined, holdBudgetMs: 0,
+const REQUEST: CheckInput = {
+  protocol: 'http', requestId: 'req-1', target: 'demo-api', credential: { kind: 'bearer', authorization: undefined },
+  action: { kind: 'http', method: 'GET', path: '/x', query: '', body: undefined, headers: {} }, sourceAddress: undefined, holdBudgetMs: 0, reason: '',
 };
 
 const deny = (code: DenyVerdict['code']) => toCheckResponse({ kind: 'deny', code, message: 'm' }, REQUEST);

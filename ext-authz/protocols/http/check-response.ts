@@ -1,9 +1,9 @@
-import type { ProtoStruct } from '../common/struct.ts';
-import { encodeDecision } from '../common/decision-metadata.ts';
-import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../common/caller-error.ts';
-import { httpStatusOf } from '../common/error-codes.ts';
-import type { HttpAttributes } from './http-attributes.ts';
-import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
+import { encodeDecision } from '../../../common/decision-metadata.ts';
+import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../../../common/caller-error.ts';
+import { httpStatusOf } from '../../../common/error-codes.ts';
+import type { CheckInput } from '../../check-input.ts';
+import type { AllowVerdict, DenyVerdict, Verdict } from '../../verdict.ts';
+import type { CheckResponseMessage, HeaderValueOption } from '../adapter.ts';
 
 /** gRPC status codes carried in CheckResponse.status (google.rpc.Code). */
 const RPC_OK = 0;
@@ -25,27 +25,17 @@ const RPC_CODE_BY_STATUS: Partial<Record<CallerStatus, number>> = {
 /** Prefix of the headers Sluice sets upstream; callers may never set them themselves. */
 export const IDENTITY_HEADER_PREFIX = 'x-sluice-';
 
-interface HeaderValueOption {
-  header: { key: string; value: string };
-  append_action: 'OVERWRITE_IF_EXISTS_OR_ADD';
-}
-
-export interface CheckResponseMessage {
-  status: { code: number; message: string };
-  ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
-  denied_response?: { status: { code: string }; headers: HeaderValueOption[]; body: string };
-  dynamic_metadata?: ProtoStruct;
-}
-
-export function toCheckResponse(verdict: Verdict, request: HttpAttributes): CheckResponseMessage {
+/** The verdict on an HTTP check as the CheckResponse Envoy's HTTP ext_authz filter expects. */
+export function toCheckResponse(verdict: Verdict, request: CheckInput): CheckResponseMessage {
   return verdict.kind === 'allow' ? allowResponse(verdict, request) : denyResponse(verdict, request);
 }
 
-function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckResponseMessage {
+function allowResponse(verdict: AllowVerdict, request: CheckInput): CheckResponseMessage {
   const set = verdict.decision.upstreamHeaders;
   // The upstream must never see the caller's token, nor identity headers the caller made up.
   const remove = ['authorization'];
-  for (const name of Object.keys(request.headers)) {
+  const headers = request.action.kind === 'http' ? request.action.headers : {};
+  for (const name of Object.keys(headers)) {
     if (name.startsWith(IDENTITY_HEADER_PREFIX) && !(name in set)) remove.push(name);
   }
   return {
@@ -53,7 +43,7 @@ function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckRes
     ok_response: { headers: Object.entries(set).map(([key, value]) => overwrite(key, value)), headers_to_remove: remove },
     dynamic_metadata: encodeDecision({
       v: 1,
-      protocol: 'http',
+      protocol: request.protocol,
       sessionId: verdict.sessionId,
       requestId: request.requestId,
       target: verdict.target,
@@ -67,7 +57,7 @@ function allowResponse(verdict: AllowVerdict, request: HttpAttributes): CheckRes
   };
 }
 
-function denyResponse(verdict: DenyVerdict, request: HttpAttributes): CheckResponseMessage {
+function denyResponse(verdict: DenyVerdict, request: CheckInput): CheckResponseMessage {
   const status = httpStatusOf(verdict.code);
   const headers = [overwrite('content-type', 'application/json'), overwrite('cache-control', 'no-store')];
   if (status === 401) headers.push(overwrite('www-authenticate', wwwAuthenticate(verdict)));
