@@ -55,7 +55,10 @@ export async function startGeneratedEnvoy<T extends RunningEnvoyHandle>(options:
   // Policies may change what a route needs; republish with the live config (a no-op write when
   // nothing Envoy sees changed).
   const offPolicies = policies.onReload((result) => {
-    if (result.ok) void publisher.publish(configStore.current(), needs);
+    if (!result.ok) return;
+    void publisher.publish(configStore.current(), needs);
+    // A sluice.yaml edit refused because policies still named what it drops may apply now.
+    void configStore.retryRefused();
   });
   let prepared: { config: SluiceConfig; generated: GeneratedConfig } | undefined;
   configStore.subscribe({

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { loadConfig, type SluiceConfig } from '../../common/config.ts';
+import { ConfigStore, loadConfig, type ConfigSubscriber, type SluiceConfig } from '../../common/config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 
 export const DEV_CONFIG = fileURLToPath(new URL('../../deploy/sluice.dev.yaml', import.meta.url));
@@ -52,4 +52,16 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   };
   process.once('SIGINT', handler);
   process.once('SIGTERM', handler);
+}
+
+/**
+ * Watches sluice.yaml for a service run on its own: each subscriber applies what it owns (policy
+ * targets, credentials, masking) when the file changes. Returns the store to close on shutdown.
+ */
+export function followConfig(config: SluiceConfig, logger: Logger, subscribers: ConfigSubscriber[], policies?: { onReload(listener: (r: { ok: boolean }) => void): unknown }): ConfigStore {
+  const store = new ConfigStore(config, logger);
+  for (const subscriber of subscribers) store.subscribe(subscriber);
+  // An edit refused because policies still named what it drops may apply once they change.
+  policies?.onReload((result) => void (result.ok && store.retryRefused()));
+  return store.watch();
 }

@@ -1,7 +1,6 @@
 import { startExtAuthzService } from '../../ext-authz/service.ts';
-import { ConfigStore } from '../../common/config.ts';
 import type { Command } from './types.ts';
-import { onShutdown, parse, readConfig, serviceLoggers } from './common.ts';
+import { followConfig, onShutdown, parse, readConfig, serviceLoggers } from './common.ts';
 
 export const extAuthzCommand: Command = {
   async run(args) {
@@ -10,9 +9,7 @@ export const extAuthzCommand: Command = {
     const { logger, decisionLog, flush } = serviceLoggers(config, 'ext-authz');
     const service = await startExtAuthzService(config, { logger, decisionLog });
     // sluice.yaml is watched: its targets and masking defaults are what policies are checked against.
-    const store = new ConfigStore(config, logger);
-    store.subscribe(service.configSubscriber);
-    store.watch();
+    const store = followConfig(config, logger, [service.configSubscriber], service.policies);
     onShutdown(logger, async () => {
       await store.close();
       await service.close();

@@ -1,7 +1,6 @@
 import { startExtProcService } from '../../ext-proc/service.ts';
-import { ConfigStore } from '../../common/config.ts';
 import type { Command } from './types.ts';
-import { onShutdown, parse, readConfig } from './common.ts';
+import { followConfig, onShutdown, parse, readConfig } from './common.ts';
 import { createLogger } from '../../common/logger.ts';
 
 export const extProcCommand: Command = {
@@ -11,9 +10,7 @@ export const extProcCommand: Command = {
     const logger = createLogger('ext-proc', { level: config.log.level });
     const service = await startExtProcService(config, { logger });
     // sluice.yaml is watched: credentials and masking profiles are recompiled and swapped.
-    const store = new ConfigStore(config, logger);
-    store.subscribe(service.configSubscriber);
-    store.watch();
+    const store = followConfig(config, logger, [service.configSubscriber]);
     onShutdown(logger, async () => {
       await store.close();
       await service.close();

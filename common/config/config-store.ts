@@ -36,6 +36,8 @@ export class ConfigStore {
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
   #lastText = '';
+  /** The file on disk was refused by a subscriber: a later change elsewhere may let it apply. */
+  #refused = false;
 
   constructor(config: SluiceConfig, logger: Logger) {
     this.#config = config;
@@ -73,6 +75,14 @@ export class ConfigStore {
     return run;
   }
 
+  /**
+   * Tries the file again if it was refused (say, the policies naming a target it drops have since
+   * been removed): a change elsewhere may let the operator's edit apply without touching the file.
+   */
+  retryRefused(): Promise<ApplyOutcome> {
+    return this.#refused ? this.reload() : Promise.resolve({ ok: true });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#debounce) clearTimeout(this.#debounce);
@@ -99,16 +109,20 @@ export class ConfigStore {
       this.#lastText = reason;
       return { ok: false, reason };
     }
-    this.#lastText = '';
     if (JSON.stringify({ ...next, file: '' }) === JSON.stringify({ ...previous, file: '' })) return { ok: true };
     this.#warnRestartOnly(previous, next);
     for (const subscriber of this.#subscribers) {
       const verdict = (await subscriber.check?.(next)) ?? { ok: true };
       if (!verdict.ok) {
-        this.#logger.error({ file: previous.file, refusedBy: subscriber.name }, `config reload refused, keeping the live config: ${verdict.reason}`);
+        // fs.watch and the poll may both report one edit: say it once.
+        if (verdict.reason !== this.#lastText) this.#logger.error({ file: previous.file, refusedBy: subscriber.name }, `config reload refused, keeping the live config: ${verdict.reason}`);
+        this.#lastText = verdict.reason;
+        this.#refused = true;
         return verdict;
       }
     }
+    this.#lastText = '';
+    this.#refused = false;
     this.#config = next;
     const refusals: string[] = [];
     for (const subscriber of this.#subscribers) {
