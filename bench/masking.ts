@@ -6,8 +6,10 @@
  *   regexp    JavaScript RegExp, prefilter off (no Set exists), over latin1 strings so offsets
  *             stay byte offsets
  * on (a) ~50 MB of JSON with PII sprinkled, (a') the same shape with PII in every record, and
- * (b) ~50 MB of text with no matches. Then one 1 GiB stream through re2+set to show memory
- * stays flat.
+ * (b) ~50 MB of text with no matches. Then the cost of the masking report (issue 15): re2+set
+ * with per-entry counting (production) against the same engine with `countMasked: false` (an
+ * engine option that exists only for this comparison), runs alternated so drift hits both
+ * alike. Then one 1 GiB stream through re2+set to show memory stays flat.
  *
  *   node --import tsx bench/masking.ts
  *   BENCH_MASKING_MB=20 BENCH_MASKING_GB=0 node --import tsx bench/masking.ts
@@ -27,6 +29,7 @@ const MB = Number(process.env.BENCH_MASKING_MB ?? 50);
 const GB_STREAM = Number(process.env.BENCH_MASKING_GB ?? 1);
 const CHUNK = 64 * 1024;
 const REPEATS = 3;
+const REPORT_REPEATS = 5;
 
 // ---------------------------------------------------------------------------------------------
 // The JavaScript baseline: same PatternProgram contract, RegExp over a latin1 view of the
@@ -158,6 +161,7 @@ interface Measure {
   coreMBs: number;
   processMBs: number;
   matches: number;
+  masked: number;
 }
 
 /** Timed run; the output is dropped (kept, 3 engines x 3 inputs would skew memory). */
@@ -177,6 +181,7 @@ function streamThrough(profile: MaskingProfile, body: Buffer): Measure {
     coreMBs: main === null || main0 === null ? mb / wall : mb / Math.max((main - main0) / 1000, 1e-3),
     processMBs: mb / ((cpu.user + cpu.system) / 1e6),
     matches: masker.stats().matches,
+    masked: Object.values(masker.stats().masked).reduce((a, b) => a + b, 0),
   };
 }
 
@@ -229,6 +234,30 @@ function main(): void {
     }
     console.log();
   }
+
+  // The report's cost: the same engine with and without counting, alternated run by run. Compared
+  // on wall time: main-thread CPU comes in 10 ms ticks, coarser than the difference sought.
+  const counting = engines[0]![1];
+  const notCounting = compileWithBackend(spec, {}, re2Backend, { countMasked: false });
+  console.log(`masking report cost: re2+set counting vs not counting, alternated, best of ${REPORT_REPEATS} each, MB/s wall`);
+  for (const [label, body] of inputs) {
+    streamThrough(counting, body.subarray(0, Math.min(body.length, 4 << 20)));
+    streamThrough(notCounting, body.subarray(0, Math.min(body.length, 4 << 20)));
+    let on: Measure | null = null;
+    let off: Measure | null = null;
+    for (let k = 0; k < REPORT_REPEATS; k++) {
+      const a = streamThrough(counting, body);
+      const b = streamThrough(notCounting, body);
+      if (on === null || a.wallMBs > on.wallMBs) on = a;
+      if (off === null || b.wallMBs > off.wallMBs) off = b;
+    }
+    const check = on!.masked === on!.matches && off!.masked === 0 ? '' : '  REPORT DOES NOT ADD UP';
+    console.log(
+      `  ${label.padEnd(28)} counting ${on!.wallMBs.toFixed(0).padStart(5)} MB/s  not counting ${off!.wallMBs.toFixed(0).padStart(5)} MB/s  ` +
+        `ratio x${(on!.wallMBs / off!.wallMBs).toFixed(3)}  (${on!.masked} values counted)${check}`,
+    );
+  }
+  console.log();
 
   if (GB_STREAM > 0) {
     const profile = engines[0]![1];

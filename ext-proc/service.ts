@@ -8,6 +8,8 @@ import { ChainSecretStore } from './secrets/chain-secret-store.ts';
 import { EnvSecretStore } from './secrets/env-secret-store.ts';
 import { FileSecretStore } from './secrets/file-secret-store.ts';
 import type { SecretStore } from './secrets/types.ts';
+import { SecretVersions } from './secrets/secret-versions.ts';
+import { loadVersionKey } from './secrets/version-key.ts';
 import type { RecordingQueue } from './sessions/index.ts';
 import { startExtProcServer } from './server.ts';
 import { compileMaskingPlans } from './masking-plans.ts';
@@ -31,6 +33,8 @@ export interface ExtProcService {
   /** Port of the admin server, when one was asked for. */
   adminPort: number | undefined;
   secrets: SecretStore;
+  /** The version of each secret (keyed hash under the gateway's version key), for audit records. */
+  versions: SecretVersions;
   /** The watched secrets file, when one is configured. */
   secretsFile: FileSecretStore | undefined;
   /** The session recording queue, unless recording is off. */
@@ -47,6 +51,20 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     ? await FileSecretStore.open(path.resolve(config.baseDir, config.extProc.secretsFile), { logger: options.logger })
     : undefined;
   const secrets = new ChainSecretStore([...(file ? [file] : []), new EnvSecretStore(options.env)]);
+  let versions: SecretVersions;
+  try {
+    const key = await loadVersionKey({
+      secrets,
+      secretName: config.extProc.versionKeySecret,
+      file: path.resolve(config.baseDir, config.extProc.versionKeyFile),
+      logger: options.logger,
+    });
+    versions = new SecretVersions(secrets, key);
+  } catch (err) {
+    await secrets.close();
+    throw err;
+  }
+  file?.reportVersions((value) => versions.of(value));
   // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
   // reads them once, at its request headers, so it never mixes two configs.
   const live = { credentials: compileCredentials(config.extProc.credentials, secrets), masking: compileMaskingPlans(config.extProc.masking, secrets) };
@@ -105,6 +123,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     port: server.port,
     adminPort: admin?.port,
     secrets,
+    versions,
     secretsFile: file,
     recordingQueue: recording?.queue,
     close: async (graceMs?: number) => {

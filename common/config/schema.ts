@@ -72,6 +72,10 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 9002 },
         secretsFile: { type: 'string', default: '' },
+        /** Secret (in the secret stores) holding the key of secret versions; '' = versionKeyFile. */
+        versionKeySecret: { type: 'string', default: '' },
+        /** Generated once (32 random bytes, mode 0600) when versionKeySecret is unset; relative to the config file. */
+        versionKeyFile: { type: 'string', minLength: 1, default: '.sluice/version-key' },
         removeRequestHeaders: {
           type: 'array', items: { type: 'string', pattern: '^[a-z0-9-]+$' },
           default: ['cookie', 'proxy-authorization', 'x-api-key'],

@@ -68,6 +68,13 @@ export interface SluiceConfig {
     port: number;
     /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
     secretsFile: string;
+    /**
+     * Secret (in the secret stores) whose value keys the per-secret versions records and reload
+     * logs name (HMAC-SHA-256, at least 16 bytes); '' to use versionKeyFile instead.
+     */
+    versionKeySecret: string;
+    /** The version key generated on first start (32 random bytes, mode 0600), relative to the config file. */
+    versionKeyFile: string;
     /** Request headers always removed before the upstream (besides Authorization). */
     removeRequestHeaders: string[];
     /** Per target: which secret to inject, in which header, with which template. */

@@ -184,6 +184,7 @@ export function compileWithBackend(
     requestBodies: requestBodies === true,
     entries: Object.freeze(entries),
     open: () => new StreamingMasker(plan),
-    maskWhole: (input: Buffer) => maskWhole(plan.patterns, input),
+    maskWhole: (input: Buffer) => maskWhole(plan.patterns, input).body,
+    maskWholeReport: (input: Buffer) => maskWhole(plan.patterns, input),
   });
 }

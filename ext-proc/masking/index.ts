@@ -10,6 +10,7 @@ export type {
   MaskingEntryInfo,
   MaskingProfile,
   MaskingProfileSpec,
+  MaskingReport,
   PatternEntrySpec,
   RecognizerEntrySpec,
   RecognizerId,

@@ -66,6 +66,13 @@ export interface CompileOptions {
   hashKey?: Uint8Array;
 }
 
+/**
+ * How many values each entry masked, by recognizer id or custom pattern name; entries that masked
+ * nothing are absent. Counts only, never the values: this is what an audit record may carry. A
+ * match cut short by an overlapping one counts for both entries, since each masked something.
+ */
+export type MaskingReport = Readonly<Record<string, number>>;
+
 /** Counters for one stream: for metrics, and for tests that check bounds and the prefilter. */
 export interface MaskerStats {
   bytesIn: number;
@@ -79,6 +86,8 @@ export interface MaskerStats {
   prefilterCalls: number;
   /** Full-pattern exec calls, by recognizer or pattern name. */
   execCalls: Record<string, number>;
+  /** Values masked so far (emitted, or final and about to be), per entry. */
+  masked: MaskingReport;
 }
 
 /** Masks one body. Not reusable: open a new one per stream. */
@@ -108,4 +117,6 @@ export interface MaskingProfile {
   open(): StreamMasker;
   /** The one-shot result for a whole body: the reference the streaming masker must equal. */
   maskWhole(input: Buffer): Buffer;
+  /** maskWhole with its masking report, the reference for a stream's `stats().masked`. */
+  maskWholeReport(input: Buffer): { body: Buffer; masked: MaskingReport };
 }

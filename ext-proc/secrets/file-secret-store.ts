@@ -8,6 +8,14 @@ import type { SecretStore } from './types.ts';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
+/** One line item of the reload log. Field names avoid `secret`, which the logger censors. */
+export interface SecretChange {
+  name: string;
+  change: 'added' | 'changed' | 'removed';
+  version?: string;
+  previousVersion?: string;
+}
+
 export interface FileSecretStoreOptions {
   logger: Logger;
   /** Fallback poll for editors and mounts (Kubernetes secrets) that fs.watch misses. */
@@ -28,6 +36,7 @@ export class FileSecretStore implements SecretStore {
   private debounce: NodeJS.Timeout | undefined;
   private lastSeen = '';
   private readonly listeners = new Set<(ok: boolean) => void>();
+  private versionOf: ((value: string) => string) | undefined;
 
   private constructor(private readonly file: string, private readonly options: FileSecretStoreOptions) {}
 
@@ -49,6 +58,15 @@ export class FileSecretStore implements SecretStore {
     return this.secrets.size;
   }
 
+  /**
+   * From now on, each reload logs every added, changed and removed secret with its version
+   * (`SecretVersions.of`), so a rotation shows in the audit trail. Set after open because the
+   * version key may itself be a secret in this file. Never logs a value.
+   */
+  reportVersions(versionOf: (value: string) => string): void {
+    this.versionOf = versionOf;
+  }
+
   /** Called after each reload attempt; for tests and metrics. */
   onReload(listener: (ok: boolean) => void): () => void {
     this.listeners.add(listener);
@@ -57,8 +75,9 @@ export class FileSecretStore implements SecretStore {
 
   async reload(): Promise<boolean> {
     try {
+      const previous = this.secrets;
       this.secrets = await this.read();
-      this.options.logger.info({ file: this.file, secrets: this.secrets.size }, 'secrets reloaded');
+      this.options.logger.info({ file: this.file, secrets: this.secrets.size, changes: this.changes(previous, this.secrets) }, 'secrets reloaded');
       this.emit(true);
       return true;
     } catch (err) {
@@ -73,6 +92,27 @@ export class FileSecretStore implements SecretStore {
     this.watcher?.close();
     clearInterval(this.poll);
     clearTimeout(this.debounce);
+  }
+
+  /** Names (and, once reportVersions was called, versions) of what a reload changed; no values. */
+  private changes(previous: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>): SecretChange[] {
+    const version = this.versionOf;
+    const out: SecretChange[] = [];
+    for (const [name, value] of next) {
+      const before = previous.get(name);
+      if (before === value) continue;
+      const change: SecretChange = { name, change: before === undefined ? 'added' : 'changed' };
+      if (version) {
+        change.version = version(value);
+        if (before !== undefined) change.previousVersion = version(before);
+      }
+      out.push(change);
+    }
+    for (const [name, before] of previous) {
+      if (next.has(name)) continue;
+      out.push(version ? { name, change: 'removed', previousVersion: version(before) } : { name, change: 'removed' });
+    }
+    return out;
   }
 
   private emit(ok: boolean): void {

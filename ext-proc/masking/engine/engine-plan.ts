@@ -32,6 +32,8 @@ export interface EnginePlan {
   readonly overlapBytes: number;
   /** The longest maxLength: the most a stream ever holds back (plus a UTF-8 tail). */
   readonly windowBytes: number;
+  /** Whether streams count masked values per entry (off only in the benchmark baseline). */
+  readonly countMasked: boolean;
 }
 
 export interface PlanOptions {
@@ -39,6 +41,11 @@ export interface PlanOptions {
   prefilter?: boolean;
   blockBytes?: number;
   overlapBytes?: number;
+  /**
+   * Count masked values per entry (`stats().masked`). Default on; bench/masking.ts turns it off
+   * to measure what counting costs. Production never does: the report is part of the audit record.
+   */
+  countMasked?: boolean;
 }
 
 // Measured on PII-dense JSON and on match-free text (bench/masking.ts): smaller blocks shrink
@@ -79,6 +86,7 @@ export function planEngine(patterns: readonly CompiledPattern[], backend: MatchB
     blockBytes,
     overlapBytes,
     windowBytes: patterns.reduce((max, p) => Math.max(max, p.maxLength), 0),
+    countMasked: options.countMasked ?? true,
   });
 }
 

@@ -3,13 +3,16 @@ import { emitKept } from './emit-kept.ts';
 import { resolveMatch } from './resolve-match.ts';
 import { selectMatches } from './select-matches.ts';
 import { nextCharStart } from './utf8.ts';
+import { maskingReport } from './masking-report.ts';
+import type { MaskingReport } from '../types.ts';
 
 /**
  * The one-shot definition of masking, deliberately plain: every pattern runs its exec loop over
  * the whole input (no prefilter, no literal shortcut, no window), then overlaps are resolved and
- * matches replaced. The streaming masker must produce exactly this for any chunking.
+ * matches replaced. The streaming masker must produce exactly this, and count exactly these
+ * masked values, for any chunking.
  */
-export function maskWhole(patterns: readonly CompiledPattern[], input: Buffer): Buffer {
+export function maskWhole(patterns: readonly CompiledPattern[], input: Buffer): { body: Buffer; masked: MaskingReport } {
   const candidates: Candidate[] = [];
   patterns.forEach((pattern, index) => {
     let pos = 0;
@@ -26,8 +29,10 @@ export function maskWhole(patterns: readonly CompiledPattern[], input: Buffer): 
     }
   });
   const { kept } = selectMatches(candidates, 0);
+  const counts = patterns.map(() => 0);
+  for (const c of kept) counts[c.pattern]!++;
   const pieces: Buffer[] = [];
   const emitted = emitKept(kept, patterns, input, 0, 0, pieces);
   if (emitted < input.length) pieces.push(input.subarray(emitted));
-  return Buffer.concat(pieces);
+  return { body: Buffer.concat(pieces), masked: maskingReport(patterns, counts) };
 }

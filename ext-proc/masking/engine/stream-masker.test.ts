@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileWithBackend } from '../compile-with-backend.ts';
 import { ALL_RECOGNIZERS, HASH_KEY, STREAM_INPUTS } from '../test-fixtures.ts';
-import type { MaskingProfile, StrategySpec } from '../types.ts';
+import type { MaskingProfile, MaskingReport, StrategySpec } from '../types.ts';
 import { re2Backend } from './re2-backend.ts';
 
 const strategies: StrategySpec[] = ['redact', 'keep-last-4', 'hash', { type: 'hash', length: 12 }];
@@ -30,7 +30,7 @@ const PROFILES: Record<string, MaskingProfile> = {
 };
 
 /** Runs `chunks` through a fresh masker, checking the window bound after every push. */
-function stream(profile: MaskingProfile, chunks: Buffer[]): { out: Buffer; parts: Buffer[] } {
+function stream(profile: MaskingProfile, chunks: Buffer[]): { out: Buffer; parts: Buffer[]; masked: MaskingReport } {
   const masker = profile.open();
   const parts: Buffer[] = [];
   for (const chunk of chunks) {
@@ -39,7 +39,7 @@ function stream(profile: MaskingProfile, chunks: Buffer[]): { out: Buffer; parts
     assert.ok(bufferedBytes <= profile.windowBytes + 3, `holds ${bufferedBytes} bytes, window ${profile.windowBytes}`);
   }
   parts.push(masker.end());
-  return { out: Buffer.concat(parts), parts };
+  return { out: Buffer.concat(parts), parts, masked: masker.stats().masked };
 }
 
 /** Deterministic PRNG so a failure names a reproducible seed. */
@@ -58,12 +58,13 @@ function isValidUtf8(buf: Buffer): boolean {
 for (const [profileName, profile] of Object.entries(PROFILES)) {
   describe(`streaming equals one-shot (${profileName}, window ${profile.windowBytes})`, () => {
     for (const [inputName, input] of Object.entries(STREAM_INPUTS)) {
-      const want = profile.maskWhole(input);
+      const { body: want, masked: wantMasked } = profile.maskWholeReport(input);
 
       it(`${inputName}: every two-chunk split`, () => {
         for (let i = 0; i <= input.length; i++) {
-          const { out } = stream(profile, [input.subarray(0, i), input.subarray(i)]);
+          const { out, masked } = stream(profile, [input.subarray(0, i), input.subarray(i)]);
           if (!out.equals(want)) assert.equal(out.toString('latin1'), want.toString('latin1'), `split at ${i}`);
+          assert.deepEqual(masked, wantMasked, `masking report, split at ${i}`);
         }
       });
 
@@ -76,13 +77,15 @@ for (const [profileName, profile] of Object.entries(PROFILES)) {
             chunks.push(input.subarray(at, at + size));
             at += size;
           }
-          const { out, parts } = stream(profile, chunks);
+          const { out, parts, masked } = stream(profile, chunks);
           if (!out.equals(want)) assert.equal(out.toString('latin1'), want.toString('latin1'), `round ${round}`);
+          assert.deepEqual(masked, wantMasked, `masking report, round ${round}`);
           if (inputName !== 'invalidUtf8') assert.ok(parts.every(isValidUtf8), 'an emitted chunk ends inside a character');
         }
         const bytes = Array.from(input, (_, i) => input.subarray(i, i + 1));
-        const { out, parts } = stream(profile, bytes);
+        const { out, parts, masked } = stream(profile, bytes);
         assert.ok(out.equals(want), '1-byte chunks');
+        assert.deepEqual(masked, wantMasked, 'masking report, 1-byte chunks');
         if (inputName !== 'invalidUtf8') assert.ok(parts.every(isValidUtf8), 'an emitted chunk ends inside a character');
       });
     }
@@ -155,5 +158,42 @@ describe('one-shot results', () => {
     masker.end();
     assert.throws(() => masker.push(Buffer.from('x')), { code: 'ERR_INTERNAL' });
     assert.equal(masker.end().length, 0);
+  });
+});
+
+describe('masking report', () => {
+  const p = compileWithBackend(
+    {
+      name: 'report',
+      recognizers: [{ use: 'card', strategy: 'keep-last-4' }, { use: 'email', strategy: 'hash' }, { use: 'phone', strategy: 'redact' }, { use: 'ssn', strategy: 'redact' }],
+      patterns: [{ name: 'emp', pattern: String.raw`EMP-\d{6}`, strategy: 'redact', maxLength: 16 }],
+    },
+    { hashKey: HASH_KEY },
+    re2Backend,
+  );
+  const input = Buffer.from('a@b.io 4111 1111 1111 1111 EMP-123456 x@y.org EMP-000001 4111111111111112 tel +1 415 555 0100 123-45-6789');
+
+  it('counts per recognizer and pattern name, only entries that masked something, never values', () => {
+    const { masked } = p.maskWholeReport(input);
+    // The phone match runs into the SSN; the SSN's tail is still masked, so both count.
+    assert.deepEqual(masked, { email: 2, card: 1, emp: 2, phone: 1, ssn: 1 });
+    const masker = p.open();
+    masker.push(input.subarray(0, 30));
+    masker.push(input.subarray(30));
+    masker.end();
+    const stats = masker.stats();
+    assert.deepEqual(stats.masked, masked);
+    assert.equal(stats.matches, 7, 'matches is the sum of the report');
+    assert.ok(!/@|4111|EMP-|555/.test(JSON.stringify(stats)), 'the report holds counts, not values');
+  });
+
+  it('starts empty and can be switched off (benchmark baseline only)', () => {
+    assert.deepEqual(p.open().stats().masked, {});
+    const off = compileWithBackend({ name: 'off', recognizers: [{ use: 'card', strategy: 'redact' }] }, {}, re2Backend, { countMasked: false });
+    const masker = off.open();
+    masker.push(input);
+    masker.end();
+    assert.deepEqual(masker.stats().masked, {});
+    assert.equal(masker.stats().matches, 1);
   });
 });

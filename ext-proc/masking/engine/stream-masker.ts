@@ -8,6 +8,7 @@ import { searchZone } from './search-zone.ts';
 import { selectMatches } from './select-matches.ts';
 import { charStartAtOrBefore } from './utf8.ts';
 import { lastBreaker } from './breakers.ts';
+import { maskingReport } from './masking-report.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -42,12 +43,15 @@ export class StreamingMasker implements StreamMasker {
   private ended = false;
   private readonly counters = { bytesIn: 0, bytesOut: 0, peakBufferedBytes: 0, matches: 0, prefilterCalls: 0 };
   private readonly execCalls: number[];
+  /** Per pattern, values masked so far (kept matches behind the frontier). */
+  private readonly masked: number[];
   /** Per pattern, settledEnd for the current round (computed once per push). */
   private readonly settled: number[];
 
   constructor(private readonly plan: EnginePlan) {
     this.next = plan.patterns.map(() => 0);
     this.execCalls = plan.patterns.map(() => 0);
+    this.masked = plan.patterns.map(() => 0);
     this.settled = plan.patterns.map(() => 0);
   }
 
@@ -68,7 +72,7 @@ export class StreamingMasker implements StreamMasker {
   stats(): MaskerStats {
     const execCalls: Record<string, number> = {};
     this.plan.patterns.forEach((p, i) => (execCalls[p.name] = this.execCalls[i]!));
-    return { ...this.counters, bufferedBytes: this.window.length, execCalls };
+    return { ...this.counters, bufferedBytes: this.window.length, execCalls, masked: maskingReport(this.plan.patterns, this.masked) };
   }
 
   private round(final: boolean): Buffer {
@@ -90,6 +94,7 @@ export class StreamingMasker implements StreamMasker {
     const { kept, keptEnd } = selectMatches(ready, this.keptEnd);
     this.keptEnd = keptEnd;
     this.counters.matches += kept.length;
+    if (this.plan.countMasked) for (const c of kept) this.masked[c.pattern]!++;
 
     const pieces: Buffer[] = [];
     let emitted = emitKept(kept, patterns, text, base, this.emitted, pieces);
