@@ -5,6 +5,7 @@
  */
 import { isSluiceError } from '../common/errors.ts';
 import { COMMANDS, usage } from './commands/index.ts';
+import { HELP } from './commands/help.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [first, second, ...rest] = argv;
@@ -18,7 +19,25 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`sluice: unknown command "${[first, second].filter(Boolean).join(' ')}"\n\n${usage()}`);
     return 2;
   }
-  return (await command.load()).run(twoWord ? rest : [second, ...rest].filter((a): a is string => a !== undefined));
+  const name = twoWord ? `${first} ${second}` : first;
+  const args = twoWord ? rest : [second, ...rest].filter((a): a is string => a !== undefined);
+  const help = HELP[name];
+  // Commands without an entry here (approvals, sessions) print their own usage.
+  if (help !== undefined && (args.includes('--help') || args.includes('-h'))) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  try {
+    return await (await command.load()).run(args);
+  } catch (err) {
+    // A mistyped or missing option: say which, show the options, exit 2 (no stack trace).
+    const code = (err as { code?: unknown })?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      process.stderr.write(`sluice ${name}: ${(err as Error).message}\n\n${help ?? command.summary}\n`);
+      return 2;
+    }
+    throw err;
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -8,35 +8,18 @@ import { EnvoyPublisher } from '../../envoy/publisher.ts';
 import { reachable } from '../../envoy/from-config.ts';
 import { staticEquivalent } from '../../envoy/generate/index.ts';
 import type { Command } from './types.ts';
+import { HELP } from './help.ts';
 import { DEV_CONFIG, onShutdown, parse, readConfig } from './common.ts';
 
-const USAGE = `usage: sluice envoy render [--config sluice.yaml] [--out DIR [--watch]] [--no-validate]
-
-Generates the whole Envoy config from sluice.yaml's targets and the policies.
-
-  --config, -c   the gateway config (default: $SLUICE_CONFIG, else the dev config)
-  --out DIR      write DIR/bootstrap.json (start Envoy with: envoy -c DIR/bootstrap.json) and the
-                 dynamic resources DIR/cds.json, rds.json, lds.json that Envoy watches
-  --watch        with --out: keep running and rewrite the resources whenever sluice.yaml or a
-                 policy changes (Envoy picks them up without a restart)
-  --no-validate  skip envoy --mode validate (it needs an Envoy binary)
-  --help         this text
-
-Without --out, prints one static config (the same listeners, routes and clusters) to stdout.
-`;
 
 export const envoyRenderCommand: Command = {
   async run(args) {
     const { values } = parse(args, {
       config: { type: 'string', short: 'c' }, out: { type: 'string' }, watch: { type: 'boolean' },
-      'no-validate': { type: 'boolean' }, validate: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'no-validate': { type: 'boolean' }, validate: { type: 'boolean' },
     });
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     if (values.watch && !values.out) {
-      process.stderr.write(`sluice envoy render: --watch needs --out DIR\n\n${USAGE}`);
+      process.stderr.write(`sluice envoy render: --watch needs --out DIR\n\n${HELP['envoy render']}\n`);
       return 2;
     }
     const config = readConfig(values.config, DEV_CONFIG);

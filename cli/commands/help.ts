@@ -1,0 +1,67 @@
+/**
+ * The --help text of the `sluice` commands that do not print their own (approvals and sessions
+ * keep theirs beside their options): what each does and every option. The dispatcher prints it
+ * for --help (before loading the command) and after a mistyped option (exit 2).
+ */
+const CONFIG = '  --config, -c FILE     the gateway config (default: $SLUICE_CONFIG)';
+
+export const HELP: Record<string, string> = {
+  dev: `usage: sluice dev [--config sluice.yaml]
+
+Runs the embedded default (what npm start runs): the DEVELOPMENT issuer, a demo upstream,
+ext-authz, ext-proc and Envoy on the config generated from sluice.yaml and the policies.
+Edits to either reach Envoy live. Refuses a config without dev.enabled: true.
+
+${CONFIG.replace('$SLUICE_CONFIG', 'deploy/sluice.dev.yaml')}`,
+  'ext-authz': `usage: sluice ext-authz --config sluice.yaml
+
+Runs the ext-authz gRPC service (Envoy's ext_authz) and its admin server (/healthz, /readyz,
+the approvals API). Follows sluice.yaml and the policy directory while it runs.
+
+${CONFIG}`,
+  'ext-proc': `usage: sluice ext-proc --config sluice.yaml     (npm run ext-proc -- --config ... adds the memory flags)
+
+Runs the ext-proc gRPC service (Envoy's ext_proc): credential injection, streaming masking,
+session recording. Follows sluice.yaml (credentials, masking profiles) while it runs.
+
+${CONFIG}`,
+  token: `usage: sluice token --sub NAME [--groups a,b] [--claim k=v ...] [--aud AUD] [--ttl SECONDS]
+
+Mints a DEVELOPMENT-ONLY token from the dev issuer that npm start runs; prints it.
+
+  --sub NAME            the subject (required)
+  --groups a,b          groups claim, comma-separated
+  --claim k=v           an extra claim (repeatable; JSON values are parsed)
+  --aud AUD             audience (default: sluice)
+  --ttl SECONDS         lifetime (default: 3600)
+  --issuer-url URL      the dev issuer (default: $SLUICE_DEV_ISSUER, else http://127.0.0.1:9090)`,
+  'policy check': `usage: sluice policy check [DIR] [--config sluice.yaml]
+
+Validates a policy directory (default: policies/) and reports every mistake as file:line:col.
+With a config, target and masking profile names are checked against it too.
+
+${CONFIG}`,
+  'policy explain': `usage: sluice policy explain --target NAME [--method M] [--path P] (--sub NAME [--groups a,b] [--claim k=v] | --token JWT)
+
+Says whether an identity would be allowed, and by which rule, without sending traffic.
+
+  --target NAME         the target (required)
+  --method M            HTTP method (default: GET)
+  --path P              request path (default: /)
+  --sub, --issuer, --groups, --claim k=v   the identity (issuer default: dev)
+  --token JWT           take the claims from a token (not verified)
+  --header k=v          a request header (repeatable)
+  --dir DIR             the policy directory (default: policies/)
+  --json                machine-readable output`,
+  'envoy render': `usage: sluice envoy render [--config sluice.yaml] [--out DIR [--watch]] [--no-validate]
+
+Generates the whole Envoy config from sluice.yaml's targets and the policies.
+
+${CONFIG.replace('$SLUICE_CONFIG', '$SLUICE_CONFIG, else the dev config')}
+  --out DIR             write DIR/bootstrap.json (start Envoy with: envoy -c DIR/bootstrap.json)
+                        and the dynamic resources DIR/cds.json, rds.json, lds.json Envoy watches
+  --watch               with --out: keep rewriting the resources when sluice.yaml or a policy changes
+  --no-validate         skip envoy --mode validate (it needs an Envoy binary)
+
+Without --out, prints one static config (the same listeners, routes and clusters) to stdout.`,
+};
