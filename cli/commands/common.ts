@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -18,27 +19,33 @@ export function readConfig(file: string | undefined, fallback?: string): SluiceC
   return loadConfig(chosen);
 }
 
-/** The service logger and the decision log (stdout, or a file of JSON lines). */
+/** How long a decision line may wait in the buffer before it is written: audit lines are evidence. */
+export const DECISION_LOG_FLUSH_MS = 1000;
+
+/**
+ * The service logger and the decision log (stdout, or a file of JSON lines, resolved from the
+ * config file's folder like its other paths). Writes are buffered (one syscall per ~4 KiB of
+ * decisions instead of one per request) but never held longer than DECISION_LOG_FLUSH_MS, and the
+ * buffer is flushed on every way out: flush() on shutdown, and synchronously at process exit.
+ */
 export function serviceLoggers(config: SluiceConfig, name: string): { logger: Logger; decisionLog: Logger; flush(): void } {
   const logger = createLogger(name, { level: config.log.level });
-  // Buffered writes: one syscall per ~4 KiB of decisions instead of one per request. The buffer is
-  // flushed by flush(), which the commands call on shutdown.
-  const dest = config.log.decisionLog === 'stdout' ? 1 : config.log.decisionLog;
+  const dest = config.log.decisionLog === 'stdout' ? 1 : path.resolve(config.baseDir, config.log.decisionLog);
   const destination = pino.destination({ dest, mkdir: dest !== 1, sync: false, minLength: 4096 });
   // No redaction pass here: decision lines are built field by field from non-secret values
   // (ext-authz/decision-log.ts), and scanning every line for secret paths cost ~5% of a check.
   const decisionLog = pino({ name: 'decision', level: 'info', base: { log: 'decision' } }, destination);
-  return {
-    logger,
-    decisionLog,
-    flush: () => {
-      try {
-        destination.flushSync();
-      } catch {
-        // Nothing buffered yet, or the destination is not open: nothing to lose.
-      }
-    },
+  const flush = () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // Nothing buffered yet, or the destination is not open: nothing to lose.
+    }
   };
+  const timer = setInterval(flush, DECISION_LOG_FLUSH_MS);
+  timer.unref();
+  process.once('exit', flush);
+  return { logger, decisionLog, flush };
 }
 
 /** Runs `stop` once on SIGINT/SIGTERM, then exits. */
