@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { createGzip } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -78,10 +79,21 @@ export class DemoUpstream {
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'cookie']);
 
+/**
+ * Credentials are echoed as a fingerprint, never the value: enough for a demo user to see which
+ * credential arrived and that a rotation took effect (the fingerprint changes), nothing to reuse.
+ * (The demo's secrets are throwaway; audit records use keyed versions, see ext-proc/secrets.)
+ */
 function withoutCredentials(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = CREDENTIAL_HEADERS.has(name) ? '[received]' : value;
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = CREDENTIAL_HEADERS.has(name) ? `[received, fingerprint ${fingerprint(String(value))}]` : value;
+  }
   return out;
+}
+
+function fingerprint(value: string): string {
+  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
 }
 
 /**
