@@ -30,6 +30,7 @@ export function generatorInput(config: SluiceConfig, routingNeeds: (target: stri
       extAuthzTimeout: config.envoy.extAuthzTimeout,
       approvalTimeout: config.envoy.approvalTimeout,
       maxRequestBodyBytes: config.envoy.maxRequestBodyBytes,
+      maxRequestHeadersKb: config.envoy.maxRequestHeadersKb,
       ...services.envoy,
     },
     services: { extAuthz: services.extAuthz, extProc: services.extProc },

@@ -55,6 +55,8 @@ export const CONFIG_SCHEMA = {
         routeIdleTimeout: { ...WHOLE_SECONDS, default: '300s' },
         /** Bodies Envoy buffers for content guardrails; larger ones get 413, never pass unchecked. */
         maxRequestBodyBytes: { type: 'integer', minimum: 1024, maximum: 67108864, default: 1048576 },
+        /** Envoy's request-header limit: past it Envoy closes an HTTP/1 connection unanswered. */
+        maxRequestHeadersKb: { type: 'integer', minimum: 16, maximum: 8192, default: 128 },
       },
       default: {},
     },

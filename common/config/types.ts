@@ -61,6 +61,7 @@ export interface SluiceConfig {
     routeTimeout: string;
     routeIdleTimeout: string;
     maxRequestBodyBytes: number;
+    maxRequestHeadersKb: number;
   };
   log: { level: string; decisionLog: string };
   extProc: {

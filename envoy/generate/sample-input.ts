@@ -22,7 +22,7 @@ export function gatewayInput(targets: TargetSpec[], overrides: Partial<Generator
   return {
     envoy: {
       adminAddress: '127.0.0.1', adminPort: 0, listenAddress: '127.0.0.1', httpPort: 0,
-      extAuthzTimeout: '1s', approvalTimeout: '30s', maxRequestBodyBytes: 1048576,
+      extAuthzTimeout: '1s', approvalTimeout: '30s', maxRequestBodyBytes: 1048576, maxRequestHeadersKb: 128,
     },
     services: { extAuthz: [{ host: '127.0.0.1', port: 9001 }], extProc: [{ host: '127.0.0.1', port: 9002 }] },
     targets,

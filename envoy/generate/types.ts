@@ -18,7 +18,9 @@ export interface TargetSpec {
 export interface RoutingNeeds { mayHold: boolean; inspectsBody: boolean }   // derived from policies
 export interface GeneratorInput {
   envoy: { adminAddress: string; adminPort: number; listenAddress: string; httpPort: number;
-           extAuthzTimeout: string; approvalTimeout: string; maxRequestBodyBytes: number };
+           extAuthzTimeout: string; approvalTimeout: string; maxRequestBodyBytes: number;
+           /** Envoy's header-size limit (KiB); past it an HTTP/1 connection is closed unanswered. */
+           maxRequestHeadersKb: number };
   services: { extAuthz: Endpoint[]; extProc: Endpoint[] };
   targets: TargetSpec[];
   routing: ReadonlyMap<string, RoutingNeeds>;     // missing entry = both false

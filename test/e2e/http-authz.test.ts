@@ -79,6 +79,9 @@ describe('HTTP path through real Envoy: ext-authz', () => {
       ['expired', await gw.issuer.mint({ sub: 'alice', groups: ['engineering'], ttlSeconds: -3600 }), 'ERR_TOKEN_EXPIRED'],
       ['wrong-audience', await gw.issuer.mint({ sub: 'alice', groups: ['engineering'], aud: 'someone-else' }), 'ERR_TOKEN_AUDIENCE'],
       ['oversized', `${'a'.repeat(20_000)}.b.c`, 'ERR_TOKEN_TOO_LARGE'],
+      // Past Envoy's default 60 KB header limit: the generated config raises it, so the caller
+      // gets the clear 401 instead of a connection closed without an answer.
+      ['oversized-100kb', `${'a'.repeat(100_000)}.b.c`, 'ERR_TOKEN_TOO_LARGE'],
     ];
     for (const [name, token, code] of cases) {
       secretTokens.push(token);

@@ -24,6 +24,10 @@ export function httpConnectionManager(input: GeneratorInput, routes: EnvoyObject
     path_with_escaped_slashes_action: 'REJECT_REQUEST',
     // Virtual hosts match on the name alone, so "api.example.com:10000" finds "api.example.com".
     strip_any_host_port: true,
+    // Over this, Envoy (HTTP/1) closes the connection without an answer (measured: 61 KB past the
+    // 60 KB default got an empty reply). Raised so an oversized bearer token (e.g. 100 KB) reaches
+    // ext-authz, which refuses it with 401 ERR_TOKEN_TOO_LARGE and the JSON body.
+    max_request_headers_kb: input.envoy.maxRequestHeadersKb,
     ...routes,
     http_filters: [extAuthzFilter(input), extProcFilter(), { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
   };
