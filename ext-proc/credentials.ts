@@ -3,6 +3,8 @@ import { describeError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { ClientCredentialsMinter } from './oauth2/client-credentials.ts';
 import type { SecretStore } from './secrets/types.ts';
+import type { SecretVersions } from './secrets/secret-versions.ts';
+import type { RecordedCredential } from './sessions/types.ts';
 
 /**
  * Where a target's credential value comes from: a named secret read on every request (so a
@@ -30,6 +32,8 @@ export interface CredentialPlan {
 export interface ResolvedCredential {
   readonly presentation: CredentialPresentation;
   readonly secret: string;
+  /** What the session record says about it (names and versions, never a value). */
+  readonly recorded: RecordedCredential;
 }
 
 /**
@@ -92,4 +96,26 @@ export async function resolveCredential(source: CredentialSource, secrets: Secre
     logger.error({ ...context, err: describeError(err) }, 'could not mint the upstream OAuth2 token; refusing');
     return undefined;
   }
+}
+
+/**
+ * What a session record names about the credential `value` that `source` resolved to. A secret's
+ * version is made from the value injected, so it is exactly the one used even if the file was
+ * rewritten meanwhile. For OAuth2 the client secret's version is the one the store holds when the
+ * exchange is planned: the token in use may have been minted under the previous value for up to
+ * one token lifetime after a rotation (the minter does not keep which value it minted with).
+ */
+export function recordedCredential(target: string, source: CredentialSource, value: string, versions: SecretVersions): RecordedCredential {
+  if (source.kind === 'secret') return { target, kind: 'secret', secret: { name: source.name, version: versions.of(value) } };
+  const facts = source.minter.facts(value);
+  return {
+    target,
+    kind: 'oauth2',
+    oauth2: {
+      clientId: source.minter.clientId,
+      clientSecret: { name: source.clientSecret, version: versions.version(source.clientSecret) ?? 'unknown' },
+      ...(facts?.expiresAt === undefined ? {} : { expiresAt: facts.expiresAt }),
+      ...(facts?.jti === undefined ? {} : { jti: facts.jti }),
+    },
+  };
 }

@@ -5,6 +5,7 @@ import type { CredentialPlan } from './credentials.ts';
 import { isRefusal, planExchange, type PlanDeps } from './exchange-plan.ts';
 import type { MaskingProfile } from './masking/index.ts';
 import { MaskingPlans } from './masking-plans.ts';
+import { SecretVersions, secretVersion } from './secrets/secret-versions.ts';
 import type { RecordingQueue, SessionRecord } from './sessions/index.ts';
 
 const decision = { v: 1, protocol: 'http', sessionId: 's-1', requestId: 'req-1', target: 'orders-api', rule: 'prod/allow', subject: 'alice', issuer: 'corp', groups: [], approvalId: null, masking: null } as const;
@@ -16,6 +17,7 @@ function deps(overrides: Partial<PlanDeps> = {}): PlanDeps {
     credentials: new Map([['orders-api', bearer]]),
     masking: new MaskingPlans(new Map([['pii', profile]])),
     secrets: { get: (name) => (name === 'orders-key' ? 'k-123' : undefined), close: async () => {} },
+    versions: new SecretVersions({ get: (name) => (name === 'orders-key' ? 'k-123' : undefined), close: async () => {} }, Buffer.alloc(32, 7)),
     logger: pino({ level: 'silent' }),
     now: () => 1000,
     ...overrides,
@@ -31,7 +33,11 @@ describe('planExchange', () => {
     const plan = await planExchange({ ...decision, masking: 'pii' }, deps());
     assert.ok(!isRefusal(plan));
     assert.equal(plan.profile, profile);
-    assert.deepEqual(plan.credential, { presentation: bearer.presentation, secret: 'k-123' });
+    assert.deepEqual(plan.credential, {
+      presentation: bearer.presentation,
+      secret: 'k-123',
+      recorded: { target: 'orders-api', kind: 'secret', secret: { name: 'orders-key', version: secretVersion(Buffer.alloc(32, 7), 'k-123') } },
+    });
     assert.equal(plan.recorder, undefined);
     assert.ok(Object.isFrozen(plan) && Object.isFrozen(plan.credential));
   });

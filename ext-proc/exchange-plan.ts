@@ -1,10 +1,11 @@
 import type { GatewayDecision } from '../common/decision-metadata.ts';
 import type { CallerErrorCode } from '../common/error-codes.ts';
 import type { Logger } from '../common/logger.ts';
-import { resolveCredential, type CredentialPlan, type ResolvedCredential } from './credentials.ts';
+import { recordedCredential, resolveCredential, type CredentialPlan, type ResolvedCredential } from './credentials.ts';
 import type { MaskingProfile } from './masking/index.ts';
 import type { MaskingPlans } from './masking-plans.ts';
 import type { SecretStore } from './secrets/types.ts';
+import type { SecretVersions } from './secrets/secret-versions.ts';
 import type { RecordingQueue, SessionRecord } from './sessions/index.ts';
 
 /**
@@ -55,6 +56,8 @@ export interface PlanDeps {
   readonly credentials: ReadonlyMap<string, CredentialPlan>;
   readonly masking: MaskingPlans;
   readonly secrets: SecretStore;
+  /** Names the version of the secret each record's credential was made from. */
+  readonly versions: SecretVersions;
   readonly logger: Logger;
   /** Session recording; absent when `extProc.sessions.store` is off. */
   readonly recording?: { queue: RecordingQueue; maxBodyBytes: number } | undefined;
@@ -102,7 +105,7 @@ export async function planExchange(decision: GatewayDecision, deps: PlanDeps): P
     if (secret === undefined) {
       return refusal('ERR_SECRET_UNAVAILABLE', 'the upstream credential is unavailable', recorder && Object.freeze({ profile, recorder }));
     }
-    credential = Object.freeze({ presentation: plan.presentation, secret });
+    credential = Object.freeze({ presentation: plan.presentation, secret, recorded: Object.freeze(recordedCredential(decision.target, plan.source, secret, deps.versions)) });
   }
   return Object.freeze({ decision, profile, credential, recorder });
 }

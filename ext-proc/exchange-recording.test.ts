@@ -7,11 +7,32 @@ import { checkRecord, httpRequestOf, httpResponseOf } from './sessions/index.ts'
 const T0 = Date.UTC(2025, 0, 1);
 const decision = { v: 1, protocol: 'http', sessionId: randomUUID(), requestId: 'req-1', target: 'orders-api', rule: 'prod/allow', subject: 'alice', issuer: 'corp', groups: [], approvalId: null, masking: null } as const;
 
-function recording(): ExchangeRecording {
-  return new ExchangeRecording(decision, { method: 'POST', path: '/orders', headers: { ':method': 'POST', 'content-type': 'application/json' } }, T0, 1024);
+function recording(audit: ConstructorParameters<typeof ExchangeRecording>[4] = { credential: undefined, profile: undefined }, maxBodyBytes = 1024): ExchangeRecording {
+  return new ExchangeRecording(decision, { method: 'POST', path: '/orders', headers: { ':method': 'POST', 'content-type': 'application/json' } }, T0, maxBodyBytes, audit);
 }
 
 describe('ExchangeRecording', () => {
+  test('the record names the credential and carries the masking report, also for bodies it does not keep', () => {
+    const credential = { target: 'orders-api', kind: 'secret' as const, secret: { name: 'orders-key', version: 'v1:0123456789abcdef' } };
+    const r = recording({ credential, profile: { name: 'pii', requestBodies: false } }, 0);
+    r.bodySink('request', () => T0).push(Buffer.from('{"email":"a@b.example"}'));
+    r.onMasking('request', { masked: { email: 1 }, delivered: false });
+    r.onResponseHeaders({ ':status': '200' }, T0 + 1);
+    r.bodySink('response', () => T0 + 2).push(Buffer.from('card [REDACTED:card]'));
+    r.onMasking('response', { masked: { card: 1 }, delivered: true });
+    const record = r.finish(T0 + 3, false);
+    assert.deepEqual(checkRecord(record), []);
+    assert.deepEqual(record.credential, credential);
+    assert.deepEqual(record.masking, {
+      profile: 'pii',
+      request: { masked: { email: 1 }, delivered: false, recordedTruncated: true },
+      response: { masked: { card: 1 }, delivered: true, recordedTruncated: true },
+    });
+    const bare = recording().finish(T0, false);
+    assert.equal(bare.credential, undefined);
+    assert.deepEqual(bare.masking, { profile: null, request: { masked: {}, delivered: false, recordedTruncated: false }, response: { masked: {}, delivered: false, recordedTruncated: false } });
+  });
+
   test('a completed exchange: http.request with its body, chunks, http.response, end', () => {
     const r = recording();
     const now = () => T0 + 5;

@@ -1,4 +1,5 @@
-import { BodyCapture, httpSummary, type CapturedBody, type HttpRequestEvent, type HttpResponseEvent, type SessionEvent, type SessionRecord } from './sessions/index.ts';
+import { BodyCapture, httpSummary, type CapturedBody, type HttpRequestEvent, type HttpResponseEvent, type RecordedCredential, type SessionEvent, type SessionRecord } from './sessions/index.ts';
+import type { MaskingReport } from './masking/types.ts';
 import type { GatewayDecision } from '../common/decision-metadata.ts';
 import type { BodySink } from './http/body-flow.ts';
 
@@ -27,13 +28,23 @@ export class ExchangeRecording {
   private readonly requestBody: BodyCapture;
   private readonly responseBody: BodyCapture;
   private refusal: { code: string; reason: string; body: CapturedBody } | undefined;
+  private readonly masked: Record<'request' | 'response', { masked: MaskingReport; delivered: boolean }>;
 
   constructor(
     private readonly decision: GatewayDecision,
     request: { method: string; path: string; headers: Record<string, string> },
     private readonly startedAt: number,
     private readonly maxBodyBytes: number,
+    /** The exchange's credential and masking profile, as its plan decided them. */
+    private readonly audit: { credential: RecordedCredential | undefined; profile: { name: string; requestBodies: boolean } | undefined },
   ) {
+    // Until a body says otherwise: nothing masked, and whether the profile masks that direction
+    // on its way (responses always; requests with `requestBodies`).
+    const profile = audit.profile;
+    this.masked = {
+      request: { masked: NOTHING_MASKED, delivered: profile?.requestBodies ?? false },
+      response: { masked: NOTHING_MASKED, delivered: profile !== undefined },
+    };
     this.requestBody = new BodyCapture(maxBodyBytes);
     this.responseBody = new BodyCapture(maxBodyBytes);
     this.request = { at: startedAt, kind: 'http.request', method: request.method, path: request.path, headers: withoutPseudo(request.headers), body: EMPTY_BODY };
@@ -78,6 +89,11 @@ export class ExchangeRecording {
     };
   }
 
+  /** A body's masking counts, once it is done (or cut): see BodyFlow.masking(). */
+  onMasking(direction: 'request' | 'response', masking: { masked: MaskingReport; delivered: boolean } | undefined): void {
+    if (masking !== undefined) this.masked[direction] = masking;
+  }
+
   /**
    * One event per chunk while there are few; past MAX_EVENTS a chunk is added to the previous
    * event of the same direction, so a 1 GB body does not make a record of 100,000 events.
@@ -118,12 +134,21 @@ export class ExchangeRecording {
       outcome,
       summary: httpSummary(this.request.method, this.request.path, this.response?.status),
       events: this.events,
+      ...(this.audit.credential === undefined ? {} : { credential: this.audit.credential }),
+      masking: {
+        profile: this.audit.profile?.name ?? null,
+        request: { ...this.masked.request, recordedTruncated: this.request.body.truncated },
+        // A refusal's own body replaces the upstream's: nothing of the upstream's reached the caller.
+        response: this.refusal !== undefined ? { masked: NOTHING_MASKED, delivered: this.masked.response.delivered, recordedTruncated: this.refusal.body.truncated } : { ...this.masked.response, recordedTruncated: this.response?.body.truncated ?? false },
+      },
     };
   }
 }
 
 /** Events kept one per chunk; later chunks are merged into the last event. */
 const MAX_EVENTS = 256;
+
+const NOTHING_MASKED: MaskingReport = Object.freeze({});
 
 const EMPTY_BODY: CapturedBody = { text: '', bytes: 0, truncated: false };
 

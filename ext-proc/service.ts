@@ -87,6 +87,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       get masking() { return live.masking; },
       ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes } } : {}),
       secrets,
+      versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
       logger: options.logger,
       host: config.extProc.host,

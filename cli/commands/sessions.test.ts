@@ -193,3 +193,64 @@ describe('sluice sessions', () => {
     assert.equal(parseWhen('12', 0), null);
   });
 });
+
+describe('sluice sessions: credential and masking', () => {
+  let auditDir: string;
+  let audit: SessionRecord[];
+  const secret = (version: string) => ({ target: 'orders-api', kind: 'secret' as const, secret: { name: 'orders-token', version } });
+  const masking = (response: Record<string, number>) => ({ profile: 'pii', request: { masked: {}, delivered: false, recordedTruncated: false }, response: { masked: response, delivered: true, recordedTruncated: true } });
+
+  before(async () => {
+    auditDir = await mkdtemp(path.join(tmpdir(), 'sluice-cli-audit-'));
+    audit = [
+      sessionRecord({ subject: 'alice', credential: secret('v1:00000000000000aa'), masking: masking({ card: 2 }) }, 0),
+      sessionRecord({ subject: 'alice', credential: secret('v1:00000000000000bb'), masking: masking({}) }, 60),
+      sessionRecord({ subject: 'bob', credential: secret('v1:00000000000000bb'), masking: masking({ email: 1 }) }, 120),
+      sessionRecord({ subject: 'carol', target: 'other' }, 180),
+    ];
+    const store = await FileSessionStore.open({ dir: auditDir, logger: silentLogger() });
+    for (const record of audit) await store.append(record);
+    await store.close();
+  });
+  after(() => rm(auditDir, { recursive: true, force: true }));
+
+  test('--credential lists who used it: one row per subject and target, first and last use, exchanges, versions', async () => {
+    const out = io();
+    assert.equal(await runSessionsList(['--dir', auditDir, '--credential', 'orders-token', '--json'], out), 0);
+    assert.deepEqual(JSON.parse(out.stdout()), {
+      credential: 'orders-token',
+      rows: [
+        { subject: 'bob', issuer: 'corp', target: 'orders-api', firstUsedAt: audit[2]!.startedAt, lastUsedAt: audit[2]!.startedAt, exchanges: 1, versions: ['v1:00000000000000bb'] },
+        { subject: 'alice', issuer: 'corp', target: 'orders-api', firstUsedAt: audit[0]!.startedAt, lastUsedAt: audit[1]!.startedAt, exchanges: 2, versions: ['v1:00000000000000bb', 'v1:00000000000000aa'] },
+      ],
+    });
+    const text = io();
+    assert.equal(await runSessionsList(['--dir', auditDir, '--credential', 'orders-token', '--version', 'v1:00000000000000aa'], text), 0);
+    assert.match(text.stdout(), /^SUBJECT\s+TARGET\s+FIRST USE\s+LAST USE\s+EXCHANGES\s+VERSIONS\nalice \(corp\)\s+orders-api\s+\S+\s+\S+\s+1\s+v1:00000000000000aa\n$/);
+    const none = io();
+    assert.equal(await runSessionsList(['--dir', auditDir, '--credential', 'nope'], none), 0);
+    assert.equal(none.stdout(), 'no recorded session used nope\n');
+  });
+
+  test('--masked lists sessions where a recognizer masked something; --since takes ages', async () => {
+    const out = io();
+    assert.equal(await runSessionsList(['--dir', auditDir, '--masked', 'card', '--json'], out), 0);
+    assert.deepEqual(JSON.parse(out.stdout()).sessions.map((r: SessionRecord) => r.id), [audit[0]!.id]);
+    const recent = io();
+    assert.equal(await runSessionsList(['--dir', auditDir, '--credential', 'orders-token', '--since', '9m', '--json'], recent), 0);
+    assert.deepEqual(JSON.parse(recent.stdout()).rows.map((r: { subject: string }) => r.subject), ['bob', 'alice']);
+    const older = io();
+    assert.equal(await runSessionsList(['--dir', auditDir, '--credential', 'orders-token', '--since', '8m', '--json'], older), 0);
+    assert.deepEqual(JSON.parse(older.stdout()).rows.map((r: { exchanges: number }) => r.exchanges), [1]);
+  });
+
+  test('show prints the credential and the masking report', async () => {
+    const out = io();
+    assert.equal(await runSessionsShow(['--dir', auditDir, audit[0]!.id], out), 0);
+    assert.match(out.stdout(), /credential\s+secret orders-token v1:00000000000000aa \(entry orders-api\)\n/);
+    assert.match(out.stdout(), /masking\s+profile pii\n\s+request\s+nothing masked\n\s+response\s+masked card 2 \(as delivered\), recorded body truncated\n/);
+    const bare = io();
+    assert.equal(await runSessionsShow(['--dir', auditDir, audit[3]!.id], bare), 0);
+    assert.match(bare.stdout(), /credential\s+none recorded\n/);
+  });
+});

@@ -2,7 +2,7 @@ export type { CliIo as SessionsCliIo } from './io.ts';
 import { STATUS_CODES } from 'node:http';
 import { isSluiceError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
-import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
+import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type SessionFilter, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
 import type { Command } from './types.ts';
 import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
@@ -26,14 +26,21 @@ const STORE_HELP = `  --store         file (default) or postgres
 
 const HELP = {
   list: `usage: sluice sessions list [--subject <sub>] [--target <name>] [--protocol http|postgres|redis] [--outcome <outcome>]
+       [--credential <secret name>] [--version <v>] [--masked <recognizer>]
        [--since <when>] [--until <when>] [--limit <n>] [--cursor <c>] [--json]
        [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
 Lists recorded sessions, newest first, with their summary and outcome (completed, failed, refused, incomplete).
+--credential   who used a secret (the injected one, or an OAuth2 client secret): one line per subject and
+               target with the first and last use, how many exchanges and which versions; every match is
+               read (not paged). With --json, the same rows.
+--version      only sessions whose credential had this secret version (v1:…; see \`sluice sessions show\`)
+--masked       only sessions where this recognizer or custom pattern masked at least one value
 <when> is an ISO time (2025-01-31T12:00Z) or an age (90s, 15m, 2h, 7d).
 ${STORE_HELP}`,
   show: `usage: sluice sessions show <id> [--json] [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
-Prints one session: who, what, the decision and outcome, and each HTTP request and response with its headers
-and body as recorded (credentials masked, truncation marked).
+Prints one session: who, what, the decision and outcome, the credential injected (secret name and version,
+never a value), the masking report (values masked per recognizer, per direction), and each HTTP request and
+response with its headers and body as recorded (credentials masked, truncation marked).
 ${STORE_HELP}`,
   replay: `usage: sluice sessions replay <id> [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
 Prints the session's events in the order they happened, each with its offset from the start: the request
@@ -76,6 +83,9 @@ export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): P
       until: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
+      credential: { type: 'string' },
+      version: { type: 'string' },
+      masked: { type: 'string' },
       json: { type: 'boolean', default: false },
     }),
   );
@@ -100,14 +110,37 @@ export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): P
     io.err(`sluice: --outcome must be one of ${SESSION_OUTCOMES.join(', ')}\n`);
     return 2;
   }
+  for (const flag of ['credential', 'version', 'masked'] as const) {
+    if (values[flag] === '') {
+      io.err(`sluice: --${flag} needs a value\n`);
+      return 2;
+    }
+  }
+  if (values.credential !== undefined && values.cursor !== undefined) {
+    io.err('sluice: --credential reads every matching session; it takes no --cursor\n');
+    return 2;
+  }
   return withStore(io, values, async (store) => {
-    const page = await store.list({
+    const filter: SessionFilter = {
       ...(values.subject === undefined ? {} : { subject: values.subject }),
       ...(values.target === undefined ? {} : { target: values.target }),
       ...(values.protocol === undefined ? {} : { protocol: values.protocol as SessionProtocol }),
       ...(values.outcome === undefined ? {} : { outcome: values.outcome as SessionOutcome }),
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to }),
+      ...(values.credential === undefined ? {} : { credential: values.credential }),
+      ...(values.version === undefined ? {} : { version: values.version }),
+      ...(values.masked === undefined ? {} : { masked: values.masked }),
+    };
+    if (values.credential !== undefined) {
+      const rows = await credentialUsage(store, filter);
+      if (values.json) io.out(`${JSON.stringify({ credential: values.credential, rows }, null, 2)}\n`);
+      else if (rows.length === 0) io.out(`no recorded session used ${clean(values.credential)}\n`);
+      else io.out(usageTable(rows));
+      return 0;
+    }
+    const page = await store.list({
+      ...filter,
       ...(limit === undefined ? {} : { limit }),
       ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
     });
@@ -204,6 +237,58 @@ function onlyId(io: CliIo, positionals: string[], usage: string): string | undef
   return undefined;
 }
 
+/** Who used a credential: one row per subject (with its issuer) and target. */
+export interface CredentialUsage {
+  subject: string;
+  issuer: string;
+  target: string;
+  /** startedAt of the first and last session, ms since the epoch; ISO text in the table. */
+  firstUsedAt: number;
+  lastUsedAt: number;
+  exchanges: number;
+  /** The secret versions seen, newest use first: more than one means the rows span a rotation. */
+  versions: string[];
+}
+
+/** Every session matching `filter` (all pages), grouped by (issuer, subject, target); most recent use first. */
+export async function credentialUsage(store: SessionStore, filter: SessionFilter): Promise<CredentialUsage[]> {
+  const rows = new Map<string, CredentialUsage>();
+  let cursor: string | undefined;
+  do {
+    const page = await store.list({ ...filter, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+    for (const r of page.records) {
+      const key = JSON.stringify([r.issuer, r.subject, r.target]);
+      const version = r.credential?.secret?.version ?? r.credential?.oauth2?.clientSecret.version;
+      let row = rows.get(key);
+      if (row === undefined) {
+        row = { subject: r.subject, issuer: r.issuer, target: r.target, firstUsedAt: r.startedAt, lastUsedAt: r.startedAt, exchanges: 0, versions: [] };
+        rows.set(key, row);
+      }
+      row.exchanges += 1;
+      row.firstUsedAt = Math.min(row.firstUsedAt, r.startedAt);
+      row.lastUsedAt = Math.max(row.lastUsedAt, r.startedAt);
+      if (version !== undefined && !row.versions.includes(version)) row.versions.push(version);
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return [...rows.values()].sort((a, b) => b.lastUsedAt - a.lastUsedAt);
+}
+
+function usageTable(rows: readonly CredentialUsage[]): string {
+  const columns: { title: string; cell(r: CredentialUsage): string }[] = [
+    { title: 'SUBJECT', cell: (r) => `${r.subject} (${r.issuer})` },
+    { title: 'TARGET', cell: (r) => r.target },
+    { title: 'FIRST USE', cell: (r) => new Date(r.firstUsedAt).toISOString() },
+    { title: 'LAST USE', cell: (r) => new Date(r.lastUsedAt).toISOString() },
+    { title: 'EXCHANGES', cell: (r) => String(r.exchanges) },
+    { title: 'VERSIONS', cell: (r) => r.versions.join(' ') },
+  ];
+  const cells = rows.map((r) => columns.map((c) => clean(c.cell(r))));
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
+  const line = (parts: string[]) => `${parts.map((part, i) => (i === parts.length - 1 ? part : part.padEnd(widths[i]!))).join('  ')}\n`;
+  return line(columns.map((c) => c.title)) + cells.map(line).join('');
+}
+
 /** An ISO time or an age before `now` ("15m"); null when it is neither. */
 export function parseWhen(text: string, now: number): number | null {
   const age = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
@@ -248,7 +333,12 @@ export function showSession(r: SessionRecord): string {
     ['outcome', r.outcome],
     ['started', new Date(r.startedAt).toISOString()],
     ['ended', `${new Date(r.endedAt).toISOString()} (${ms(r.endedAt - r.startedAt)})`],
+    ['credential', credentialLine(r.credential)],
   ];
+  if (r.masking !== undefined) {
+    fields.push(['masking', r.masking.profile === null ? 'no profile' : `profile ${r.masking.profile}`]);
+    for (const side of ['request', 'response'] as const) fields.push([`  ${side}`, maskingLine(r.masking[side])]);
+  }
   const width = Math.max(...fields.map(([name]) => name.length));
   let out = fields.map(([name, value]) => `${name.padEnd(width)}  ${clean(value)}\n`).join('');
   for (const event of r.events) {
@@ -309,6 +399,23 @@ export function replaySession(r: SessionRecord): string {
   }
   out += flush();
   return `${out}outcome: ${r.outcome}, ${ms(r.endedAt - r.startedAt)}\n`;
+}
+
+function credentialLine(c: SessionRecord['credential']): string {
+  if (c === undefined) return 'none recorded';
+  if (c.kind === 'secret' && c.secret) return `secret ${c.secret.name} ${c.secret.version} (entry ${c.target})`;
+  if (c.kind === 'oauth2' && c.oauth2) {
+    const o = c.oauth2;
+    const token = [o.expiresAt === undefined ? undefined : `expires ${new Date(o.expiresAt).toISOString()}`, o.jti === undefined ? undefined : `jti ${o.jti}`].filter((x) => x !== undefined);
+    return `oauth2 client ${o.clientId}, client secret ${o.clientSecret.name} ${o.clientSecret.version}${token.length > 0 ? `, token ${token.join(', ')}` : ''} (entry ${c.target})`;
+  }
+  return c.kind;
+}
+
+function maskingLine(d: NonNullable<SessionRecord['masking']>['request']): string {
+  const counts = Object.entries(d.masked).map(([name, n]) => `${name} ${n}`).join(', ');
+  const what = counts === '' ? 'nothing masked' : `masked ${counts}`;
+  return `${what}${counts === '' ? '' : d.delivered ? ' (as delivered)' : ' (in the record only; delivered unmasked)'}${d.recordedTruncated ? ', recorded body truncated' : ''}`;
 }
 
 function headLine(event: { kind: 'http.request'; method: string; path: string } | { kind: 'http.response'; status?: number }): string {

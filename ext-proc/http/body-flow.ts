@@ -1,3 +1,4 @@
+import type { MaskingReport } from '../masking/types.ts';
 import type { MaskedBody } from './masked-body.ts';
 
 /** Where a body's bytes go for the session record. */
@@ -19,6 +20,8 @@ export interface BodySink {
  */
 export class BodyFlow {
   private copy: MaskedBody | undefined;
+  /** The record copy's counts when it was dropped (the record was full): they stop there. */
+  private copyMasked: MaskingReport | undefined;
   /** How the record gets bytes when nothing is delivered masked. */
   private recordAs: 'raw' | 'masked-copy' | 'count-only';
 
@@ -50,6 +53,7 @@ export class BodyFlow {
     if (!this.sink) return undefined;
     if (this.recordAs === 'masked-copy' && this.sink.full) {
       // The record is full: stop paying for a masked copy nobody keeps.
+      this.copyMasked = this.copy?.masked();
       this.copy?.destroy();
       this.copy = undefined;
       this.recordAs = 'count-only';
@@ -62,6 +66,17 @@ export class BodyFlow {
 
   matches(): number {
     return this.deliver?.matches() ?? 0;
+  }
+
+  /**
+   * What was masked in this body, for the record's masking report: the delivery masker's counts
+   * (`delivered`: the peer got these masked), else the record copy's (the peer got the body as
+   * it was; the counts say what the record hides). Undefined when nothing was masked either way.
+   */
+  masking(): { masked: MaskingReport; delivered: boolean } | undefined {
+    if (this.deliver) return { masked: this.deliver.masked(), delivered: true };
+    const copied = this.copy?.masked() ?? this.copyMasked;
+    return copied === undefined ? undefined : { masked: copied, delivered: false };
   }
 
   destroy(): void {

@@ -1,4 +1,5 @@
 import { createDecompressor, maskerFor, type BodyDecompressor, type MaskingProfile, type StreamMasker } from '../masking/index.ts';
+import type { MaskingReport } from '../masking/types.ts';
 
 /**
  * What happens to one body (response, or request when the profile masks those), decided from its
@@ -39,6 +40,11 @@ export class MaskedBody {
 
   matches(): number {
     return this.masker.stats().matches;
+  }
+
+  /** Values masked so far, per entry (final once the last chunk was pushed). */
+  masked(): MaskingReport {
+    return this.masker.stats().masked;
   }
 
   destroy(): void {

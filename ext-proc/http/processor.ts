@@ -5,6 +5,7 @@ import type { ResolvedCredential } from '../credentials.ts';
 import { ExchangeRecording } from '../exchange-recording.ts';
 import { isRefusal, planExchange, type ExchangePlan, type PlanDeps, type SessionRecorder } from '../exchange-plan.ts';
 import type { MaskingProfile } from '../masking/index.ts';
+import type { RecordedCredential } from '../sessions/index.ts';
 import { headerRecord, headersResponse, IMMEDIATE_RESPONSE_HEADERS, immediateResponse, setHeader, type HeaderMutation } from './mutations.ts';
 import { planBody } from './masked-body.ts';
 import { BodyFlow } from './body-flow.ts';
@@ -101,11 +102,11 @@ export class HttpExchangeProcessor {
     }
     const planned = await planExchange(this.decision, this.deps);
     if (isRefusal(planned)) {
-      if (planned.recording) this.openRecording(planned.recording.recorder, planned.recording.profile, headers);
+      if (planned.recording) this.openRecording(planned.recording.recorder, planned.recording.profile, undefined, headers);
       return this.refuse(planned.code, planned.message, requestId);
     }
     this.plan = planned;
-    if (planned.recorder) this.openRecording(planned.recorder, planned.profile, headers);
+    if (planned.recorder) this.openRecording(planned.recorder, planned.profile, planned.credential?.recorded, headers);
 
     const remove = new Set<string>(CALLER_CREDENTIALS);
     for (const name of this.deps.removeRequestHeaders) remove.add(name);
@@ -138,12 +139,12 @@ export class HttpExchangeProcessor {
   }
 
   /** The session record of this exchange, from its request line and headers (masked with its profile). */
-  private openRecording(recorder: SessionRecorder, profile: MaskingProfile | undefined, headers: Record<string, string>): void {
+  private openRecording(recorder: SessionRecorder, profile: MaskingProfile | undefined, credential: RecordedCredential | undefined, headers: Record<string, string>): void {
     const record = new ExchangeRecording(this.decision!, {
       method: headers[':method'] ?? '',
       path: maskText(headers[':path'] ?? '', profile),
       headers: maskHeaders(headers, profile),
-    }, recorder.startedAt, recorder.maxBodyBytes);
+    }, recorder.startedAt, recorder.maxBodyBytes, { credential, profile });
     this.recording = { record, recorder };
   }
 
@@ -215,6 +216,7 @@ export class HttpExchangeProcessor {
     const out = await flow?.push(chunk, last);
     if (last && flow) {
       if (direction === 'response') this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: flow.matches() }, 'response body done');
+      this.recording?.record.onMasking(direction, flow.masking());
       flow.destroy();
       if (direction === 'request') this.requestBody = undefined;
       else this.responseBody = undefined;
@@ -238,6 +240,9 @@ export class HttpExchangeProcessor {
    * session record to the recording queue. Called once per stream.
    */
   close(failed = false): void {
+    // A body cut mid-way still reports what was masked of it so far.
+    if (this.requestBody) this.recording?.record.onMasking('request', this.requestBody.masking());
+    if (this.responseBody) this.recording?.record.onMasking('response', this.responseBody.masking());
     this.requestBody?.destroy();
     this.requestBody = undefined;
     this.responseBody?.destroy();

@@ -470,3 +470,23 @@ test('a bad spec is refused at construction, naming the option', () => {
     });
   }
 });
+
+test('facts: the expiry the endpoint stated and a JWT token\'s jti, for the token it holds only', async () => {
+  const jwt = `e30.${Buffer.from(JSON.stringify({ jti: 'tok-jti-7', sub: 'svc' })).toString('base64url')}.sig`;
+  let n = 0;
+  const server = await tokenServer((_req, res) => json(res, 200, n++ === 0 ? { access_token: jwt, token_type: 'Bearer', expires_in: 60 } : { access_token: 'opaque-2', token_type: 'Bearer' }));
+  let now = 1_000_000;
+  try {
+    const minter = new ClientCredentialsMinter(spec(server.url, { refreshSkewMs: 0 }), { now: () => now });
+    assert.equal(minter.clientId, spec(server.url).clientId);
+    const token = await minter.token();
+    assert.deepEqual(minter.facts(token), { expiresAt: 1_060_000, jti: 'tok-jti-7' });
+    assert.equal(minter.facts('some-other-token'), undefined, 'not a way to learn about tokens it does not hold');
+    now += 61_000;
+    const opaque = await minter.token();
+    assert.deepEqual(minter.facts(opaque), {}, 'no expires_in, no jti: nothing the minter knows');
+    assert.equal(minter.facts(token), undefined);
+  } finally {
+    await server.close();
+  }
+});

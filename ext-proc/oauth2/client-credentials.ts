@@ -41,8 +41,19 @@ const OAUTH_ERROR_CODE = /^[a-z_]{1,64}$/;
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
+/**
+ * What an audit record may say about a minted token, never the token: its expiry when the token
+ * endpoint gave `expires_in` (not the assumed default), and its `jti` when the token is a JWT
+ * carrying one (read from the payload without verifying it: it only names the token).
+ */
+export interface TokenFacts {
+  expiresAt?: number;
+  jti?: string;
+}
+
 interface CachedToken {
   value: string;
+  facts: TokenFacts;
   /** From here a new token is fetched in the background while this one is still served. */
   refreshAt: number;
   /** From here this token is not served; callers wait for a new one. */
@@ -122,6 +133,21 @@ export class ClientCredentialsMinter {
     return mint;
   }
 
+  /** The client id tokens are minted for (not secret). */
+  get clientId(): string {
+    return this.#spec.clientId;
+  }
+
+  /**
+   * The facts of `token` if it is the token this minter holds; undefined otherwise (a refresh
+   * replaced it in the meantime, or it was never ours). Takes the value rather than handing one
+   * out, so nothing here can leak a token to a caller that does not already have it.
+   */
+  facts(token: string): TokenFacts | undefined {
+    const cached = this.#cached;
+    return cached !== undefined && cached.value === token ? cached.facts : undefined;
+  }
+
   /** Forgets the cached token: the next call mints a new one. Nothing in the data path calls it yet. */
   invalidate(): void {
     this.#cached = undefined;
@@ -130,12 +156,14 @@ export class ClientCredentialsMinter {
   async #mint(): Promise<string> {
     const startedAt = this.#now();
     try {
-      const { value, expiresInS } = await this.#request();
+      const { value, expiresInS, stated } = await this.#request();
       const lifetimeMs = expiresInS * 1000;
       const skewMs = this.#spec.refreshSkewMs < lifetimeMs ? this.#spec.refreshSkewMs : lifetimeMs / 2;
       // Counted from when the request left, not when the answer came back: the endpoint started
       // the lifetime somewhere in between, so this errs on the early side.
-      this.#cached = { value, refreshAt: startedAt + lifetimeMs - skewMs, expiresAt: startedAt + lifetimeMs };
+      const jti = jwtId(value);
+      const facts: TokenFacts = Object.freeze({ ...(stated ? { expiresAt: Math.round(startedAt + lifetimeMs) } : {}), ...(jti === undefined ? {} : { jti }) });
+      this.#cached = { value, facts, refreshAt: startedAt + lifetimeMs - skewMs, expiresAt: startedAt + lifetimeMs };
       this.#recentFailure = undefined;
       return value;
     } catch (err) {
@@ -149,7 +177,7 @@ export class ClientCredentialsMinter {
     }
   }
 
-  async #request(): Promise<{ value: string; expiresInS: number }> {
+  async #request(): Promise<{ value: string; expiresInS: number; stated: boolean }> {
     const spec = this.#spec;
     let secret: string | undefined;
     try {
@@ -289,7 +317,7 @@ function oauthErrorCode(body: Buffer): string | undefined {
   return undefined;
 }
 
-function parseTokenResponse(body: Buffer, endpoint: string): { value: string; expiresInS: number } {
+function parseTokenResponse(body: Buffer, endpoint: string): { value: string; expiresInS: number; stated: boolean } {
   const details = { tokenUrl: endpoint };
   let parsed: unknown;
   try {
@@ -309,7 +337,20 @@ function parseTokenResponse(body: Buffer, endpoint: string): { value: string; ex
     const shown = typeof tokenType === 'string' && /^[A-Za-z_-]{1,20}$/.test(tokenType) ? ` "${tokenType}"` : '';
     throw badResponse(`token response from ${endpoint} has token_type${shown}, not bearer`, 'token_type', details);
   }
-  return { value, expiresInS: expiresIn(parsed.expires_in, endpoint) };
+  return { value, expiresInS: expiresIn(parsed.expires_in, endpoint), stated: parsed.expires_in !== undefined };
+}
+
+/** A short printable `jti` claim when `token` is a JWT; undefined for opaque tokens or anything odd. */
+function jwtId(token: string): string | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[1]!.length > 8192) return undefined;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    const jti = isObject(payload) ? payload.jti : undefined;
+    return typeof jti === 'string' && /^[\x21-\x7e]{1,128}$/.test(jti) ? jti : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 import { matches, newestFirst, type ListPosition, type ListQuery } from './list-query.ts';
+import type { AuditKeys } from './audit-fields.ts';
 import type { SessionOutcome, SessionProtocol } from './types.ts';
 
-/** Where one record lives on disk, plus what list() filters on. */
-export interface IndexEntry {
+/** Where one record lives on disk, plus what list() filters on (audit keys included). */
+export interface IndexEntry extends AuditKeys {
   id: string;
   subject: string;
   target: string;
@@ -16,15 +17,18 @@ export interface IndexEntry {
 
 /**
  * The file store's in-memory index: id → place on disk, and the entries in (startedAt, id) order,
- * overall and per subject and per target, so list() walks only candidates (protocol and outcome
- * are checked on each candidate: few values, no index of their own) and never reads a
- * record it will not return. About 150 bytes per session.
+ * overall and per subject, per target, per credential secret name and per masked entry name, so
+ * list() walks the smallest candidate list (protocol, outcome and version are checked on each
+ * candidate: few values per credential, no index of their own) and never reads a record it will
+ * not return. About 150 bytes per session, plus one slot per masked entry name.
  */
 export class SessionIndex {
   private readonly byId = new Map<string, IndexEntry>();
   private readonly all = new SortedEntries();
   private readonly bySubject = new Map<string, SortedEntries>();
   private readonly byTarget = new Map<string, SortedEntries>();
+  private readonly byCredential = new Map<string, SortedEntries>();
+  private readonly byMasked = new Map<string, SortedEntries>();
 
   get size(): number {
     return this.byId.size;
@@ -41,6 +45,8 @@ export class SessionIndex {
     this.all.insert(entry);
     sortedFor(this.bySubject, entry.subject).insert(entry);
     sortedFor(this.byTarget, entry.target).insert(entry);
+    if (entry.credentialName !== null) sortedFor(this.byCredential, entry.credentialName).insert(entry);
+    for (const name of entry.masked) sortedFor(this.byMasked, name).insert(entry);
     return true;
   }
 
@@ -48,9 +54,11 @@ export class SessionIndex {
   query(query: ListQuery): { entries: IndexEntry[]; more: boolean } {
     let candidates = this.all;
     if (query.subject !== undefined) candidates = this.bySubject.get(query.subject) ?? EMPTY;
-    if (query.target !== undefined) {
-      const byTarget = this.byTarget.get(query.target) ?? EMPTY;
-      if (byTarget.length < candidates.length) candidates = byTarget;
+    const narrower: [Map<string, SortedEntries>, string | undefined][] = [[this.byTarget, query.target], [this.byCredential, query.credential], [this.byMasked, query.masked]];
+    for (const [map, key] of narrower) {
+      if (key === undefined) continue;
+      const sorted = map.get(key) ?? EMPTY;
+      if (sorted.length < candidates.length) candidates = sorted;
     }
     const entries: IndexEntry[] = [];
     for (let i = candidates.startBelow(query); i >= 0; i -= 1) {

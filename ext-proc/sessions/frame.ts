@@ -2,12 +2,18 @@ import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 import type { SessionOutcome, SessionProtocol, SessionRecord } from './types.ts';
+import { auditKeys, type AuditKeys } from './audit-fields.ts';
 
 /**
  * The file store's on-disk record: one line per session,
  *
  *     <crc32 of the payload, 8 hex digits> ' ' <payload> '\n'
- *     payload = <[id, subject, target, startedAt, protocol, outcome] as JSON> '\t' <the record as JSON>
+ *     payload = <[id, subject, target, startedAt, protocol, outcome, audit] as JSON> '\t' <the record as JSON>
+ *
+ * `audit` is [credential name, credential version, masked entry names] (auditKeys(), the same
+ * keys PostgreSQL keeps in its 003 columns), so `--credential`/`--masked` are answered from the
+ * index too. Lines written before it have six elements and no audit keys (the record had no
+ * audit fields then).
  *
  * Version 1 lines have a four-element index part ([id, subject, target, startedAt]) and a v1
  * record; they are still read: their protocol and outcome come from upgrading the record, which
@@ -27,7 +33,7 @@ const TAB = 0x09;
 const NEWLINE = 0x0a;
 const HEADER_BYTES = 9;
 
-export interface FrameMeta {
+export interface FrameMeta extends AuditKeys {
   id: string;
   subject: string;
   target: string;
@@ -37,7 +43,8 @@ export interface FrameMeta {
 }
 
 export function encodeFrame(record: SessionRecord): Buffer {
-  return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome]), record);
+  const keys = auditKeys(record);
+  return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked]]), record);
 }
 
 /** A line as version 1 of the store wrote it; for tests of reading old segments. */
@@ -76,14 +83,26 @@ export function decodeFrameMeta(line: Buffer): FrameMeta | undefined {
     if (typeof id !== 'string' || typeof subject !== 'string' || typeof target !== 'string' || typeof startedAt !== 'number') return undefined;
     if (meta.length === 4) {
       const record = recordOf(payload, tab);
-      return record === undefined ? undefined : { id, subject, target, startedAt, protocol: record.protocol, outcome: record.outcome };
+      return record === undefined ? undefined : { id, subject, target, startedAt, protocol: record.protocol, outcome: record.outcome, ...NO_AUDIT_KEYS, masked: [] };
     }
-    const [, , , , protocol, outcome] = meta;
+    const [, , , , protocol, outcome, audit] = meta;
     if (typeof protocol !== 'string' || typeof outcome !== 'string') return undefined;
-    return { id, subject, target, startedAt, protocol: protocol as SessionProtocol, outcome: outcome as SessionOutcome };
+    const keys = audit === undefined ? { ...NO_AUDIT_KEYS, masked: [] } : auditKeysOf(audit);
+    if (keys === undefined) return undefined;
+    return { id, subject, target, startedAt, protocol: protocol as SessionProtocol, outcome: outcome as SessionOutcome, ...keys };
   } catch {
     return undefined;
   }
+}
+
+const NO_AUDIT_KEYS = { credentialName: null, credentialVersion: null } as const;
+
+function auditKeysOf(audit: unknown): AuditKeys | undefined {
+  if (!Array.isArray(audit) || audit.length !== 3) return undefined;
+  const [credentialName, credentialVersion, masked] = audit as unknown[];
+  const nameOrNull = (v: unknown) => v === null || typeof v === 'string';
+  if (!nameOrNull(credentialName) || !nameOrNull(credentialVersion) || !Array.isArray(masked) || !masked.every((m) => typeof m === 'string')) return undefined;
+  return { credentialName: credentialName as string | null, credentialVersion: credentialVersion as string | null, masked: masked as string[] };
 }
 
 export function decodeFrameRecord(line: Buffer): SessionRecord | undefined {

@@ -1,6 +1,6 @@
 export type {
   BodyEvent, CapturedBody, EndEvent, ErrorEvent, HttpRequestEvent, HttpResponseEvent, RecordedHeaders, SessionEvent, SessionEventKind, SessionFilter, SessionOutcome,
-  SessionPage, SessionProtocol, SessionRecord, SessionStore,
+  SessionPage, SessionProtocol, SessionRecord, SessionStore, RecordedCredential, SecretRef, MaskingSummary, DirectionMasking,
 } from './types.ts';
 export { SESSION_OUTCOMES, SESSION_PROTOCOLS } from './types.ts';
 export { SESSION_ERROR_CODES, SessionError, isSessionError, type SessionErrorCode } from './errors.ts';

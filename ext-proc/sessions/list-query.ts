@@ -1,5 +1,6 @@
 import { SessionError } from './errors.ts';
 import { isSessionId } from './prepare-record.ts';
+import type { AuditKeys } from './audit-fields.ts';
 import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type SessionFilter, type SessionOutcome, type SessionProtocol } from './types.ts';
 
 export const DEFAULT_LIST_LIMIT = 50;
@@ -19,6 +20,9 @@ export interface ListQuery {
   target?: string;
   protocol?: SessionProtocol;
   outcome?: SessionOutcome;
+  credential?: string;
+  version?: string;
+  masked?: string;
   from?: number;
   to?: number;
   limit: number;
@@ -29,7 +33,7 @@ export interface ListQuery {
 export function listQuery(filter: SessionFilter = {}): ListQuery {
   const problems: string[] = [];
   const query: ListQuery = { limit: filter.limit ?? DEFAULT_LIST_LIMIT };
-  for (const field of ['subject', 'target'] as const) {
+  for (const field of ['subject', 'target', 'credential', 'version', 'masked'] as const) {
     const value = filter[field];
     if (value === undefined) continue;
     if (typeof value !== 'string') problems.push(`${field} must be a string`);
@@ -81,8 +85,11 @@ export function newestFirst(a: ListPosition, b: ListPosition): number {
 }
 
 /** Whether a session at `position` passes the query (filters and cursor). */
-export function matches(query: ListQuery, entry: ListPosition & { subject: string; target: string; protocol: SessionProtocol; outcome: SessionOutcome }): boolean {
+export function matches(query: ListQuery, entry: ListPosition & AuditKeys & { subject: string; target: string; protocol: SessionProtocol; outcome: SessionOutcome }): boolean {
   if (query.subject !== undefined && entry.subject !== query.subject) return false;
+  if (query.credential !== undefined && entry.credentialName !== query.credential) return false;
+  if (query.version !== undefined && entry.credentialVersion !== query.version) return false;
+  if (query.masked !== undefined && !entry.masked.includes(query.masked)) return false;
   if (query.target !== undefined && entry.target !== query.target) return false;
   if (query.protocol !== undefined && entry.protocol !== query.protocol) return false;
   if (query.outcome !== undefined && entry.outcome !== query.outcome) return false;

@@ -83,9 +83,10 @@ describe('PostgresSessionStore migrations and outages', () => {
     await again.close();
     await admin(async (client) => {
       const applied = await client.query(`SELECT component, version FROM "${shared.schema}".sluice_schema_migrations`);
-      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }, { component: 'sessions', version: '002_session_events' }]);
+      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }, { component: 'sessions', version: '002_session_events' }, { component: 'sessions', version: '003_session_audit' }]);
       const indexes = await client.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [shared.schema, 'sluice_sessions']);
       assert.deepEqual(indexes.rows.map((r) => r.indexname), [
+        'sluice_sessions_credential_idx', 'sluice_sessions_credential_version_idx', 'sluice_sessions_masked_idx',
         'sluice_sessions_outcome_idx', 'sluice_sessions_pkey', 'sluice_sessions_protocol_idx', 'sluice_sessions_started_idx', 'sluice_sessions_subject_idx', 'sluice_sessions_target_idx',
       ]);
     });

@@ -6,7 +6,8 @@ import { encodeCursor, listQuery } from './list-query.ts';
 import { loadMigrations, migrate, quoteIdent, SQL_NAME } from './migrate.ts';
 import { isSessionId, prepareRecord, recordPolicy, type RecordPolicy, type RecordPolicyOptions } from './prepare-record.ts';
 import { httpRequestOf, httpResponseOf } from './http-events.ts';
-import type { CapturedBody, SessionEvent, SessionFilter, SessionOutcome, SessionPage, SessionProtocol, SessionRecord, SessionStore } from './types.ts';
+import { auditKeys } from './audit-fields.ts';
+import type { CapturedBody, MaskingSummary, RecordedCredential, SessionEvent, SessionFilter, SessionOutcome, SessionPage, SessionProtocol, SessionRecord, SessionStore } from './types.ts';
 import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 
 export interface PostgresSessionStoreOptions extends RecordPolicyOptions {
@@ -29,10 +30,10 @@ export interface PostgresSessionStoreOptions extends RecordPolicyOptions {
 
 const MIGRATIONS = new URL('./migrations/', import.meta.url);
 const COMPONENT = 'sessions';
-/** Written by append: the 001 columns an http session can fill, and the 002 ones. */
-const INSERT_COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, events, version, protocol, outcome, summary';
-/** Read back: everything a record of either version needs. */
-const COLUMNS = `${INSERT_COLUMNS}, timings, request, response`;
+/** Written by append: the 001 columns an http session can fill, the 002 ones, and the 003 audit ones. */
+const INSERT_COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, events, version, protocol, outcome, summary, credential, masking, credential_name, credential_version, masked';
+/** Read back: everything a record of either version needs (not the 003 keys, which the jsonb holds). */
+const COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, events, version, protocol, outcome, summary, credential, masking, timings, request, response';
 
 type SessionRow = {
   id: string;
@@ -47,6 +48,8 @@ type SessionRow = {
   protocol: SessionProtocol;
   outcome: SessionOutcome;
   summary: string;
+  credential: RecordedCredential | null;
+  masking: MaskingSummary | null;
 } & (
   | { version: 2; events: StoredEvent[] }
   | {
@@ -126,14 +129,18 @@ export class PostgresSessionStore implements SessionStore {
     if (this.readOnly) throw unavailable('the session store was opened read-only');
     const r = prepareRecord(record, this.policy);
     const request = httpRequestOf(r);
+    const keys = auditKeys(r);
     try {
       await this.pool.query(
-        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 2, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 2, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (id) DO NOTHING`,
         [
           r.id, r.requestId, r.subject, r.issuer, r.target, r.rule, r.decision,
           request?.method ?? null, request?.path ?? null, httpResponseOf(r)?.status ?? null,
           new Date(r.startedAt), new Date(r.endedAt),
           JSON.stringify(r.events.map(toStoredEvent)), r.protocol, r.outcome, r.summary,
+          r.credential === undefined ? null : JSON.stringify(r.credential),
+          r.masking === undefined ? null : JSON.stringify(toStoredMasking(r.masking)),
+          keys.credentialName, keys.credentialVersion, keys.masked,
         ],
       );
     } catch (err) {
@@ -166,6 +173,9 @@ export class PostgresSessionStore implements SessionStore {
     if (query.target !== undefined) where.push(`target = ${param(query.target)}`);
     if (query.protocol !== undefined) where.push(`protocol = ${param(query.protocol)}`);
     if (query.outcome !== undefined) where.push(`outcome = ${param(query.outcome)}`);
+    if (query.credential !== undefined) where.push(`credential_name = ${param(query.credential)}`);
+    if (query.version !== undefined) where.push(`credential_version = ${param(query.version)}`);
+    if (query.masked !== undefined) where.push(`masked @> ARRAY[${param(query.masked)}::text]`);
     if (query.from !== undefined) where.push(`started_at >= ${param(new Date(query.from))}`);
     if (query.to !== undefined) where.push(`started_at < ${param(new Date(query.to))}`);
     if (query.after !== undefined) where.push(`(started_at, id) < (${param(new Date(query.after.startedAt))}, ${param(query.after.id)}::uuid)`);
@@ -228,7 +238,24 @@ function fromRow(row: SessionRow): SessionRecord {
     outcome: row.outcome,
     summary: row.summary,
     events: row.events.map(fromStoredEvent),
+    ...(row.credential === null ? {} : { credential: row.credential }),
+    ...(row.masking === null ? {} : { masking: fromStoredMasking(row.masking as unknown as StoredMasking) }),
   };
+}
+
+/**
+ * Like headers, masking counts go in as [name, count] pairs: jsonb would reorder the keys, and
+ * both stores must give back the same record.
+ */
+type StoredMasking = Omit<MaskingSummary, 'request' | 'response'> & Record<'request' | 'response', Omit<MaskingSummary['request'], 'masked'> & { masked: [string, number][] }>;
+
+function toStoredMasking(m: MaskingSummary): StoredMasking {
+  return { profile: m.profile, request: { ...m.request, masked: Object.entries(m.request.masked) }, response: { ...m.response, masked: Object.entries(m.response.masked) } };
+}
+
+function fromStoredMasking(m: StoredMasking): MaskingSummary {
+  const side = (d: StoredMasking['request']) => ({ masked: Object.fromEntries(d.masked), delivered: d.delivered, recordedTruncated: d.recordedTruncated });
+  return { profile: m.profile, request: side(m.request), response: side(m.response) };
 }
 
 /**

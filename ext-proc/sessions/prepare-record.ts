@@ -1,5 +1,6 @@
 import { bodyBytes, truncateBody } from './body-capture.ts';
 import { invalidOptions, SessionError } from './errors.ts';
+import { checkAuditFields, copyCredential, copyMasking } from './audit-fields.ts';
 import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type SessionEvent, type SessionRecord } from './types.ts';
 
 /** Credential headers every store redacts, whatever the caller did and whatever is configured. */
@@ -73,6 +74,7 @@ export function checkRecord(record: unknown): string[] {
     // Order is not checked: a wall clock that steps back must not cost the audit its record.
     record.events.forEach((event: unknown, i) => problems.push(...checkEvent(event, `events[${i}]`, record.protocol)));
   }
+  problems.push(...checkAuditFields(record));
   return problems;
 }
 
@@ -143,6 +145,7 @@ function checkMessage(message: Record<string, unknown>, side: string): string[] 
 export function prepareRecord(record: SessionRecord, policy: RecordPolicy): SessionRecord {
   const problems = checkRecord(record);
   if (problems.length > 0) throw new SessionError('ERR_SESSION_INVALID', `invalid session record: ${problems.join('; ')}`, { details: { problems } });
+  const events = record.events.map((event) => prepareEvent(event, policy));
   return {
     version: 2,
     id: record.id.toLowerCase(),
@@ -157,8 +160,15 @@ export function prepareRecord(record: SessionRecord, policy: RecordPolicy): Sess
     endedAt: record.endedAt,
     outcome: record.outcome,
     summary: safeText(record.summary),
-    events: record.events.map((event) => prepareEvent(event, policy)),
+    events,
+    ...(record.credential === undefined ? {} : { credential: copyCredential(record.credential, safeText) }),
+    // A body this store cut is a recorded body truncated too.
+    ...(record.masking === undefined ? {} : { masking: copyMasking(record.masking, { request: truncatedHttpBody(events, 'http.request'), response: truncatedHttpBody(events, 'http.response') }, safeText) }),
   };
+}
+
+function truncatedHttpBody(events: readonly SessionEvent[], kind: 'http.request' | 'http.response'): boolean {
+  return events.some((event) => event.kind === kind && event.body.truncated);
 }
 
 /** A copy with only the fields its kind has; a new kind must be added here to be stored. */

@@ -346,6 +346,60 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         }
       }));
 
+    test('audit fields (credential, masking) read back unchanged and filter by credential, version and masked, also after a reopen', () =>
+      withStore(async (harness) => {
+        const masking = (response: Record<string, number>, request: Record<string, number> = {}) => ({
+          profile: 'pii',
+          request: { masked: request, delivered: false, recordedTruncated: false },
+          response: { masked: response, delivered: true, recordedTruncated: false },
+        });
+        const secret = (name: string, version: string) => ({ target: 'orders-api', kind: 'secret' as const, secret: { name, version } });
+        const records = [
+          sessionRecord({ credential: secret('orders-token', 'v1:00000000000000aa'), masking: masking({ card: 2, email: 1 }) }, 0),
+          sessionRecord({ credential: secret('orders-token', 'v1:00000000000000bb'), masking: masking({}, { email: 3 }), subject: 'bob' }, 1),
+          sessionRecord({
+            target: 'billing',
+            credential: { target: 'billing', kind: 'oauth2', oauth2: { clientId: 'sluice', clientSecret: { name: 'billing-client', version: 'v1:00000000000000cc' }, expiresAt: T0 + 3_600_000, jti: 'tok-1' } },
+            masking: masking({ card: 1 }),
+          }, 2),
+          sessionRecord({}, 3),
+          sessionRecord({ credential: secret('orders-token', 'v1:00000000000000aa'), masking: masking({ 'order-id': 4 }) }, 4),
+        ];
+        for (const record of records) await harness.store.append(record);
+        const at = (...which: number[]) => which.map((i) => records[i]!.id);
+        const check = async (store: SessionStore) => {
+          for (const record of records) assert.deepEqual(await store.get(record.id), record);
+          assert.deepEqual(ids((await store.list({ credential: 'orders-token' })).records), at(4, 1, 0));
+          assert.deepEqual(ids((await store.list({ credential: 'orders-token', version: 'v1:00000000000000aa' })).records), at(4, 0));
+          assert.deepEqual(ids((await store.list({ version: 'v1:00000000000000bb' })).records), at(1));
+          assert.deepEqual(ids((await store.list({ credential: 'billing-client' })).records), at(2), 'an OAuth2 client secret is a credential name too');
+          assert.deepEqual(ids((await store.list({ masked: 'card' })).records), at(2, 0));
+          assert.deepEqual(ids((await store.list({ masked: 'email' })).records), at(1, 0), 'either direction counts');
+          assert.deepEqual(ids((await store.list({ masked: 'card', credential: 'orders-token' })).records), at(0));
+          assert.deepEqual(ids((await store.list({ masked: 'ssn' })).records), []);
+          assert.deepEqual(ids((await store.list({ credential: 'orders-token', subject: 'bob' })).records), at(1));
+          assert.deepEqual(ids((await store.list({ credential: 'orders-token', from: T0 + 1000, to: T0 + 4000 })).records), at(1));
+          assert.deepEqual(ids(await listAll(store, { credential: 'orders-token', limit: 1 })), at(4, 1, 0), 'pages with the filter');
+        };
+        await check(harness.store);
+        await check(await harness.reopen());
+        await assert.rejects(harness.store.append(sessionRecord({ credential: { target: 'x', kind: 'secret' } as never }, 9)), { code: 'ERR_SESSION_INVALID' });
+        await assert.rejects(harness.store.list({ masked: 7 } as unknown as SessionFilter), { code: 'ERR_SESSION_INVALID' });
+      }));
+
+    test('the masking report marks a body the store cut as recordedTruncated', () =>
+      withStore(async ({ store }) => {
+        const record = sessionRecord({
+          request: { body: { text: '{}', bytes: 2, truncated: false } },
+          response: { body: { text: 'x'.repeat(64), bytes: 64, truncated: false } },
+          masking: { profile: 'pii', request: { masked: {}, delivered: false, recordedTruncated: false }, response: { masked: { card: 1 }, delivered: true, recordedTruncated: false } },
+        });
+        await store.append(record);
+        const stored = await store.get(record.id);
+        assert.equal(stored?.masking?.response.recordedTruncated, true);
+        assert.equal(stored?.masking?.request.recordedTruncated, false);
+      }, { maxBodyBytes: 16 }));
+
     test('version 1 records (written before the event shape) list, read and filter as version 2', () =>
       withStore(async (harness) => {
         const current = sessionRecord({}, 10);

@@ -9,6 +9,8 @@
  * them into this shape when a store reads them.
  */
 
+import type { MaskingReport } from '../masking/types.ts';
+
 /**
  * A captured body: at most the capture cap, as UTF-8 `text` when the stored bytes are valid UTF-8
  * without NUL, otherwise as `base64`. `bytes` is the size of the whole body as seen on the wire,
@@ -112,6 +114,71 @@ export interface SessionRecord {
   summary: string;
   /** In the order they happened; the last is `end` or `error` for a session that has ended. */
   events: SessionEvent[];
+  /**
+   * Which credential the gateway injected: absent when the target has none (or the record predates
+   * this field). Names and versions only, never a value.
+   */
+  credential?: RecordedCredential;
+  /** What was masked, per direction; absent when the session had no masking profile in play (or predates this field). */
+  masking?: MaskingSummary;
+}
+
+/**
+ * A secret as an audit record names it: its name in the secret stores and its version, `v1:` and
+ * 16 hex digits of a keyed hash under the gateway's version key (secrets/secret-versions.ts), so
+ * two records with the same version used the same value and a rotation shows as a new version,
+ * while nothing about the value can be guessed from it.
+ */
+export interface SecretRef {
+  name: string;
+  version: string;
+}
+
+/**
+ * The credential of one session, named when the exchange's plan resolved it (once per exchange).
+ * `secret`: the named secret was injected. `oauth2`: a token minted with client credentials was
+ * injected; the record names the client and the version of its client secret, plus the token's
+ * expiry (when the token endpoint gave `expires_in`) and `jti` (when the token is a JWT carrying
+ * one) — never the token. Database sessions (postgres, redis) carry this same field when they
+ * land: `kind` then grows a member for the db user or per-session role, next to these.
+ */
+export interface RecordedCredential {
+  /** The credential entry: the target it belongs to. */
+  target: string;
+  kind: 'secret' | 'oauth2';
+  /** For kind `secret`. */
+  secret?: SecretRef;
+  /** For kind `oauth2`. */
+  oauth2?: { clientId: string; clientSecret: SecretRef; expiresAt?: number; jti?: string };
+}
+
+/** What was masked in one direction's body. */
+export interface DirectionMasking {
+  /** Counts only, never the values. */
+  masked: MaskingReport;
+  /**
+   * True when the counts are of what the peer received: the body was masked on its way (the
+   * delivery masker). False when the body passed to the peer unmasked and only the record's copy
+   * was masked (a request body under a profile without `requestBodies`): the counts then say what
+   * the record hides, not what the peer was spared — and stop where the copy stopped (once the
+   * recorded body was full).
+   */
+  delivered: boolean;
+  /** The recorded body was cut at the capture cap (or not kept at all, maxBodyBytes 0). */
+  recordedTruncated: boolean;
+}
+
+/**
+ * The masking report of a session: the profile in force and, per direction, how many values each
+ * entry masked. Present whether or not the bodies themselves are kept, so "which sessions carried
+ * card numbers" is answerable with maxBodyBytes 0. Database sessions carry this same field (their
+ * masked result rows count as `response`).
+ */
+export interface MaskingSummary {
+  /** The masking profile's name; null when there was none (nothing was masked). */
+  profile: string | null;
+  request: DirectionMasking;
+  response: DirectionMasking;
 }
 
 export interface SessionFilter {
@@ -123,6 +190,12 @@ export interface SessionFilter {
   from?: number;
   /** Sessions that started before this time. */
   to?: number;
+  /** Sessions whose credential is this secret: `credential.secret.name` or `credential.oauth2.clientSecret.name`. */
+  credential?: string;
+  /** With or without `credential`: sessions whose credential's secret has this version. */
+  version?: string;
+  /** Sessions where this recognizer id or custom pattern name masked at least one value (either direction, delivered or not). */
+  masked?: string;
   /** Page size, 1..1000 (default 50). */
   limit?: number;
   /** `nextCursor` of the previous page. */
