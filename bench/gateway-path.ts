@@ -27,7 +27,7 @@ const POLICIES = fileURLToPath(new URL('./policies/', import.meta.url));
 const TEMPLATE = fileURLToPath(new URL('./envoy-template-baseline.yaml', import.meta.url));
 const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 32;
 const TARGETS = ['demo-api', 'ops-api', 'plain-api'];
 

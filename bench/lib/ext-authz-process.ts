@@ -15,14 +15,14 @@ export async function startExtAuthzProcess(opts: {
   issuers: object[];
   /** Approvals settings; `port` is the admin server's (approvals API) and must be free (several replicas may run). */
   approvals: { port: number; store?: 'memory' | 'redis'; redisUrl?: string; redisKeyPrefix?: string };
-  /** Targets to declare (the bench policies name demo-api, ops-api and plain-api); ext-authz never dials them. */
+  /** Targets to declare (the bench and fixture policies name these); ext-authz never dials them. */
   targets?: string[];
   /** More of sluice.yaml (e.g. the extProc section both services read: masking profiles and defaults). */
   extra?: Record<string, unknown>;
 }): Promise<{ pid: number; stop(): Promise<void> }> {
   const configFile = path.join(opts.dir, `sluice-${opts.port}.yaml`);
   writeFileSync(configFile, JSON.stringify({
-    targets: (opts.targets ?? ['demo-api', 'ops-api', 'plain-api']).map((name) => ({ name, endpoints: ['127.0.0.1:9'], http: { pathPrefix: `/${name}/` } })),
+    targets: (opts.targets ?? ['demo-api', 'ops-api', 'plain-api', 'admin-api', 'sql-api']).map((name) => ({ name, endpoints: ['127.0.0.1:9'], http: { pathPrefix: `/${name}/` } })),
     extAuthz: { host: '127.0.0.1', port: opts.port, policyDir: opts.policyDir },
     issuers: opts.issuers,
     admin: { port: opts.approvals.port },
