@@ -41,6 +41,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_APPROVAL_TIMED_OUT: caller(403),
   ERR_APPROVAL_UNAVAILABLE: caller(503),
   ERR_TARGET_UNKNOWN: caller(403),
+  ERR_PATH_AMBIGUOUS: caller(400),
   ERR_GUARDRAIL_BLOCKED: caller(403),
   ERR_NO_DECISION: caller(403),
   ERR_SECRET_UNAVAILABLE: caller(503),

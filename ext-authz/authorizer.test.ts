@@ -58,3 +58,14 @@ test('the identity phase reads the bearer credential: a missing one is ERR_TOKEN
   const noTarget = await authorizer.check({ ...none, target: undefined });
   assert.equal(noTarget.kind === 'deny' && noTarget.code, 'ERR_TARGET_UNKNOWN');
 });
+
+test('an ambiguous path is refused before identity and policy, even under an allow-everything rule', async () => {
+  let verified = 0;
+  const counting = new Authorizer({ verifier: { verify: async (t, s) => { verified++; return verifier.verify(t, s); } }, policies: () => POLICIES, logger: silentLogger() });
+  const verdict = await counting.check(input({ kind: 'http', method: 'GET', path: '/x/%252e%252e/admin', query: '', headers: {}, body: undefined }));
+  assert.equal(verdict.kind === 'deny' && verdict.code, 'ERR_PATH_AMBIGUOUS');
+  assert.deepEqual(verdict.kind === 'deny' && verdict.extra, { reason: 'double-encoding' });
+  assert.equal(verified, 0, 'no token was verified');
+  const plain = await counting.check(input({ kind: 'http', method: 'GET', path: '/x/a%20b', query: '', headers: {}, body: undefined }));
+  assert.equal(plain.kind, 'allow', 'a legitimately encoded path is not ambiguous');
+});

@@ -10,6 +10,7 @@ import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
 import { approvalAction, type ApprovalGate } from './approval-gate.ts';
 import type { Decision } from './policy/types.ts';
 import { contentOf, decideAction } from './policy-input.ts';
+import { actionAmbiguity } from './action-ambiguity.ts';
 
 export interface AuthorizerDeps {
   verifier: IdentityVerifier;
@@ -22,7 +23,7 @@ export interface AuthorizerDeps {
 }
 
 /**
- * The decision, in explicit phases: target → identity → policy. Protocol-neutral: it reads the
+ * The decision, in explicit phases: target → shape → identity → policy. Protocol-neutral: it reads the
  * CheckInput a protocol adapter (ext-authz/protocols/) made from what Envoy sent. Each phase either
  * hands its result to the next or ends with a deny; nothing here throws to the caller. Any
  * unexpected failure is a deny (fail closed) with the detail logged, never sent.
@@ -39,7 +40,15 @@ export class Authorizer {
     const target = request.target;
     if (!target) return deny('ERR_TARGET_UNKNOWN', 'the route names no target');
 
-    // Phase 2: identity.
+    // Phase 2: shape. An action the upstream could read differently from the policy (a path with
+    // a second layer of encoding, say) is refused before anything else looks at it, whatever
+    // policy would say: no token is verified and no rule sees it. What passes goes upstream as is.
+    const ambiguity = actionAmbiguity(request.action);
+    if (ambiguity !== null) {
+      return { ...deny('ERR_PATH_AMBIGUOUS', `the request path is ambiguous (${ambiguity})`), target, extra: { reason: ambiguity } };
+    }
+
+    // Phase 3: identity.
     let identity: Identity;
     try {
       identity = await this.deps.verifier.verify(presentedToken(request.credential), signal);
@@ -47,7 +56,7 @@ export class Authorizer {
       return this.identityFailure(err, target, signal);
     }
 
-    // Phase 3: content guardrails, then policy.
+    // Phase 4: content guardrails, then policy.
     try {
       const policies = this.deps.policies();
       const content = contentOf(target, request);
@@ -71,7 +80,7 @@ export class Authorizer {
     }
   }
 
-  /** Phase 4 (approve rules only): grant, or pause for a human. */
+  /** Phase 5 (approve rules only): grant, or pause for a human. */
   private async approval(request: CheckInput, identity: Identity, target: string, decision: Decision, masking: string | null, lazySignal: LazySignal | undefined): Promise<Verdict> {
     const rule = decision.rule ?? '';
     if (!this.deps.approvals || !decision.approval) {

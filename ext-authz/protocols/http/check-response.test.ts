@@ -14,6 +14,7 @@ const deny = (code: DenyVerdict['code']) => toCheckResponse({ kind: 'deny', code
 test('a deny carries the HTTP status of its code and a gRPC code that follows it', () => {
   const cases: [DenyVerdict['code'], string, number][] = [
     ['ERR_TOKEN_EXPIRED', 'Unauthorized', 16],
+    ['ERR_PATH_AMBIGUOUS', 'BadRequest', 3],
     ['ERR_POLICY_DENIED', 'Forbidden', 7],
     ['ERR_APPROVAL_TIMED_OUT', 'Forbidden', 7],
     ['ERR_JWKS_UNAVAILABLE', 'ServiceUnavailable', 14],

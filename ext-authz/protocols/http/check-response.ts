@@ -7,6 +7,7 @@ import type { CheckResponseMessage, HeaderValueOption } from '../adapter.ts';
 
 /** gRPC status codes carried in CheckResponse.status (google.rpc.Code). */
 const RPC_OK = 0;
+const RPC_INVALID_ARGUMENT = 3;
 const RPC_PERMISSION_DENIED = 7;
 const RPC_INTERNAL = 13;
 const RPC_UNAVAILABLE = 14;
@@ -17,6 +18,7 @@ const RPC_UNAUTHENTICATED = 16;
  * HTTP status the caller gets. Anything else a deny can carry is a refusal.
  */
 const RPC_CODE_BY_STATUS: Partial<Record<CallerStatus, number>> = {
+  400: RPC_INVALID_ARGUMENT,
   401: RPC_UNAUTHENTICATED,
   500: RPC_INTERNAL,
   503: RPC_UNAVAILABLE,
