@@ -5,7 +5,8 @@ import picomatch from 'picomatch';
  * segment and `**` any number of them (`/api/**` also matches `/api` itself); braces and
  * character classes work as in picomatch. Dot segments (`.`, `..`) never match, and segments
  * starting with a dot (`/.well-known`) do. Paths are compared as sent: no percent-decoding, case
- * sensitive, so Envoy must normalize paths before ext_authz (see request-path.ts).
+ * sensitive. What they match is exactly the path Envoy forwards upstream: Envoy normalizes it
+ * before ext_authz, and the authorizer refuses any still-ambiguous path first (path-safety.ts).
  */
 export function compilePathGlobs(globs: readonly string[]): RegExp {
   const sources = globs.map((glob) => picomatch.makeRe(glob, { dot: true, windows: false }).source);

@@ -8,8 +8,9 @@ const NOT_NORMALIZED = /\/\/|(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 /**
  * The path policies match against: the query string (if the caller left one) is dropped; the
  * rest is used as sent, not decoded. Returns null for a path that is not normalized. Envoy's
- * `normalize_path`, `merge_slashes` and `path_with_escaped_slashes_action` should make that
- * unreachable; this is the backstop.
+ * `normalize_path` and `merge_slashes`, then the authorizer's shape phase
+ * (protocols/http/path-safety.ts, which refuses every ambiguous path before policy runs), make
+ * that unreachable in the gateway; this stays as the backstop for direct callers (`policy explain`).
  */
 export function requestPath(raw: string): string | null {
   const query = raw.indexOf('?');
