@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     masking: { profiles: [{ name: 'pii', recognizers: RECOGNIZERS.map((use) => ({ use, strategy: 'redact' })) }], targets: { 'demo-api': 'pii' } },
   };
   const authz = await startExtAuthzProcess({
-    dir, port: ports.EXT_AUTHZ_SERVICE_PORT, policyDir: POLICIES,
+    dir, port: ports.EXT_AUTHZ_SERVICE_PORT, policyDir: POLICIES, targets: ['demo-api', 'ops-api', 'plain-api', 'admin-api', 'sql-api', 'cred-api'],
     issuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }], approvals: { port: await freePort() },
     extra: { extProc },
   });
