@@ -5,7 +5,8 @@
  *   authz_noop_proc    Envoy + ext-authz + a no-op ext_proc server (the floor of the gRPC hops)
  *   authz_proc         Envoy + ext-authz + ext-proc (all built-in recognizers), STREAMED bodies
  *   authz_proc_duplex  the same with FULL_DUPLEX_STREAMED bodies
- * Figures: MB/s on a 100 MB JSON response (also for a target without a masking profile), added
+ * Figures: MB/s on a 100 MB JSON response (also for a target without a masking profile, with and
+ * without an injected credential: the cost of scrubbing its echoes), added
  * p50/p99 on a small JSON response at a fixed rate (interleaved rounds), and a 1 GB response
  * through ext-proc with ext-proc's peak RSS. ext-authz and ext-proc run as their own processes,
  * ext-proc started as `npm run ext-proc` starts it. Session recording is off (masking cost only).
@@ -91,16 +92,18 @@ async function main(): Promise<void> {
   const extProc = {
     port: ports.EXT_PROC_SERVICE_PORT,
     sessions: { store: 'off' },
+    // cred-api: no masking profile, a bearer credential injected (the echo scrub's cost).
+    credentials: [{ target: 'cred-api', header: 'authorization', template: 'Bearer {secret}', secret: 'bench-cred' }],
     masking: { profiles: [{ name: 'pii', recognizers: RECOGNIZERS.map((use) => ({ use, strategy: 'redact' })) }], targets: { 'demo-api': 'pii' } },
   };
   const authz = await startExtAuthzProcess({
-    dir, port: ports.EXT_AUTHZ_SERVICE_PORT, policyDir: POLICIES,
+    dir, port: ports.EXT_AUTHZ_SERVICE_PORT, policyDir: POLICIES, targets: ['demo-api', 'ops-api', 'plain-api', 'admin-api', 'sql-api', 'cred-api'],
     issuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }], approvals: { port: await freePort() },
     extra: { extProc },
   });
   const procConfig = path.join(dir, 'ext-proc.yaml');
   writeFileSync(procConfig, JSON.stringify({
-    targets: ['demo-api', 'ops-api', 'plain-api'].map((name) => ({ name, endpoints: [`127.0.0.1:${upstream.port}`], http: { pathPrefix: `/${name}/` } })),
+    targets: ['demo-api', 'ops-api', 'plain-api', 'cred-api'].map((name) => ({ name, endpoints: [`127.0.0.1:${upstream.port}`], http: { pathPrefix: `/${name}/` } })),
     extProc,
     log: { level: 'warn' },
   }));
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     stdio: 'inherit', env: { ...process.env, ...launch.env },
   });
   const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, 'ext-proc', '--config', procConfig], {
-    stdio: 'inherit', env: { ...process.env, ...launch.env },
+    stdio: 'inherit', env: { ...process.env, ...launch.env, SLUICE_SECRET_BENCH_CRED: 'bench-upstream-secret-0001' },
   });
   const envoy = await startEnvoy({
     concurrency: 1,
@@ -151,6 +154,32 @@ async function main(): Promise<void> {
       console.log(`${`${listener} (no profile)`.padEnd(31)} ${big[`${listener}_plain`]!.toFixed(1).padStart(6)}  ${r.seconds.toFixed(2).padStart(8)}`);
     }
     console.log(`unmasked target, FULL_DUPLEX_STREAMED / STREAMED: ${(big.authz_proc_duplex_plain! / big.authz_proc_plain!).toFixed(3)}`);
+
+    // The echo scrub's cost: the same kind of unmasked target without a credential (ext-proc
+    // switches the body off at the response headers) and with one (the body streams through the
+    // literal scrub). Interleaved, best of three each, so drift hits both alike.
+    console.log(`\n## Credential echo scrub on a target without a masking profile (${BIG_MB} MB, STREAMED, best of 3)`);
+    const best = { plain: 0, cred: 0 };
+    for (let round = 0; round < 3; round++) {
+      for (const which of ['plain', 'cred'] as const) {
+        const r = await download(url('authz_proc', `/${which}/big?mb=${BIG_MB}`), token);
+        if (r.status !== 200) throw new Error(`/${which}/big answered ${r.status}`);
+        best[which] = Math.max(best[which], r.mb / r.seconds);
+      }
+    }
+    console.log(`no credential (body not streamed) ${best.plain.toFixed(1).padStart(7)} MB/s`);
+    console.log(`credential, scrubbed              ${best.cred.toFixed(1).padStart(7)} MB/s`);
+    console.log(`ratio scrubbed / not: ${(best.cred / best.plain).toFixed(3)}`);
+    await fixedRate(url('authz_proc', '/cred/small'), { rate: 500, durationMs: 2000, headers: { authorization: `Bearer ${token}` } });
+    const scrubLat = await interleavedFixedRate(
+      { plain: url('authz_proc', '/plain/small'), cred: url('authz_proc', '/cred/small') },
+      { rate: 500, durationMs: SECONDS * 1000, rounds: 5, headers: { authorization: `Bearer ${token}` } },
+    );
+    for (const which of ['plain', 'cred'] as const) {
+      const r = scrubLat[which]!;
+      console.log(`small JSON ${which.padEnd(5)} p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  ok ${r.ok}/${r.sent}${r.failed ? ` failures by status ${JSON.stringify(r.failures)}` : ''}`);
+    }
+    console.log(`added p50 by the scrub: ${(scrubLat.cred!.p50 - scrubLat.plain!.p50).toFixed(3)} ms; p50 ratio ${(scrubLat.cred!.p50 / scrubLat.plain!.p50).toFixed(3)}`);
     console.log(`\n## Small JSON response at a fixed 500 req/s, ${SECONDS} s per setup in 5 interleaved rounds (open loop)`);
     const listeners = ['authz', 'authz_noop_proc', 'authz_proc', 'authz_proc_duplex'] as const;
     for (const listener of listeners) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { createGzip } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeServer, listen, readBody, sendJson } from '../common/http.ts';
 
@@ -46,6 +46,13 @@ export class DemoUpstream {
           // that request header into the `x-reflected` response header, verbatim.
           const reflect = req.headers['x-reflect'];
           const reflected = typeof reflect === 'string' ? req.headers[reflect.toLowerCase()] : undefined;
+          // `x-demo-echo-headers: 1` plays a careless upstream that answers its request headers
+          // verbatim in the JSON body, credentials included (how tests check the gateway scrubs
+          // them); gzip-encoded as well with `x-demo-gzip: 1`.
+          if (req.headers['x-demo-echo-headers'] === '1') {
+            sendEcho(res, { upstream: 'demo', method: seen.method, path: seen.path, headers: seen.headers }, req.headers['x-demo-gzip'] === '1');
+            return;
+          }
           // Otherwise, like any real API, it never sends a credential back: the echo only says one arrived.
           sendJson(res, 200, { upstream: 'demo', method: seen.method, path: seen.path, headers: withoutCredentials(seen.headers) },
             typeof reflected === 'string' ? { 'x-reflected': reflected } : {});
@@ -75,6 +82,12 @@ export class DemoUpstream {
   close(): Promise<void> {
     return closeServer(this.server);
   }
+}
+
+function sendEcho(res: ServerResponse, body: unknown, gzip: boolean): void {
+  const json = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(200, { 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : { 'content-length': String(json.length) }) });
+  res.end(gzip ? gzipSync(json) : json);
 }
 
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'cookie']);

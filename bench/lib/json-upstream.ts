@@ -16,7 +16,7 @@ export async function startJsonUpstream(): Promise<{ port: number; close(): Prom
   const small = Buffer.from(JSON.stringify({ id: 1, name: 'Ada', email: 'ada@example.com', items: Array.from({ length: 12 }, (_, i) => ({ sku: `SKU-${i}`, qty: i })) }));
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/small') {
+    if (url.pathname.endsWith('/small')) {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': small.length });
       res.end(small);
       return;

@@ -48,7 +48,8 @@ export class BodyFlow {
     if (this.deliver) {
       const out = await this.deliver.push(chunk, last);
       this.sink?.push(out);
-      return out;
+      // Unchanged (a scrub that found nothing): Envoy keeps its own bytes, none are sent back.
+      return out === chunk ? undefined : out;
     }
     if (!this.sink) return undefined;
     if (this.recordAs === 'masked-copy' && this.sink.full) {
@@ -68,12 +69,19 @@ export class BodyFlow {
     return this.deliver?.matches() ?? 0;
   }
 
+  /** Echoes of the injected credential removed from the delivered body. */
+  echoes(): number {
+    return this.deliver?.echoes ?? 0;
+  }
+
   /**
    * What was masked in this body, for the record's masking report: the delivery masker's counts
    * (`delivered`: the peer got these masked), else the record copy's (the peer got the body as
    * it was; the counts say what the record hides). Undefined when nothing was masked either way.
    */
   masking(): { masked: MaskingReport; delivered: boolean } | undefined {
+    // Only the credential scrub ran (no profile masks this body): a report only if it found an echo.
+    if (this.deliver && !this.deliver.masksProfile) return this.deliver.echoes > 0 ? { masked: this.deliver.masked(), delivered: true } : undefined;
     if (this.deliver) return { masked: this.deliver.masked(), delivered: true };
     const copied = this.copy?.masked() ?? this.copyMasked;
     return copied === undefined ? undefined : { masked: copied, delivered: false };

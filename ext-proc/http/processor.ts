@@ -25,8 +25,8 @@ type Message = Record<string, any>;
  * One processor per ext_proc stream (one HTTP exchange), one method per phase. At the request
  * headers it reads ext-authz's decision from the forwarded metadata and plans the exchange once
  * (exchange-plan.ts); the phases then apply that plan: strip the caller's credentials, inject the
- * target's real one, keep that secret from being echoed back in response headers, mask and record
- * the bodies. Anything it cannot do safely ends the exchange with an immediate error (fail closed).
+ * target's real one, keep that secret from being echoed back in response headers and bodies, mask
+ * and record the bodies. Anything it cannot do safely ends the exchange with an immediate error (fail closed).
  */
 export class HttpExchangeProcessor {
   private decision: GatewayDecision | undefined;
@@ -163,8 +163,8 @@ export class HttpExchangeProcessor {
    * the exchange's profile) when recording is on. Undefined when the body needs no processing;
    * 'refuse' when the profile refuses to read it (a binary body under `binary: refuse`).
    */
-  private bodyFlow(direction: 'request' | 'response', deliverWith: MaskingProfile | undefined, headers: Record<string, string>): BodyFlow | 'refuse' | undefined {
-    const deliver = planBody(deliverWith, headers);
+  private bodyFlow(direction: 'request' | 'response', deliverWith: MaskingProfile | undefined, headers: Record<string, string>, injected?: string): BodyFlow | 'refuse' | undefined {
+    const deliver = planBody(deliverWith, headers, injected);
     if (deliver.kind === 'refuse') {
       this.deps.logger.warn({ target: this.decision?.target, session_id: this.decision?.sessionId, direction, reason: deliver.reason }, 'body refused by its masking profile');
       return 'refuse';
@@ -179,20 +179,25 @@ export class HttpExchangeProcessor {
   private onResponseHeaders(request: Message): Message {
     const headers = headerRecord(request.response_headers?.headers);
     const mutation: HeaderMutation = { set_headers: [], remove_headers: [] };
-    this.recording?.record.onResponseHeaders(maskHeaders(headers, this.profile), this.now());
     const injected = this.plan?.credential?.secret;
-    if (injected !== undefined) {
-      const echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(injected)).map(([name]) => name);
+    let echoed: string[] = [];
+    if (injected !== undefined && injected !== '') {
+      echoed = Object.entries(headers).filter(([name, value]) => !name.startsWith(':') && value.includes(injected)).map(([name]) => name);
       if (echoed.length > 0) {
         this.deps.logger.warn({ headers: echoed, session_id: this.decision?.sessionId, target: this.decision?.target }, 'upstream echoed the injected credential in response headers; removed');
         mutation.remove_headers.push(...echoed);
       }
     }
+    // The record keeps what the caller got: without the headers that echoed the credential.
+    const delivered = echoed.length === 0 ? headers : Object.fromEntries(Object.entries(headers).filter(([name]) => !echoed.includes(name)));
+    this.recording?.record.onResponseHeaders(maskHeaders(delivered, this.profile), this.now());
     if (request.response_headers?.end_of_stream) {
       this.progress = 'done';
       return this.modes.withoutResponseBody(headersResponse('response_headers', mutation), this.requestBody !== undefined);
     }
-    const flow = this.bodyFlow('response', this.profile, headers);
+    // A body of an exchange that injected a credential always comes through here, profile or not:
+    // the credential is scrubbed from it. Only a body that needs nothing is switched off below.
+    const flow = this.bodyFlow('response', this.profile, headers, injected);
     if (flow === 'refuse') {
       return this.refuse('ERR_BODY_REFUSED', 'the upstream response cannot be delivered under this target\'s masking profile', this.decision?.requestId ?? '');
     }
@@ -215,13 +220,22 @@ export class HttpExchangeProcessor {
     if (direction === 'request' && last) this.requestBodyPending = false;
     const out = await flow?.push(chunk, last);
     if (last && flow) {
-      if (direction === 'response') this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: flow.matches() }, 'response body done');
+      if (direction === 'response') {
+        this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: flow.matches() }, 'response body done');
+        this.warnEchoes(flow);
+      }
       this.recording?.record.onMasking(direction, flow.masking());
       flow.destroy();
       if (direction === 'request') this.requestBody = undefined;
       else this.responseBody = undefined;
     }
     return this.modes.bodyAnswers(direction, chunk, out, last);
+  }
+
+  /** Says how often the upstream echoed the injected credential into its body (never the value). */
+  private warnEchoes(flow: BodyFlow): void {
+    const echoes = flow.echoes();
+    if (echoes > 0) this.deps.logger.warn({ session_id: this.decision?.sessionId, target: this.decision?.target, echoes }, 'upstream echoed the injected credential in the response body; replaced');
   }
 
   /**
@@ -242,7 +256,10 @@ export class HttpExchangeProcessor {
   close(failed = false): void {
     // A body cut mid-way still reports what was masked of it so far.
     if (this.requestBody) this.recording?.record.onMasking('request', this.requestBody.masking());
-    if (this.responseBody) this.recording?.record.onMasking('response', this.responseBody.masking());
+    if (this.responseBody) {
+      this.recording?.record.onMasking('response', this.responseBody.masking());
+      this.warnEchoes(this.responseBody);
+    }
     this.requestBody?.destroy();
     this.requestBody = undefined;
     this.responseBody?.destroy();
