@@ -80,6 +80,12 @@ export class ApprovalGate {
 
       const heldAt = this.now();
       const decided = await holdFor(holdMs, signal, (hold) => this.deps.store.waitForDecision(approval.id, hold));
+      if (decided === undefined && signal.aborted) {
+        // Envoy cancelled the check: the caller gave up. Tell approvers nobody waits any more; the
+        // request stays pending, so an approval still becomes the grant the retry takes.
+        await this.callerLeft(approval, request);
+        return { kind: 'pending', approval };
+      }
       if (decided === undefined || decided.status === 'pending') return { kind: 'pending', approval: decided ?? approval };
       if (decided.status !== 'approved') return { kind: 'denied', approval: decided };
       // The approval wrote a grant; take it like any later request would (a request-scope grant is
@@ -90,6 +96,16 @@ export class ApprovalGate {
       const code = isSluiceError(err) ? err.code : 'ERR_INTERNAL';
       this.deps.logger.error({ err: describeError(err), target: request.target, rule: request.rule }, 'approval store failed; denying');
       return { kind: 'unavailable', code };
+    }
+  }
+
+  /** Best effort: the caller is gone either way, so a store failure is only logged. */
+  private async callerLeft(approval: ApprovalRequest, request: GateRequest): Promise<void> {
+    try {
+      const marked = await this.deps.store.markCallerLeft(approval.id, this.now());
+      if (marked) this.deps.logger.info({ approval_id: approval.id, subject: approval.subject, target: request.target }, 'approval: the held caller left before a decision');
+    } catch (err) {
+      this.deps.logger.warn({ err: describeError(err), approval_id: approval.id }, 'approval: could not record that the caller left');
     }
   }
 
