@@ -74,6 +74,14 @@ describe('decision metadata', () => {
     }
   });
 
+  test('the request\'s start and its approval wait: round trip, optional within version 1, bad values dropped', () => {
+    const timed: GatewayDecision = { ...DECISION, requestStartedAt: 1_700_000_000_123, approvalWaitMs: 9_600 };
+    assert.deepEqual(decodeDecision(forwarded(encodeDecision(timed))), timed);
+    assert.equal('requestStartedAt' in decodeDecision(forwarded(encodeDecision(DECISION)))!, false, 'a writer without them still reads');
+    const bad = decodeDecision(forwarded(tampered({ request_started_at: '1700000000123', approval_wait_ms: -1 })));
+    assert.deepEqual(bad, DECISION);
+  });
+
   test('missing optional fields read as empty; wrong types are dropped, not trusted', () => {
     const decoded = decodeDecision(forwarded(tampered({ rule: undefined, subject: 5, groups: ['a', 1, null, 'b'], approval_id: undefined, masking: true })));
     assert.deepEqual(decoded, { ...DECISION, rule: '', subject: '', groups: ['a', 'b'], approvalId: null, masking: null });

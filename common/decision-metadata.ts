@@ -36,6 +36,15 @@ export interface GatewayDecision {
   approvalId: string | null;
   /** The masking profile the policy chose (rule, else target), or null for ext-proc's default. */
   masking: string | null;
+  /**
+   * When ext-authz began checking the request (epoch ms): the caller's request arrived then, so a
+   * session record starts here, not when ext-proc first saw the request (after any approval hold).
+   * Optional within version 1: a decision without it still reads, and the record falls back to
+   * ext-proc's own clock.
+   */
+  requestStartedAt?: number;
+  /** How long the live request was held for its approval (ms; 0 for a grant), with `approvalId`. */
+  approvalWaitMs?: number;
 }
 
 /** envoy.config.core.v3.Metadata as @grpc/proto-loader decodes it (oneofs: true). */
@@ -57,6 +66,9 @@ export function encodeDecision(decision: GatewayDecision): ProtoStruct {
     groups: [...decision.groups],
     approval_id: decision.approvalId,
     masking: decision.masking,
+    // Absent fields stay absent on the wire (toProtoStruct drops undefined).
+    request_started_at: decision.requestStartedAt,
+    approval_wait_ms: decision.approvalWaitMs,
   });
 }
 
@@ -72,6 +84,10 @@ export function decodeDecision(metadata: ForwardedMetadata | undefined, namespac
   if (d.v !== DECISION_VERSION) return undefined;
   const protocol = PROTOCOLS.find((p) => p === d.protocol);
   const text = (key: string) => (typeof d[key] === 'string' ? d[key] : '');
+  // A time that is not a finite, non-negative number is dropped rather than trusted.
+  const time = (key: string) => (typeof d[key] === 'number' && Number.isFinite(d[key]) && d[key] >= 0 ? d[key] : undefined);
+  const requestStartedAt = time('request_started_at');
+  const approvalWaitMs = time('approval_wait_ms');
   if (!protocol || !text('session_id') || !text('target')) return undefined;
   return {
     v: DECISION_VERSION,
@@ -85,5 +101,7 @@ export function decodeDecision(metadata: ForwardedMetadata | undefined, namespac
     groups: Array.isArray(d.groups) ? d.groups.filter((g): g is string => typeof g === 'string') : [],
     approvalId: text('approval_id') || null,
     masking: text('masking') || null,
+    ...(requestStartedAt === undefined ? {} : { requestStartedAt }),
+    ...(approvalWaitMs === undefined ? {} : { approvalWaitMs }),
   };
 }

@@ -32,7 +32,8 @@ export function approvalAction(action: Action): Pick<GateRequest, 'method' | 'pa
 }
 
 export type GateOutcome =
-  | { kind: 'allow'; approvalId: string }
+  /** `waitedMs`: how long this request was held for the decision (0 when a grant let it through). */
+  | { kind: 'allow'; approvalId: string; waitedMs: number }
   | { kind: 'denied'; approval: ApprovalRequest }
   | { kind: 'pending'; approval: ApprovalRequest }
   | { kind: 'unavailable'; code: string };
@@ -71,23 +72,40 @@ export class ApprovalGate {
     };
     try {
       const grant = await this.deps.store.takeGrant(key, this.now());
-      if (grant) return { kind: 'allow', approvalId: grant.approvalId };
+      if (grant) return { kind: 'allow', approvalId: grant.approvalId, waitedMs: 0 };
 
       const approval = (await this.deps.store.findPending(key, this.now())) ?? (await this.open(request));
       const holdMs = Math.min(request.spec.holdMs, Math.max(0, request.holdBudgetMs));
       if (holdMs === 0) return { kind: 'pending', approval };
 
+      const heldAt = this.now();
       const decided = await holdFor(holdMs, signal, (hold) => this.deps.store.waitForDecision(approval.id, hold));
+      if (decided === undefined && signal.aborted) {
+        // Envoy cancelled the check: the caller gave up. Tell approvers nobody waits any more; the
+        // request stays pending, so an approval still becomes the grant the retry takes.
+        await this.callerLeft(approval, request);
+        return { kind: 'pending', approval };
+      }
       if (decided === undefined || decided.status === 'pending') return { kind: 'pending', approval: decided ?? approval };
       if (decided.status !== 'approved') return { kind: 'denied', approval: decided };
       // The approval wrote a grant; take it like any later request would (a request-scope grant is
       // consumed here, so the approval lets exactly one request through).
       const granted = await this.deps.store.takeGrant(key, this.now());
-      return granted ? { kind: 'allow', approvalId: decided.id } : { kind: 'pending', approval: decided };
+      return granted ? { kind: 'allow', approvalId: decided.id, waitedMs: Math.max(0, this.now() - heldAt) } : { kind: 'pending', approval: decided };
     } catch (err) {
       const code = isSluiceError(err) ? err.code : 'ERR_INTERNAL';
       this.deps.logger.error({ err: describeError(err), target: request.target, rule: request.rule }, 'approval store failed; denying');
       return { kind: 'unavailable', code };
+    }
+  }
+
+  /** Best effort: the caller is gone either way, so a store failure is only logged. */
+  private async callerLeft(approval: ApprovalRequest, request: GateRequest): Promise<void> {
+    try {
+      const marked = await this.deps.store.markCallerLeft(approval.id, this.now());
+      if (marked) this.deps.logger.info({ approval_id: approval.id, subject: approval.subject, target: request.target }, 'approval: the held caller left before a decision');
+    } catch (err) {
+      this.deps.logger.warn({ err: describeError(err), approval_id: approval.id }, 'approval: could not record that the caller left');
     }
   }
 

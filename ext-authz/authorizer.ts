@@ -18,6 +18,8 @@ export interface AuthorizerDeps {
   policies: () => PolicySet;
   logger: Logger;
   newSessionId?: () => string;
+  /** Wall clock (epoch ms) for the request's start, which the session record uses. */
+  now?: () => number;
   /** Just-in-time approvals; without it, a rule with effect approve denies (503). */
   approvals?: ApprovalGate;
 }
@@ -30,12 +32,16 @@ export interface AuthorizerDeps {
  */
 export class Authorizer {
   private readonly newSessionId: () => string;
+  private readonly now: () => number;
 
   constructor(private readonly deps: AuthorizerDeps) {
     this.newSessionId = deps.newSessionId ?? randomUUID;
+    this.now = deps.now ?? Date.now;
   }
 
   async check(request: CheckInput, signal?: LazySignal): Promise<Verdict> {
+    // The caller's request arrived now: the session record starts here, whatever waits follow.
+    const startedAt = this.now();
     // Phase 1: target. A route that names no target is a configuration mistake; deny it.
     const target = request.target;
     if (!target) return deny('ERR_TARGET_UNKNOWN', 'the route names no target');
@@ -69,11 +75,11 @@ export class Authorizer {
       }
       const decision = decideAction(policies, identity, target, request);
       const masking = decision.masking ?? policies.maskingFor(target);
-      if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, masking, signal);
+      if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, masking, startedAt, signal);
       if (decision.effect !== 'allow') {
         return { ...deny('ERR_POLICY_DENIED', 'access denied by policy'), identity, target, rule: decision.rule };
       }
-      return { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), masking };
+      return { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), masking, startedAt };
     } catch (err) {
       this.deps.logger.error({ err: describeError(err), target }, 'policy evaluation failed; denying');
       return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), identity, target };
@@ -81,7 +87,7 @@ export class Authorizer {
   }
 
   /** Phase 5 (approve rules only): grant, or pause for a human. */
-  private async approval(request: CheckInput, identity: Identity, target: string, decision: Decision, masking: string | null, lazySignal: LazySignal | undefined): Promise<Verdict> {
+  private async approval(request: CheckInput, identity: Identity, target: string, decision: Decision, masking: string | null, startedAt: number, lazySignal: LazySignal | undefined): Promise<Verdict> {
     const rule = decision.rule ?? '';
     if (!this.deps.approvals || !decision.approval) {
       this.deps.logger.error({ target, rule }, 'a rule needs approval but approvals are not configured; denying');
@@ -94,7 +100,7 @@ export class Authorizer {
     }, signalOf(lazySignal) ?? new AbortController().signal);
     switch (outcome.kind) {
       case 'allow': {
-        const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), approvalId: outcome.approvalId, masking };
+        const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), approvalId: outcome.approvalId, approvalWaitMs: outcome.waitedMs, masking, startedAt };
         return allowed;
       }
       case 'denied': {

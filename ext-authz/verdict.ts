@@ -13,6 +13,10 @@ export interface AllowVerdict {
   sessionId: string;
   /** Set when the request passed through a just-in-time approval (or a grant from one). */
   approvalId?: string;
+  /** How long the request was held for that approval (ms; 0 for a standing grant). */
+  approvalWaitMs?: number;
+  /** When the check began (epoch ms): when the caller's request arrived at the gateway. */
+  startedAt?: number;
   /** Masking profile ext-proc applies (the rule's, else the target's), or null for ext-proc's default. */
   masking: string | null;
 }

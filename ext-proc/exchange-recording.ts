@@ -14,7 +14,8 @@ export interface RefusalResponse {
 }
 
 /**
- * The session record of one exchange, built as its phases pass through ext-proc: an http.request
+ * The session record of one exchange, built as its phases pass through ext-proc: an approval event
+ * when the request was held for one (the record starts when the caller's request arrived), an http.request
  * event at the request headers (its body attached at the end), body chunk events, an
  * http.response event at the response headers, and a last end or error event. Bodies are capped
  * by BodyCapture (truncation marked); credential headers are redacted again by the store. What is
@@ -28,12 +29,13 @@ export class ExchangeRecording {
   private readonly requestBody: BodyCapture;
   private readonly responseBody: BodyCapture;
   private refusal: { code: string; reason: string; body: CapturedBody } | undefined;
+  private readonly startedAt: number;
   private readonly masked: Record<'request' | 'response', { masked: MaskingReport; delivered: boolean }>;
 
   constructor(
     private readonly decision: GatewayDecision,
     request: { method: string; path: string; headers: Record<string, string> },
-    private readonly startedAt: number,
+    startedAt: number,
     private readonly maxBodyBytes: number,
     /** The exchange's credential and masking profile, as its plan decided them. */
     private readonly audit: { credential: RecordedCredential | undefined; profile: { name: string; requestBodies: boolean } | undefined },
@@ -47,6 +49,14 @@ export class ExchangeRecording {
     };
     this.requestBody = new BodyCapture(maxBodyBytes);
     this.responseBody = new BodyCapture(maxBodyBytes);
+    // The session began when the caller's request reached ext-authz, before any approval hold; the
+    // earlier of the two clocks, so a skewed ext-authz clock can never start a session after ext-proc saw it.
+    const arrived = decision.requestStartedAt === undefined ? startedAt : Math.min(decision.requestStartedAt, startedAt);
+    this.startedAt = arrived;
+    if (decision.approvalId !== null) {
+      const waitMs = decision.approvalWaitMs ?? 0;
+      this.events.push({ at: Math.min(arrived + waitMs, startedAt), kind: 'approval', approvalId: decision.approvalId, waitMs });
+    }
     this.request = { at: startedAt, kind: 'http.request', method: request.method, path: request.path, headers: withoutPseudo(request.headers), body: EMPTY_BODY };
     this.events.push(this.request);
   }

@@ -47,7 +47,7 @@ describe('sluice approvals', () => {
       body: {
         approvals: [
           approvalView(approvalRequest({ reason: 'line1\n\u001b[31mred\u001b[0m' })),
-          approvalView(approvalRequest({ id: 'apr-2', subject: 'carol', spec: { ...approvalRequest().spec, quorum: { min: 2 } } })),
+          approvalView(approvalRequest({ id: 'apr-2', subject: 'carol', spec: { ...approvalRequest().spec, quorum: { min: 2 } }, callerLeftAt: T0 + 30_000 })),
         ],
       },
     };
@@ -58,9 +58,9 @@ describe('sluice approvals', () => {
     assert.equal(seen[0]!.headers.authorization, `Bearer ${TOKEN}`);
     const lines = cli.out().trimEnd().split('\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[0]!, /^ID\s+STATUS\s+REQUESTER\s+TARGET\s+REQUEST\s+RULE\s+VOTES\s+WHEN\s+REASON$/);
-    assert.match(lines[1]!, /^apr-1\s+pending\s+alice \(people\)\s+billing\s+POST \/admin\/refunds\s+billing\/refunds\s+0\/1\s+expires in 9m00s\s+line1/);
-    assert.match(lines[2]!, /0\/2/);
+    assert.match(lines[0]!, /^ID\s+STATUS\s+REQUESTER\s+TARGET\s+REQUEST\s+RULE\s+VOTES\s+WHEN\s+CALLER\s+REASON$/);
+    assert.match(lines[1]!, /^apr-1\s+pending\s+alice \(people\)\s+billing\s+POST \/admin\/refunds\s+billing\/refunds\s+0\/1\s+expires in 9m00s\s+-\s+line1/);
+    assert.match(lines[2]!, /0\/2\s+expires in \S+\s+left 30s ago\s/, 'approvers see that the caller gave up');
     assert.ok(!cli.out().includes('\u001b'), 'control characters from the requester are stripped');
     assert.ok(!cli.out().includes(TOKEN) && !cli.err().includes(TOKEN));
   });

@@ -184,6 +184,7 @@ const COLUMNS: { title: string; max: number; cell(a: ApprovalView, now: number):
   { title: 'RULE', max: 32, cell: (a) => a.rule },
   { title: 'VOTES', max: 8, cell: (a) => approvalCount(a) },
   { title: 'WHEN', max: 20, cell: (a, now) => when(a, now) },
+  { title: 'CALLER', max: 16, cell: (a, now) => caller(a, now) },
   { title: 'REASON', max: 48, cell: (a) => a.reason || '-' },
 ];
 
@@ -208,6 +209,15 @@ function when(a: ApprovalView, now: number): string {
   }
   if (a.decided_at !== null) return `${a.status} ${duration(now - Date.parse(a.decided_at))} ago`;
   return '-';
+}
+
+/**
+ * A caller who gave up while held: approving then only serves their retry, and approvers should
+ * know that before they vote. ('-' otherwise: a caller whose hold ran out got an answer, so
+ * "waiting" could not be told from it truthfully.)
+ */
+function caller(a: ApprovalView, now: number): string {
+  return a.caller_left_at === null ? '-' : `left ${duration(now - Date.parse(a.caller_left_at))} ago`;
 }
 
 function duration(ms: number): string {

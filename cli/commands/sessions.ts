@@ -351,6 +351,9 @@ export function showSession(r: SessionRecord): string {
         out += `── ${side} body ${bodySummary(event.body)}\n${bodyLines(event.body, '')}`;
         break;
       }
+      case 'approval':
+        out += `\n── ${at} ${clean(approvalLine(event))}\n`;
+        break;
       case 'body':
         break;
       case 'end':
@@ -388,6 +391,9 @@ export function replaySession(r: SessionRecord): string {
         pending = { mark, body: event.body };
         break;
       }
+      case 'approval':
+        out += `${at} ${clean(approvalLine(event))}\n`;
+        break;
       case 'body':
         out += `${at} ${event.direction} body: ${event.bytes} bytes\n`;
         break;
@@ -421,6 +427,10 @@ function maskingLine(d: NonNullable<SessionRecord['masking']>['request']): strin
 function headLine(event: { kind: 'http.request'; method: string; path: string } | { kind: 'http.response'; status?: number }): string {
   if (event.kind === 'http.request') return `${event.method} ${event.path}`;
   return event.status === undefined ? '(status not recorded)' : statusText(event.status);
+}
+
+function approvalLine(event: { approvalId: string; waitMs: number }): string {
+  return `approval ${event.approvalId}: ${event.waitMs === 0 ? 'a standing grant, no wait' : `held ${ms(event.waitMs)} for it`}`;
 }
 
 function endLine(event: { kind: 'end'; reason?: string } | { kind: 'error'; code?: string; reason?: string }): string {

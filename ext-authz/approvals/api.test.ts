@@ -37,6 +37,9 @@ class FakeStore implements ApprovalStore {
     this.check();
     return this.records.get(id);
   }
+  async markCallerLeft(): Promise<ApprovalRequest | undefined> {
+    throw new Error('not used by the API');
+  }
   async list(filter: ApprovalFilter): Promise<ApprovalRequest[]> {
     this.check();
     return [...this.records.values()]
@@ -256,6 +259,7 @@ describe('approvals API', () => {
         expires_at: '2030-01-01T00:10:00.000Z',
         decided_at: null,
         decision_reason: null,
+        caller_left_at: null,
       });
     });
 

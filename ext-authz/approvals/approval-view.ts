@@ -19,6 +19,8 @@ export interface ApprovalView {
   expires_at: string;
   decided_at: string | null;
   decision_reason: string | null;
+  /** When the held caller gave up waiting (null while one waits): approving then serves only their retry. */
+  caller_left_at: string | null;
 }
 
 /** Epoch milliseconds as an ISO-8601 UTC timestamp. */
@@ -55,5 +57,6 @@ export function approvalView(request: ApprovalRequest): ApprovalView {
     expires_at: isoTime(request.expiresAt),
     decided_at: request.decidedAt === null ? null : isoTime(request.decidedAt),
     decision_reason: request.decisionReason,
+    caller_left_at: request.callerLeftAt === undefined ? null : isoTime(request.callerLeftAt),
   };
 }

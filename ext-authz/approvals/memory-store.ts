@@ -1,7 +1,7 @@
 import { DecisionWaiters } from './decision-waiters.ts';
 import { ApprovalError } from './errors.ts';
 import { filterApprovals } from './filter-approvals.ts';
-import { applyVote, checkNewRequest, effectiveStatus, expiredView, grantFor, retainUntil, withEffectiveStatus } from './rules.ts';
+import { applyVote, checkNewRequest, withCallerLeft, effectiveStatus, expiredView, grantFor, retainUntil, withEffectiveStatus } from './rules.ts';
 import type { ApprovalFilter, ApprovalGrant, ApprovalRequest, ApprovalStore, Approver } from './types.ts';
 
 type RequestKey = Parameters<ApprovalStore['findPending']>[0];
@@ -76,6 +76,16 @@ export class MemoryApprovalStore implements ApprovalStore {
     }
     this.waiters.settle(id, next);
     return next;
+  }
+
+  async markCallerLeft(id: string, at: number): Promise<ApprovalRequest | undefined> {
+    this.assertOpen();
+    const current = this.requests.get(id);
+    const next = current && withCallerLeft(current, at);
+    if (next === undefined) return undefined;
+    const stored = deepFreeze(next);
+    this.requests.set(id, stored);
+    return stored;
   }
 
   async takeGrant(key: RequestKey, now: number): Promise<ApprovalGrant | undefined> {

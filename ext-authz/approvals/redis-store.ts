@@ -6,7 +6,7 @@ import { ApprovalError } from './errors.ts';
 import { filterApprovals } from './filter-approvals.ts';
 import { RedisApprovalKeys } from './redis-keys.ts';
 import { COMMIT_VOTE, CREATE_REQUEST, DROP_GRANT, DROP_REQUEST } from './redis-scripts.ts';
-import { applyVote, checkNewRequest, effectiveStatus, expiredView, grantFor, retainUntil, withEffectiveStatus } from './rules.ts';
+import { applyVote, checkNewRequest, withCallerLeft, effectiveStatus, expiredView, grantFor, retainUntil, withEffectiveStatus } from './rules.ts';
 import type { ApprovalFilter, ApprovalGrant, ApprovalRequest, ApprovalStore, Approver } from './types.ts';
 
 type RequestKey = Parameters<ApprovalStore['findPending']>[0];
@@ -170,6 +170,24 @@ export class RedisApprovalStore implements ApprovalStore {
       // (which may now say duplicate, or already decided).
     }
     throw new ApprovalError('ERR_APPROVAL_STORE_UNAVAILABLE', 'the vote kept conflicting with concurrent votes; try again', { details: { id } });
+  }
+
+  async markCallerLeft(id: string, at: number): Promise<ApprovalRequest | undefined> {
+    this.assertOpen();
+    for (let attempt = 0; attempt < MAX_VOTE_ATTEMPTS; attempt += 1) {
+      const raw = await this.redis('read approval', () => this.client.get(this.keys.request(id)));
+      if (raw === null) return undefined;
+      const next = withCallerLeft(parseRecord<ApprovalRequest>(raw, 'approval'), at);
+      if (next === undefined) return undefined;
+      // The vote's compare-and-set, undecided: only the record changes (no index, grant or publish),
+      // and a vote that lands in between makes us re-read (and then find it decided).
+      const committed = await this.redis('record caller left', () =>
+        this.client.eval(COMMIT_VOTE, 6, this.keys.request(id), this.keys.pendingIndex, this.keys.allIndex, this.keys.pendingLookup(next), this.keys.request(id), this.keys.grantIndex,
+          raw, JSON.stringify(next), ttlMs(retainUntil(next), at), id, '0', retainUntil(next), '', 1, 0, this.keys.decidedChannel),
+      );
+      if (committed === 1) return next;
+    }
+    throw new ApprovalError('ERR_APPROVAL_STORE_UNAVAILABLE', 'recording that the caller left kept conflicting with concurrent writes', { details: { id } });
   }
 
   async takeGrant(key: RequestKey, now: number): Promise<ApprovalGrant | undefined> {

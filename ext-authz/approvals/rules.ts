@@ -65,6 +65,16 @@ export function applyVote(request: ApprovalRequest, approver: Approver, approve:
   return { ...request, votes, status: 'approved', decidedAt: now, decisionReason: text };
 }
 
+/**
+ * The request with its caller marked gone at `at`, or undefined when there is nothing to record
+ * (decided or expired by then). A later leave overwrites an earlier one: after a retry that was
+ * held and left again, approvers see the last time somebody stopped waiting.
+ */
+export function withCallerLeft(request: ApprovalRequest, at: number): ApprovalRequest | undefined {
+  if (effectiveStatus(request, at) !== 'pending') return undefined;
+  return { ...request, callerLeftAt: at };
+}
+
 /** The grant an approved request creates. */
 export function grantFor(request: ApprovalRequest): ApprovalGrant {
   if (request.status !== 'approved' || request.decidedAt === null) {
@@ -101,6 +111,7 @@ export function checkNewRequest(request: ApprovalRequest): void {
   if (typeof request.id !== 'string' || request.id === '') problems.push('id is empty');
   if (request.status !== 'pending') problems.push(`status is ${request.status}, not pending`);
   if (request.votes.length !== 0) problems.push('a new request has no votes');
+  if (request.callerLeftAt !== undefined) problems.push('a new request has a waiting caller');
   if (!(request.expiresAt > request.createdAt)) problems.push('expiresAt is not after createdAt');
   if (request.spec.approverGroups.length === 0) problems.push('spec.approverGroups is empty');
   const quorum = request.spec.quorum;

@@ -237,6 +237,43 @@ export function approvalStoreSuite(name: string, makeStore: () => Promise<StoreH
         }));
     });
 
+    describe('markCallerLeft', () => {
+      test('a pending request records when its caller left; an approval after that still writes the grant for the retry', () =>
+        withStore(async ({ store, clock }) => {
+          const request = pending(clock.now());
+          await store.create(request);
+          clock.advance(1000);
+          const leftAt = clock.now();
+          const left = await store.markCallerLeft(request.id, leftAt);
+          assert.equal(left?.callerLeftAt, leftAt);
+          assert.equal(left?.status, 'pending', 'still pending: the caller may retry');
+          assert.equal((await store.get(request.id))?.callerLeftAt, leftAt);
+          assert.equal((await store.list({ status: 'pending' }))[0]?.callerLeftAt, leftAt, 'approvers see it in the queue');
+          assert.equal((await store.findPending(keyOf(request), clock.now()))?.id, request.id, 'a retry joins the same request');
+          clock.advance(500);
+          const leftAgain = clock.now();
+          assert.equal((await store.markCallerLeft(request.id, leftAgain))?.callerLeftAt, leftAgain, 'a later leave is the one shown');
+          const approved = await store.vote(request.id, bob, true, 'ok', clock.now());
+          assert.equal(approved.status, 'approved');
+          assert.equal(approved.callerLeftAt, leftAgain);
+          assert.equal((await store.takeGrant(keyOf(request), clock.now()))?.approvalId, request.id, 'the retry takes the grant');
+        }));
+
+      test('nothing is recorded for a decided, expired or unknown request', () =>
+        withStore(async ({ store, clock }) => {
+          const decided = pending(clock.now());
+          const overdue = pending(clock.now());
+          await store.create(decided);
+          await store.create(overdue);
+          await store.vote(decided.id, bob, true, 'ok', clock.now());
+          assert.equal(await store.markCallerLeft(decided.id, clock.now()), undefined);
+          assert.equal((await store.get(decided.id))?.callerLeftAt, undefined);
+          assert.equal(await store.markCallerLeft(overdue.id, overdue.expiresAt), undefined);
+          assert.equal(await store.markCallerLeft(randomUUID(), clock.now()), undefined);
+          await assert.rejects(store.create(pending(clock.now(), { callerLeftAt: clock.now() })), { code: 'ERR_APPROVAL_INVALID' });
+        }));
+    });
+
     describe('findPending', () => {
       test('finds the pending request for the same key only, and only while it is pending', () =>
         withStore(async ({ store, clock }) => {

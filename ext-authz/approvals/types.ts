@@ -60,6 +60,12 @@ export interface ApprovalRequest {
   decidedAt: number | null;
   /** The deciding approver's reason (for a denial, shown to the requester). */
   decisionReason: string | null;
+  /**
+   * When the held caller gave up while the request was pending (Envoy cancelled its check): the
+   * approver then knows nobody is waiting, and an approval only serves the caller's retry.
+   * Absent while a caller waits (and on records that predate the field).
+   */
+  callerLeftAt?: number;
 }
 
 /** A standing permission created by an approval. */
@@ -109,6 +115,13 @@ export interface ApprovalStore {
    * (or denies), the status changes, a grant is written, and waiters everywhere are woken.
    */
   vote(id: string, approver: Approver, approve: boolean, reason: string, now: number): Promise<ApprovalRequest>;
+  /**
+   * Records that the caller held on this request gave up at `at`, and returns the updated request;
+   * undefined when it is unknown or no longer pending (then there is nothing to tell approvers).
+   * Leaves no grant and wakes no waiter: the request stays pending, and an approval still becomes
+   * the grant the caller's retry takes.
+   */
+  markCallerLeft(id: string, at: number): Promise<ApprovalRequest | undefined>;
   /**
    * Takes a grant that covers this request: a window grant is returned and kept; a request-scope
    * grant is consumed (returned once).

@@ -99,6 +99,9 @@ function checkEvent(event: unknown, where: string, protocol: unknown): string[] 
     case 'body':
       if (event.direction !== 'request' && event.direction !== 'response') return [`${where}.direction must be request or response`];
       return Number.isSafeInteger(event.bytes) && (event.bytes as number) >= 0 ? [] : [`${where}.bytes must be a non-negative integer`];
+    case 'approval':
+      if (typeof event.approvalId !== 'string' || event.approvalId === '') return [`${where}.approvalId must be a non-empty string`];
+      return Number.isSafeInteger(event.waitMs) && (event.waitMs as number) >= 0 ? [] : [`${where}.waitMs must be a non-negative integer`];
     case 'end':
     case 'error': {
       const problems: string[] = [];
@@ -108,7 +111,7 @@ function checkEvent(event: unknown, where: string, protocol: unknown): string[] 
       return problems;
     }
     default:
-      return [`${where}.kind must be one of http.request, http.response, body, end, error`];
+      return [`${where}.kind must be one of approval, http.request, http.response, body, end, error`];
   }
 }
 
@@ -174,6 +177,8 @@ function truncatedHttpBody(events: readonly SessionEvent[], kind: 'http.request'
 /** A copy with only the fields its kind has; a new kind must be added here to be stored. */
 function prepareEvent(event: SessionEvent, policy: RecordPolicy): SessionEvent {
   switch (event.kind) {
+    case 'approval':
+      return { at: event.at, kind: event.kind, approvalId: safeText(event.approvalId), waitMs: event.waitMs };
     case 'http.request':
       return { at: event.at, kind: event.kind, method: safeText(event.method), path: safeText(event.path), headers: redactHeaders(event.headers, policy.redactHeaders), body: prepareBody(event.body, policy) };
     case 'http.response':

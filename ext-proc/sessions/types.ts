@@ -85,12 +85,23 @@ export interface ErrorEvent {
 }
 
 /**
+ * The session waited for a just-in-time approval before it reached the upstream: `at` is when the
+ * wait ended, `waitMs` how long the caller was held (0 when a standing grant let it through).
+ */
+export interface ApprovalEvent {
+  at: number;
+  kind: 'approval';
+  approvalId: string;
+  waitMs: number;
+}
+
+/**
  * One step of a session, in order. A discriminated union on `kind`: a protocol adds its own
  * members (`pg.statement`, `redis.command`, …) next to the `http.*` ones, and every consumer's
  * `switch (event.kind)` shows at compile time where it must learn the new kind. `body`, `end` and
  * `error` are shared by every protocol.
  */
-export type SessionEvent = HttpRequestEvent | HttpResponseEvent | BodyEvent | EndEvent | ErrorEvent;
+export type SessionEvent = ApprovalEvent | HttpRequestEvent | HttpResponseEvent | BodyEvent | EndEvent | ErrorEvent;
 export type SessionEventKind = SessionEvent['kind'];
 
 export interface SessionRecord {
@@ -107,6 +118,7 @@ export interface SessionRecord {
   /** `policy/rule` that decided. */
   rule: string;
   decision: 'allow' | 'deny';
+  /** When the caller's request reached the gateway (ext-authz's check), so any approval wait is inside the session. */
   startedAt: number;
   endedAt: number;
   outcome: SessionOutcome;

@@ -83,6 +83,28 @@ describe('just-in-time approval through real Envoy (one replica, in-process stor
     assert.equal(again.json().error.code, 'ERR_APPROVAL_PENDING');
   });
 
+  test('a caller who gives up while held: approvers see it, and an approval becomes the grant for the retry', async () => {
+    const url = gw.replicas[0]!.approvalsUrl;
+    const controller = new AbortController();
+    const gaveUp = fetch(gw.url('/ops/deploy/left?case=left'), { method: 'POST', headers: { authorization: `Bearer ${alice}` }, body: '{}', signal: controller.signal }).catch((err: unknown) => err);
+    const { value: pending } = await waitFor(async () => (await pendingFor(url, sam, 'alice')).find((a) => a.path === '/ops/deploy/left'), 5000, 20);
+    assert.equal(pending.caller_left_at, null, 'while the caller waits, nobody has left');
+    const leftAt = Date.now();
+    controller.abort();
+    assert.ok(await gaveUp instanceof Error, 'the client gave up');
+    const { value: seen } = await waitFor(async () => (await pendingFor(url, sam, 'alice')).find((a) => a.id === pending.id && a.caller_left_at !== null), 5000, 20);
+    const leftMs = Date.parse(seen.caller_left_at) - leftAt;
+    assert.ok(leftMs >= -5 && leftMs < 2000, `caller_left_at is when the caller left (${leftMs} ms after the abort)`);
+    assert.equal(seen.status, 'pending', 'still pending: the caller may retry');
+    assert.equal(gw.upstream.seen.filter((r) => r.path.startsWith('/ops/deploy/left')).length, 0);
+    const vote = await approvalsCall(url, sam, 'POST', `/approvals/${pending.id}/approve`, { reason: 'ok, retry it' });
+    assert.equal(vote.status, 200, JSON.stringify(vote.body));
+    assert.notEqual(vote.body.approval.caller_left_at, null, 'the decided record keeps that the caller had left');
+    const retry = await gw.request('/ops/deploy/left?case=left-retry', { method: 'POST', token: alice, body: '{}' });
+    assert.equal(retry.status, 200, 'the retry takes the grant at once');
+    assert.equal(gw.upstream.seen.filter((r) => r.path.startsWith('/ops/deploy/left')).length, 1, 'only the retry reached the upstream');
+  });
+
   test('a denied request gets 403 with the approver\'s reason and never reaches the upstream', async () => {
     const { response, pending } = await holdRequest(gw, gw.replicas[0]!.approvalsUrl, sam, alice, 'alice', '/ops/deploy/db?case=deny');
     const vote = await approvalsCall(gw.replicas[0]!.approvalsUrl, sam, 'POST', `/approvals/${pending.id}/deny`, { reason: 'change freeze until Monday' });

@@ -55,6 +55,8 @@ function allowResponse(verdict: AllowVerdict, request: CheckInput): CheckRespons
       groups: verdict.identity.groups,
       approvalId: verdict.approvalId ?? null,
       masking: verdict.masking,
+      requestStartedAt: verdict.startedAt,
+      approvalWaitMs: verdict.approvalId === undefined ? undefined : verdict.approvalWaitMs,
     }),
   };
 }
