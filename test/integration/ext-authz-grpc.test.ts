@@ -69,7 +69,9 @@ describe('ext-authz over real gRPC (Envoy protos, port 0)', () => {
     assert.deepEqual({ ...decision, sessionId: '' }, {
       v: 1, protocol: 'http', sessionId: '', requestId: 'req-1', target: 'demo-api', rule: 'engineers-read/read-api',
       subject: 'alice', issuer: 'dev', groups: ['engineering'], approvalId: null, masking: decision.masking,
+      requestStartedAt: decision.requestStartedAt,
     });
+    assert.ok(Math.abs(Number(decision.requestStartedAt) - Date.now()) < 10_000, 'when the check started, so the record starts when the caller asked');
   });
 
   test('unauthenticated: code 16 and a 401 denied_response with a JSON body', async () => {
