@@ -12,8 +12,8 @@
  * Escapes are decoded wherever they occur, without tracking whether the scanner is inside a
  * string: in valid JSON a backslash only occurs inside strings, and tracking quotes would cost
  * a scan of every byte while the common body has no backslash at all (that one indexOf is the
- * whole cost then). Text that is not a valid escape (`\x`, `\u12G4`, a lone surrogate) is left
- * as it is, never decoded.
+ * whole cost then). Text that is not a valid escape (`\x`, `\u12G4`) is left as it is, never
+ * decoded; a lone surrogate (`\ud800`) is matched as U+FFFD and written back as it came.
  */
 
 /** An escape, decoded to [start, end) of the decoded stream (absolute offsets), and its raw text. */
@@ -64,16 +64,18 @@ function escapeAt(buf: Buffer, at: number, final: boolean): { length: number; co
   const unit = hex4(buf, at + 2);
   if (unit < 0) return invalid;
   if (unit < 0xd800 || unit > 0xdfff) return { length: 6, code: unit };
-  if (unit >= 0xdc00) return invalid; // a low surrogate without its high one
-  // A high surrogate is only a character together with the low one after it.
+  // A surrogate is a character only as a high one followed by a low one. Alone it is still a
+  // valid escape, with no UTF-8 form: it reads as U+FFFD, as UTF-8 JSON readers decode it, so
+  // no match can start inside its raw text.
+  const lone = { length: 6, code: 0xfffd };
+  if (unit >= 0xdc00) return lone;
   const tail = buf.subarray(at + 6, Math.min(buf.length, at + LONGEST));
-  const want = Buffer.from('\\u');
   if (tail.length < 6) {
-    const prefixOk = tail.subarray(0, 2).equals(want.subarray(0, Math.min(2, tail.length))) && partialHex(buf, at + 8, buf.length);
-    return !final && prefixOk ? more : invalid;
+    const cut = (tail.length < 1 || tail[0] === BACKSLASH) && (tail.length < 2 || tail[1] === 0x75) && partialHex(buf, at + 8, buf.length);
+    return !final && cut ? more : lone;
   }
-  const low = tail.subarray(0, 2).equals(want) ? hex4(buf, at + 8) : -1;
-  if (low < 0xdc00 || low > 0xdfff) return invalid;
+  const low = tail[0] === BACKSLASH && tail[1] === 0x75 ? hex4(buf, at + 8) : -1;
+  if (low < 0xdc00 || low > 0xdfff) return lone;
   return { length: 12, code: 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00) };
 }
 
