@@ -45,6 +45,6 @@ export class JsonStreamMasker implements StreamMasker {
 
   /** Input held back, counted as decoded bytes in the window plus the escape cut short. */
   private held(): number {
-    return this.engine.stats().bufferedBytes + this.unescaper.carriedBytes;
+    return this.engine.bufferedBytes + this.unescaper.carriedBytes;
   }
 }

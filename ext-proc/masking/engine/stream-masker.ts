@@ -77,6 +77,11 @@ export class StreamingMasker implements StreamMasker {
     return this.round(true);
   }
 
+  /** Input bytes held back right now (stats().bufferedBytes without building the rest). */
+  get bufferedBytes(): number {
+    return this.window.length;
+  }
+
   stats(): MaskerStats {
     const execCalls: Record<string, number> = {};
     this.plan.patterns.forEach((p, i) => (execCalls[p.name] = this.execCalls[i]!));
