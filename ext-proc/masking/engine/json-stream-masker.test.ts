@@ -131,6 +131,16 @@ describe('JSON escapes: what is masked', () => {
     }
   });
 
+  it('a JSON-escaped private key (\\n between lines) is still masked whole', () => {
+    const input = STREAM_INPUTS.literals!;
+    for (const p of Object.values(PROFILES)) {
+      const plain = p.maskWholeReport(input);
+      const json = p.maskWholeReport(input, JSON_OPEN);
+      assert.deepEqual(json.masked, plain.masked);
+      assert.ok(!json.body.includes('PRIVATE KEY') && !json.body.includes('MII00'), json.body.toString());
+    }
+  });
+
   it('counts raw bytes in, and refuses a push after end', () => {
     const input = ESCAPED.values!;
     const { stats } = stream(profile, [input]);
