@@ -3,11 +3,12 @@ import { planEngine, type PlanOptions } from './engine/engine-plan.ts';
 import { maskWhole } from './engine/mask-whole.ts';
 import type { MatchBackend } from './engine/program.ts';
 import { StreamingMasker } from './engine/stream-masker.ts';
+import { JsonStreamMasker } from './engine/json-stream-masker.ts';
 import { parseStrategy } from './parse-strategy.ts';
 import { MaskingProfileError, type ProfileIssue } from './profile-error.ts';
 import { BUILTIN_RECOGNIZERS } from './recognizers/builtin.ts';
 import type { Strategy } from './strategies/strategy.ts';
-import type { CompileOptions, MaskingEntryInfo, MaskingProfile, RecognizerId } from './types.ts';
+import type { CompileOptions, MaskingEntryInfo, MaskingProfile, OpenOptions, RecognizerId } from './types.ts';
 import { breakerTable } from './engine/breakers.ts';
 
 const DEFAULT_MAX_MATCH_BYTES = 4096;
@@ -183,8 +184,8 @@ export function compileWithBackend(
     binary: binary as 'pass' | 'refuse',
     requestBodies: requestBodies === true,
     entries: Object.freeze(entries),
-    open: () => new StreamingMasker(plan),
-    maskWhole: (input: Buffer) => maskWhole(plan.patterns, input).body,
-    maskWholeReport: (input: Buffer) => maskWhole(plan.patterns, input),
+    open: (options: OpenOptions = {}) => (options.json === true ? new JsonStreamMasker(plan) : new StreamingMasker(plan)),
+    maskWhole: (input: Buffer, options: OpenOptions = {}) => maskWhole(plan.patterns, input, options.json === true).body,
+    maskWholeReport: (input: Buffer, options: OpenOptions = {}) => maskWhole(plan.patterns, input, options.json === true),
   });
 }

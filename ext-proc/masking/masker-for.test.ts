@@ -23,6 +23,20 @@ describe('maskerFor', () => {
     }
   });
 
+  it('decodes JSON string escapes for JSON types only', () => {
+    const body = Buffer.from('{"e":"jane\\u0040example.com"}');
+    const run = (type: string) => {
+      const t = maskerFor(type, refuse);
+      assert.ok(t.action === 'mask');
+      const m = t.open();
+      return Buffer.concat([m.push(body), m.end()]).toString();
+    };
+    for (const type of ['application/json', 'application/problem+json; charset=utf-8', 'application/x-ndjson']) {
+      assert.equal(run(type), '{"e":"[REDACTED:email]"}', type);
+    }
+    for (const type of ['text/plain', 'text/event-stream']) assert.equal(run(type), body.toString(), type);
+  });
+
   it('applies the profile binary option to everything else (refuse by default)', () => {
     for (const type of ['application/octet-stream', 'image/png', 'video/mp4', 'audio/ogg', 'font/woff2', 'application/pdf', 'application/zip', 'application/grpc', 'text/plain; charset=utf-16le', 'application/json; charset="UTF-32"']) {
       assert.equal(maskerFor(type, refuse).action, 'refuse', type);

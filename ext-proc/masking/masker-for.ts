@@ -8,9 +8,6 @@ export type BodyTreatment =
 
 // Text formats the byte-level masker reads correctly. Matching runs on raw bytes, so JSON,
 // NDJSON, CSV, SSE, XML and form bodies need no parsing: a value is found wherever it sits.
-// Known gap: JSON may escape characters (`\u0040` for `@`, `\/`), and such an escaped value is
-// not recognised; decoding escapes would need a JSON tokenizer in the stream, and senders
-// rarely escape ASCII that does not need it.
 const TEXT_TYPES = new Set([
   'application/json',
   'application/x-ndjson',
@@ -29,13 +26,26 @@ const TEXT_TYPES = new Set([
   'application/sql',
 ]);
 
+// JSON may hide a value behind string escapes (`jane\u0040example.com`), which a JSON reader
+// decodes: these bodies are matched decoded (engine/json-unescape.ts). Other formats that carry
+// JSON (SSE data lines, +json inside multipart) are not: their backslashes need not be JSON's.
+const JSON_TYPES = new Set([
+  'application/json',
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonl',
+  'application/x-jsonlines',
+  'application/json-seq',
+]);
+
 // Charsets in which ASCII is not one byte per character: every pattern would miss, so such a
 // body is as unreadable to the masker as an image.
 const WIDE_CHARSETS = /^(utf-?16|utf-?32|ucs-?2|ucs-?4)/;
 
 /**
  * Decides how a body with this Content-Type is treated under `profile`:
- * - text (text/*, JSON and +json, NDJSON, CSV, SSE, XML and +xml, forms, multipart): masked;
+ * - text (text/*, JSON and +json, NDJSON, CSV, SSE, XML and +xml, forms, multipart): masked,
+ *   JSON and NDJSON with their string escapes decoded for matching;
  * - no Content-Type at all: masked, because a body that does not say what it is may well be
  *   text, and masking a text body is safe while passing it may leak;
  * - anything else (octet-stream, image/*, audio/*, video/*, font/*, pdf, zip, protobuf, and
@@ -60,7 +70,10 @@ export function maskerFor(contentType: string | undefined, profile: MaskingProfi
     mediaType.endsWith('+json') ||
     mediaType.endsWith('+xml') ||
     TEXT_TYPES.has(mediaType);
-  if (isText && !wide) return Object.freeze({ action: 'mask', mediaType, open: () => profile.open() });
+  if (isText && !wide) {
+    const json = JSON_TYPES.has(mediaType) || mediaType.endsWith('+json');
+    return Object.freeze({ action: 'mask', mediaType, open: () => profile.open({ json }) });
+  }
   const reason = wide ? `charset ${charset} cannot be masked byte-wise` : `${mediaType} is not a text type`;
   return Object.freeze({ action: profile.binary, mediaType, reason });
 }

@@ -106,6 +106,15 @@ export interface MaskingEntryInfo {
   readonly maxLength: number;
 }
 
+/** How one body is read. */
+export interface OpenOptions {
+  /**
+   * The body is JSON: match string contents as a JSON reader decodes them (`\u0040` is `@`),
+   * keep escapes as they are outside what is masked, write replacements as valid JSON text.
+   */
+  json?: boolean;
+}
+
 /** A compiled, immutable profile. Cheap to `open()` per stream. */
 export interface MaskingProfile {
   readonly name: string;
@@ -114,9 +123,9 @@ export interface MaskingProfile {
   readonly binary: 'pass' | 'refuse';
   readonly requestBodies: boolean;
   readonly entries: readonly MaskingEntryInfo[];
-  open(): StreamMasker;
+  open(options?: OpenOptions): StreamMasker;
   /** The one-shot result for a whole body: the reference the streaming masker must equal. */
-  maskWhole(input: Buffer): Buffer;
+  maskWhole(input: Buffer, options?: OpenOptions): Buffer;
   /** maskWhole with its masking report, the reference for a stream's `stats().masked`. */
-  maskWholeReport(input: Buffer): { body: Buffer; masked: MaskingReport };
+  maskWholeReport(input: Buffer, options?: OpenOptions): { body: Buffer; masked: MaskingReport };
 }

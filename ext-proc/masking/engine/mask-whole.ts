@@ -1,5 +1,6 @@
 import type { Candidate, CompiledPattern } from './compiled-pattern.ts';
-import { emitKept } from './emit-kept.ts';
+import { emitKept, emitText } from './emit-kept.ts';
+import { JsonUnescaper, RawWriter } from './json-unescape.ts';
 import { resolveMatch } from './resolve-match.ts';
 import { selectMatches } from './select-matches.ts';
 import { nextCharStart } from './utf8.ts';
@@ -10,9 +11,17 @@ import type { MaskingReport } from '../types.ts';
  * The one-shot definition of masking, deliberately plain: every pattern runs its exec loop over
  * the whole input (no prefilter, no literal shortcut, no window), then overlaps are resolved and
  * matches replaced. The streaming masker must produce exactly this, and count exactly these
- * masked values, for any chunking.
+ * masked values, for any chunking. With `json`, matching runs on the body as a JSON reader
+ * decodes its strings, and output keeps the raw escapes outside replacements (json-unescape.ts).
  */
-export function maskWhole(patterns: readonly CompiledPattern[], input: Buffer): { body: Buffer; masked: MaskingReport } {
+export function maskWhole(patterns: readonly CompiledPattern[], body: Buffer, json = false): { body: Buffer; masked: MaskingReport } {
+  let input = body;
+  let raw: RawWriter | null = null;
+  if (json) {
+    const unescaper = new JsonUnescaper();
+    input = Buffer.concat([unescaper.push(body), unescaper.end()]);
+    raw = new RawWriter(unescaper.segments);
+  }
   const candidates: Candidate[] = [];
   patterns.forEach((pattern, index) => {
     let pos = 0;
@@ -32,7 +41,7 @@ export function maskWhole(patterns: readonly CompiledPattern[], input: Buffer): 
   const counts = patterns.map(() => 0);
   for (const c of kept) counts[c.pattern]!++;
   const pieces: Buffer[] = [];
-  const emitted = emitKept(kept, patterns, input, 0, 0, pieces);
-  if (emitted < input.length) pieces.push(input.subarray(emitted));
+  const emitted = emitKept(kept, patterns, input, 0, 0, pieces, raw);
+  if (emitted < input.length) emitText(input, 0, emitted, input.length, pieces, raw);
   return { body: Buffer.concat(pieces), masked: maskingReport(patterns, counts) };
 }

@@ -1,7 +1,8 @@
 import { SluiceError } from '../../../common/errors.ts';
 import type { MaskerStats, StreamMasker } from '../types.ts';
 import type { Candidate } from './compiled-pattern.ts';
-import { emitKept } from './emit-kept.ts';
+import { emitKept, emitText } from './emit-kept.ts';
+import type { RawWriter } from './json-unescape.ts';
 import type { EnginePlan } from './engine-plan.ts';
 import { searchLiteral } from './search-literal.ts';
 import { searchZone } from './search-zone.ts';
@@ -48,7 +49,14 @@ export class StreamingMasker implements StreamMasker {
   /** Per pattern, settledEnd for the current round (computed once per push). */
   private readonly settled: number[];
 
-  constructor(private readonly plan: EnginePlan) {
+  /**
+   * `raw`: for a JSON body the window holds decoded text (json-stream-masker.ts), and output is
+   * written through this writer so unmasked escapes come out as they came in.
+   */
+  constructor(
+    private readonly plan: EnginePlan,
+    private readonly raw: RawWriter | null = null,
+  ) {
     this.next = plan.patterns.map(() => 0);
     this.execCalls = plan.patterns.map(() => 0);
     this.masked = plan.patterns.map(() => 0);
@@ -67,6 +75,11 @@ export class StreamingMasker implements StreamMasker {
     if (this.ended) return EMPTY;
     this.ended = true;
     return this.round(true);
+  }
+
+  /** Input bytes held back right now (stats().bufferedBytes without building the rest). */
+  get bufferedBytes(): number {
+    return this.window.length;
   }
 
   stats(): MaskerStats {
@@ -97,10 +110,10 @@ export class StreamingMasker implements StreamMasker {
     if (this.plan.countMasked) for (const c of kept) this.masked[c.pattern]!++;
 
     const pieces: Buffer[] = [];
-    let emitted = emitKept(kept, patterns, text, base, this.emitted, pieces);
+    let emitted = emitKept(kept, patterns, text, base, this.emitted, pieces, this.raw);
     const cut = final ? windowEnd : charStartAtOrBefore(text, frontier - base, emitted - base) + base;
     if (cut > emitted) {
-      pieces.push(text.subarray(emitted - base, cut - base));
+      emitText(text, base, emitted, cut, pieces, this.raw);
       emitted = cut;
     }
     this.emitted = emitted;
