@@ -2,8 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Gateway, TEST_SECRETS } from '../harness/gateway.ts';
-import { FileSessionStore, httpRequestOf, type SessionRecord } from '../../ext-proc/sessions/index.ts';
-import { silentLogger } from '../../common/logger.ts';
+import type { SessionRecord } from '../../ext-proc/sessions/index.ts';
 import { CREDENTIAL_MARKER } from '../../ext-proc/http/credential-scrubber.ts';
 import { CREDENTIAL_ENTRY } from '../../ext-proc/http/masked-body.ts';
 
@@ -31,17 +30,7 @@ describe('ext-proc scrubs the injected credential from echoing response bodies',
   const echo = (path: string, headers: Record<string, string> = {}) => gw.request(path, { token: alice, headers: { 'x-demo-echo-headers': '1', 'x-note': 'kept as is', ...headers } });
   const seen = (marker: string) => gw.upstream.seen.find((r) => r.path.includes(marker));
 
-  async function recordOf(marker: string): Promise<SessionRecord> {
-    await gw.proc!.recordingQueue!.flush();
-    const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true, logger: silentLogger() });
-    try {
-      const found = (await store.list({ limit: 1000 })).records.find((r) => httpRequestOf(r)?.path.includes(marker));
-      assert.ok(found, `a record for ${marker}`);
-      return found;
-    } finally {
-      await store.close();
-    }
-  }
+  const recordOf = (marker: string): Promise<SessionRecord> => gw.recordFor(marker);
 
   const responseBodyOf = (record: SessionRecord): string => {
     const response = record.events.find((e) => e.kind === 'http.response') as { body: { text: string } } | undefined;

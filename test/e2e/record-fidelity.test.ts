@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Gateway } from '../harness/gateway.ts';
 import { waitFor } from '../harness/wait.ts';
 import { approvalsCall, pendingFor } from '../harness/approvals-client.ts';
-import { FileSessionStore, httpRequestOf, httpResponseOf, type SessionRecord } from '../../ext-proc/sessions/index.ts';
+import { httpResponseOf } from '../../ext-proc/sessions/index.ts';
 
 const FIXTURE_POLICIES = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
 
@@ -44,7 +44,7 @@ describe('session records match what the caller got, through real Envoy', () => 
     });
     assert.equal(res.status, 502);
     assert.equal(res.json().error.code, 'ERR_BODY_REFUSED');
-    const record = await recordFor(gw, 'case=fidelity-binary');
+    const record = await gw.recordFor('case=fidelity-binary', { subject: 'alice' });
     assert.equal(record.outcome, 'refused');
     const response = httpResponseOf(record)!;
     assert.equal(response.status, 502, 'the status the caller got, not the upstream\'s');
@@ -65,7 +65,7 @@ describe('session records match what the caller got, through real Envoy', () => 
     const res = await response;
     const receivedAt = Date.now();
     assert.equal(res.status, 200);
-    const record = await recordFor(gw, 'case=fidelity-wait');
+    const record = await gw.recordFor('case=fidelity-wait', { subject: 'alice' });
     assert.ok(record.startedAt >= sentAt - 5 && record.startedAt <= sentAt + 200, `starts when the caller sent it (${record.startedAt - sentAt} ms after)`);
     assert.ok(record.endedAt - record.startedAt >= 800, `lasts as long as the caller waited (${record.endedAt - record.startedAt} ms)`);
     assert.ok(record.endedAt <= receivedAt + 50);
@@ -76,16 +76,3 @@ describe('session records match what the caller got, through real Envoy', () => 
     assert.equal(record.events[0]?.kind, 'approval', 'the wait came before the request went upstream');
   });
 });
-
-async function recordFor(gw: Gateway, fragment: string): Promise<SessionRecord> {
-  await gw.proc!.recordingQueue!.flush();
-  const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
-  try {
-    const { records } = await store.list({ subject: 'alice' });
-    const record = records.find((r) => httpRequestOf(r)?.path.includes(fragment));
-    assert.ok(record, `a session record for ${fragment}`);
-    return record;
-  } finally {
-    await store.close();
-  }
-}

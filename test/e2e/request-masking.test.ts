@@ -118,7 +118,7 @@ describe('masking profiles chosen by policy, and request bodies, through real En
     assert.equal((await res.json() as { error: { code: string } }).error.code, 'ERR_REQUEST_BODY_REFUSED');
     assert.equal(gw.upstream.seen.length, before);
     await gw.proc!.recordingQueue!.flush();
-    const record = await findRecord(gw, 'case=req-binary');
+    const record = await gw.recordFor('case=req-binary', { subject: 'alice' });
     assert.equal(record.outcome, 'refused', 'the record says what the caller got: a refusal');
     const response = httpResponseOf(record)!;
     assert.equal(response.status, 415);
@@ -132,7 +132,7 @@ describe('masking profiles chosen by policy, and request bodies, through real En
     assert.equal(res.status, 200, res.text);
     assert.equal(lastSeen('case=req-default')?.body, body, 'pii masks responses only: the upstream gets the order as sent');
     await gw.proc!.recordingQueue!.flush();
-    const record = await findRecord(gw, 'case=req-default');
+    const record = await gw.recordFor('case=req-default', { subject: 'alice' });
     const request = httpRequestOf(record)!.body;
     const recorded = 'text' in request ? request.text : '';
     assert.ok(!recorded.includes(CARD), recorded);
@@ -144,7 +144,7 @@ describe('masking profiles chosen by policy, and request bodies, through real En
 
   test('a masked upload is recorded as delivered upstream', async () => {
     await gw.proc!.recordingQueue!.flush();
-    const record = await findRecord(gw, 'case=req-mask');
+    const record = await gw.recordFor('case=req-mask', { subject: 'alice' });
     const request = httpRequestOf(record)!.body;
     const recorded = 'text' in request ? request.text : '';
     assert.match(recorded, /\*{4} \*{4} \*{4} 1111/);
@@ -217,16 +217,3 @@ describe('an upload of 1 GB through Envoy + ext-proc (request masking on)', () =
     assert.ok(process.memoryUsage().rss - rssBefore < 256 * 1024 * 1024, 'memory stayed bounded');
   });
 });
-
-async function findRecord(gw: Gateway, fragment: string) {
-  const { FileSessionStore } = await import('../../ext-proc/sessions/index.ts');
-  const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
-  try {
-    const { records } = await store.list({ subject: 'alice' });
-    const record = records.find((r) => httpRequestOf(r)?.path.includes(fragment));
-    assert.ok(record, `a session record for ${fragment}`);
-    return record;
-  } finally {
-    await store.close();
-  }
-}

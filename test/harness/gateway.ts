@@ -11,6 +11,7 @@ import { startExtProcService, type ExtProcService } from '../../ext-proc/service
 import { startGeneratedEnvoy, type GeneratedEnvoy } from '../../envoy/run.ts';
 import { envoyRuntime, startEnvoyUnderTest, type EnvoyUnderTest } from './envoy-runtime.ts';
 import { capturedLogger } from './log-capture.ts';
+import { FileSessionStore, httpRequestOf, type SessionFilter, type SessionRecord } from '../../ext-proc/sessions/index.ts';
 import { freePort } from '../../common/free-port.ts';
 
 const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -233,6 +234,22 @@ export class Gateway {
   /** Where the file session store of this gateway writes. */
   get sessionsDir(): string {
     return path.join(path.dirname(this.secretsFile), 'sessions');
+  }
+
+  /**
+   * The recorded session of the exchange whose request path contains `fragment`, once the
+   * recording queue has drained (file store). Throws when there is none.
+   */
+  async recordFor(fragment: string, filter: SessionFilter = {}): Promise<SessionRecord> {
+    await this.proc!.recordingQueue!.flush();
+    const store = await FileSessionStore.open({ dir: this.sessionsDir, readOnly: true });
+    try {
+      const record = (await store.list({ limit: 1000, ...filter })).records.find((r) => httpRequestOf(r)?.path.includes(fragment));
+      if (!record) throw new Error(`no session record for ${fragment}`);
+      return record;
+    } finally {
+      await store.close();
+    }
   }
 
   /** Stops ext-proc; `crash` cuts in-flight streams at once instead of letting them finish. */
