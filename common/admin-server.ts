@@ -20,6 +20,8 @@ export interface AdminServer {
   route(method: string, pattern: string, handler: AdminHandler): void;
   /** A check /readyz runs; the service is ready when every registered check answers `ok: true`. */
   readiness(name: string, check: ReadinessCheck): void;
+  /** Runs every readiness check, as /readyz does (the gRPC health service answers from this). */
+  ready(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     port,
     route: (method, pattern, handler) => routes.add(method, pattern, handler),
     readiness: (name, check) => readiness.add(name, check),
+    ready: async () => (await readiness.run()).ready,
     close: () => closeServer(server),
   };
 }

@@ -49,3 +49,7 @@ export function authorizationService(): grpc.ServiceClientConstructor {
 export function externalProcessorService(): grpc.ServiceClientConstructor {
   return lookup(loadProto('envoy/service/ext_proc/v3/external_processor.proto'), 'envoy.service.ext_proc.v3.ExternalProcessor');
 }
+
+export function healthService(): grpc.ServiceClientConstructor {
+  return lookup(loadProto('grpc/health/v1/health.proto'), 'grpc.health.v1.Health');
+}

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { addHealthService } from '../common/grpc-health.ts';
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../common/errors.ts';
 import { LazyAbort } from '../common/lazy-signal.ts';
@@ -16,6 +17,8 @@ export interface ExtAuthzServerOptions {
   decisionLog: Logger;
   host?: string;
   port?: number;
+  /** Readiness for the grpc.health.v1 service (the admin server's checks); ready when absent. */
+  ready?: () => Promise<boolean>;
 }
 
 /**
@@ -26,6 +29,8 @@ export interface ExtAuthzServerOptions {
  */
 export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promise<RunningServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
+  // grpc.health.v1 for Envoy's health checks of ext-authz replicas.
+  addHealthService(server, { ready: options.ready ?? (async () => true), services: ['envoy.service.auth.v3.Authorization'], logger: options.logger });
   server.addService(authorizationService().service, {
     Check: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
       const started = performance.now();

@@ -76,6 +76,7 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
       authorizer,
       logger: options.logger,
       decisionLog: options.decisionLog,
+      ready: () => admin.ready(),
       host: config.extAuthz.host,
       port: options.port ?? config.extAuthz.port,
     });

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { addHealthService } from '../common/grpc-health.ts';
 import { describeError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { externalProcessorService } from '../common/protos.ts';
@@ -35,8 +36,10 @@ const PROCESSORS: readonly { name: string; service: () => grpc.ServiceDefinition
  * exception while processing aborts the stream with INTERNAL, which Envoy
  * (failure_mode_allow: false) turns into an error for the caller: never an unprocessed pass.
  */
-export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number }): Promise<RunningServer> {
+export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number; ready?: () => Promise<boolean> }): Promise<RunningServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
+  // grpc.health.v1 for Envoy's health checks of ext-proc replicas (ready: the admin checks).
+  addHealthService(server, { ready: deps.ready ?? (async () => true), services: ['envoy.service.ext_proc.v3.ExternalProcessor'], logger: deps.logger });
   // `deps` is passed on as it is, never spread: its credential and masking plans are getters
   // the service swaps on a config reload.
   for (const kind of PROCESSORS) {

@@ -89,6 +89,8 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       secrets,
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
+      // Without an admin server, the gRPC server itself is all there is to be ready.
+      ...(admin ? { ready: () => admin!.ready() } : {}),
       logger: options.logger,
       host: config.extProc.host,
       port: options.port ?? config.extProc.port,
