@@ -58,3 +58,11 @@ test('blame prefers the longest resource name that appears as a whole word', () 
   assert.equal(blamedTarget("cluster 'target_a': bad", owners), 'a');
   assert.equal(blamedTarget('nothing to see', owners), undefined);
 });
+
+test('a short target name inside a random temp path is not blamed; the target holding the file is', () => {
+  // Seen in CI: Envoy's message named the validation temp dir "sluice-envoy-validate-nHFaEv",
+  // whose "a" between capitals read as target "a".
+  assert.equal(blamedTarget("error initializing configuration '/tmp/sluice-envoy-validate-nHFaEv/envoy.yaml'", new Map([['target_a', 'a']])), undefined);
+  const generated = generateEnvoyConfig(gatewayInput([httpTarget('a'), httpTarget('c', { tls: { caFile: '/nonexistent/sluice-xds-e2e-nA0RLr/missing-ca.pem', subjectAltNames: ['c'] } })]));
+  assert.throws(() => validateGenerated(generated), (err: any) => err.code === 'ERR_ENVOY_CONFIG_INVALID' && err.details.target === 'c');
+});

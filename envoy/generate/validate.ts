@@ -32,7 +32,9 @@ export function validateGenerated(generated: GeneratedConfig, binary?: EnvoyBina
     validateEnvoyConfig(JSON.stringify(staticEquivalent(generated)), binary);
   } catch (err) {
     if (!(err instanceof SluiceError) || err.code !== 'ERR_ENVOY_CONFIG_INVALID') throw err;
-    const target = blamedTarget(err.message, generated.owners) ?? targetByValue(err.message, generated);
+    // A resource name, then a value only one target's cluster holds (a file path, a host), then a
+    // bare target name: a short name ("a") can also occur by chance in a temp path in the message.
+    const target = blamedResource(err.message, generated.owners) ?? targetByValue(err.message, generated) ?? blamedTarget(err.message, generated.owners);
     throw new SluiceError('ERR_ENVOY_CONFIG_INVALID', target ? `target ${target}: ${err.message}` : err.message, {
       cause: err,
       details: target ? { target } : {},
@@ -40,13 +42,21 @@ export function validateGenerated(generated: GeneratedConfig, binary?: EnvoyBina
   }
 }
 
+/** Whether `name` stands in `message` as a whole word (names are lower case; any letter, digit, ".", "_" or "-" beside it means it is part of something else). */
+function mentions(message: string, name: string): boolean {
+  return new RegExp(`(^|[^A-Za-z0-9._-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z0-9._-])`).test(message);
+}
+const byLength = (a: string, b: string) => b.length - a.length;
+
+/** The target whose resource (cluster, route) Envoy's message names, longest name first. */
+function blamedResource(message: string, owners: ReadonlyMap<string, string>): string | undefined {
+  const resource = [...owners.keys()].sort(byLength).find((name) => mentions(message, name));
+  return resource === undefined ? undefined : owners.get(resource);
+}
+
 /** The target named in Envoy's message: by resource name first (longest match), else by target name. */
 export function blamedTarget(message: string, owners: ReadonlyMap<string, string>): string | undefined {
-  const mentions = (name: string) => new RegExp(`(^|[^a-z0-9._-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9._-])`).test(message);
-  const byLength = (a: string, b: string) => b.length - a.length;
-  const resource = [...owners.keys()].sort(byLength).find(mentions);
-  if (resource) return owners.get(resource);
-  return [...new Set(owners.values())].sort(byLength).find(mentions);
+  return blamedResource(message, owners) ?? [...new Set(owners.values())].sort(byLength).find((name) => mentions(message, name));
 }
 
 /**
