@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,20 +44,28 @@ test('the dev config (npm start) generates a config envoy --mode validate accept
   assert.match(routes, /"target":"sql-api"[^}]*}[^]*?"with_request_body"/);
 });
 
-test('deploy/sluice.example.yaml generates a config envoy --mode validate accepts (TLS files and policies in place)', async () => {
-  // The example's relative paths (tls/..., policies/) are laid out as an operator would mount them.
+test('deploy/sluice.example.yaml, as shipped, renders with `sluice envoy render` into a config envoy --mode validate accepts', () => {
+  // What an operator runs first: the CLI validates with the real Envoy unless --no-validate.
+  const run = spawnSync(process.execPath, ['--import', 'tsx', repo('cli/sluice.ts'), 'envoy', 'render', '--config', repo('deploy/sluice.example.yaml')], { encoding: 'utf8', env: { ...process.env, SLUICE_CONFIG: '' } });
+  assert.equal(run.status, 0, run.stderr);
+  const rendered = JSON.parse(run.stdout) as { static_resources: { clusters: unknown[]; listeners: unknown[] } };
+  const clusters = JSON.stringify(rendered.static_resources.clusters);
+  assert.match(clusters, /"type":"STRICT_DNS"/, 'host-name endpoints make a DNS cluster (a STATIC one is rejected)');
+  assert.match(clusters, /"sni":"billing.internal"/);
+  assert.match(JSON.stringify(rendered.static_resources.listeners), /"target":"billing-api","max_hold_ms":"29000"/, 'the example policy\'s approve rule gives billing-api the approval budget');
+});
+
+test('the example with its commented private CA and client certificate enabled also validates (files in place)', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-example-'));
   try {
-    copyFileSync(repo('deploy/sluice.example.yaml'), path.join(dir, 'sluice.yaml'));
+    const text = readFileSync(repo('deploy/sluice.example.yaml'), 'utf8').replace(/# (caFile|certFile|keyFile): /g, '$1: ');
+    writeFileSync(path.join(dir, 'sluice.yaml'), text.replace('policyDir: policies', `policyDir: ${repo('deploy/policies')}`));
     mkdirSync(path.join(dir, 'tls'));
-    mkdirSync(path.join(dir, 'policies'));
     const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: path.join(dir, 'tls') });
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example CA', '-keyout', 'ca-key.pem', '-out', 'company-ca.pem');
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=sluice', '-keyout', 'sluice-client-key.pem', '-out', 'sluice-client.pem');
     const generated = await renderAndValidate(path.join(dir, 'sluice.yaml'));
-    const clusters = JSON.stringify(generated.files['cds.json']);
-    assert.match(clusters, /"type":"STRICT_DNS"/, 'host-name endpoints make a DNS cluster (a STATIC one is rejected)');
-    assert.match(clusters, /"sni":"billing.internal"/);
+    assert.match(JSON.stringify(generated.files['cds.json']), /sluice-client\.pem/, 'the client certificate is presented');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
