@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Replaces the credential ext-proc injected wherever an upstream echoes it into a response body,
  * whatever the masking profile says: a workload must never see the real credential. A literal
@@ -19,6 +21,20 @@ export function echoForms(secret: string): Buffer[] {
   return [...forms].map((form) => Buffer.from(form, 'utf8'));
 }
 
+// One scrubber per exchange, but the forms depend only on the secret's value (rotation changes
+// it): built once per value. The buffers are only read.
+const FORMS = new LRUCache<string, readonly Buffer[]>({ max: 256 });
+
+function formsFor(secret: string): readonly Buffer[] {
+  let forms = FORMS.get(secret);
+  if (forms === undefined) {
+    // Longest first: at one position the longest form wins (a form may begin another).
+    forms = echoForms(secret).sort((a, b) => b.length - a.length);
+    FORMS.set(secret, forms);
+  }
+  return forms;
+}
+
 export class CredentialScrubber {
   private readonly forms: readonly Buffer[];
   private readonly marker = Buffer.from(CREDENTIAL_MARKER, 'utf8');
@@ -26,8 +42,7 @@ export class CredentialScrubber {
   private found = 0;
 
   constructor(secret: string) {
-    // Longest first: at one position the longest form wins (a form may begin another).
-    this.forms = echoForms(secret).sort((a, b) => b.length - a.length);
+    this.forms = formsFor(secret);
   }
 
   /** Echoes replaced so far. */

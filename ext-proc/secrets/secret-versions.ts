@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { SluiceError } from '../../common/errors.ts';
 import type { SecretStore } from './types.ts';
 
@@ -26,6 +27,9 @@ export function secretVersion(key: Uint8Array, value: string): string {
 /** The version of each secret in a store, under one key; the one place versions are made. */
 export class SecretVersions {
   private readonly key: Buffer;
+  // Every exchange asks for the version of the value it injects (an HMAC, ~1.5 µs); values change
+  // only on rotation, so each is computed once. Bounded: a store holds few secrets.
+  private readonly byValue = new LRUCache<string, string>({ max: 256 });
 
   constructor(private readonly store: SecretStore, key: Uint8Array) {
     if (key.length < MIN_VERSION_KEY_BYTES) {
@@ -38,11 +42,16 @@ export class SecretVersions {
   /** The current version of a named secret, or undefined when no store has it. */
   version(name: string): string | undefined {
     const value = this.store.get(name);
-    return value === undefined ? undefined : secretVersion(this.key, value);
+    return value === undefined ? undefined : this.of(value);
   }
 
   /** The version a value would have (for a store reporting its own changes). */
   of(value: string): string {
-    return secretVersion(this.key, value);
+    let version = this.byValue.get(value);
+    if (version === undefined) {
+      version = secretVersion(this.key, value);
+      this.byValue.set(value, version);
+    }
+    return version;
   }
 }
