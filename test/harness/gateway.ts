@@ -84,7 +84,8 @@ export class Gateway {
     readonly envoy: EnvoyUnderTest,
     readonly policyDir: string,
     private readonly options: GatewayOptions,
-    public proc: ExtProcService | undefined,
+    /** The live services, as the config store's subscribers see them (restarts replace them). */
+    private readonly running: { proc: ExtProcService | undefined },
     readonly procLogs: ReturnType<typeof capturedLogger>,
     readonly secretsFile: string,
     private readonly procPort: number,
@@ -120,7 +121,7 @@ export class Gateway {
 
     const configStore = new ConfigStore(config, replicas[0]!.logs.logger);
     // Replicas and ext-proc restart during tests: the store always talks to the live ones.
-    const holder = { replicas, proc: proc as ExtProcService | undefined };
+    const holder = { proc: proc as ExtProcService | undefined };
     const live = (name: string, pick: () => (ConfigSubscriber | undefined)[]): ConfigSubscriber => ({
       name,
       check: async (next) => {
@@ -138,7 +139,7 @@ export class Gateway {
         return { ok: true };
       },
     });
-    configStore.subscribe(live('ext-authz replicas', () => holder.replicas.map((r) => r.service?.configSubscriber)));
+    configStore.subscribe(live('ext-authz replicas', () => replicas.map((r) => r.service?.configSubscriber)));
     configStore.subscribe(live('ext-proc', () => [holder.proc?.configSubscriber]));
 
     const httpPort = await freePort();
@@ -157,12 +158,13 @@ export class Gateway {
       start: (bootstrap) => startEnvoyUnderTest(runtime, bootstrap, { xdsDir: path.join(workDir, 'envoy'), httpPort, servicePorts }),
     });
     configStore.watch(100);
-    const gw = new Gateway(issuer, upstream, replicas, generated.envoy, policyDir, options, proc, procLogs, secretsFile, procPort, configFile, configStore, generated);
-    gw.holder = holder;
-    return gw;
+    return new Gateway(issuer, upstream, replicas, generated.envoy, policyDir, options, holder, procLogs, secretsFile, procPort, configFile, configStore, generated);
   }
 
-  private holder: { replicas: Replica[]; proc: ExtProcService | undefined } = { replicas: [], proc: undefined };
+  /** The running ext-proc (undefined while a test has it stopped). */
+  get proc(): ExtProcService | undefined {
+    return this.running.proc;
+  }
 
   /** The sluice.yaml document of a test gateway (plain data, written as YAML). */
   private static configDocument(options: GatewayOptions, at: { policyDir: string; secretsFile: string; workDir: string; servicesHost: string; upstreamPort: number }): Record<string, unknown> {
@@ -255,14 +257,12 @@ export class Gateway {
   /** Stops ext-proc; `crash` cuts in-flight streams at once instead of letting them finish. */
   async stopExtProc(options: { crash?: boolean } = {}): Promise<void> {
     await this.proc?.close(options.crash ? 0 : undefined);
-    this.proc = undefined;
-    this.holder.proc = undefined;
+    this.running.proc = undefined;
   }
 
   async restartExtProc(): Promise<void> {
     await this.stopExtProc();
-    this.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort);
-    this.holder.proc = this.proc;
+    this.running.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort);
   }
 
   private static async startReplica(replica: Replica, config: SluiceConfig, issuer: DevIssuer): Promise<void> {
