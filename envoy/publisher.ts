@@ -35,9 +35,19 @@ export class EnvoyPublisher {
 
   /** Generates and validates without writing: what a reload would publish, or why it cannot. */
   prepare(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): GeneratedConfig {
-    let generated: GeneratedConfig;
+    return this.#validate(this.#generate(config, routingNeeds), config);
+  }
+
+  #generate(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): GeneratedConfig {
     try {
-      generated = generateEnvoyConfig(generatorInput(config, routingNeeds, this.options.services));
+      return generateEnvoyConfig(generatorInput(config, routingNeeds, this.options.services));
+    } catch (err) {
+      throw located(err, config);
+    }
+  }
+
+  #validate(generated: GeneratedConfig, config: SluiceConfig): GeneratedConfig {
+    try {
       if (this.options.validate !== false) validateGenerated(generated);
     } catch (err) {
       throw located(err, config);
@@ -63,7 +73,16 @@ export class EnvoyPublisher {
   async #publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared: GeneratedConfig | undefined): Promise<PublishResult> {
     const started = performance.now();
     try {
-      const generated = prepared ?? this.prepare(config, routingNeeds);
+      let generated = prepared;
+      if (generated === undefined) {
+        // Most policy reloads change nothing Envoy sees: skip validating (an Envoy process) and
+        // writing when the resources are what is already live.
+        const candidate = this.#generate(config, routingNeeds);
+        if (this.#last !== undefined && JSON.stringify(candidate.files) === JSON.stringify(this.#last.files)) {
+          return { ok: true, written: [], ms: performance.now() - started };
+        }
+        generated = this.#validate(candidate, config);
+      }
       const adminUrl = this.options.envoyAdminUrl?.();
       const { written } = await applyXds(generatorInput(config, routingNeeds, this.options.services).xdsDir, generated, adminUrl ? { envoyAdminUrl: adminUrl } : {});
       this.#last = generated;
