@@ -6,6 +6,7 @@
 import { isSluiceError } from '../common/errors.ts';
 import { COMMANDS, usage } from './commands/index.ts';
 import { HELP } from './commands/help.ts';
+import { UsageError } from './commands/usage-error.ts';
 
 /** Node's util.parseArgs errors (an unknown or ill-typed option): not Sluice codes. */
 const NODE_PARSE_ARGS_ERROR = /^ERR_PARSE_ARGS_/;
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // A mistyped or missing option: say which, show the options, exit 2 (no stack trace).
     const code = (err as { code?: unknown })?.code;
-    if (typeof code === 'string' && NODE_PARSE_ARGS_ERROR.test(code)) {
+    if ((typeof code === 'string' && NODE_PARSE_ARGS_ERROR.test(code)) || err instanceof UsageError) {
       process.stderr.write(`sluice ${name}: ${(err as Error).message}\n\n${help ?? command.summary}\n`);
       return 2;
     }

@@ -31,6 +31,8 @@ export interface AdminServerOptions {
   logger: Logger;
   /** Per readiness check; a slower check counts as not ready. */
   readinessTimeoutMs?: number;
+  /** Answers what no route matches (a gateway passing its admin port on to a service); 404 when absent. */
+  fallback?: AdminHandler;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const pathname = new URL(req.url ?? '/', 'http://admin.invalid').pathname;
     const match = routes.match(req.method ?? 'GET', pathname);
+    if (match.kind === 'not-found' && options.fallback) return options.fallback(req, res, {}, signal);
     if (match.kind === 'not-found') return sendError(res, 404, 'ERR_ROUTE_NOT_FOUND', `no route for ${pathname}`);
     if (match.kind === 'method-not-allowed') {
       return sendError(res, 405, 'ERR_METHOD_NOT_ALLOWED', `use ${match.allow} for ${pathname}`, { allow: match.allow });

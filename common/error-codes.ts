@@ -36,6 +36,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_TOKEN_CLAIM_MISSING: caller(401),
   ERR_TOKEN_CLAIM_INVALID: caller(401),
   ERR_POLICY_DENIED: caller(403),
+  ERR_POLICY_UNAVAILABLE: caller(503),
   ERR_APPROVAL_PENDING: caller(403),
   ERR_APPROVAL_DENIED: caller(403),
   ERR_APPROVAL_TIMED_OUT: caller(403),
@@ -68,6 +69,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_SESSION_NOT_FOUND: approver(404),
   ERR_SESSION_STORE_UNAVAILABLE: approver(503),
   ERR_SESSION_INVALID: approver(400),
+  ERR_SERVICE_UNAVAILABLE: approver(503),
 
   // Operators and policy authors: logs, startup, the CLI.
   ERR_CONFIG_INVALID: operator,
@@ -88,6 +90,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_ENVOY_RELOAD_TIMEOUT: operator,
   ERR_SESSION_STORE_LOCKED: operator,
   ERR_SESSION_STORE_CORRUPT: operator,
+  ERR_CHILD_START: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

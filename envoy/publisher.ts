@@ -24,6 +24,7 @@ export type PublishResult = { ok: true; written: string[]; ms: number } | { ok: 
  */
 export class EnvoyPublisher {
   #last: GeneratedConfig | undefined;
+  #lastResult: PublishResult | undefined;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: PublisherOptions) {}
@@ -31,6 +32,11 @@ export class EnvoyPublisher {
   /** The last config that went live (for the bootstrap a runner starts Envoy with). */
   get current(): GeneratedConfig | undefined {
     return this.#last;
+  }
+
+  /** How the latest publish ended (undefined before the first). */
+  get lastResult(): PublishResult | undefined {
+    return this.#lastResult;
   }
 
   /** Generates and validates without writing: what a reload would publish, or why it cannot. */
@@ -65,7 +71,7 @@ export class EnvoyPublisher {
    * run one at a time, in order. Never rejects.
    */
   publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared?: GeneratedConfig): Promise<PublishResult> {
-    const run = this.#tail.then(() => this.#publish(config, routingNeeds, prepared));
+    const run = this.#tail.then(() => this.#publish(config, routingNeeds, prepared)).then((result) => (this.#lastResult = result));
     this.#tail = run;
     return run;
   }

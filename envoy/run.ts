@@ -39,8 +39,9 @@ export interface GeneratedEnvoy<T extends RunningEnvoyHandle> {
  */
 export async function startGeneratedEnvoy<T extends RunningEnvoyHandle>(options: GeneratedEnvoyOptions<T>): Promise<GeneratedEnvoy<T>> {
   const { configStore, policies, logger } = options;
-  let adminUrl: string | undefined;
-  const publisher = new EnvoyPublisher({ logger, services: options.services, envoyAdminUrl: () => adminUrl });
+  let envoy: T | undefined;
+  // Read at each publish: a supervised Envoy that was restarted may answer on a new admin port.
+  const publisher = new EnvoyPublisher({ logger, services: options.services, envoyAdminUrl: () => envoy?.adminUrl });
   const needs = (target: string) => policies.current().routingNeeds(target);
   const config = configStore.current();
   const xdsDir = generatorInput(config, needs, options.services).xdsDir;
@@ -49,8 +50,8 @@ export async function startGeneratedEnvoy<T extends RunningEnvoyHandle>(options:
   const first = publisher.prepare(config, needs);
   const published = await publisher.publish(config, needs, first);
   if (!published.ok) throw published.error;
-  const envoy = await options.start(JSON.stringify(first.bootstrap), first);
-  adminUrl = envoy.adminUrl;
+  const started = await options.start(JSON.stringify(first.bootstrap), first);
+  envoy = started;
 
   // Policies may change what a route needs; republish with the live config (a no-op write when
   // nothing Envoy sees changed).
@@ -77,14 +78,14 @@ export async function startGeneratedEnvoy<T extends RunningEnvoyHandle>(options:
       return result.ok ? { ok: true } : { ok: false, reason: result.error.message };
     },
   });
-  logger.info({ xdsDir: path.resolve(xdsDir), targets: config.targets.map((t) => t.name), admin: adminUrl }, 'envoy running on the generated config');
+  logger.info({ xdsDir: path.resolve(xdsDir), targets: config.targets.map((t) => t.name), admin: started.adminUrl }, 'envoy running on the generated config');
   return {
-    envoy,
+    envoy: started,
     publisher,
     xdsDir,
     stop: async () => {
       offPolicies();
-      await envoy.stop();
+      await started.stop();
     },
   };
 }

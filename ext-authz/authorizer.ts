@@ -65,6 +65,8 @@ export class Authorizer {
     // Phase 4: content guardrails, then policy.
     try {
       const policies = this.deps.policies();
+      // The service started on a policy directory that does not load: nothing may pass until it does.
+      if (policies.unavailable !== undefined) return { ...deny('ERR_POLICY_UNAVAILABLE', 'no policy is loaded yet; the gateway is not ready'), identity, target };
       const content = contentOf(target, request);
       const guardrail = content === null ? null : policies.checkContent(content);
       if (guardrail !== null) {

@@ -1,5 +1,5 @@
-import type { SluiceConfig } from '../common/config.ts';
-import type { PolicyContext, TargetFacts } from './policy/index.ts';
+import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
+import { formatIssue, loadPolicyDir, PolicyError, type PolicyContext, type PolicyStore, type TargetFacts } from './policy/index.ts';
 
 /**
  * What policies are checked against, from sluice.yaml (both services read the same file): the
@@ -15,5 +15,30 @@ export function policyContext(config: SluiceConfig): PolicyContext {
   return {
     targets,
     maskingProfiles: new Set(config.extProc.masking.profiles.map((profile) => String((profile as { name?: unknown }).name))),
+  };
+}
+
+/**
+ * Keeps a policy store in step with sluice.yaml. A config that drops a target some policy still
+ * names is refused whole: the policy file and line are in the reason, and nothing of the new
+ * config goes live. Policies that never loaded have nothing live to protect, so any config is
+ * let through: the new context may be what fixes them.
+ */
+export function policyContextSubscriber(name: string, policies: PolicyStore): ConfigSubscriber {
+  return {
+    name,
+    check: async (next) => {
+      if (!policies.loaded) return { ok: true };
+      try {
+        await loadPolicyDir(policies.dir, policyContext(next));
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, reason: err instanceof PolicyError ? `the policies do not load with it: ${err.issues.map(formatIssue).join('; ')}` : String(err) };
+      }
+    },
+    apply: async (next) => {
+      const result = await policies.setContext(policyContext(next));
+      return result.ok || !policies.loaded ? { ok: true } : { ok: false, reason: result.error.message };
+    },
   };
 }

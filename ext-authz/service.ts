@@ -2,11 +2,10 @@ import path from 'node:path';
 import { startAdminServer } from '../common/admin-server.ts';
 import type { Logger } from '../common/logger.ts';
 import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
-import { formatIssue, loadPolicyDir, PolicyError } from './policy/index.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from './identity/index.ts';
 import type { IssuerConfig } from './identity/types.ts';
 import { PolicyStore, type ReloadResult } from './policy/index.ts';
-import { policyContext } from './policy-context.ts';
+import { policyContext, policyContextSubscriber } from './policy-context.ts';
 import { Authorizer } from './authorizer.ts';
 import { startExtAuthzServer } from './server.ts';
 import { startApprovals, type Approvals } from './approvals-setup.ts';
@@ -48,8 +47,12 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const policyDir = path.resolve(config.baseDir, config.extAuthz.policyDir);
-  const policies = await PolicyStore.open(policyDir, { logger: options.logger, context: policyContext(config) });
+  // A directory that does not load at start still lets the service start, refusing every request
+  // and not ready until an edit loads: the operator sees why on /readyz and in the log.
+  const policies = await PolicyStore.openOrRefuse(policyDir, { logger: options.logger, context: policyContext(config) });
   policies.watch();
+  // The first token of each issuer should not wait for its keys.
+  void verifier.issuerKeys().catch(() => undefined);
 
   // One admin server for the whole service; components (approvals, health) register on it.
   const admin = await startAdminServer({ host: config.admin.host, port: options.adminPort ?? config.admin.port, logger: options.logger }).catch(async (err: unknown) => {
@@ -59,9 +62,16 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   let lastReload: ReloadResult | undefined;
   policies.onReload((result) => (lastReload = result));
   admin.readiness('policies', async () => {
+    if (!policies.loaded) return { ok: false, detail: `no policy has loaded: ${policies.current().unavailable}` };
     // A broken edit keeps the last good bundle live, and that bundle still decides correctly: ready.
     const stale = lastReload !== undefined && !lastReload.ok;
     return { ok: true, detail: stale ? 'serving the last good bundle; the latest edit does not load' : 'loaded' };
+  });
+  admin.readiness('issuers', async () => {
+    const keys = await verifier.issuerKeys();
+    if (keys.length === 0) return { ok: true, detail: 'no issuers configured: every request is denied' };
+    const missing = keys.filter((k) => !k.ok);
+    return { ok: missing.length === 0, detail: keys.map((k) => `${k.issuer}: ${k.detail}`).join('; ') };
   });
 
   let serving = false;
@@ -89,23 +99,7 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   }
   serving = true;
   options.logger.info({ port: server.port, adminPort: admin.port, issuers: issuers.map((i) => i.name), policyDir }, 'ext-authz listening');
-  const configSubscriber: ConfigSubscriber = {
-    name: 'ext-authz policies',
-    // A config that drops a target some policy still names is refused whole: the policy file
-    // and line are in the reason, and nothing of the new config goes live.
-    check: async (next) => {
-      try {
-        await loadPolicyDir(policyDir, policyContext(next));
-        return { ok: true };
-      } catch (err) {
-        return { ok: false, reason: err instanceof PolicyError ? `the policies do not load with it: ${err.issues.map(formatIssue).join('; ')}` : String(err) };
-      }
-    },
-    apply: async (next) => {
-      const result = await policies.setContext(policyContext(next));
-      return result.ok ? { ok: true } : { ok: false, reason: result.error.message };
-    },
-  };
+  const configSubscriber = policyContextSubscriber('ext-authz policies', policies);
   return {
     port: server.port,
     adminPort: admin.port,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ConfigStore, loadConfig, type ConfigSubscriber, type SluiceConfig } from '../../common/config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
+import { UsageError } from './usage-error.ts';
 
 export const DEV_CONFIG = fileURLToPath(new URL('../../deploy/sluice.dev.yaml', import.meta.url));
 export const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -15,7 +16,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
 
 export function readConfig(file: string | undefined, fallback?: string): SluiceConfig {
   const chosen = file ?? process.env.SLUICE_CONFIG ?? fallback;
-  if (!chosen) throw new Error('no config file: pass --config <sluice.yaml> or set SLUICE_CONFIG');
+  if (!chosen) throw new UsageError('no config file: pass --config <sluice.yaml> or set SLUICE_CONFIG');
   return loadConfig(chosen);
 }
 
@@ -71,4 +72,23 @@ export function followConfig(config: SluiceConfig, logger: Logger, subscribers: 
   // An edit refused because policies still named what it drops may apply once they change.
   policies?.onReload((result) => void (result.ok && store.retryRefused()));
   return store.watch();
+}
+
+/** A port given on the command line; a bad one is a usage error (exit 2), like a mistyped flag. */
+export function port(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) {
+    throw new UsageError(`${option} must be a port number (0-65535), got "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * The DEVELOPMENT issuer as a trusted issuer, when the config enables dev mode: it listens on
+ * dev.issuerPort (started by `sluice gateway`/`sluice dev`), so a service run as a child of the
+ * gateway trusts the tokens `sluice token` mints.
+ */
+export function devIssuers(config: SluiceConfig): unknown[] {
+  if (!config.dev.enabled) return [];
+  return [{ name: 'dev', issuer: `http://127.0.0.1:${config.dev.issuerPort}`, audiences: [config.dev.audience] }];
 }

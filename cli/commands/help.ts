@@ -6,25 +6,40 @@
 const CONFIG = '  --config, -c FILE     the gateway config (default: $SLUICE_CONFIG)';
 
 export const HELP: Record<string, string> = {
-  dev: `usage: sluice dev [--config sluice.yaml]
+  gateway: `usage: sluice gateway --config sluice.yaml
 
-Runs the embedded default (what npm start runs): the DEVELOPMENT issuer, a demo upstream,
-ext-authz, ext-proc and Envoy on the config generated from sluice.yaml and the policies.
-Edits to either reach Envoy live. Refuses a config without dev.enabled: true.
-
-${CONFIG.replace('$SLUICE_CONFIG', 'deploy/sluice.dev.yaml')}`,
-  'ext-authz': `usage: sluice ext-authz --config sluice.yaml
-
-Runs the ext-authz gRPC service (Envoy's ext_authz) and its admin server (/healthz, /readyz,
-the approvals API). Follows sluice.yaml and the policy directory while it runs.
+Runs the whole gateway as one supervised unit: Envoy on the config generated from sluice.yaml
+and the policies, ext-authz and ext-proc as child processes, and the admin port (admin.port):
+/healthz, /readyz (policies, issuers' keys, stores, Envoy config accepted), /metrics, /status
+and the approvals API. A child that dies is restarted with backoff (up to
+gateway.maxRestartDelay). SIGTERM/SIGINT drains: Envoy closes its listeners, in-flight requests
+get up to gateway.drainTimeout, then everything stops. Edits of sluice.yaml and the policies
+reach Envoy live. With dev.enabled: true it also runs the DEVELOPMENT issuer and demo upstream.
 
 ${CONFIG}`,
+  dev: `usage: sluice dev [--config sluice.yaml]
+
+The gateway (see sluice gateway --help) on the embedded default, what npm start runs: the
+DEVELOPMENT issuer, a demo upstream, ext-authz, ext-proc and Envoy, all on loopback.
+Refuses a config without dev.enabled: true.
+
+${CONFIG.replace('$SLUICE_CONFIG', 'deploy/sluice.dev.yaml')}`,
+  'ext-authz': `usage: sluice ext-authz --config sluice.yaml [--admin-port N]
+
+Runs the ext-authz gRPC service (Envoy's ext_authz) and its admin server (/healthz, /readyz,
+/metrics, the approvals API). Follows sluice.yaml and the policy directory while it runs; a
+policy directory that does not load at start refuses every request and is not ready until fixed.
+
+${CONFIG}
+  --admin-port N        the admin server's port (default: admin.port)`,
   'ext-proc': `usage: sluice ext-proc --config sluice.yaml     (npm run ext-proc -- --config ... adds the memory flags)
 
 Runs the ext-proc gRPC service (Envoy's ext_proc): credential injection, streaming masking,
-session recording. Follows sluice.yaml (credentials, masking profiles) while it runs.
+session recording, and its admin server (/healthz, /readyz, /metrics). Follows sluice.yaml
+(credentials, masking profiles) while it runs.
 
-${CONFIG}`,
+${CONFIG}
+  --admin-port N        the admin server's port (default: extProc.adminPort)`,
   token: `usage: sluice token --sub NAME [--groups a,b] [--claim k=v ...] [--aud AUD] [--ttl SECONDS]
 
 Mints a DEVELOPMENT-ONLY token from the dev issuer that npm start runs; prints it.

@@ -10,7 +10,8 @@ interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
-  dev: { summary: 'run Envoy + ext-authz + dev issuer + demo upstream (npm start)', load: async () => (await import('./dev.ts')).devCommand },
+  gateway: { summary: 'run the whole gateway, supervised: Envoy + ext-authz + ext-proc + admin (--config sluice.yaml)', load: async () => (await import('./gateway.ts')).gatewayCommand },
+  dev: { summary: 'the gateway on the embedded dev config: dev issuer + demo upstream (npm start)', load: async () => (await import('./gateway.ts')).devCommand },
   'ext-authz': { summary: 'run the ext-authz gRPC service (--config sluice.yaml)', load: async () => (await import('./ext-authz.ts')).extAuthzCommand },
   'ext-proc': { summary: 'run the ext-proc gRPC service (--config sluice.yaml)', load: async () => (await import('./ext-proc.ts')).extProcCommand },
   token: { summary: 'mint a DEV-ONLY token from the dev issuer (--sub, --groups, --claim k=v)', load: async () => (await import('./token.ts')).tokenCommand },

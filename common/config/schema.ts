@@ -73,6 +73,8 @@ export const CONFIG_SCHEMA = {
       properties: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 9002 },
+        /** ext-proc's own admin server (/healthz, /readyz, /metrics) when it runs on its own. */
+        adminPort: { ...port, default: 9081 },
         secretsFile: { type: 'string', default: '' },
         /** Secret (in the secret stores) holding the key of secret versions; '' = versionKeyFile. */
         versionKeySecret: { type: 'string', default: '' },
@@ -137,6 +139,17 @@ export const CONFIG_SCHEMA = {
           default: [],
         },
         cleanupIntervalMs: { type: 'integer', minimum: 1000, default: 60000 },
+      },
+      default: {},
+    },
+    /** `sluice gateway`: how it supervises its children and stops. */
+    gateway: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        /** On SIGTERM, how long in-flight requests may take to finish before Envoy is stopped. */
+        drainTimeout: { ...WHOLE_SECONDS, default: '30s' },
+        /** A child that keeps exiting is restarted after a delay doubling from 0.25 s up to this. */
+        maxRestartDelay: { ...WHOLE_SECONDS, default: '30s' },
       },
       default: {},
     },

@@ -67,6 +67,7 @@ export interface SluiceConfig {
   extProc: {
     host: string;
     port: number;
+    adminPort: number;
     /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
     secretsFile: string;
     /**
@@ -107,6 +108,7 @@ export interface SluiceConfig {
     webhooks: { url: string; format: 'json' | 'slack' }[];
     cleanupIntervalMs: number;
   };
+  gateway: { drainTimeout: string; maxRestartDelay: string };
   dev: { enabled: boolean; issuerPort: number; upstreamPort: number; audience: string };
 }
 

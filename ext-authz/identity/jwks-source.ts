@@ -90,6 +90,26 @@ export class JwksSource {
     return { key: await this.#import(record, alg, kid), handle: record };
   }
 
+  /**
+   * For readiness: whether tokens of this issuer can be verified now. Keys in hand (even stale,
+   * after a failed refresh) are enough; without any, one fetch is tried (within the cooldown
+   * that spaces retries, so probes cannot hammer a dead issuer).
+   */
+  async keysAvailable(signal?: AbortSignal): Promise<{ ok: boolean; detail: string }> {
+    if (this.#records !== undefined) {
+      const ageS = Math.round((this.#now() - this.#fetchedAt) / 1000);
+      return { ok: true, detail: `${this.#records.length} keys, fetched ${ageS}s ago${this.#lastError ? '; the latest refresh failed' : ''}` };
+    }
+    try {
+      await this.#ensureLoaded(signal);
+      const records = this.#records as KeyRecord[] | undefined;
+      return { ok: true, detail: `${records?.length ?? 0} keys, fetched now` };
+    } catch (err) {
+      const code = err instanceof AuthError ? err.code : 'ERR_JWKS_UNAVAILABLE';
+      return { ok: false, detail: `no signing keys yet (${code})` };
+    }
+  }
+
   async #ensureLoaded(signal: AbortSignal | undefined): Promise<void> {
     if (this.#records === undefined) {
       if (this.#inflight === undefined && !this.#cooldownOver()) {

@@ -79,6 +79,11 @@ export class JwtIdentityVerifier implements IdentityVerifier {
     });
   }
 
+  /** Per issuer (by name): can its tokens be verified now? For readiness; see JwksSource.keysAvailable. */
+  async issuerKeys(signal?: AbortSignal): Promise<{ issuer: string; ok: boolean; detail: string }[]> {
+    return Promise.all([...this.#issuers.values()].map(async (issuer) => ({ issuer: issuer.config.name, ...(await issuer.keys.keysAvailable(signal)) })));
+  }
+
   async verify(token: string, lazySignal?: LazySignal): Promise<Identity> {
     if (typeof token !== 'string' || token === '') {
       throw new AuthError('ERR_TOKEN_MISSING', 'no bearer token was presented');

@@ -18,6 +18,8 @@ export class CompiledPolicySet implements PolicySet {
   readonly guardrailsByTarget: ReadonlyMap<string, readonly CompiledGuardrail[]>;
   /** Declared target → the operator's default masking profile (absent when none). */
   readonly maskingByTarget: ReadonlyMap<string, string>;
+  /** Set on the stand-in bundle of a service whose policies have never loaded: why none is live. */
+  readonly unavailable: string | undefined;
 
   constructor(init: {
     targets: ReadonlySet<string>;
@@ -26,6 +28,7 @@ export class CompiledPolicySet implements PolicySet {
     byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
     guardrailsByTarget?: ReadonlyMap<string, readonly CompiledGuardrail[]>;
     maskingByTarget?: ReadonlyMap<string, string>;
+    unavailable?: string;
   }) {
     this.targets = init.targets;
     this.sources = Object.freeze([...init.sources]);
@@ -33,7 +36,13 @@ export class CompiledPolicySet implements PolicySet {
     this.byTarget = init.byTarget;
     this.guardrailsByTarget = init.guardrailsByTarget ?? new Map();
     this.maskingByTarget = init.maskingByTarget ?? new Map();
+    this.unavailable = init.unavailable;
     Object.freeze(this);
+  }
+
+  /** A bundle with no policies that denies everything, saying why no real bundle is live. */
+  static unavailable(reason: string): CompiledPolicySet {
+    return new CompiledPolicySet({ targets: new Set(), sources: [], policies: [], byTarget: new Map(), unavailable: reason });
   }
 
   evaluate(request: AccessRequest): Decision {

@@ -78,6 +78,22 @@ describe('PolicyStore', () => {
     });
   });
 
+  it('openOrRefuse starts on a broken bundle refusing everything, and goes live with the first good edit', async () => {
+    await writeFile(join(dir, 'readers.yaml'), BROKEN);
+    store = (await PolicyStore.openOrRefuse(dir, { logger: captureLogger().logger, context: CONTEXT })).watch();
+    assert.equal(store.loaded, false);
+    assert.match(store.current().unavailable ?? '', /^readers\.yaml:7:\d+: /, 'names the file and line');
+    assert.equal(store.lastError?.code, 'ERR_POLICY_INVALID');
+    assert.equal(allowedPath(store, '/v1/x'), false);
+    const reloaded = waitForReload(store, (r) => r.ok);
+    await writeFile(join(dir, 'readers.yaml'), policy('/v1/**'));
+    await reloaded;
+    assert.equal(store.loaded, true);
+    assert.equal(store.lastError, undefined);
+    assert.equal(store.current().unavailable, undefined);
+    assert.equal(allowedPath(store, '/v1/x'), true);
+  });
+
   it('refuses to open a missing directory', async () => {
     await assert.rejects(PolicyStore.open(join(dir, 'missing'), { logger: captureLogger().logger }), {
       code: 'ERR_POLICY_DIR_UNREADABLE',

@@ -1,9 +1,10 @@
 import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from '../../common/logger.ts';
 import { PolicyError } from './errors.ts';
 import type { PolicyContext } from './compile.ts';
 import { loadPolicyDir } from './load.ts';
-import type { CompiledPolicySet } from './policy-set.ts';
+import { CompiledPolicySet } from './policy-set.ts';
 import { scanPolicyDir } from './scan-dir.ts';
 
 export type ReloadResult = { ok: true; set: CompiledPolicySet } | { ok: false; error: PolicyError };
@@ -38,6 +39,7 @@ export class PolicyStore {
   #pollTimer: NodeJS.Timeout | null = null;
   #polling = false;
   #closed = false;
+  #lastError: PolicyError | undefined;
   /** Reloads run one at a time; `#queued` is the one waiting, which later requests join. */
   #tail: Promise<unknown> = Promise.resolve();
   #queued: Promise<ReloadResult> | null = null;
@@ -59,6 +61,39 @@ export class PolicyStore {
     const store = new PolicyStore(dir, set, fingerprint, options);
     store.#logLoaded(set, 'policy bundle loaded');
     return store;
+  }
+
+  /**
+   * Like open(), but a directory that does not load yields a store whose bundle refuses every
+   * request (`unavailable`, with the first problem) instead of an error: a long-running service
+   * starts, says it is not ready, and goes live with the first good edit it sees.
+   */
+  static async openOrRefuse(dir: string, options: PolicyStoreOptions): Promise<PolicyStore> {
+    const fingerprint = await fingerprintDir(dir);
+    try {
+      const set = await loadPolicyDir(dir, options.context);
+      const store = new PolicyStore(dir, set, fingerprint, options);
+      store.#logLoaded(set, 'policy bundle loaded');
+      return store;
+    } catch (err) {
+      const error = asPolicyError(err, dir);
+      options.logger.error({ code: error.code, issues: error.issues }, `policies do not load; refusing every request until they do: ${error.message}`);
+      const first = error.issues[0];
+      const reason = first ? formatFirst(first) : error.message;
+      const store = new PolicyStore(dir, CompiledPolicySet.unavailable(reason), fingerprint, options);
+      store.#lastError = error;
+      return store;
+    }
+  }
+
+  /** False while no bundle has ever loaded (see openOrRefuse). */
+  get loaded(): boolean {
+    return this.#set.unavailable === undefined;
+  }
+
+  /** Why the latest load failed, until one succeeds. */
+  get lastError(): PolicyError | undefined {
+    return this.#lastError;
   }
 
   /** The live bundle. Grab it once per request and use that reference throughout. */
@@ -173,13 +208,12 @@ export class PolicyStore {
     try {
       const set = await loadPolicyDir(this.dir, this.#context);
       this.#set = set;
+      this.#lastError = undefined;
       this.#logLoaded(set, 'policy bundle reloaded');
       result = { ok: true, set };
     } catch (err) {
-      const error =
-        err instanceof PolicyError
-          ? err
-          : new PolicyError([{ file: this.dir, line: 0, column: 0, path: '', message: String(err) }], { cause: err });
+      const error = asPolicyError(err, this.dir);
+      this.#lastError = error;
       this.#logger.error(
         { code: error.code, issues: error.issues },
         `policy reload failed, keeping the previous bundle: ${error.message}`,
@@ -204,6 +238,14 @@ export class PolicyStore {
     );
     if (set.targets.size === 0) this.#logger.warn({ dir: this.dir }, 'no targets are declared; every request is denied');
   }
+}
+
+function asPolicyError(err: unknown, dir: string): PolicyError {
+  return err instanceof PolicyError ? err : new PolicyError([{ file: dir, line: 0, column: 0, path: '', message: String(err) }], { cause: err });
+}
+
+function formatFirst(issue: { file: string; line: number; column: number; message: string }): string {
+  return `${path.basename(issue.file)}:${issue.line}:${issue.column}: ${issue.message}`;
 }
 
 /** Changes when a policy file is added, removed, replaced or rewritten. */

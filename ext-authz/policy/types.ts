@@ -56,6 +56,8 @@ export interface PolicySet {
   /** Files the bundle was compiled from, for diagnostics. */
   readonly sources: readonly string[];
   evaluate(request: AccessRequest): Decision;
+  /** Set when no policy bundle has ever loaded (the service started on a broken directory): every request is refused. */
+  readonly unavailable?: string | undefined;
   /** The operator's default masking profile of a target (sluice.yaml), or null. */
   maskingFor(target: string): string | null;
   routingNeeds(target: string): RoutingNeeds;

@@ -1,0 +1,178 @@
+import path from 'node:path';
+import { startAdminServer, type AdminServer } from '../common/admin-server.ts';
+import { ConfigStore, type SluiceConfig } from '../common/config.ts';
+import { startEnvoy } from '../common/envoy-process.ts';
+import type { EnvoyBinary } from '../common/envoy-bin.ts';
+import { describeError } from '../common/errors.ts';
+import { freePort } from '../common/free-port.ts';
+import type { Logger } from '../common/logger.ts';
+import { sendJson } from '../common/http.ts';
+import { PolicyStore } from '../ext-authz/policy/index.ts';
+import { policyContext, policyContextSubscriber } from '../ext-authz/policy-context.ts';
+import { startGeneratedEnvoy, type GeneratedEnvoy } from '../envoy/run.ts';
+import { reachable } from '../envoy/from-config.ts';
+import { proxyTo } from './admin-proxy.ts';
+import { drainEnvoy, envoyRun, type EnvoyRun } from './envoy-child.ts';
+import { startNodeChild } from './node-child.ts';
+import { RestartBackoff } from './restart-backoff.ts';
+import { Supervised, type ChildRun, type ChildStatus } from './supervised.ts';
+import { childReadiness, envoyReadiness } from './readiness.ts';
+
+export interface GatewayOptions {
+  config: SluiceConfig;
+  logger: Logger;
+  binary: EnvoyBinary;
+  /** Each child's grace on stop (ext-authz and ext-proc close their gRPC servers within it). */
+  childGraceMs?: number;
+  /** Metrics of the whole unit for the admin port's /metrics (the gateway's own and its children's). */
+  metrics?: (children: { name: string; adminUrl: string }[]) => Promise<{ contentType: string; body: string }>;
+}
+
+export interface RunningGateway {
+  envoy: () => EnvoyRun | undefined;
+  adminPort: number;
+  /** Where the children's own admin servers listen (loopback, internal). */
+  childAdmin: { extAuthz: string; extProc: string };
+  xdsDir: string;
+  status(): ChildStatus[];
+  /** Drains Envoy (listeners closed, in-flight requests get up to drainTimeout), then stops everything. */
+  stop(reason: string): Promise<void>;
+}
+
+const INTERNAL_HOST = '127.0.0.1';
+
+/**
+ * `sluice gateway`: Envoy, ext-authz and ext-proc as one supervised unit, and the admin port in
+ * front of them. The children are the same `sluice ext-authz` / `sluice ext-proc` an operator
+ * runs for scale-out, on the config's gRPC ports (so Envoy's clusters never change) and on
+ * internal admin ports; this process only watches sluice.yaml and the policies to generate
+ * Envoy's config, restarts a child that dies, and answers /healthz, /readyz, /metrics and
+ * /status, passing every other admin route (the approvals API) to ext-authz.
+ */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { config, logger } = options;
+  const configFile = config.file;
+  const maxRestartDelayMs = Number.parseInt(config.gateway.maxRestartDelay, 10) * 1000;
+  const drainTimeoutMs = Number.parseInt(config.gateway.drainTimeout, 10) * 1000;
+  const childGraceMs = options.childGraceMs ?? 5000;
+  const backoff = () => new RestartBackoff({ maxMs: maxRestartDelayMs });
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((err: unknown) => logger.error({ err: describeError(err) }, 'cleanup step failed'));
+  };
+
+  try {
+    // Children: ports fixed for the gateway's life, so a restarted child is where Envoy expects it.
+    const authzAdminPort = await freePort();
+    const procAdminPort = await freePort();
+    const authzAdmin = { host: INTERNAL_HOST, port: authzAdminPort };
+    const procAdmin = { host: INTERNAL_HOST, port: procAdminPort };
+    const authz = new Supervised<ChildRun>({
+      name: 'ext-authz',
+      logger,
+      backoff: backoff(),
+      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort)], healthUrl: `http://${INTERNAL_HOST}:${authzAdminPort}/healthz` }),
+    });
+    const proc = new Supervised<ChildRun>({
+      name: 'ext-proc',
+      logger,
+      backoff: backoff(),
+      start: () => startNodeChild({
+        args: ['ext-proc', '--config', configFile, '--admin-port', String(procAdminPort)],
+        // ext-proc's memory settings (see npm run ext-proc): small young generation, few malloc arenas.
+        nodeFlags: ['--max-semi-space-size=2'],
+        env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+        healthUrl: `http://${INTERNAL_HOST}:${procAdminPort}/healthz`,
+      }),
+    });
+    cleanups.push(() => authz.stop(childGraceMs), () => proc.stop(childGraceMs));
+    await Promise.all([authz.start(), proc.start()]);
+
+    // What Envoy's config is generated from: sluice.yaml and the policies (their routing needs).
+    const policies = await PolicyStore.openOrRefuse(path.resolve(config.baseDir, config.extAuthz.policyDir), { logger, context: policyContext(config) });
+    policies.watch();
+    cleanups.push(() => policies.close());
+    const configStore = new ConfigStore(config, logger);
+    configStore.subscribe(policyContextSubscriber('gateway policies', policies));
+    cleanups.push(() => configStore.close());
+
+    let bootstrap = '';
+    const envoy = new Supervised<EnvoyRun>({ name: 'envoy', logger, backoff: backoff(), start: async () => envoyRun(await startEnvoy({ binary: options.binary, config: bootstrap })) });
+    const generated: GeneratedEnvoy<{ adminUrl: string; stop(): Promise<void> }> = await startGeneratedEnvoy({
+      configStore,
+      policies,
+      services: { extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)], extProc: [reachable(config.extProc.host, config.extProc.port)] },
+      logger,
+      start: async (first) => {
+        // A restarted Envoy boots on the same bootstrap; the resources it points at are the latest written.
+        bootstrap = first;
+        const run = await envoy.start();
+        return {
+          get adminUrl() {
+            return envoy.run?.adminUrl ?? run.adminUrl;
+          },
+          stop: () => envoy.stop(0),
+        };
+      },
+    });
+    cleanups.push(() => generated.stop());
+    configStore.watch();
+
+    const children = [authz, proc, envoy] as const;
+    const status = () => children.map((child) => child.status());
+    let draining = false;
+    const admin: AdminServer = await startAdminServer({
+      host: config.admin.host,
+      port: config.admin.port,
+      logger,
+      fallback: proxyTo(() => (authz.run ? authzAdmin : undefined)),
+    });
+    cleanups.push(() => admin.close());
+    admin.readiness('gateway', async () => (draining ? { ok: false, detail: 'draining: shutting down' } : { ok: true }));
+    admin.readiness('envoy', envoyReadiness(envoy, generated.publisher));
+    admin.readiness('ext-authz', childReadiness(authz, `http://${INTERNAL_HOST}:${authzAdminPort}`));
+    admin.readiness('ext-proc', childReadiness(proc, `http://${INTERNAL_HOST}:${procAdminPort}`));
+    admin.route('GET', '/status', (_req, res) => sendJson(res, 200, { children: status() }, { 'cache-control': 'no-store' }));
+    if (options.metrics) {
+      const metrics = options.metrics;
+      admin.route('GET', '/metrics', async (_req, res) => {
+        const { contentType, body } = await metrics([
+          { name: 'ext-authz', adminUrl: `http://${INTERNAL_HOST}:${authzAdminPort}` },
+          { name: 'ext-proc', adminUrl: `http://${INTERNAL_HOST}:${procAdminPort}` },
+        ]);
+        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+        res.end(body);
+      });
+    }
+
+    let stopping: Promise<void> | undefined;
+    const stop = (reason: string) => {
+      stopping ??= (async () => {
+        draining = true;
+        const run = envoy.run;
+        if (run) {
+          logger.info({ reason, drainTimeoutMs }, 'draining: listeners closed, waiting for in-flight requests');
+          const result = await drainEnvoy(run.adminUrl, drainTimeoutMs).catch((err: unknown) => {
+            logger.error({ err: describeError(err) }, 'drain failed; stopping now');
+            return undefined;
+          });
+          if (result) logger[result.drained ? 'info' : 'warn'](result, result.drained ? 'drained' : 'drain deadline passed; cutting what is left');
+        }
+        // Envoy first (nothing new reaches the services), then the services, then the rest.
+        await cleanup();
+      })();
+      return stopping;
+    };
+    return {
+      envoy: () => envoy.run,
+      adminPort: admin.port,
+      childAdmin: { extAuthz: `http://${INTERNAL_HOST}:${authzAdminPort}`, extProc: `http://${INTERNAL_HOST}:${procAdminPort}` },
+      xdsDir: generated.xdsDir,
+      status,
+      stop,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
