@@ -18,6 +18,26 @@ async function source(issuerUrl = 'https://idp.example.com', extra: Record<strin
 }
 
 describe('JwksSource', () => {
+  it('keysAvailable (readiness): fetches once when empty, keeps answering ready from cached keys while the IdP is down', async () => {
+    const { idp, make, clock } = await source();
+    await idp.addKey('k1');
+    idp.jwksMode = 'down';
+    const keys = make();
+    const cold = await keys.keysAvailable();
+    assert.equal(cold.ok, false);
+    assert.match(cold.detail, /ERR_JWKS_UNAVAILABLE/);
+    idp.jwksMode = 'ok';
+    clock.advance(60_000);
+    const warm = await keys.keysAvailable();
+    assert.equal(warm.ok, true, warm.detail);
+    assert.match(warm.detail, /1 keys/);
+    idp.jwksMode = 'down';
+    clock.advance(24 * 3600_000);
+    await keys.getKey('RS256', 'k1').catch(() => undefined); // a stale refresh that fails
+    const cached = await keys.keysAvailable();
+    assert.equal(cached.ok, true, 'cached keys still verify tokens');
+  });
+
   it('imports each key once per algorithm', async () => {
     const { idp, make } = await source();
     await idp.addKey('k1', 'RS256', { publishAlg: false });
