@@ -91,7 +91,7 @@ export class ExchangeMetrics {
   constructor(registry: Registry) {
     this.#streams = new CounterFamily(registry, {
       name: 'sluice_extproc_streams_total',
-      help: 'ext_proc streams (one per exchange) Envoy opened, by protocol.',
+      help: 'ext_proc streams Envoy opened, by protocol: one per exchange, denied ones included (their local reply passes ext_proc too).',
       labelNames: ['protocol'] as const,
     });
     this.#active = new GaugeFamily(registry, {
