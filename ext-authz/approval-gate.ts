@@ -5,6 +5,8 @@ import type { Identity } from './identity/types.ts';
 import type { ApprovalNotifier } from './approvals/notifier.ts';
 import type { ApprovalRequest, ApprovalSpec, ApprovalStore } from './approvals/types.ts';
 import type { Action } from './check-input.ts';
+import { extAuthzMetrics, type ExtAuthzMetrics, type ReleaseOutcome } from './metrics.ts';
+import type { HistogramCell } from '../common/metrics/index.ts';
 
 export interface GateRequest {
   identity: Identity;
@@ -44,7 +46,11 @@ export interface ApprovalGateDeps {
   logger: Logger;
   now?: () => number;
   newId?: () => string;
+  /** How long held requests waited, by how they were released; unscraped when absent. */
+  metrics?: Pick<ExtAuthzMetrics, 'approvalRelease'>;
 }
+
+const RELEASE_OUTCOMES: readonly ReleaseOutcome[] = ['approved', 'denied', 'expired', 'hold_ended', 'caller_left'];
 
 /**
  * The just-in-time approval pause, in phases: a standing grant lets the request through; else the
@@ -55,10 +61,13 @@ export interface ApprovalGateDeps {
 export class ApprovalGate {
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly released: Readonly<Record<ReleaseOutcome, HistogramCell>>;
 
   constructor(private readonly deps: ApprovalGateDeps) {
     this.now = deps.now ?? Date.now;
     this.newId = deps.newId ?? randomUUID;
+    const release = (deps.metrics ?? extAuthzMetrics()).approvalRelease;
+    this.released = Object.fromEntries(RELEASE_OUTCOMES.map((o) => [o, release.cell(o)])) as Record<ReleaseOutcome, HistogramCell>;
   }
 
   async decide(request: GateRequest, signal: AbortSignal): Promise<GateOutcome> {
@@ -80,6 +89,7 @@ export class ApprovalGate {
 
       const heldAt = this.now();
       const decided = await holdFor(holdMs, signal, (hold) => this.deps.store.waitForDecision(approval.id, hold));
+      this.released[releaseOutcome(decided, signal)].observe(Math.max(0, this.now() - heldAt) / 1000);
       if (decided === undefined && signal.aborted) {
         // Envoy cancelled the check: the caller gave up. Tell approvers nobody waits any more; the
         // request stays pending, so an approval still becomes the grant the retry takes.
@@ -134,6 +144,12 @@ export class ApprovalGate {
     this.deps.notifier.notify({ type: 'approval.requested', request: approval });
     return approval;
   }
+}
+
+/** Why a hold ended: a decision (as the store has it), the hold's own end, or the caller leaving. */
+function releaseOutcome(decided: ApprovalRequest | undefined, signal: AbortSignal): ReleaseOutcome {
+  if (decided === undefined) return signal.aborted ? 'caller_left' : 'hold_ended';
+  return decided.status === 'pending' ? 'hold_ended' : decided.status;
 }
 
 /**

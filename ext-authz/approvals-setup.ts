@@ -11,6 +11,7 @@ import { registerApprovalsApi } from './approvals/api.ts';
 import type { ApprovalStore } from './approvals/types.ts';
 import { ApprovalGate } from './approval-gate.ts';
 import { DecisionLogNotifier } from './approval-log-notifier.ts';
+import type { ExtAuthzMetrics } from './metrics.ts';
 
 export interface Approvals {
   gate: ApprovalGate;
@@ -26,7 +27,7 @@ const PROBE_ID = 'readiness-probe';
  * approvals API and an `approval-store` readiness check on the service's admin server, and a
  * periodic clean-up of expired requests and grants.
  */
-export async function startApprovals(config: SluiceConfig, deps: { admin: AdminServer; verifier: IdentityVerifier; logger: Logger; decisionLog: Logger }): Promise<Approvals> {
+export async function startApprovals(config: SluiceConfig, deps: { admin: AdminServer; verifier: IdentityVerifier; logger: Logger; decisionLog: Logger; metrics?: ExtAuthzMetrics }): Promise<Approvals> {
   const settings = config.approvals;
   // A Redis store that cannot be reached fails boot (ERR_APPROVAL_STORE_UNAVAILABLE): a gateway
   // whose approvals cannot work should not report itself started. Once running, an outage only
@@ -39,8 +40,12 @@ export async function startApprovals(config: SluiceConfig, deps: { admin: AdminS
     new DecisionLogNotifier(deps.decisionLog),
     ...settings.webhooks.map((hook) => new WebhookNotifier({ url: hook.url, format: hook.format, logger: deps.logger, ...(publicUrl ? { approvalsUrl: publicUrl } : {}) })),
   ], deps.logger);
-  const gate = new ApprovalGate({ store, notifier, logger: deps.logger });
-  registerApprovalsApi(deps.admin, { store, verifier: deps.verifier, auditLog: deps.decisionLog, notifier });
+  const metrics = deps.metrics ? { metrics: deps.metrics } : {};
+  const gate = new ApprovalGate({ store, notifier, logger: deps.logger, ...metrics });
+  registerApprovalsApi(deps.admin, { store, verifier: deps.verifier, auditLog: deps.decisionLog, notifier, ...metrics });
+  // Read at scrape time from the store (shared by every replica with Redis): pending requests are
+  // human-scale, and a count kept here would miss those opened or decided through other replicas.
+  deps.metrics?.countPendingWith(async () => (await store.list({ status: 'pending' })).length);
   deps.admin.readiness('approval-store', async () => {
     try {
       await store.get(PROBE_ID);

@@ -10,6 +10,9 @@ import type { Authorizer } from './authorizer.ts';
 import type { RunningServer } from '../common/running-server.ts';
 import { adapterFor } from './protocols/index.ts';
 import { logDecision } from './decision-log.ts';
+import type { CheckInput } from './check-input.ts';
+import type { Verdict } from './verdict.ts';
+import { DecisionMetrics, extAuthzMetrics, type ExtAuthzMetrics } from './metrics.ts';
 
 export interface ExtAuthzServerOptions {
   authorizer: Authorizer;
@@ -19,6 +22,8 @@ export interface ExtAuthzServerOptions {
   port?: number;
   /** Readiness for the grpc.health.v1 service (the admin server's checks); ready when absent. */
   ready?: () => Promise<boolean>;
+  /** Where decisions are counted and timed; unscraped ones when absent. */
+  metrics?: Pick<ExtAuthzMetrics, 'decisions' | 'checkDuration'>;
 }
 
 /**
@@ -29,6 +34,13 @@ export interface ExtAuthzServerOptions {
  */
 export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promise<RunningServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
+  const metrics = new DecisionMetrics(options.metrics ?? extAuthzMetrics());
+  // Every answered check is logged and counted alike, whichever way it was decided.
+  const decided = (request: CheckInput, verdict: Verdict, started: number) => {
+    const latencyMs = performance.now() - started;
+    logDecision(options.decisionLog, request, verdict, latencyMs);
+    metrics.record(request, verdict, latencyMs);
+  };
   // grpc.health.v1 for Envoy's health checks of ext-authz replicas.
   addHealthService(server, { ready: options.ready ?? (async () => true), services: ['envoy.service.auth.v3.Authorization'], logger: options.logger });
   server.addService(authorizationService().service, {
@@ -48,14 +60,14 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
         .then((verdict) => {
           call.off('cancelled', onCancelled);
           callback(null, adapter.respond(verdict, request));
-          logDecision(options.decisionLog, request, verdict, performance.now() - started);
+          decided(request, verdict, started);
         })
         .catch((err: unknown) => {
           call.off('cancelled', onCancelled);
           options.logger.error({ err: describeError(err), request_id: request.requestId }, 'check failed; denying');
           const verdict = { kind: 'deny', code: 'ERR_INTERNAL', message: 'authorization is unavailable' } as const;
           callback(null, adapter.respond(verdict, request));
-          logDecision(options.decisionLog, request, verdict, performance.now() - started);
+          decided(request, verdict, started);
         });
     },
   });

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import type { Registry } from 'prom-client';
 import { startAdminServer } from '../common/admin-server.ts';
+import { createServiceRegistry, registerMetricsRoute } from '../common/metrics/index.ts';
 import type { Logger } from '../common/logger.ts';
 import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from './identity/index.ts';
@@ -10,11 +12,14 @@ import { Authorizer } from './authorizer.ts';
 import { startExtAuthzServer } from './server.ts';
 import { startApprovals, type Approvals } from './approvals-setup.ts';
 import type { RunningServer } from '../common/running-server.ts';
+import { extAuthzMetrics } from './metrics.ts';
 
 export interface ExtAuthzService {
   port: number;
-  /** Port of the admin server: /healthz, /readyz and the approvals API. */
+  /** Port of the admin server: /healthz, /readyz, /metrics and the approvals API. */
   adminPort: number;
+  /** This service's metrics (`service="ext-authz"`), as /metrics serves them; a supervisor may merge them. */
+  metrics: Registry;
   policies: PolicyStore;
   /** Follows sluice.yaml: its targets and masking defaults are what policies are checked against. */
   configSubscriber: ConfigSubscriber;
@@ -39,11 +44,14 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   const issuers: IssuerConfig[] = [...config.issuers, ...(options.extraIssuers ?? []).map((raw, i) => parseIssuerConfig(raw, `extra issuer ${i}`))];
   if (issuers.length === 0) options.logger.warn('no issuers configured: every request will be denied');
 
+  const registry = createServiceRegistry('ext-authz');
+  const metrics = extAuthzMetrics(registry);
   const verifier = new JwtIdentityVerifier({
     issuers,
     maxTokenBytes: config.extAuthz.maxTokenBytes,
     cacheMaxEntries: config.extAuthz.tokenCacheEntries,
     logger: options.logger,
+    metrics,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const policyDir = path.resolve(config.baseDir, config.extAuthz.policyDir);
@@ -59,6 +67,7 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
     await policies.close();
     throw err;
   });
+  registerMetricsRoute(admin, registry);
   let lastReload: ReloadResult | undefined;
   policies.onReload((result) => (lastReload = result));
   admin.readiness('policies', async () => {
@@ -80,12 +89,13 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   let approvals: Approvals | undefined;
   let server: RunningServer;
   try {
-    approvals = await startApprovals(config, { admin, verifier, logger: options.logger, decisionLog: options.decisionLog });
+    approvals = await startApprovals(config, { admin, verifier, logger: options.logger, decisionLog: options.decisionLog, metrics });
     const authorizer = new Authorizer({ verifier, policies: () => policies.current(), logger: options.logger, approvals: approvals.gate });
     server = await startExtAuthzServer({
       authorizer,
       logger: options.logger,
       decisionLog: options.decisionLog,
+      metrics,
       ready: () => admin.ready(),
       host: config.extAuthz.host,
       port: options.port ?? config.extAuthz.port,
@@ -103,6 +113,7 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   return {
     port: server.port,
     adminPort: admin.port,
+    metrics: registry,
     policies,
     configSubscriber,
     close: async () => {

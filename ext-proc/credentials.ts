@@ -5,6 +5,7 @@ import { ClientCredentialsMinter } from './oauth2/client-credentials.ts';
 import type { SecretStore } from './secrets/types.ts';
 import type { SecretVersions } from './secrets/secret-versions.ts';
 import type { RecordedCredential } from './sessions/types.ts';
+import type { ExtProcMetrics } from './metrics.ts';
 
 /**
  * Where a target's credential value comes from: a named secret read on every request (so a
@@ -40,7 +41,12 @@ export interface ResolvedCredential {
  * Compiles the `extProc.credentials` list once. The config loader has already checked it (each
  * target declared, at most one entry per target, exactly one of secret and oauth2).
  */
-export function compileCredentials(entries: readonly CredentialEntry[], secrets: SecretStore, previous?: ReadonlyMap<string, CredentialPlan>): ReadonlyMap<string, CredentialPlan> {
+export function compileCredentials(
+  entries: readonly CredentialEntry[],
+  secrets: SecretStore,
+  previous?: ReadonlyMap<string, CredentialPlan>,
+  metrics?: Pick<ExtProcMetrics, 'oauth2Mints'>,
+): ReadonlyMap<string, CredentialPlan> {
   const plans = new Map<string, CredentialPlan>();
   for (const entry of entries) {
     // On a config reload, an unchanged OAuth2 grant keeps its minter (and the token it holds).
@@ -48,7 +54,7 @@ export function compileCredentials(entries: readonly CredentialEntry[], secrets:
     const reuse = kept?.kind === 'oauth2' && kept.spec === JSON.stringify(entry.oauth2) ? kept : undefined;
     const at = entry.template.indexOf('{secret}');
     plans.set(entry.target, {
-      source: reuse ?? sourceOf(entry, secrets),
+      source: reuse ?? sourceOf(entry, secrets, metrics),
       presentation: {
         kind: 'http-header',
         header: entry.header.toLowerCase(),
@@ -60,9 +66,10 @@ export function compileCredentials(entries: readonly CredentialEntry[], secrets:
   return plans;
 }
 
-function sourceOf(entry: CredentialEntry, secrets: SecretStore): CredentialSource {
+function sourceOf(entry: CredentialEntry, secrets: SecretStore, metrics: Pick<ExtProcMetrics, 'oauth2Mints'> | undefined): CredentialSource {
   if (!entry.oauth2) return { kind: 'secret', name: entry.secret! };
   const spec = entry.oauth2;
+  const mints = metrics?.oauth2Mints;
   return {
     kind: 'oauth2',
     spec: JSON.stringify(spec),
@@ -76,7 +83,7 @@ function sourceOf(entry: CredentialEntry, secrets: SecretStore): CredentialSourc
       auth: spec.auth,
       timeoutMs: spec.timeoutMs,
       refreshSkewMs: spec.refreshSkewMs,
-    }),
+    }, mints ? { onMint: (outcome) => mints.cell(entry.target, outcome).inc() } : {}),
   };
 }
 

@@ -6,6 +6,8 @@ import { externalProcessorService } from '../common/protos.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import { HttpExchangeProcessor, type HttpProcessorDeps } from './http/processor.ts';
 import type { RunningServer } from '../common/running-server.ts';
+import type { CounterCell, GaugeCell } from '../common/metrics/index.ts';
+import { extProcMetrics, type ExchangeMetrics } from './metrics.ts';
 
 /** What the server needs to drive one stream: answers per message, an end, a close. */
 export interface StreamProcessor {
@@ -26,8 +28,8 @@ export type ProcessorDeps = HttpProcessorDeps;
  * in ext-proc/<protocol>/ that applies the same ExchangePlan (exchange-plan.ts) to TCP data
  * (a `postgres-password` credential presentation, protocol-neutral session events).
  */
-const PROCESSORS: readonly { name: string; service: () => grpc.ServiceDefinition; open: (deps: ProcessorDeps) => StreamProcessor }[] = [
-  { name: 'http', service: () => externalProcessorService().service, open: (deps) => new HttpExchangeProcessor(deps) },
+const PROCESSORS: readonly { name: string; service: () => grpc.ServiceDefinition; open: (deps: ProcessorDeps, metrics: ExchangeMetrics) => StreamProcessor }[] = [
+  { name: 'http', service: () => externalProcessorService().service, open: (deps, metrics) => new HttpExchangeProcessor(deps, metrics) },
 ];
 
 /**
@@ -36,20 +38,24 @@ const PROCESSORS: readonly { name: string; service: () => grpc.ServiceDefinition
  * exception while processing aborts the stream with INTERNAL, which Envoy
  * (failure_mode_allow: false) turns into an error for the caller: never an unprocessed pass.
  */
-export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number; ready?: () => Promise<boolean> }): Promise<RunningServer> {
+export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number; ready?: () => Promise<boolean>; metrics?: ExchangeMetrics }): Promise<RunningServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
+  const metrics = deps.metrics ?? extProcMetrics().exchanges;
   // grpc.health.v1 for Envoy's health checks of ext-proc replicas (ready: the admin checks).
   addHealthService(server, { ready: deps.ready ?? (async () => true), services: ['envoy.service.ext_proc.v3.ExternalProcessor'], logger: deps.logger });
   // `deps` is passed on as it is, never spread: its credential and masking plans are getters
   // the service swaps on a config reload.
   for (const kind of PROCESSORS) {
-    server.addService(kind.service(), { Process: (call: grpc.ServerDuplexStream<any, any>) => serveStream(call, kind.open(deps), deps.logger) });
+    const cells = metrics.streamCells(kind.name);
+    server.addService(kind.service(), { Process: (call: grpc.ServerDuplexStream<any, any>) => serveStream(call, kind.open(deps, metrics), deps.logger, cells) });
   }
   const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);
   return { port, close: (graceMs = 2000) => shutdown(server, graceMs) };
 }
 
-function serveStream(call: grpc.ServerDuplexStream<any, any>, processor: StreamProcessor, logger: Logger): void {
+function serveStream(call: grpc.ServerDuplexStream<any, any>, processor: StreamProcessor, logger: Logger, cells: { started: CounterCell; active: GaugeCell }): void {
+  cells.started.inc();
+  cells.active.inc();
   // Messages are answered strictly in order: a body chunk waits for the one before it.
   let previous: Promise<unknown> = Promise.resolve();
   let failed = false;
@@ -78,6 +84,7 @@ function serveStream(call: grpc.ServerDuplexStream<any, any>, processor: StreamP
   const close = (failedNow: boolean) => {
     if (closed) return;
     closed = true;
+    cells.active.dec();
     processor.close(failedNow);
   };
   call.on('end', () => {

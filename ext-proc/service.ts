@@ -1,5 +1,7 @@
 import path from 'node:path';
+import type { Registry } from 'prom-client';
 import { startAdminServer, type AdminServer } from '../common/admin-server.ts';
+import { createServiceRegistry, registerMetricsRoute } from '../common/metrics/index.ts';
 import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
@@ -16,13 +18,14 @@ import { compileMaskingPlans } from './masking-plans.ts';
 import { startRecording, type Recording } from './recording-setup.ts';
 import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
+import { extProcMetrics } from './metrics.ts';
 
 export interface ExtProcServiceOptions {
   logger: Logger;
   /** Overrides config.extProc.port (tests pass 0). */
   port?: number;
   env?: NodeJS.ProcessEnv;
-  /** Starts the admin server (/healthz, /readyz) on this port, on config.extProc.host; off when absent. */
+  /** Starts the admin server (/healthz, /readyz, /metrics) on this port, on config.extProc.host; off when absent. */
   adminPort?: number;
   /** Adds the sessions read API to the admin server (needs `adminPort` and recording on). */
   sessionsApi?: { verifier: IdentityVerifier; readers: readonly SessionReader[] };
@@ -32,6 +35,8 @@ export interface ExtProcService {
   port: number;
   /** Port of the admin server, when one was asked for. */
   adminPort: number | undefined;
+  /** This service's metrics (`service="ext-proc"`), as /metrics serves them; kept even without an admin server, for a supervisor to merge. */
+  metrics: Registry;
   secrets: SecretStore;
   /** The version of each secret (keyed hash under the gateway's version key), for audit records. */
   versions: SecretVersions;
@@ -47,6 +52,8 @@ export interface ExtProcService {
 
 /** Wires config → secret stores (watched file, then environment) + credential plans → gRPC server. */
 export async function startExtProcService(config: SluiceConfig, options: ExtProcServiceOptions): Promise<ExtProcService> {
+  const registry = createServiceRegistry('ext-proc');
+  const metrics = extProcMetrics(registry);
   const file = config.extProc.secretsFile
     ? await FileSecretStore.open(path.resolve(config.baseDir, config.extProc.secretsFile), { logger: options.logger })
     : undefined;
@@ -65,16 +72,19 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     throw err;
   }
   file?.reportVersions((value) => versions.of(value));
+  file?.onReload((ok) => metrics.secretReloads.cell(ok ? 'ok' : 'rejected').inc());
   // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
   // reads them once, at its request headers, so it never mixes two configs.
-  const live = { credentials: compileCredentials(config.extProc.credentials, secrets), masking: compileMaskingPlans(config.extProc.masking, secrets) };
+  const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets) };
   const recording = await startRecording(config, options.logger);
+  if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
   let serving = false;
   let server: Awaited<ReturnType<typeof startExtProcServer>>;
   try {
     if (options.adminPort !== undefined) {
       admin = await startAdminServer({ host: config.extProc.host, port: options.adminPort, logger: options.logger });
+      registerMetricsRoute(admin, registry);
       registerReadiness(admin, { file, recording, serving: () => serving, logger: options.logger });
       if (options.sessionsApi && recording) {
         registerSessionsApi(admin, { store: recording.store, verifier: options.sessionsApi.verifier, readers: options.sessionsApi.readers, logger: options.logger });
@@ -89,6 +99,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       secrets,
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
+      metrics: metrics.exchanges,
       // Without an admin server, the gRPC server itself is all there is to be ready.
       ...(admin ? { ready: () => admin!.ready() } : {}),
       logger: options.logger,
@@ -115,7 +126,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       }
     },
     apply: async (next) => {
-      live.credentials = compileCredentials(next.extProc.credentials, secrets, live.credentials);
+      live.credentials = compileCredentials(next.extProc.credentials, secrets, live.credentials, metrics);
       live.masking = compileMaskingPlans(next.extProc.masking, secrets);
       options.logger.info({ credentials: [...live.credentials.keys()], masking: [...live.masking.profiles.keys()] }, 'ext-proc plans reloaded');
       return { ok: true };
@@ -125,6 +136,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     configSubscriber,
     port: server.port,
     adminPort: admin?.port,
+    metrics: registry,
     secrets,
     versions,
     secretsFile: file,

@@ -11,6 +11,7 @@ import { MAX_BODY_BYTES } from './api-limits.ts';
 import { approvalView } from './approval-view.ts';
 import type { ApprovalNotifier } from './notifier.ts';
 import type { ApprovalFilter, ApprovalStatus, ApprovalStore } from './types.ts';
+import { extAuthzMetrics, type ExtAuthzMetrics } from '../metrics.ts';
 
 export { MAX_BODY_BYTES } from './api-limits.ts';
 
@@ -22,6 +23,8 @@ export interface ApprovalsApiDeps {
   /** Told when a vote made here decides a request. */
   notifier?: ApprovalNotifier;
   now?: () => number;
+  /** Counts the votes made here that decided a request, by outcome; unscraped when absent. */
+  metrics?: Pick<ExtAuthzMetrics, 'approvalsDecided'>;
 }
 
 /** The store trims and caps a vote's reason itself; the audit line only needs to stay bounded. */
@@ -50,6 +53,7 @@ interface AuditEntry {
 export function registerApprovalsApi(admin: AdminServer, deps: ApprovalsApiDeps): void {
   const { store, verifier, auditLog, notifier } = deps;
   const now = deps.now ?? Date.now;
+  const decided = (deps.metrics ?? extAuthzMetrics()).approvalsDecided;
 
   const route = (method: string, pattern: string, handler: AdminHandler) =>
     admin.route(method, pattern, async (req, res, params, signal) => {
@@ -90,7 +94,10 @@ export function registerApprovalsApi(admin: AdminServer, deps: ApprovalsApiDeps)
       audit.result = 'ok';
       audit.approvalStatus = updated.status;
       ok(res, { approval: approvalView(updated) });
-      if (updated.status !== 'pending') notifier?.notify({ type: 'approval.decided', request: updated });
+      if (updated.status !== 'pending') {
+        decided.cell(updated.status).inc();
+        notifier?.notify({ type: 'approval.decided', request: updated });
+      }
     } catch (err) {
       const refusal = toRefusal(err);
       if (isHttpRefusal(refusal)) {

@@ -7,6 +7,7 @@ import { fetchJson, type FetchFn } from './fetch-json.ts';
 import { jwkFitsAlg } from './jwk-fits-alg.ts';
 import { raceAbort } from './race-abort.ts';
 import type { IssuerConfig } from './types.ts';
+import type { CounterCell } from '../../common/metrics/index.ts';
 
 /** A published key as a verified-token cache sees it: `retired` turns true once a refresh drops it. */
 export interface KeyHandle {
@@ -24,6 +25,8 @@ export interface JwksSourceOptions {
   /** Milliseconds since the epoch; drives cooldown and max-age, so tests control time. */
   now?: () => number;
   logger?: Logger;
+  /** Counts each refresh attempt and each failed one (this issuer's cells); uncounted when absent. */
+  counters?: { fetches: CounterCell; failures: CounterCell };
 }
 
 interface KeyRecord extends KeyHandle {
@@ -53,6 +56,7 @@ export class JwksSource {
   readonly #fetch: FetchFn;
   readonly #now: () => number;
   readonly #logger: Logger;
+  readonly #counters: JwksSourceOptions['counters'];
 
   #records: KeyRecord[] | undefined;
   #discoveredJwksUri: string | undefined;
@@ -66,6 +70,7 @@ export class JwksSource {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger();
+    this.#counters = options.counters;
   }
 
   /**
@@ -139,6 +144,7 @@ export class JwksSource {
 
   async #runRefresh(): Promise<void> {
     this.#attemptedAt = this.#now();
+    this.#counters?.fetches.inc();
     try {
       const records = await this.#load();
       for (const old of this.#records ?? []) {
@@ -152,6 +158,7 @@ export class JwksSource {
         ? err
         : new AuthError('ERR_JWKS_UNAVAILABLE', 'JWKS refresh failed', { cause: err, details: { issuer: this.#issuer.name } });
       this.#lastError = error;
+      this.#counters?.failures.inc();
       this.#logger.warn(
         { issuer: this.#issuer.name, err: describeError(error), details: error.details, keepingPreviousKeys: this.#records !== undefined },
         'JWKS refresh failed',

@@ -10,6 +10,8 @@ import { compileGroupsReader } from './groups-claim.ts';
 import { JwksSource } from './jwks-source.ts';
 import { authErrorFromJose } from './map-jose-error.ts';
 import { VerifiedTokenCache } from './verified-token-cache.ts';
+import { extAuthzMetrics, type ExtAuthzMetrics } from '../metrics.ts';
+import type { CounterCell } from '../../common/metrics/index.ts';
 import type { Identity, IdentityVerifier, IssuerConfig } from './types.ts';
 
 export interface JwtIdentityVerifierOptions {
@@ -24,6 +26,8 @@ export interface JwtIdentityVerifierOptions {
   /** Longest a verified token is remembered, even if its exp is later. Default 5 minutes. */
   cacheMaxTtlMs?: number;
   logger?: Logger;
+  /** Token-cache hits and misses, JWKS fetches and failures per issuer; unscraped ones when absent. */
+  metrics?: Pick<ExtAuthzMetrics, 'tokenCacheHits' | 'tokenCacheMisses' | 'jwksFetches' | 'jwksFailures'>;
 }
 
 /** Everything needed for one issuer, compiled once when the verifier is built. */
@@ -49,11 +53,16 @@ export class JwtIdentityVerifier implements IdentityVerifier {
   readonly #now: () => number;
   readonly #maxTokenBytes: number;
   readonly #cache: VerifiedTokenCache;
+  readonly #hits: CounterCell;
+  readonly #misses: CounterCell;
 
   constructor(options: JwtIdentityVerifierOptions) {
     this.#now = options.now ?? Date.now;
     this.#maxTokenBytes = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES;
     const logger = options.logger ?? silentLogger();
+    const metrics = options.metrics ?? extAuthzMetrics();
+    this.#hits = metrics.tokenCacheHits;
+    this.#misses = metrics.tokenCacheMisses;
     const names = new Set<string>();
     options.issuers.forEach((raw, index) => {
       // Re-validated so a hand-built config cannot smuggle in "none", HS256 or an empty audience list.
@@ -66,7 +75,11 @@ export class JwtIdentityVerifier implements IdentityVerifier {
       names.add(config.name);
       this.#issuers.set(config.issuer, {
         config,
-        keys: new JwksSource({ issuer: config, fetch: options.fetch, now: this.#now, logger }),
+        keys: new JwksSource({
+          issuer: config, fetch: options.fetch, now: this.#now, logger,
+          // Bound once per issuer: issuer names come from config, never from a token.
+          counters: { fetches: metrics.jwksFetches.cell(config.name), failures: metrics.jwksFailures.cell(config.name) },
+        }),
         algorithms: new Set(config.algorithms),
         requiredClaims: [...new Set(['sub', 'exp', ...config.requiredClaims])],
         readGroups: compileGroupsReader(config.groupsClaim),
@@ -97,7 +110,11 @@ export class JwtIdentityVerifier implements IdentityVerifier {
     }
 
     const cached = this.#cache.get(token);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.#hits.inc();
+      return cached;
+    }
+    this.#misses.inc();
 
     const { alg, kid, payload } = decodeUntrusted(token);
     const issuer = this.#pickIssuer(payload);

@@ -69,6 +69,11 @@ export class BodyFlow {
     return this.deliver?.matches() ?? 0;
   }
 
+  /** Bytes the profile's masker read on their way to the peer (0 when no profile masks them). */
+  maskedBytes(): number {
+    return this.deliver?.maskedBytes ?? 0;
+  }
+
   /** Echoes of the injected credential removed from the delivered body. */
   echoes(): number {
     return this.deliver?.echoes ?? 0;

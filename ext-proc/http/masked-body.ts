@@ -46,6 +46,11 @@ export class MaskedBody {
     return this.masker !== undefined;
   }
 
+  /** Bytes the profile's masker has read so far (decoded), 0 without a profile. */
+  get maskedBytes(): number {
+    return this.masker?.stats().bytesIn ?? 0;
+  }
+
   /** Echoes of the injected credential removed so far. */
   get echoes(): number {
     return this.scrubber?.echoes ?? 0;

@@ -10,6 +10,7 @@ import { headerRecord, headersResponse, IMMEDIATE_RESPONSE_HEADERS, immediateRes
 import { planBody } from './masked-body.ts';
 import { BodyFlow } from './body-flow.ts';
 import { BodyModes } from './body-modes.ts';
+import type { ExchangeMetrics } from '../metrics.ts';
 
 export interface HttpProcessorDeps extends PlanDeps {
   /** Request headers always removed before the upstream. */
@@ -47,7 +48,7 @@ export class HttpExchangeProcessor {
   private requestBodyPending = false;
   private refused = false;
 
-  constructor(private readonly deps: HttpProcessorDeps) {
+  constructor(private readonly deps: HttpProcessorDeps, private readonly metrics?: ExchangeMetrics) {
     this.now = deps.now ?? Date.now;
   }
 
@@ -88,6 +89,7 @@ export class HttpExchangeProcessor {
       case 'response_trailers': return [this.onTrailers('response')];
       default:
         this.deps.logger.error({ kind: request.request }, 'unexpected ext_proc message; refusing the exchange');
+        this.metrics?.refused('ERR_INTERNAL');
         return [immediateResponse('ERR_INTERNAL', 'the gateway could not process this request', this.decision?.requestId ?? '')];
     }
   }
@@ -98,7 +100,7 @@ export class HttpExchangeProcessor {
     this.decision = decodeDecision(request.metadata_context);
     if (!this.decision) {
       this.deps.logger.error({ request_id: requestId }, 'no ext-authz decision in the forwarded metadata; refusing');
-      return immediateResponse('ERR_NO_DECISION', 'the request was not authorized', requestId);
+      return this.refuse('ERR_NO_DECISION', 'the request was not authorized', requestId);
     }
     const planned = await planExchange(this.decision, this.deps);
     if (isRefusal(planned)) {
@@ -149,10 +151,11 @@ export class HttpExchangeProcessor {
   }
 
   /**
-   * The gateway answers the caller itself, once the exchange is being recorded: the record keeps
+   * The gateway answers the caller itself. Once the exchange is being recorded, the record keeps
    * this answer in place of the upstream's, with outcome `refused` and the code.
    */
   private refuse(code: CallerErrorCode, message: string, requestId: string) {
+    this.metrics?.refused(code);
     const answer = immediateResponse(code, message, requestId);
     this.recording?.record.refuse({ code, reason: message, status: httpStatusOf(code), headers: { ...IMMEDIATE_RESPONSE_HEADERS }, body: answer.immediate_response.body }, this.now());
     return answer;
@@ -224,12 +227,19 @@ export class HttpExchangeProcessor {
         this.deps.logger.debug({ session_id: this.decision?.sessionId, matches: flow.matches() }, 'response body done');
         this.warnEchoes(flow);
       }
-      this.recording?.record.onMasking(direction, flow.masking());
+      this.reportMasking(direction, flow);
       flow.destroy();
       if (direction === 'request') this.requestBody = undefined;
       else this.responseBody = undefined;
     }
     return this.modes.bodyAnswers(direction, chunk, out, last);
+  }
+
+  /** What masking did to one body, for its session record and the metrics; once per body. */
+  private reportMasking(direction: 'request' | 'response', flow: BodyFlow): void {
+    const masking = flow.masking();
+    this.recording?.record.onMasking(direction, masking);
+    this.metrics?.masked(this.profile?.name, direction, flow.maskedBytes(), masking);
   }
 
   /** Says how often the upstream echoed the injected credential into its body (never the value). */
@@ -255,9 +265,9 @@ export class HttpExchangeProcessor {
    */
   close(failed = false): void {
     // A body cut mid-way still reports what was masked of it so far.
-    if (this.requestBody) this.recording?.record.onMasking('request', this.requestBody.masking());
+    if (this.requestBody) this.reportMasking('request', this.requestBody);
     if (this.responseBody) {
-      this.recording?.record.onMasking('response', this.responseBody.masking());
+      this.reportMasking('response', this.responseBody);
       this.warnEchoes(this.responseBody);
     }
     this.requestBody?.destroy();

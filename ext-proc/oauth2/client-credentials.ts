@@ -25,6 +25,8 @@ export interface ClientCredentialsSpec {
 export interface ClientCredentialsOptions {
   now?: () => number;
   fetch?: typeof fetch;
+  /** Told how each token request ended: `ok`, or the error's stable code (for metrics; never the error). */
+  onMint?: (outcome: string) => void;
 }
 
 /**
@@ -76,6 +78,7 @@ export class ClientCredentialsMinter {
   readonly #now: () => number;
   readonly #fetch: typeof fetch;
   readonly #failureBackoffMs: number;
+  readonly #onMint: ((outcome: string) => void) | undefined;
   /** Where errors say the endpoint is; without the query string, which is not ours to repeat. */
   readonly #endpoint: string;
   #cached: CachedToken | undefined;
@@ -88,6 +91,7 @@ export class ClientCredentialsMinter {
     this.#now = options.now ?? Date.now;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#failureBackoffMs = spec.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS;
+    this.#onMint = options.onMint;
   }
 
   /**
@@ -165,6 +169,7 @@ export class ClientCredentialsMinter {
       const facts: TokenFacts = Object.freeze({ ...(stated ? { expiresAt: Math.round(startedAt + lifetimeMs) } : {}), ...(jti === undefined ? {} : { jti }) });
       this.#cached = { value, facts, refreshAt: startedAt + lifetimeMs - skewMs, expiresAt: startedAt + lifetimeMs };
       this.#recentFailure = undefined;
+      this.#onMint?.('ok');
       return value;
     } catch (err) {
       // #request raises only SluiceErrors; anything else is a bug, kept as the cause.
@@ -173,6 +178,7 @@ export class ClientCredentialsMinter {
       if (error.code !== 'ERR_OAUTH2_SECRET_MISSING' && this.#failureBackoffMs > 0) {
         this.#recentFailure = { error, until: this.#now() + this.#failureBackoffMs };
       }
+      this.#onMint?.(error.code);
       throw error;
     }
   }

@@ -57,6 +57,8 @@ export interface GatewayOptions {
   targets?: Record<string, unknown>[];
   /** Path prefix of the demo-api target (default "/", which catches every path nothing else routes). */
   demoApiPrefix?: string;
+  /** Give ext-proc its admin server (/healthz, /readyz, /metrics) on a free port, kept across restarts. */
+  extProcAdmin?: boolean;
 }
 
 /** One ext-authz replica and what the tests read from it. */
@@ -89,6 +91,8 @@ export class Gateway {
     readonly procLogs: ReturnType<typeof capturedLogger>,
     readonly secretsFile: string,
     private readonly procPort: number,
+    /** ext-proc's admin port, when `extProcAdmin` asked for one. */
+    private readonly procAdminPort: number | undefined,
     /** The sluice.yaml this gateway runs on. */
     readonly configFile: string,
     readonly configStore: ConfigStore,
@@ -117,7 +121,8 @@ export class Gateway {
     }
     const procLogs = capturedLogger('ext-proc');
     const procPort = await freePort();
-    const proc = await Gateway.startProc(config, procLogs, procPort);
+    const procAdminPort = options.extProcAdmin ? await freePort() : undefined;
+    const proc = await Gateway.startProc(config, procLogs, procPort, procAdminPort);
 
     const configStore = new ConfigStore(config, replicas[0]!.logs.logger);
     // Replicas and ext-proc restart during tests: the store always talks to the live ones.
@@ -158,7 +163,7 @@ export class Gateway {
       start: (bootstrap) => startEnvoyUnderTest(runtime, bootstrap, { xdsDir: path.join(workDir, 'envoy'), httpPort, servicePorts }),
     });
     configStore.watch(100);
-    return new Gateway(issuer, upstream, replicas, generated.envoy, policyDir, options, holder, procLogs, secretsFile, procPort, configFile, configStore, generated);
+    return new Gateway(issuer, upstream, replicas, generated.envoy, policyDir, options, holder, procLogs, secretsFile, procPort, procAdminPort, configFile, configStore, generated);
   }
 
   /** The running ext-proc (undefined while a test has it stopped). */
@@ -217,8 +222,14 @@ export class Gateway {
     return this.configStore.current();
   }
 
-  private static startProc(config: SluiceConfig, logs: ReturnType<typeof capturedLogger>, port: number): Promise<ExtProcService> {
-    return startExtProcService(config, { logger: logs.logger, port, env: {} });
+  private static startProc(config: SluiceConfig, logs: ReturnType<typeof capturedLogger>, port: number, adminPort: number | undefined): Promise<ExtProcService> {
+    return startExtProcService(config, { logger: logs.logger, port, env: {}, ...(adminPort === undefined ? {} : { adminPort }) });
+  }
+
+  /** Base URL of ext-proc's admin server (only with `extProcAdmin`). */
+  get procAdminUrl(): string {
+    if (this.procAdminPort === undefined) throw new Error('start the gateway with extProcAdmin: true for an ext-proc admin server');
+    return `http://127.0.0.1:${this.procAdminPort}`;
   }
 
   /** Writes the secrets file the way an operator (or a secret mount) would: whole, then renamed. */
@@ -262,7 +273,7 @@ export class Gateway {
 
   async restartExtProc(): Promise<void> {
     await this.stopExtProc();
-    this.running.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort);
+    this.running.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort, this.procAdminPort);
   }
 
   private static async startReplica(replica: Replica, config: SluiceConfig, issuer: DevIssuer): Promise<void> {
