@@ -12,6 +12,8 @@ export interface PublisherOptions {
   envoyAdminUrl?: () => string | undefined;
   /** Skip `envoy --mode validate` (tests of the publisher itself). */
   validate?: boolean;
+  /** Told how every publish ended (metrics). */
+  onResult?: (result: PublishResult) => void;
 }
 
 export type PublishResult = { ok: true; written: string[]; ms: number } | { ok: false; error: SluiceError };
@@ -71,7 +73,11 @@ export class EnvoyPublisher {
    * run one at a time, in order. Never rejects.
    */
   publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared?: GeneratedConfig): Promise<PublishResult> {
-    const run = this.#tail.then(() => this.#publish(config, routingNeeds, prepared)).then((result) => (this.#lastResult = result));
+    const run = this.#tail.then(() => this.#publish(config, routingNeeds, prepared)).then((result) => {
+      this.#lastResult = result;
+      this.options.onResult?.(result);
+      return result;
+    });
     this.#tail = run;
     return run;
   }

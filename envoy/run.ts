@@ -6,7 +6,7 @@ import type { Logger } from '../common/logger.ts';
 import type { PolicyStore } from '../ext-authz/policy/index.ts';
 import type { GeneratedConfig } from './generate/index.ts';
 import { generatorInput, type ServiceAddresses } from './from-config.ts';
-import { EnvoyPublisher } from './publisher.ts';
+import { EnvoyPublisher, type PublishResult } from './publisher.ts';
 
 export interface RunningEnvoyHandle {
   adminUrl: string;
@@ -19,6 +19,8 @@ export interface GeneratedEnvoyOptions<T extends RunningEnvoyHandle> {
   policies: PolicyStore;
   services: ServiceAddresses;
   logger: Logger;
+  /** Told how every publish ended. */
+  onPublish?: (result: PublishResult) => void;
   /** Starts Envoy on the generated bootstrap (a local binary, a container, ...). */
   start(bootstrap: string, generated: GeneratedConfig): Promise<T>;
 }
@@ -41,7 +43,7 @@ export async function startGeneratedEnvoy<T extends RunningEnvoyHandle>(options:
   const { configStore, policies, logger } = options;
   let envoy: T | undefined;
   // Read at each publish: a supervised Envoy that was restarted may answer on a new admin port.
-  const publisher = new EnvoyPublisher({ logger, services: options.services, envoyAdminUrl: () => envoy?.adminUrl });
+  const publisher = new EnvoyPublisher({ logger, services: options.services, envoyAdminUrl: () => envoy?.adminUrl, ...(options.onPublish ? { onResult: options.onPublish } : {}) });
   const needs = (target: string) => policies.current().routingNeeds(target);
   const config = configStore.current();
   const xdsDir = generatorInput(config, needs, options.services).xdsDir;

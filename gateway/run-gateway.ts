@@ -17,6 +17,8 @@ import { startNodeChild } from './node-child.ts';
 import { RestartBackoff } from './restart-backoff.ts';
 import { Supervised, type ChildRun, type ChildStatus } from './supervised.ts';
 import { childReadiness, envoyReadiness } from './readiness.ts';
+import { gatewayMetrics, scrapeAll } from './metrics.ts';
+import { createServiceRegistry } from '../common/metrics/index.ts';
 
 export interface GatewayOptions {
   config: SluiceConfig;
@@ -24,8 +26,6 @@ export interface GatewayOptions {
   binary: EnvoyBinary;
   /** Each child's grace on stop (ext-authz and ext-proc close their gRPC servers within it). */
   childGraceMs?: number;
-  /** Metrics of the whole unit for the admin port's /metrics (the gateway's own and its children's). */
-  metrics?: (children: { name: string; adminUrl: string }[]) => Promise<{ contentType: string; body: string }>;
 }
 
 export interface RunningGateway {
@@ -98,11 +98,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
     let bootstrap = '';
     const envoy = new Supervised<EnvoyRun>({ name: 'envoy', logger, backoff: backoff(), start: async () => envoyRun(await startEnvoy({ binary: options.binary, config: bootstrap })) });
+    const registry = createServiceRegistry('gateway');
+    let status: () => ChildStatus[] = () => [];
+    const metrics = gatewayMetrics(registry, () => status());
     const generated: GeneratedEnvoy<{ adminUrl: string; stop(): Promise<void> }> = await startGeneratedEnvoy({
       configStore,
       policies,
       services: { extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)], extProc: [reachable(config.extProc.host, config.extProc.port)] },
       logger,
+      onPublish: (result) => metrics.published(result),
       start: async (first) => {
         // A restarted Envoy boots on the same bootstrap; the resources it points at are the latest written.
         bootstrap = first;
@@ -119,7 +123,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     configStore.watch();
 
     const children = [authz, proc, envoy] as const;
-    const status = () => children.map((child) => child.status());
+    status = () => children.map((child) => child.status());
     let draining = false;
     const admin: AdminServer = await startAdminServer({
       host: config.admin.host,
@@ -133,17 +137,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     admin.readiness('ext-authz', childReadiness(authz, `http://${INTERNAL_HOST}:${authzAdminPort}`));
     admin.readiness('ext-proc', childReadiness(proc, `http://${INTERNAL_HOST}:${procAdminPort}`));
     admin.route('GET', '/status', (_req, res) => sendJson(res, 200, { children: status() }, { 'cache-control': 'no-store' }));
-    if (options.metrics) {
-      const metrics = options.metrics;
-      admin.route('GET', '/metrics', async (_req, res) => {
-        const { contentType, body } = await metrics([
-          { name: 'ext-authz', adminUrl: `http://${INTERNAL_HOST}:${authzAdminPort}` },
-          { name: 'ext-proc', adminUrl: `http://${INTERNAL_HOST}:${procAdminPort}` },
-        ]);
-        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
-        res.end(body);
-      });
-    }
+    // One page for the whole unit: the gateway's families and each child's, labelled by service.
+    admin.route('GET', '/metrics', async (_req, res) => {
+      const body = await scrapeAll(registry, [`http://${INTERNAL_HOST}:${authzAdminPort}`, `http://${INTERNAL_HOST}:${procAdminPort}`]);
+      res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+      res.end(body);
+    });
 
     let stopping: Promise<void> | undefined;
     const stop = (reason: string) => {

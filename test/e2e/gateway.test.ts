@@ -15,6 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../common/free-port.ts';
 import { waitFor } from '../harness/wait.ts';
+import { everyString, sampleValue, scrape } from '../harness/prometheus-text.ts';
+import { dashboardMetricNames, isServed } from '../harness/dashboard.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -188,6 +190,24 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
     await waitFor(async () => (await fetch(gw.admin('/readyz'))).status === 200, 20_000, 100);
     assert.equal((await get(gw, '/api/hello', token)).status, 200);
     assert.ok(!gw.output().includes(SECRET), 'the secret is in no log line');
+
+    // One /metrics page for the unit: the gateway's families and both children's, by service,
+    // parsed as Prometheus would; with Envoy's own page it serves every name the dashboard reads.
+    const page = await scrape(gw.admin('/metrics'));
+    const services = new Set(page.families.flatMap((f) => f.metrics.map((m) => m.labels?.service)));
+    assert.deepEqual([...services].filter(Boolean).sort(), ['ext-authz', 'ext-proc', 'gateway']);
+    assert.equal(sampleValue(page.families, 'sluice_gateway_child_restarts_total', { child: 'ext-proc' }), 1);
+    assert.equal(sampleValue(page.families, 'sluice_gateway_child_restarts_total', { child: 'ext-authz' }), 1);
+    assert.equal(sampleValue(page.families, 'sluice_gateway_child_up', { child: 'envoy' }), 1);
+    assert.ok(sampleValue(page.families, 'sluice_authz_decisions_total', { target: 'demo-api', effect: 'allow' }) >= 1);
+    const envoyPage = await scrape(`http://127.0.0.1:${gw.ports.envoyAdmin}/stats/prometheus`);
+    const served = new Map([...page.families, ...envoyPage.families].map((f) => [f.name, f.type]));
+    const missing = [...dashboardMetricNames()].filter((name) => !isServed(name, served));
+    assert.deepEqual(missing, [], 'every metric the dashboard reads is served');
+    for (const text of [page.text, ...everyString(page.families)]) {
+      assert.ok(!text.includes(SECRET), 'no secret on /metrics');
+      assert.ok(!text.includes(token), 'no token on /metrics');
+    }
   } finally {
     await gw.stop();
   }
