@@ -4,6 +4,7 @@ import { allPanels, dashboardExprs, dashboardMetricNames, isServed, readDashboar
 import { extAuthzMetrics } from '../../ext-authz/metrics.ts';
 import { extProcMetrics } from '../../ext-proc/metrics.ts';
 import { createServiceRegistry } from './registry.ts';
+import { gatewayMetrics } from '../../gateway/metrics.ts';
 
 /** The families each service's registry holds, as the services build them (service.ts calls exactly these). */
 function servedFamilies(): Map<string, string> {
@@ -11,7 +12,9 @@ function servedFamilies(): Map<string, string> {
   extAuthzMetrics(authz);
   const proc = createServiceRegistry('ext-proc');
   extProcMetrics(proc);
-  return new Map([...authz.getMetricsAsArray(), ...proc.getMetricsAsArray()].map((m) => [m.name, String(m.type)]));
+  const gateway = createServiceRegistry('gateway');
+  gatewayMetrics(gateway, () => []);
+  return new Map([...authz.getMetricsAsArray(), ...proc.getMetricsAsArray(), ...gateway.getMetricsAsArray()].map((m) => [m.name, String(m.type)]));
 }
 
 test('every sluice_ metric a dashboard panel queries is one the services register', () => {
@@ -39,7 +42,7 @@ test('the dashboard is a Grafana 10+ dashboard on a Prometheus datasource variab
     assert.ok((panel.targets ?? []).length > 0, `${panel.title} queries something`);
   }
   const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
-  assert.deepEqual(rows, ['Authorization decisions (ext-authz)', 'Identity', 'Approvals', 'Exchanges and masking (ext-proc)', 'Session recording', 'Secrets and upstream credentials', 'Envoy']);
+  assert.deepEqual(rows, ['Authorization decisions (ext-authz)', 'Identity', 'Approvals', 'Exchanges and masking (ext-proc)', 'Session recording', 'Secrets and upstream credentials', 'Envoy', 'Gateway supervisor (sluice gateway)']);
   // histogram_quantile over a rate of buckets, keeping `le`: the only form that gives quantiles.
   for (const expr of dashboardExprs(dashboard).filter((e) => e.includes('histogram_quantile'))) {
     assert.match(expr, /histogram_quantile\(0\.\d+, sum by \(le[,)].*rate\([a-z_]+_bucket/, expr);
