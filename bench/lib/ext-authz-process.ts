@@ -42,6 +42,9 @@ export async function startExtAuthzProcess(opts: {
   return {
     pid: child.pid ?? -1,
     stop: async () => {
+      // Stopped already (the bench frees the core before its in-process figure): waiting for
+      // another 'exit' would hang the run after it printed everything.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     },
