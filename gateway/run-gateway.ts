@@ -24,8 +24,6 @@ export interface GatewayOptions {
   config: SluiceConfig;
   logger: Logger;
   binary: EnvoyBinary;
-  /** Each child's grace on stop (ext-authz and ext-proc close their gRPC servers within it). */
-  childGraceMs?: number;
 }
 
 export interface RunningGateway {
@@ -39,7 +37,8 @@ export interface RunningGateway {
   stop(reason: string): Promise<void>;
 }
 
-const INTERNAL_HOST = '127.0.0.1';
+/** Each child's grace on stop: ext-authz and ext-proc close their gRPC servers within it. */
+const CHILD_GRACE_MS = 5000;
 
 /**
  * `sluice gateway`: Envoy, ext-authz and ext-proc as one supervised unit, and the admin port in
@@ -54,7 +53,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const configFile = config.file;
   const maxRestartDelayMs = Number.parseInt(config.gateway.maxRestartDelay, 10) * 1000;
   const drainTimeoutMs = Number.parseInt(config.gateway.drainTimeout, 10) * 1000;
-  const childGraceMs = options.childGraceMs ?? 5000;
   const backoff = () => new RestartBackoff({ maxMs: maxRestartDelayMs });
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
@@ -65,13 +63,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // Children: ports fixed for the gateway's life, so a restarted child is where Envoy expects it.
     const authzAdminPort = await freePort();
     const procAdminPort = await freePort();
-    const authzAdmin = { host: INTERNAL_HOST, port: authzAdminPort };
-    const procAdmin = { host: INTERNAL_HOST, port: procAdminPort };
+    // Each child's admin server binds its service's host (admin.host, extProc.host): reached there.
+    const authzAdmin = reachable(config.admin.host, authzAdminPort);
+    const procAdmin = reachable(config.extProc.host, procAdminPort);
+    const authzAdminUrl = `http://${authzAdmin.host}:${authzAdmin.port}`;
+    const procAdminUrl = `http://${procAdmin.host}:${procAdmin.port}`;
     const authz = new Supervised<ChildRun>({
       name: 'ext-authz',
       logger,
       backoff: backoff(),
-      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort)], healthUrl: `http://${INTERNAL_HOST}:${authzAdminPort}/healthz` }),
+      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort)], healthUrl: `${authzAdminUrl}/healthz` }),
     });
     const proc = new Supervised<ChildRun>({
       name: 'ext-proc',
@@ -82,10 +83,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         // ext-proc's memory settings (see npm run ext-proc): small young generation, few malloc arenas.
         nodeFlags: ['--max-semi-space-size=2'],
         env: { ...process.env, MALLOC_ARENA_MAX: '2' },
-        healthUrl: `http://${INTERNAL_HOST}:${procAdminPort}/healthz`,
+        healthUrl: `${procAdminUrl}/healthz`,
       }),
     });
-    cleanups.push(() => authz.stop(childGraceMs), () => proc.stop(childGraceMs));
+    cleanups.push(() => authz.stop(CHILD_GRACE_MS), () => proc.stop(CHILD_GRACE_MS));
     await Promise.all([authz.start(), proc.start()]);
 
     // What Envoy's config is generated from: sluice.yaml and the policies (their routing needs).
@@ -98,9 +99,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
     let bootstrap = '';
     const envoy = new Supervised<EnvoyRun>({ name: 'envoy', logger, backoff: backoff(), start: async () => envoyRun(await startEnvoy({ binary: options.binary, config: bootstrap })) });
+    const children = [authz, proc, envoy] as const;
+    const status = (): ChildStatus[] => children.map((child) => child.status());
     const registry = createServiceRegistry('gateway');
-    let status: () => ChildStatus[] = () => [];
-    const metrics = gatewayMetrics(registry, () => status());
+    const metrics = gatewayMetrics(registry, status);
     const generated: GeneratedEnvoy<{ adminUrl: string; stop(): Promise<void> }> = await startGeneratedEnvoy({
       configStore,
       policies,
@@ -122,8 +124,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     cleanups.push(() => generated.stop());
     configStore.watch();
 
-    const children = [authz, proc, envoy] as const;
-    status = () => children.map((child) => child.status());
     let draining = false;
     const admin: AdminServer = await startAdminServer({
       host: config.admin.host,
@@ -134,12 +134,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     cleanups.push(() => admin.close());
     admin.readiness('gateway', async () => (draining ? { ok: false, detail: 'draining: shutting down' } : { ok: true }));
     admin.readiness('envoy', envoyReadiness(envoy, generated.publisher));
-    admin.readiness('ext-authz', childReadiness(authz, `http://${INTERNAL_HOST}:${authzAdminPort}`));
-    admin.readiness('ext-proc', childReadiness(proc, `http://${INTERNAL_HOST}:${procAdminPort}`));
+    admin.readiness('ext-authz', childReadiness(authz, authzAdminUrl));
+    admin.readiness('ext-proc', childReadiness(proc, procAdminUrl));
     admin.route('GET', '/status', (_req, res) => sendJson(res, 200, { children: status() }, { 'cache-control': 'no-store' }));
     // One page for the whole unit: the gateway's families and each child's, labelled by service.
     admin.route('GET', '/metrics', async (_req, res) => {
-      const body = await scrapeAll(registry, [`http://${INTERNAL_HOST}:${authzAdminPort}`, `http://${INTERNAL_HOST}:${procAdminPort}`]);
+      const body = await scrapeAll(registry, [authzAdminUrl, procAdminUrl]);
       res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
       res.end(body);
     });
@@ -165,7 +165,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return {
       envoy: () => envoy.run,
       adminPort: admin.port,
-      childAdmin: { extAuthz: `http://${INTERNAL_HOST}:${authzAdminPort}`, extProc: `http://${INTERNAL_HOST}:${procAdminPort}` },
+      childAdmin: { extAuthz: authzAdminUrl, extProc: procAdminUrl },
       xdsDir: generated.xdsDir,
       status,
       stop,
