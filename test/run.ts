@@ -3,7 +3,7 @@
  * (test/integration) and `e2e` (test/e2e, through real Envoy). No argument runs all three in one
  * runner so the closing summary covers everything.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +41,26 @@ const files = tiers.flatMap((tier) => {
 }).sort();
 if (files.length === 0) throw new Error('no test files found');
 
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+// A test that hangs fails on its own after TEST_TIMEOUT_MS, with its name. A file whose tests all
+// ended but whose process stays alive (a server left open) would still keep the runner waiting,
+// so the whole run has a deadline too: it is killed, and fails, long before CI's own limit.
+const TEST_TIMEOUT_MS = Number(process.env.SLUICE_TEST_TIMEOUT_MS ?? 5 * 60_000);
+const RUN_DEADLINE_MS = Number(process.env.SLUICE_TEST_DEADLINE_MS ?? 50 * 60_000);
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files], {
   cwd: root,
   stdio: 'inherit',
+  detached: true,
 });
-process.exit(result.status ?? 1);
+const deadline = setTimeout(() => {
+  console.error(`# test run exceeded its ${Math.round(RUN_DEADLINE_MS / 60_000)} min deadline: a test file did not exit (look for the last files without a result above); stopping`);
+  try { process.kill(-child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
+  process.exitCode = 1;
+}, RUN_DEADLINE_MS);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => { try { process.kill(-child.pid!, signal); } catch { /* already gone */ } });
+}
+child.on('exit', (code, signal) => {
+  clearTimeout(deadline);
+  process.exit(process.exitCode ?? code ?? (signal ? 1 : 0));
+});

@@ -100,13 +100,29 @@ export class Gateway {
   ) {}
 
   static async start(options: GatewayOptions = {}): Promise<Gateway> {
+    // A start that fails half way must not leave servers behind: they would keep the test
+    // process alive after its suite failed, and the runner would wait for it forever.
+    const started: (() => Promise<unknown> | unknown)[] = [];
+    try {
+      return await Gateway.startTracked(options, started);
+    } catch (err) {
+      for (const undo of started.reverse()) await Promise.resolve().then(undo).catch(() => {});
+      throw err;
+    }
+  }
+
+  private static async startTracked(options: GatewayOptions, started: (() => Promise<unknown> | unknown)[]): Promise<Gateway> {
     const runtime = envoyRuntime();
     const policyDir = mkdtempSync(path.join(tmpdir(), 'sluice-policies-'));
+    started.push(() => rmSync(policyDir, { recursive: true, force: true }));
     cpSync(options.policySource ?? REPO_POLICIES, policyDir, { recursive: true });
     for (const [name, text] of Object.entries(options.extraPolicies ?? {})) writeFileSync(path.join(policyDir, name), text);
     const issuer = await DevIssuer.start();
+    started.push(() => issuer.close());
     const upstream = await DemoUpstream.start();
+    started.push(() => upstream.close());
     const workDir = mkdtempSync(path.join(tmpdir(), 'sluice-gateway-'));
+    started.push(() => rmSync(workDir, { recursive: true, force: true }));
     const secretsFile = path.join(workDir, 'secrets.yaml');
     Gateway.writeSecretsFile(secretsFile, { ...TEST_SECRETS, ...options.secrets });
     const configFile = path.join(workDir, 'sluice.yaml');
@@ -116,15 +132,18 @@ export class Gateway {
     const replicas: Replica[] = [];
     for (let i = 0; i < (options.replicas ?? 1); i++) {
       const replica: Replica = { port: 0, service: undefined, logs: capturedLogger(`ext-authz-${i}`), decisions: capturedLogger(`decision-${i}`), approvalsUrl: '' };
-      await Gateway.startReplica(replica, config, issuer);
       replicas.push(replica);
+      started.push(() => replica.service?.close());
+      await Gateway.startReplica(replica, config, issuer);
     }
     const procLogs = capturedLogger('ext-proc');
     const procPort = await freePort();
     const procAdminPort = options.extProcAdmin ? await freePort() : undefined;
     const proc = await Gateway.startProc(config, procLogs, procPort, procAdminPort);
+    started.push(() => proc.close());
 
     const configStore = new ConfigStore(config, replicas[0]!.logs.logger);
+    started.push(() => configStore.close());
     // Replicas and ext-proc restart during tests: the store always talks to the live ones.
     const holder = { proc: proc as ExtProcService | undefined };
     const live = (name: string, pick: () => (ConfigSubscriber | undefined)[]): ConfigSubscriber => ({
