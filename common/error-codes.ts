@@ -91,6 +91,9 @@ export const ERROR_CODES = Object.freeze({
   ERR_SESSION_STORE_LOCKED: operator,
   ERR_SESSION_STORE_CORRUPT: operator,
   ERR_CHILD_START: operator,
+  ERR_PG_SCRAM_INVALID: operator,
+  ERR_PG_SCRAM_SERVER_SIGNATURE: operator,
+  ERR_PG_AUTH_UNSUPPORTED: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;
