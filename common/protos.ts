@@ -50,6 +50,14 @@ export function externalProcessorService(): grpc.ServiceClientConstructor {
   return lookup(loadProto('envoy/service/ext_proc/v3/external_processor.proto'), 'envoy.service.ext_proc.v3.ExternalProcessor');
 }
 
+/** L4 ext_proc (envoy.filters.network.ext_proc): one bidirectional stream per TCP connection. */
+export function networkExternalProcessorService(): grpc.ServiceClientConstructor {
+  return lookup(
+    loadProto('envoy/service/network_ext_proc/v3/network_external_processor.proto'),
+    'envoy.service.network_ext_proc.v3.NetworkExternalProcessor',
+  );
+}
+
 export function healthService(): grpc.ServiceClientConstructor {
   return lookup(loadProto('grpc/health/v1/health.proto'), 'grpc.health.v1.Health');
 }
