@@ -83,6 +83,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_MASKING_PROFILE_INVALID: operator,
   ERR_BODY_DECOMPRESSION_LIMIT: operator,
   ERR_BODY_DECOMPRESSION_FAILED: operator,
+  ERR_PG_RESULT_UNMASKABLE: operator,
   ERR_ENVOY_NOT_FOUND: operator,
   ERR_ENVOY_CONFIG_INVALID: operator,
   ERR_ENVOY_START: operator,

@@ -1,6 +1,8 @@
 import type { CompiledPattern } from './engine/compiled-pattern.ts';
 import { planEngine, type PlanOptions } from './engine/engine-plan.ts';
 import { maskWhole } from './engine/mask-whole.ts';
+import { maskValue } from './engine/mask-value.ts';
+import { compileColumns } from './compile-columns.ts';
 import type { MatchBackend } from './engine/program.ts';
 import { StreamingMasker } from './engine/stream-masker.ts';
 import { JsonStreamMasker } from './engine/json-stream-masker.ts';
@@ -52,7 +54,7 @@ export function compileWithBackend(
   const named = typeof spec.name === 'string' && spec.name.trim() !== '';
   const name = named ? (spec.name as string) : '?';
   if (!named) issues.push({ field: 'name', message: 'must be a non-empty string' });
-  unknownKeys(spec, ['name', 'recognizers', 'patterns', 'maxMatchBytes', 'binary', 'requestBodies'], '', issues);
+  unknownKeys(spec, ['name', 'recognizers', 'patterns', 'columns', 'maxMatchBytes', 'binary', 'requestBodies'], '', issues);
 
   const maxMatchBytes = spec.maxMatchBytes ?? DEFAULT_MAX_MATCH_BYTES;
   if (!isInt(maxMatchBytes, 16, MAX_LENGTH_LIMIT)) {
@@ -164,11 +166,13 @@ export function compileWithBackend(
     add({ name: entryName, source, maxLength, prefixes: null, breakers, program, validate: null }, strategy, undefined, 'pattern', i);
   });
 
+  const columns = compileColumns(spec.columns, options.hashKey, issues);
+
   compiled.sort((a, b) => a.rank - b.rank);
   const patterns = compiled.map((c) => c.pattern);
   const entries = compiled.map((c) => c.info);
-  if (patterns.length === 0 && issues.length === 0) {
-    issues.push({ field: 'recognizers', message: 'a profile needs at least one recognizer or pattern' });
+  if (patterns.length === 0 && columns.length === 0 && issues.length === 0) {
+    issues.push({ field: 'recognizers', message: 'a profile needs at least one recognizer, pattern or column rule' });
   }
   if (issues.length > 0) throw new MaskingProfileError(name, issues);
 
@@ -184,8 +188,10 @@ export function compileWithBackend(
     binary: binary as 'pass' | 'refuse',
     requestBodies: requestBodies === true,
     entries: Object.freeze(entries),
+    columns: Object.freeze(columns),
     open: (options: OpenOptions = {}) => (options.json === true ? new JsonStreamMasker(plan) : new StreamingMasker(plan)),
     maskWhole: (input: Buffer, options: OpenOptions = {}) => maskWhole(plan.patterns, input, options.json === true).body,
     maskWholeReport: (input: Buffer, options: OpenOptions = {}) => maskWhole(plan.patterns, input, options.json === true),
+    maskValue: (value: Buffer, options: OpenOptions = {}) => maskValue(plan, value, options.json === true),
   });
 }

@@ -5,6 +5,8 @@ export { MaskingProfileError, type ProfileIssue } from './profile-error.ts';
 export { BUILTIN_RECOGNIZERS } from './recognizers/builtin.ts';
 export type { Recognizer } from './recognizers/recognizer.ts';
 export type {
+  ColumnRule,
+  ColumnRuleSpec,
   CompileOptions,
   MaskerStats,
   MaskingEntryInfo,
@@ -16,4 +18,5 @@ export type {
   RecognizerId,
   StrategySpec,
   StreamMasker,
+  ValueMaskResult,
 } from './types.ts';

@@ -38,6 +38,16 @@ export const MASKING_PROFILE_SCHEMA = {
         },
       },
     },
+    columns: {
+      type: 'array', maxItems: 256,
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'strategy'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\x00-\\x1f\\x7f\\[\\]{}\\\\]+$', hint: 'a column-name glob: * and ? are wildcards; [ ] { } and \\ are reserved' },
+          strategy: STRATEGY,
+        },
+      },
+    },
     maxMatchBytes: { type: 'integer', minimum: 16, maximum: 1 << 20 },
     binary: { enum: ['pass', 'refuse'] },
     requestBodies: { type: 'boolean' },

@@ -49,10 +49,22 @@ export interface PatternEntrySpec {
   maxLength?: number;
 }
 
+/**
+ * A database result column masked whole, whatever its value looks like (PostgreSQL results and
+ * COPY OUT; HTTP bodies have no columns and ignore these rules).
+ */
+export interface ColumnRuleSpec {
+  /** Glob over the column name, case-insensitive: `*` any run of characters, `?` one. */
+  name: string;
+  strategy: StrategySpec;
+}
+
 export interface MaskingProfileSpec {
   name: string;
   recognizers?: RecognizerEntrySpec[];
   patterns?: PatternEntrySpec[];
+  /** Result columns masked whole; the first rule whose glob matches a column applies. */
+  columns?: ColumnRuleSpec[];
   /** Default maxLength of custom patterns, in bytes (default 4096). */
   maxMatchBytes?: number;
   /** What to do with bodies the masker cannot read (images, octet-stream, UTF-16 text). */
@@ -115,6 +127,28 @@ export interface OpenOptions {
   json?: boolean;
 }
 
+/** A compiled column rule. */
+export interface ColumnRule {
+  /** The glob as written. */
+  readonly glob: string;
+  /** `column:<glob>`: the key this rule's masked values are counted under. */
+  readonly name: string;
+  readonly strategy: string;
+  /** Whether a column of this name is masked by the rule (case-insensitive). */
+  matches(columnName: string): boolean;
+  /** The replacement for one whole value of a matching column. */
+  render(value: Buffer): Buffer;
+}
+
+/** One whole value, masked by the profile's recognizers and patterns (not its column rules). */
+export interface ValueMaskResult {
+  /** The input itself when nothing changed. */
+  readonly out: Buffer;
+  /** Values masked, per recognizer or pattern name (as MaskingReport). */
+  readonly matches: MaskingReport;
+  readonly changed: boolean;
+}
+
 /** A compiled, immutable profile. Cheap to `open()` per stream. */
 export interface MaskingProfile {
   readonly name: string;
@@ -123,9 +157,17 @@ export interface MaskingProfile {
   readonly binary: 'pass' | 'refuse';
   readonly requestBodies: boolean;
   readonly entries: readonly MaskingEntryInfo[];
+  /** Column rules in the order written; empty when the profile has none. */
+  readonly columns: readonly ColumnRule[];
   open(options?: OpenOptions): StreamMasker;
   /** The one-shot result for a whole body: the reference the streaming masker must equal. */
   maskWhole(input: Buffer, options?: OpenOptions): Buffer;
   /** maskWhole with its masking report, the reference for a stream's `stats().masked`. */
   maskWholeReport(input: Buffer, options?: OpenOptions): { body: Buffer; masked: MaskingReport };
+  /**
+   * Masks one whole, bounded value (a result column, a parameter) with the recognizers and
+   * patterns: the same bytes as maskWhole, with the stream's prefilter in front, so a value
+   * without matches costs one RE2.Set call and comes back as the same Buffer.
+   */
+  maskValue(value: Buffer, options?: OpenOptions): ValueMaskResult;
 }

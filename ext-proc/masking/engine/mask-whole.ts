@@ -23,25 +23,43 @@ export function maskWhole(patterns: readonly CompiledPattern[], body: Buffer, js
     raw = new RawWriter(unescaper.segments);
   }
   const candidates: Candidate[] = [];
-  patterns.forEach((pattern, index) => {
-    let pos = 0;
-    while (pos < input.length) {
-      const m = pattern.program.find(input, pos, input.length);
-      if (m === null) break;
-      const end = resolveMatch(pattern, input, m.start, m.end);
-      if (end < 0) {
-        pos = nextCharStart(input, m.start);
-        continue;
-      }
-      candidates.push({ start: m.start, end, pattern: index });
-      pos = end;
+  patterns.forEach((_, index) => findAll(patterns, index, input, candidates));
+  const { body: out, masked } = replaceCandidates(patterns, input, candidates, raw);
+  return { body: out, masked };
+}
+
+/** Pattern `index`'s exec loop over all of `input`: every accepted match, appended to `out`. */
+export function findAll(patterns: readonly CompiledPattern[], index: number, input: Buffer, out: Candidate[]): void {
+  const pattern = patterns[index]!;
+  let pos = 0;
+  while (pos < input.length) {
+    const m = pattern.program.find(input, pos, input.length);
+    if (m === null) break;
+    const end = resolveMatch(pattern, input, m.start, m.end);
+    if (end < 0) {
+      pos = nextCharStart(input, m.start);
+      continue;
     }
-  });
+    out.push({ start: m.start, end, pattern: index });
+    pos = end;
+  }
+}
+
+/**
+ * Resolves overlaps among all candidates of one whole input and writes it out with the kept
+ * ones replaced. `kept` is how many replacements were made. Sorts `candidates` in place.
+ */
+export function replaceCandidates(
+  patterns: readonly CompiledPattern[],
+  input: Buffer,
+  candidates: Candidate[],
+  raw: RawWriter | null,
+): { body: Buffer; masked: MaskingReport; kept: number } {
   const { kept } = selectMatches(candidates, 0);
   const counts = patterns.map(() => 0);
   for (const c of kept) counts[c.pattern]!++;
   const pieces: Buffer[] = [];
   const emitted = emitKept(kept, patterns, input, 0, 0, pieces, raw);
   if (emitted < input.length) emitText(input, 0, emitted, input.length, pieces, raw);
-  return { body: Buffer.concat(pieces), masked: maskingReport(patterns, counts) };
+  return { body: Buffer.concat(pieces), masked: maskingReport(patterns, counts), kept: kept.length };
 }
