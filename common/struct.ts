@@ -34,10 +34,16 @@ export function toProtoStruct(object: Readonly<Record<string, unknown>>): ProtoS
   return { fields };
 }
 
-/** Reverse of toProtoValue, for reading metadata Envoy forwards (decoded with oneofs: true). */
+const VALUE_KINDS = ['stringValue', 'numberValue', 'boolValue', 'nullValue', 'listValue', 'structValue'] as const;
+
+/**
+ * Reverse of toProtoValue, for reading metadata Envoy forwards (decoded with oneofs: true). A value
+ * without `kind` (one toProtoValue built, not yet through the wire) is read by the field it has.
+ */
 export function fromProtoValue(value: Record<string, unknown> | undefined): unknown {
   if (!value) return undefined;
-  switch (value.kind) {
+  const kind = typeof value.kind === 'string' ? value.kind : VALUE_KINDS.find((k) => Object.hasOwn(value, k));
+  switch (kind) {
     case 'stringValue': return value.stringValue;
     case 'numberValue': return value.numberValue;
     case 'boolValue': return value.boolValue;

@@ -3,8 +3,9 @@ import { describeError, isSluiceError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Identity } from './identity/types.ts';
 import type { ApprovalNotifier } from './approvals/notifier.ts';
-import type { ApprovalRequest, ApprovalSpec, ApprovalStore } from './approvals/types.ts';
+import type { ApprovalDatabase, ApprovalRequest, ApprovalSpec, ApprovalStore } from './approvals/types.ts';
 import type { Action } from './check-input.ts';
+import { statementKey } from './protocols/postgres/statement.ts';
 import { extAuthzMetrics, type ExtAuthzMetrics, type ReleaseOutcome } from './metrics.ts';
 import type { HistogramCell } from '../common/metrics/index.ts';
 
@@ -19,17 +20,30 @@ export interface GateRequest {
   reason: string;
   /** How long Envoy will wait for this check (from the route); the hold never exceeds it. */
   holdBudgetMs: number;
+  /** A database statement: what approvers are shown (the normalized text, never the constants). */
+  database?: ApprovalDatabase;
 }
 
 /**
  * What an approval is about, as the approval records name it (method and path: the store, the API
- * and approvers' tools read those). Derived from the action here and nowhere else; a database
- * action will give its statement kind and statement instead.
+ * and approvers' tools read those). Derived from the action here and nowhere else. A database
+ * statement is method `SQL` and path `sql:<sha256 of its normalized text>`, so the same statement
+ * with other constants is the same approval, and the record shows approvers the normalized text.
  */
-export function approvalAction(action: Action): Pick<GateRequest, 'method' | 'path'> {
+export function approvalAction(action: Action): Pick<GateRequest, 'method' | 'path' | 'database'> {
   switch (action.kind) {
     case 'http':
       return { method: action.method, path: action.path };
+    case 'postgres': {
+      const analysis = action.statement?.analysis;
+      // A login never reaches the gate (grants have no approve effect); an unparsable text neither.
+      if (analysis === undefined || !analysis.ok) return { method: 'LOGIN', path: `login:${action.user}@${action.database}` };
+      return {
+        method: 'SQL',
+        path: statementKey(analysis.normalized),
+        database: { user: action.user, name: action.database, statement: analysis.normalized },
+      };
+    }
   }
 }
 
@@ -137,6 +151,7 @@ export class ApprovalGate {
       expiresAt: now + request.spec.pendingTtlMs,
       decidedAt: null,
       decisionReason: null,
+      ...(request.database === undefined ? {} : { database: request.database }),
     };
     await this.deps.store.create(approval);
     this.deps.logger.info({ approval_id: approval.id, subject: approval.subject, issuer: approval.issuer, target: approval.target,

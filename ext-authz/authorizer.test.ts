@@ -42,13 +42,20 @@ test('an HTTP action is evaluated by the policies', async () => {
   assert.equal(verdict.kind === 'allow' && verdict.decision.rule, 'open/everything');
 });
 
-test('an action the policy rules do not cover is denied, even under an allow-everything rule', async () => {
-  // What a database adapter will hand over; no policy rule is written for it yet.
-  const statement = { kind: 'postgres', statement: 'DROP TABLE t' } as unknown as Action;
-  const verdict = await authorizer.check(input(statement));
-  assert.equal(verdict.kind, 'deny');
-  assert.equal(verdict.kind === 'deny' && verdict.code, 'ERR_POLICY_DENIED');
+test('a database login is decided by database grants only, never by an HTTP allow-everything rule', async () => {
+  const login: Action = { kind: 'postgres', phase: 'login', user: 'app', database: 'orders', sessionId: 'pg-1', statement: null, malformed: null };
+  const verdict = await authorizer.check({ ...input(login), protocol: 'postgres' });
+  assert.equal(verdict.kind === 'deny' && verdict.code, 'ERR_DB_LOGIN_DENIED');
   assert.equal(verdict.identity?.subject, 'alice', 'the identity phase still ran on the presented credential');
+});
+
+test('a malformed database check is refused before identity', async () => {
+  let verified = 0;
+  const counting = new Authorizer({ verifier: { verify: async (t, s) => { verified++; return verifier.verify(t, s); } }, policies: () => POLICIES, logger: silentLogger() });
+  const login: Action = { kind: 'postgres', phase: 'login', user: '', database: 'orders', sessionId: 'pg-1', statement: null, malformed: 'sluice_pg_user is missing' };
+  const verdict = await counting.check({ ...input(login), protocol: 'postgres' });
+  assert.equal(verdict.kind === 'deny' && verdict.code, 'ERR_DB_CHECK_INVALID');
+  assert.equal(verified, 0);
 });
 
 test('the identity phase reads the bearer credential: a missing one is ERR_TOKEN_MISSING, after the target check', async () => {

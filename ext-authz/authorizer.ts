@@ -10,7 +10,7 @@ import type { AllowVerdict, DenyVerdict, Verdict } from './verdict.ts';
 import { approvalAction, type ApprovalGate } from './approval-gate.ts';
 import type { Decision } from './policy/types.ts';
 import { contentOf, decideAction } from './policy-input.ts';
-import { actionAmbiguity } from './action-ambiguity.ts';
+import { actionRefusal } from './action-refusal.ts';
 
 export interface AuthorizerDeps {
   verifier: IdentityVerifier;
@@ -47,11 +47,12 @@ export class Authorizer {
     if (!target) return deny('ERR_TARGET_UNKNOWN', 'the route names no target');
 
     // Phase 2: shape. An action the upstream could read differently from the policy (a path with
-    // a second layer of encoding, say) is refused before anything else looks at it, whatever
-    // policy would say: no token is verified and no rule sees it. What passes goes upstream as is.
-    const ambiguity = actionAmbiguity(request.action);
-    if (ambiguity !== null) {
-      return { ...deny('ERR_PATH_AMBIGUOUS', `the request path is ambiguous (${ambiguity})`), target, extra: { reason: ambiguity } };
+    // a second layer of encoding, say), or a database check missing a field, is refused before
+    // anything else looks at it, whatever policy would say: no token is verified and no rule sees
+    // it. What passes goes upstream as is.
+    const refusal = actionRefusal(request.action);
+    if (refusal !== null) {
+      return { ...deny(refusal.code, refusal.message), target, ...(refusal.extra === undefined ? {} : { extra: refusal.extra }) };
     }
 
     // Phase 3: identity.
@@ -75,13 +76,13 @@ export class Authorizer {
           identity, target, rule: null, extra: { guardrail },
         };
       }
-      const decision = decideAction(policies, identity, target, request);
+      const { decision, denial } = decideAction(policies, identity, target, request);
       const masking = decision.masking ?? policies.maskingFor(target);
       if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, masking, startedAt, signal);
       if (decision.effect !== 'allow') {
-        return { ...deny('ERR_POLICY_DENIED', 'access denied by policy'), identity, target, rule: decision.rule };
+        return { ...deny(denial.code, denial.message), identity, target, rule: decision.rule };
       }
-      return { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), masking, startedAt };
+      return { kind: 'allow', identity, target, decision, sessionId: this.sessionIdFor(request), masking, startedAt };
     } catch (err) {
       this.deps.logger.error({ err: describeError(err), target }, 'policy evaluation failed; denying');
       return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), identity, target };
@@ -102,7 +103,7 @@ export class Authorizer {
     }, signalOf(lazySignal) ?? new AbortController().signal);
     switch (outcome.kind) {
       case 'allow': {
-        const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.newSessionId(), approvalId: outcome.approvalId, approvalWaitMs: outcome.waitedMs, masking, startedAt };
+        const allowed: AllowVerdict = { kind: 'allow', identity, target, decision, sessionId: this.sessionIdFor(request), approvalId: outcome.approvalId, approvalWaitMs: outcome.waitedMs, masking, startedAt };
         return allowed;
       }
       case 'denied': {
@@ -116,13 +117,21 @@ export class Authorizer {
       }
       case 'pending':
         return {
-          ...deny('ERR_APPROVAL_PENDING', 'this action needs approval; retry once an approver has approved it'),
+          ...deny('ERR_APPROVAL_PENDING', pendingMessage(request, outcome.approval.id)),
           identity, target, rule,
           extra: { approval_id: outcome.approval.id, status: 'pending', expires_at: new Date(outcome.approval.expiresAt).toISOString() },
         };
       case 'unavailable':
         return { ...deny('ERR_APPROVAL_UNAVAILABLE', 'approvals are unavailable'), identity, target, rule };
     }
+  }
+
+  /**
+   * The session the decision belongs to: a database session's id comes from the processor (one per
+   * connection, shared by its login and every statement); an HTTP exchange gets a new one.
+   */
+  private sessionIdFor(request: CheckInput): string {
+    return request.action.kind === 'postgres' && request.action.sessionId !== '' ? request.action.sessionId : this.newSessionId();
   }
 
   private identityFailure(err: unknown, target: string, lazySignal: LazySignal | undefined): DenyVerdict {
@@ -146,6 +155,16 @@ function presentedToken(credential: PresentedCredential): string {
   switch (credential.kind) {
     case 'bearer':
       return extractBearer(credential.authorization);
+  }
+}
+
+/** What a caller held past its budget is told: a retry works once an approver has approved. */
+function pendingMessage(request: CheckInput, approvalId: string): string {
+  switch (request.action.kind) {
+    case 'http':
+      return 'this action needs approval; retry once an approver has approved it';
+    case 'postgres':
+      return `this statement needs approval (approval ${approvalId}); run it again once an approver has approved it`;
   }
 }
 

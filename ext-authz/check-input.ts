@@ -1,3 +1,5 @@
+import type { PostgresPhase, StatementKind, StatementSummary } from '../common/postgres-check.ts';
+
 /**
  * What the authorizer decides on, whatever the protocol: which target, the credential the caller
  * presented, and the action it wants to take. A protocol adapter (ext-authz/protocols/) builds it
@@ -23,12 +25,12 @@ export interface CheckInput {
   reason: string;
 }
 
-/** The protocols with an adapter. Later 'postgres' | 'redis' (common/decision-metadata.ts already knows them). */
-export type CheckProtocol = 'http';
+/** The protocols with an adapter. Later 'redis' (common/decision-metadata.ts already knows it). */
+export type CheckProtocol = 'http' | 'postgres';
 
 /**
- * The credential as the caller presented it, not yet verified. A database adapter will add
- * `{ kind: 'password'; user; password }` (the startup message) and the identity phase a case for it.
+ * The credential as the caller presented it, not yet verified. PostgreSQL's processor hands the
+ * token from the startup message's password over as a bearer header, so it reads the same way.
  */
 export type PresentedCredential = BearerCredential;
 
@@ -41,8 +43,8 @@ export interface BearerCredential {
   authorization: string | undefined;
 }
 
-/** What the caller wants to do. One member per protocol; a database action will carry its statement. */
-export type Action = HttpAction;
+/** What the caller wants to do. One member per protocol. */
+export type Action = HttpAction | PostgresAction;
 
 export interface HttpAction {
   kind: 'http';
@@ -57,6 +59,43 @@ export interface HttpAction {
   /** Request body, when the route asks Envoy to send it (with_request_body, pack_as_bytes). */
   body: Buffer | undefined;
 }
+
+/**
+ * A PostgreSQL login (the startup message) or one statement text (a Query or Parse message), as
+ * ext-proc's network processor asks about it (common/postgres-check.ts).
+ */
+export interface PostgresAction {
+  kind: 'postgres';
+  phase: PostgresPhase;
+  /** The database user the client logs in as (startup message `user`). */
+  user: string;
+  /** The database it logs in to (startup message `database`). */
+  database: string;
+  /** The processor's session id; the decision and the session record share it. */
+  sessionId: string;
+  /** Statement phase only: the text as sent and what it does. */
+  statement: PostgresStatement | null;
+  /** Why the check cannot be decided as sent (a field missing), or null. Refused before identity. */
+  malformed: string | null;
+}
+
+export interface PostgresStatement {
+  /** As sent: may hold data, so it never reaches a log. */
+  text: string;
+  kind: StatementKind;
+  analysis: StatementAnalysis;
+}
+
+/** What a statement text does (ext-authz/protocols/postgres/statement.ts), or why it cannot be read. */
+export type StatementAnalysis =
+  | {
+    ok: true;
+    /** One per statement of the text, in order (an empty text is one `session` statement). */
+    statements: readonly StatementSummary[];
+    /** The text with constants replaced by $n ('' for an empty text): what logs and approvers see. */
+    normalized: string;
+  }
+  | { ok: false; code: 'ERR_STATEMENT_UNPARSABLE'; message: string };
 
 const MAX_REASON_LENGTH = 500;
 

@@ -19,3 +19,22 @@ test('the decision line takes protocol, target and the HTTP method and path from
   );
   assert.doesNotMatch(log.text(), /secret|q=1/);
 });
+
+test('a PostgreSQL decision line has phase, db user, database, the normalized statement, classes and tables; never the constants or the token', async () => {
+  const { postgresAdapter } = await import('./protocols/postgres/adapter.ts');
+  const { encodePostgresCheckRequest } = await import('../common/postgres-check.ts');
+  const log = capturedLogger('decision');
+  const input = postgresAdapter.read(encodePostgresCheckRequest({
+    phase: 'statement', target: 'orders-db', user: 'app', database: 'orders', token: 'sekret-token', sessionId: 'pg-7',
+    statement: { text: "UPDATE public.users SET email = 'x@y.z' WHERE id = 987654321", kind: 'simple' }, holdBudgetMs: 0,
+  }));
+  logDecision(log.logger, input, { kind: 'deny', code: 'ERR_STATEMENT_DENIED', message: 'm' }, 1);
+  const line = JSON.parse(log.lines[0]!);
+  assert.deepEqual(
+    { protocol: line.protocol, phase: line.phase, db_user: line.db_user, database: line.database, session_id: line.session_id, statement: line.statement,
+      classes: line.classes, tables: line.tables, code: line.code, sqlstate: line.sqlstate },
+    { protocol: 'postgres', phase: 'statement', db_user: 'app', database: 'orders', session_id: 'pg-7', statement: 'UPDATE public.users SET email = $1 WHERE id = $2',
+      classes: ['write'], tables: ['public.users'], code: 'ERR_STATEMENT_DENIED', sqlstate: '42501' },
+  );
+  assert.doesNotMatch(log.text(), /x@y\.z|987654321|sekret/);
+});

@@ -2,6 +2,7 @@ import { httpStatusOf } from '../common/error-codes.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Action, CheckInput } from './check-input.ts';
 import type { Verdict } from './verdict.ts';
+import { sqlstateOf } from './protocols/postgres/sqlstate.ts';
 
 /**
  * One JSON line per decision: who, what, which rule, the effect and how long it took. Built from
@@ -22,17 +23,35 @@ export function logDecision(log: Logger, request: CheckInput, verdict: Verdict, 
     approval_id: verdict.kind === 'allow' ? verdict.approvalId : verdict.extra?.approval_id,
     code: verdict.kind === 'deny' ? verdict.code : undefined,
     status: verdict.kind === 'deny' ? httpStatusOf(verdict.code) : undefined,
+    // What the database client got instead of an HTTP status.
+    sqlstate: verdict.kind === 'deny' && request.protocol === 'postgres' ? sqlstateOf(verdict.code) : undefined,
     latency_ms: Math.round(latencyMs * 1000) / 1000,
   }, 'decision');
 }
 
 /**
- * The action's own summary fields. HTTP keeps the names the log always had; a database action
- * will give its statement kind here (never the statement's values, which may be data).
+ * The action's own summary fields. HTTP keeps the names the log always had. PostgreSQL gives the
+ * phase, database user and database, and for a statement its normalized text (constants replaced
+ * by $n: never the values, which may be data), kind, classes and tables. The processor's session id
+ * stands for the session, so the decision and the session record share it.
  */
-function actionFields(action: Action): { method: string; path: string } {
+function actionFields(action: Action): Record<string, unknown> {
   switch (action.kind) {
     case 'http':
       return { method: action.method, path: action.path };
+    case 'postgres': {
+      const fields: Record<string, unknown> = { phase: action.phase, db_user: action.user, database: action.database, ...(action.sessionId ? { session_id: action.sessionId } : {}) };
+      const statement = action.statement;
+      if (statement === null) return fields;
+      const analysis = statement.analysis;
+      return {
+        ...fields,
+        statement_kind: statement.kind,
+        statement: analysis.ok ? analysis.normalized : null,
+        classes: analysis.ok ? [...new Set(analysis.statements.map((s) => s.class))] : [],
+        commands: analysis.ok ? analysis.statements.map((s) => s.command) : [],
+        tables: analysis.ok ? [...new Set(analysis.statements.flatMap((s) => s.tables))] : [],
+      };
+    }
   }
 }

@@ -32,8 +32,9 @@ export async function inProcessDecisions(opts: { issuerUrl: string; token: strin
   const first = await authorizer.check(attributes);
   if (first.kind !== 'allow') throw new Error(`bench request is not allowed: ${JSON.stringify(first)}`);
   const identity = first.identity;
+  const headers = attributes.action.kind === 'http' ? attributes.action.headers : {};
 
-  const evaluatePerS = timeSync(() => set.evaluate({ identity, target: 'demo-api', method: 'GET', path: '/api/items', headers: attributes.action.headers }));
+  const evaluatePerS = timeSync(() => set.evaluate({ identity, target: 'demo-api', method: 'GET', path: '/api/items', headers }));
   const decisionPerS = await timeAsync(() => authorizer.check(attributes));
   const checkPathPerS = await timeAsync(async () => {
     const a = httpAdapter.read(raw);

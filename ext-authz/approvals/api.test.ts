@@ -260,6 +260,7 @@ describe('approvals API', () => {
         decided_at: null,
         decision_reason: null,
         caller_left_at: null,
+        database: null,
       });
     });
 

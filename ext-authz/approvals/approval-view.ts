@@ -21,6 +21,8 @@ export interface ApprovalView {
   decision_reason: string | null;
   /** When the held caller gave up waiting (null while one waits): approving then serves only their retry. */
   caller_left_at: string | null;
+  /** A database statement's approval: database user, database name and the normalized statement; null for HTTP. */
+  database: { user: string; name: string; statement: string } | null;
 }
 
 /** Epoch milliseconds as an ISO-8601 UTC timestamp. */
@@ -58,5 +60,6 @@ export function approvalView(request: ApprovalRequest): ApprovalView {
     decided_at: request.decidedAt === null ? null : isoTime(request.decidedAt),
     decision_reason: request.decisionReason,
     caller_left_at: request.callerLeftAt === undefined ? null : isoTime(request.callerLeftAt),
+    database: request.database === undefined ? null : { user: request.database.user, name: request.database.name, statement: request.database.statement },
   };
 }

@@ -66,6 +66,17 @@ export interface ApprovalRequest {
    * Absent while a caller waits (and on records that predate the field).
    */
   callerLeftAt?: number;
+  /** A database statement's approval: who runs what where (absent for HTTP requests). */
+  database?: ApprovalDatabase;
+}
+
+/** What approvers see of a database statement: the normalized text (constants as $n), never the values. */
+export interface ApprovalDatabase {
+  /** Database user the session is logged in as. */
+  user: string;
+  /** Database name. */
+  name: string;
+  statement: string;
 }
 
 /** A standing permission created by an approval. */

@@ -20,6 +20,8 @@ export interface JsonWebhookBody {
     decided_at: string | null;
     decided_by: string | null;
     decision_reason: string | null;
+    /** A database statement's approval (normalized statement, never its constants). */
+    database?: { user: string; name: string; statement: string };
     approvals_url?: string;
   };
 }
@@ -45,6 +47,7 @@ export function jsonWebhookBody(event: ApprovalEvent, approvalsUrl?: string): Js
       decided_at: r.decidedAt === null ? null : isoTime(r.decidedAt),
       decided_by: decidedBy(r),
       decision_reason: r.decisionReason,
+      ...(r.database === undefined ? {} : { database: { user: r.database.user, name: r.database.name, statement: r.database.statement } }),
       ...(link === undefined ? {} : { approvals_url: link }),
     },
   };

@@ -44,6 +44,13 @@ export function checkDocument(doc: RawDocument): DocumentProblem[] {
       if (rule.effect !== 'approve' && rule.approval !== undefined) {
         problems.push({ path: `${base}/rules/${r}/approval`, atKey: true, message: `approval only applies to effect approve, not ${rule.effect}` });
       }
+      const http = rule.methods !== undefined || rule.paths !== undefined;
+      if (http && (rule.statements !== undefined || rule.tables !== undefined)) {
+        problems.push({ path: `${base}/rules/${r}`, atKey: false, message: 'a rule is for HTTP (methods, paths) or for database statements (statements, tables), not both' });
+      }
+      if (rule.tables !== undefined && rule.statements === undefined) {
+        problems.push({ path: `${base}/rules/${r}/tables`, atKey: true, message: 'tables needs statements: say which statement classes or commands the rule covers (e.g. statements: [read])' });
+      }
       (rule.when ?? []).forEach((condition, c) => checkCondition(condition, `${base}/rules/${r}/when/${c}`, problems));
     });
     const seenHeaders = new Set<string>();

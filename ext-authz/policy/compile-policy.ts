@@ -6,6 +6,10 @@ import { compilePathGlobs } from './path-glob.ts';
 import type { RawPolicy, RawRule, RawSubject } from './raw.ts';
 import type { Effect } from './types.ts';
 import { compileApproval } from './compile-approval.ts';
+import { compileValueGlobs } from './value-glob.ts';
+import { STATEMENT_CLASSES, type StatementClass } from '../../common/postgres-check.ts';
+import type { CompiledDatabaseGrant, CompiledStatementMatch } from './compiled.ts';
+import type { RawDatabaseGrant } from './raw.ts';
 
 // A Record over Effect, so adding an effect fails to compile until it has a verb here.
 const VERB: Record<Effect, string> = { allow: 'allowed', deny: 'denied', approve: 'needs approval under' };
@@ -31,6 +35,29 @@ export function compilePolicy(
     rules: Object.freeze(rules),
     canOverrideAllow: rules.some((rule) => rule.effect !== 'allow'),
     identityHeaders: Object.freeze(Object.entries(raw.identityHeaders ?? {}).map(compileIdentityHeader)),
+    database: raw.database === undefined ? null : compileDatabaseGrant(raw.name, raw.database),
+  });
+}
+
+/** The login grant's rule is named `<policy>/database` wherever a decision names a rule. */
+function compileDatabaseGrant(policyName: string, raw: RawDatabaseGrant): CompiledDatabaseGrant {
+  const id = `${policyName}/database`;
+  return Object.freeze({
+    users: compileValueGlobs(raw.users),
+    databases: compileValueGlobs(raw.databases),
+    decision: frozenDecision('allow', id, `login allowed by ${id}`),
+  });
+}
+
+function compileStatementMatch(raw: RawRule): CompiledStatementMatch | null {
+  if (raw.statements === undefined) return null;
+  const isClass = (entry: string): entry is StatementClass => (STATEMENT_CLASSES as readonly string[]).includes(entry);
+  return Object.freeze({
+    classes: new Set(raw.statements.filter(isClass)),
+    commands: Object.freeze(raw.statements.filter((entry) => !isClass(entry))),
+    tablePattern: raw.tables === undefined ? null : compileValueGlobs(raw.tables),
+    statementsText: Object.freeze([...raw.statements]),
+    tablesText: raw.tables === undefined ? null : Object.freeze([...raw.tables]),
   });
 }
 
@@ -81,6 +108,7 @@ function compileRule(policyName: string, raw: RawRule, report: (pointer: string,
       raw.masking ?? null),
     methodsText: methods === null ? null : Object.freeze(methods),
     pathsText: raw.paths === undefined ? null : Object.freeze([...raw.paths]),
+    statements: compileStatementMatch(raw),
   });
 }
 

@@ -3,6 +3,7 @@ import type { CompiledPolicy } from './compiled.ts';
 import { compileGuardrail, type CompiledGuardrail } from './guardrails.ts';
 import { PolicyError } from './errors.ts';
 import type { ParsedPolicyDocument } from './parse.ts';
+import type { RawPolicy } from './raw.ts';
 import { CompiledPolicySet } from './policy-set.ts';
 import type { PolicyIssue } from './types.ts';
 
@@ -63,6 +64,25 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
     return `unknown target "${name}" (sluice.yaml targets: ${known})`;
   };
   const targets = new Set<string>(declared?.keys() ?? []);
+  // What a policy says must fit the protocol of every target it names: database grants and
+  // statement rules are for postgres targets, methods and paths for the others. Without a config
+  // the protocols are unknown and this is not checked.
+  const checkProtocols = (raw: RawPolicy, problem: (pointer: string, message: string) => void) => {
+    if (declared === undefined) return;
+    const named = raw.targets.flatMap((name) => { const facts = declared.get(name); return facts === undefined ? [] : [{ name, protocol: facts.protocol }]; });
+    const other = named.find((t) => t.protocol !== 'postgres');
+    const postgres = named.find((t) => t.protocol === 'postgres');
+    if (raw.database !== undefined && other !== undefined) problem('/database', `database applies to postgres targets; "${other.name}" is an ${other.protocol} target`);
+    raw.rules.forEach((rule, r) => {
+      if (rule.statements !== undefined && other !== undefined) {
+        problem(`/rules/${r}/statements`, `statements apply to postgres targets; "${other.name}" is an ${other.protocol} target`);
+      }
+      if (rule.statements === undefined && postgres !== undefined) {
+        const what = rule.methods !== undefined ? '/methods' : rule.paths !== undefined ? '/paths' : '';
+        problem(`/rules/${r}${what}`, `"${postgres.name}" is a postgres target: its rules say which statements (statements: [read, write, ...]), not methods or paths`);
+      }
+    });
+  };
 
   const policies: CompiledPolicy[] = [];
   const policyNames = new Map<string, string>();
@@ -78,6 +98,7 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
           else targets.add(target);
         });
         raw.rules.forEach((rule, r) => checkProfile(doc, `${base}/rules/${r}/masking`, rule.masking));
+        checkProtocols(raw, (pointer, message) => report(doc, `${base}${pointer}`, message, true));
         policies.push(compilePolicy(raw, doc.file, (pointer, message) => report(doc, `${base}${pointer}`, message)));
       });
     }

@@ -1,3 +1,4 @@
+import type { StatementClass } from '../../common/postgres-check.ts';
 import type { ClaimScalar } from './raw.ts';
 import type { Decision, Effect } from './types.ts';
 
@@ -69,6 +70,28 @@ export interface CompiledRule {
   /** As written, for explain. */
   readonly methodsText: readonly string[] | null;
   readonly pathsText: readonly string[] | null;
+  /** Set on a database statement rule (`statements:`), which HTTP requests never match; null on an HTTP rule. */
+  readonly statements: CompiledStatementMatch | null;
+}
+
+/** What a database statement rule covers (evaluate-postgres.ts). */
+export interface CompiledStatementMatch {
+  readonly classes: ReadonlySet<StatementClass>;
+  /** Upper-case commands as written; one also covers longer commands it starts (CREATE → CREATE TABLE). */
+  readonly commands: readonly string[];
+  /** All of the rule's table globs as one anchored RegExp; null: the rule is about any table. */
+  readonly tablePattern: RegExp | null;
+  /** As written, for messages and explain. */
+  readonly statementsText: readonly string[];
+  readonly tablesText: readonly string[] | null;
+}
+
+/** A policy's `database:` block: who may log in as which database user to which database. */
+export interface CompiledDatabaseGrant {
+  readonly users: RegExp;
+  readonly databases: RegExp;
+  /** The allow decision of a login it grants (rule `<policy>/database`). */
+  readonly decision: Decision;
 }
 
 export type IdentityHeaderKind = 'subject' | 'issuer' | 'groups' | 'claim';
@@ -92,4 +115,6 @@ export interface CompiledPolicy {
    */
   readonly canOverrideAllow: boolean;
   readonly identityHeaders: readonly CompiledIdentityHeader[];
+  /** The policy's database login grant, or null when it has none. */
+  readonly database: CompiledDatabaseGrant | null;
 }

@@ -37,6 +37,8 @@ export function evaluateRequest(
     const rules = policy.rules;
     for (let r = 0; r < rules.length; r++) {
       const rule = rules[r]!;
+      // A database statement rule says nothing about HTTP requests (it has no methods or paths).
+      if (rule.statements !== null) continue;
       switch (rule.effect) {
         case 'deny':
           if (ruleMatches(rule, request, method, path)) return rule.decision;

@@ -74,6 +74,7 @@ function subjectMismatch(subject: CompiledSubject, identity: Identity): string {
 }
 
 function ruleMismatch(rule: CompiledRule, request: AccessRequest, method: string, path: string): string | null {
+  if (rule.statements !== null) return `a database statement rule (statements: ${rule.statements.statementsText.join(', ')}), not an HTTP one`;
   if (!methodMatches(rule, method)) return `method ${method} is not one of ${rule.methodsText!.join(', ')}`;
   if (!pathMatches(rule, path)) return `path ${path} matches none of ${rule.pathsText!.join(', ')}`;
   const failed = rule.when.find((condition) => !conditionHolds(condition, request));

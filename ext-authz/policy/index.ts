@@ -9,3 +9,4 @@ export { loadPolicyDir } from './load.ts';
 export { PolicyStore, type PolicyStoreOptions, type ReloadResult } from './store.ts';
 export { explain, type Explanation, type ExplainStep } from './explain.ts';
 export { POLICY_DOCUMENT_SCHEMA } from './schema.ts';
+export type { DatabaseDecision, DatabaseLoginRequest, DatabaseStatementRequest } from './evaluate-postgres.ts';

@@ -2,6 +2,7 @@ import type { CompiledPolicy } from './compiled.ts';
 import { evaluateRequest } from './evaluate.ts';
 import type { AccessRequest, ContentCheck, Decision, PolicySet, RoutingNeeds } from './types.ts';
 import { firstViolation, type CompiledGuardrail } from './guardrails.ts';
+import { evaluateDatabaseLogin, evaluateDatabaseStatements, type DatabaseDecision, type DatabaseLoginRequest, type DatabaseStatementRequest } from './evaluate-postgres.ts';
 
 /**
  * A compiled bundle. Besides the PolicySet contract it exposes the compiled policies, read-only,
@@ -47,6 +48,14 @@ export class CompiledPolicySet implements PolicySet {
 
   evaluate(request: AccessRequest): Decision {
     return evaluateRequest(this.byTarget, request);
+  }
+
+  evaluateDatabaseLogin(request: DatabaseLoginRequest): DatabaseDecision {
+    return evaluateDatabaseLogin(this.byTarget, request);
+  }
+
+  evaluateDatabaseStatements(request: DatabaseStatementRequest): DatabaseDecision {
+    return evaluateDatabaseStatements(this.byTarget, request);
   }
 
   maskingFor(target: string): string | null {

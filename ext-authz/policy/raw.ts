@@ -27,7 +27,14 @@ export interface RawPolicy {
   targets: string[];
   subjects: RawSubject[];
   identityHeaders?: Record<string, string>;
+  /** PostgreSQL targets: the login grant (database user and database globs). */
+  database?: RawDatabaseGrant;
   rules: RawRule[];
+}
+
+export interface RawDatabaseGrant {
+  users: string[];
+  databases: string[];
 }
 
 export interface RawSubject {
@@ -42,6 +49,10 @@ export interface RawRule {
   effect: Effect;
   methods?: string[];
   paths?: string[];
+  /** PostgreSQL targets: statement classes (read, write, ...) or upper-case commands (TRUNCATE). */
+  statements?: string[];
+  /** PostgreSQL targets: table globs. */
+  tables?: string[];
   when?: RawCondition[];
   approval?: RawApproval;
   masking?: string;

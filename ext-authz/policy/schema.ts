@@ -1,3 +1,4 @@
+import { STATEMENT_CLASSES } from '../../common/postgres-check.ts';
 import { EFFECTS } from './effects.ts';
 
 /*
@@ -114,6 +115,17 @@ const RULE = {
       items: { type: 'string', maxLength: 2048, pattern: '^/', hint: 'must be a path glob starting with "/"' },
     },
     when: { type: 'array', minItems: 1, items: CONDITION },
+    /** PostgreSQL targets: the statement classes or commands the rule covers. */
+    statements: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        anyOf: [{ enum: STATEMENT_CLASSES }, { type: 'string', maxLength: 64, pattern: '^[A-Z]+( [A-Z]+)*$' }],
+        hint: `must be a statement class (${STATEMENT_CLASSES.join(', ')}) or an upper-case command such as TRUNCATE or "CREATE TABLE"`,
+      },
+    },
+    /** PostgreSQL targets: table globs ("public.*", "orders"), matched against the names as written. */
+    tables: NON_EMPTY_STRINGS,
     approval: APPROVAL,
     /** Overrides the target's masking profile for exchanges this rule lets through. */
     masking: { ...NAME, hint: 'must name a masking profile from extProc.masking.profiles' },
@@ -156,6 +168,13 @@ const POLICY = {
         pattern: '^(\\$(subject|issuer|groups)|[^$.][^.]*(\\.[^.]+)*)$',
         hint: 'must be $subject, $issuer, $groups or a claim name (dots reach nested claims)',
       },
+    },
+    /** PostgreSQL targets: which database users, on which databases, the subjects may log in as. */
+    database: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['users', 'databases'],
+      properties: { users: NON_EMPTY_STRINGS, databases: NON_EMPTY_STRINGS },
     },
     rules: { type: 'array', minItems: 1, items: RULE },
   },

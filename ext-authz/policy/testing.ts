@@ -6,7 +6,8 @@ import type { CompiledPolicySet } from './policy-set.ts';
 import type { AccessRequest } from './types.ts';
 
 /*
- * Builders shared by this folder's tests (not exported from index.ts).
+ * Builders shared by this folder's tests (not exported from index.ts). A fixture's `targets:`
+ * entry may say `protocol: postgres` (sluice.yaml's targets will; see declaredTargets).
  */
 
 /**
@@ -32,8 +33,8 @@ export function splitFixtures(files: Record<string, string>, context: PolicyCont
     const kept: string[] = [];
     for (const doc of docs) {
       const value = (doc.toJS() ?? {}) as Record<string, unknown>;
-      for (const t of (value.targets as { name: string; masking?: string }[] | undefined) ?? []) {
-        targets.set(t.name, { protocol: 'http', masking: t.masking ?? null });
+      for (const t of (value.targets as { name: string; masking?: string; protocol?: string }[] | undefined) ?? []) {
+        targets.set(t.name, { protocol: t.protocol ?? 'http', masking: t.masking ?? null });
         declared = true;
       }
       delete value.targets;

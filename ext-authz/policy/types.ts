@@ -1,5 +1,6 @@
 import type { Identity } from '../identity/types.ts';
 import type { ApprovalSpec } from '../approvals/types.ts';
+import type { DatabaseDecision, DatabaseLoginRequest, DatabaseStatementRequest } from './evaluate-postgres.ts';
 
 /** What a policy is evaluated against: who, which target, which request. */
 export interface AccessRequest {
@@ -56,6 +57,10 @@ export interface PolicySet {
   /** Files the bundle was compiled from, for diagnostics. */
   readonly sources: readonly string[];
   evaluate(request: AccessRequest): Decision;
+  /** A PostgreSQL login (the policies' `database:` grants). */
+  evaluateDatabaseLogin(request: DatabaseLoginRequest): DatabaseDecision;
+  /** A PostgreSQL statement text, each statement analysed (the rules with `statements:`). */
+  evaluateDatabaseStatements(request: DatabaseStatementRequest): DatabaseDecision;
   /** Set when no policy bundle has ever loaded (the service started on a broken directory): every request is refused. */
   readonly unavailable?: string | undefined;
   /** The operator's default masking profile of a target (sluice.yaml), or null. */

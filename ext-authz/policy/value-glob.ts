@@ -12,3 +12,9 @@ export function compileValueGlob(glob: string): RegExp {
   }
   return new RegExp(`^${source}$`, 'u');
 }
+
+/** Several value globs as one anchored RegExp: a value matches when any glob does. */
+export function compileValueGlobs(globs: readonly string[]): RegExp {
+  if (globs.length === 1) return compileValueGlob(globs[0]!);
+  return new RegExp(globs.map((glob) => `(?:${compileValueGlob(glob).source})`).join('|'), 'u');
+}
