@@ -99,6 +99,13 @@ export const ERROR_CODES = Object.freeze({
   ERR_PG_SCRAM_INVALID: operator,
   ERR_PG_SCRAM_SERVER_SIGNATURE: operator,
   ERR_PG_AUTH_UNSUPPORTED: operator,
+  ERR_PG_PROTOCOL_VIOLATION: operator,
+  ERR_PG_MESSAGE_TOO_LARGE: operator,
+  ERR_PG_STARTUP_REFUSED: operator,
+  ERR_PG_UPSTREAM_LOGIN: operator,
+  ERR_PG_NO_CREDENTIAL: operator,
+  ERR_PG_RECORD_CAPPED: operator,
+  ERR_PG_CHECK_FAILED: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

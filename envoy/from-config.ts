@@ -54,7 +54,8 @@ function targetSpec(target: TargetConfig): TargetSpec {
       healthyThreshold: target.healthCheck.healthyThreshold,
     },
     tls: target.tls,
-    http: target.http,
+    http: target.protocol === 'http' ? target.http : null,
+    postgres: target.postgres ? { port: target.postgres.port } : null,
     timeouts: target.timeouts,
   };
 }

@@ -12,6 +12,11 @@ export const CREDENTIAL_SCHEMA = {
     // Exactly one {secret}; the rest is literal (e.g. "Bearer {secret}", "{secret}").
     template: { type: 'string', pattern: '^[^{}]*\\{secret\\}[^{}]*$', default: 'Bearer {secret}', hint: 'must contain "{secret}" exactly once, e.g. "Bearer {secret}"' },
     secret: SECRET_NAME,
+    /** PostgreSQL targets: the db user the gateway logs in as (default: the user the client asked for, once policy allowed it). */
+    postgres: {
+      type: 'object', additionalProperties: false,
+      properties: { user: { type: 'string', minLength: 1, maxLength: 63 } },
+    },
     oauth2: {
       type: 'object', additionalProperties: false, required: ['tokenUrl', 'clientId', 'clientSecret'],
       properties: {

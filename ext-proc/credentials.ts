@@ -27,6 +27,8 @@ export type CredentialPresentation = { kind: 'http-header'; header: string; pref
 export interface CredentialPlan {
   source: CredentialSource;
   presentation: CredentialPresentation;
+  /** PostgreSQL targets: the db user the gateway logs in as (absent: the user the client asked for). */
+  postgresUser?: string;
 }
 
 /** A credential with its value, resolved once for one exchange. */
@@ -61,6 +63,7 @@ export function compileCredentials(
         prefix: entry.template.slice(0, at),
         suffix: entry.template.slice(at + '{secret}'.length),
       },
+      ...(entry.postgres?.user !== undefined ? { postgresUser: entry.postgres.user } : {}),
     });
   }
   return plans;

@@ -2,7 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { addHealthService } from '../common/grpc-health.ts';
 import { describeError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import { externalProcessorService } from '../common/protos.ts';
+import { externalProcessorService, networkExternalProcessorService } from '../common/protos.ts';
+import { servePgStream, type PgSessionOpener } from './postgres/network-stream.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import { HttpExchangeProcessor, type HttpProcessorDeps } from './http/processor.ts';
 import type { RunningServer } from '../common/running-server.ts';
@@ -38,17 +39,22 @@ const PROCESSORS: readonly { name: string; service: () => grpc.ServiceDefinition
  * exception while processing aborts the stream with INTERNAL, which Envoy
  * (failure_mode_allow: false) turns into an error for the caller: never an unprocessed pass.
  */
-export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number; ready?: () => Promise<boolean>; metrics?: ExchangeMetrics }): Promise<RunningServer> {
+export async function startExtProcServer(deps: ProcessorDeps & { host?: string; port?: number; ready?: () => Promise<boolean>; metrics?: ExchangeMetrics; postgres?: PgSessionOpener }): Promise<RunningServer> {
   const server = new grpc.Server(SERVER_OPTIONS);
   const metrics = deps.metrics ?? extProcMetrics().exchanges;
   // grpc.health.v1 for Envoy's health checks of ext-proc replicas (ready: the admin checks).
-  addHealthService(server, { ready: deps.ready ?? (async () => true), services: ['envoy.service.ext_proc.v3.ExternalProcessor'], logger: deps.logger });
+  addHealthService(server, { ready: deps.ready ?? (async () => true), services: ['envoy.service.ext_proc.v3.ExternalProcessor', 'envoy.service.network_ext_proc.v3.NetworkExternalProcessor'], logger: deps.logger });
   // `deps` is passed on as it is, never spread: its credential and masking plans are getters
   // the service swaps on a config reload.
   for (const kind of PROCESSORS) {
     const cells = metrics.streamCells(kind.name);
     server.addService(kind.service(), { Process: (call: grpc.ServerDuplexStream<any, any>) => serveStream(call, kind.open(deps, metrics), deps.logger, cells) });
   }
+  // Network ext_proc (PostgreSQL listeners): one session per connection. Without postgres
+  // targets a stream is closed at once (the opener knows no target), never passed through.
+  const pgCells = metrics.streamCells('postgres');
+  const openPg: PgSessionOpener = deps.postgres ?? (() => null);
+  server.addService(networkExternalProcessorService().service, { Process: (call: grpc.ServerDuplexStream<any, any>) => servePgStream(call, openPg, deps.logger, pgCells) });
   const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);
   return { port, close: (graceMs = 2000) => shutdown(server, graceMs) };
 }

@@ -19,6 +19,9 @@ import { startRecording, type Recording } from './recording-setup.ts';
 import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
 import { extProcMetrics } from './metrics.ts';
+import { reachable } from '../envoy/from-config.ts';
+import { PgAuthzClient } from './postgres/authz-client.ts';
+import { pgSessionOpener } from './postgres/runtime.ts';
 
 export interface ExtProcServiceOptions {
   logger: Logger;
@@ -29,6 +32,8 @@ export interface ExtProcServiceOptions {
   adminPort?: number;
   /** Adds the sessions read API to the admin server (needs `adminPort` and recording on). */
   sessionsApi?: { verifier: IdentityVerifier; readers: readonly SessionReader[] };
+  /** Where PostgreSQL sessions ask ext-authz ("host:port"); default: config.extAuthz's address. */
+  extAuthzAddress?: string;
 }
 
 export interface ExtProcService {
@@ -75,7 +80,9 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   file?.onReload((ok) => metrics.secretReloads.cell(ok ? 'ok' : 'rejected').inc());
   // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
   // reads them once, at its request headers, so it never mixes two configs.
-  const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets) };
+  const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets), targets: config.targets };
+  const authzAddress = options.extAuthzAddress ?? (() => { const at = reachable(config.extAuthz.host, config.extAuthz.port); return `${at.host}:${at.port}`; })();
+  const pgAuthorizer = new PgAuthzClient(authzAddress);
   const recording = await startRecording(config, options.logger);
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
@@ -100,6 +107,16 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
       metrics: metrics.exchanges,
+      postgres: pgSessionOpener({
+        get targets() { return live.targets; },
+        get credentials() { return live.credentials; },
+        get masking() { return live.masking; },
+        secrets,
+        versions,
+        recording: recording?.queue,
+        authorizer: pgAuthorizer,
+        logger: options.logger,
+      }),
       // Without an admin server, the gRPC server itself is all there is to be ready.
       ...(admin ? { ready: () => admin!.ready() } : {}),
       logger: options.logger,
@@ -108,6 +125,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     });
   } catch (err) {
     // A service that fails to start must not leave its admin port bound (a retry would hit EADDRINUSE).
+    pgAuthorizer.close();
     await admin?.close();
     await recording?.close();
     await secrets.close();
@@ -128,6 +146,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     apply: async (next) => {
       live.credentials = compileCredentials(next.extProc.credentials, secrets, live.credentials, metrics);
       live.masking = compileMaskingPlans(next.extProc.masking, secrets);
+      live.targets = next.targets;
       options.logger.info({ credentials: [...live.credentials.keys()], masking: [...live.masking.profiles.keys()] }, 'ext-proc plans reloaded');
       return { ok: true };
     },
@@ -143,6 +162,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     recordingQueue: recording?.queue,
     close: async (graceMs?: number) => {
       await server.close(graceMs);
+      pgAuthorizer.close();
       await admin?.close();
       await recording?.close();
       await secrets.close();

@@ -67,6 +67,12 @@ async function runGateway(config: SluiceConfig): Promise<number> {
   return -1;
 }
 
+function targetLine(config: SluiceConfig): (target: SluiceConfig['targets'][number]) => string {
+  return (t) => t.protocol === 'postgres' && t.postgres
+    ? `${t.name} postgres://${config.envoy.listenAddress}:${t.postgres.port}`
+    : `${t.name} ${t.http.hosts.join(',') || '*'}${t.http.pathPrefix}`;
+}
+
 function banner(config: SluiceConfig, gateway: RunningGateway, envoyVersion: string, devIssuer: string | undefined): string {
   const envoy = gateway.envoy();
   const url = `http://127.0.0.1:${envoy?.listeners.http ?? config.envoy.listenPort}`;
@@ -80,7 +86,7 @@ function banner(config: SluiceConfig, gateway: RunningGateway, envoyVersion: str
     `  admin      ${admin}   /healthz /readyz /metrics /status, the approvals API`,
     `  ext-authz  gRPC ${config.extAuthz.host}:${config.extAuthz.port}   (own admin ${gateway.childAdmin.extAuthz}); policies: ${path.resolve(config.baseDir, config.extAuthz.policyDir)}`,
     `  ext-proc   gRPC ${config.extProc.host}:${config.extProc.port}   (own admin ${gateway.childAdmin.extProc}); secrets: ${config.extProc.secretsFile ? path.resolve(config.baseDir, config.extProc.secretsFile) : '(environment only)'}`,
-    `  targets    ${config.targets.map((t) => `${t.name} ${t.http.hosts.join(',') || '*'}${t.http.pathPrefix}`).join(', ') || '(none)'}`,
+    `  targets    ${config.targets.map(targetLine(config)).join(', ') || '(none)'}`,
     `             declared in ${config.file}; edits reach Envoy live (config in ${gateway.xdsDir})`,
   ];
   if (devIssuer) {
@@ -93,6 +99,10 @@ function banner(config: SluiceConfig, gateway: RunningGateway, envoyVersion: str
       `  curl -i -H "Authorization: Bearer $TOKEN" ${url}/api/hello`,
       `  curl -i ${url}/api/hello            # 401: no token`,
     );
+    const db = config.targets.find((t) => t.protocol === 'postgres');
+    if (db?.postgres) {
+      lines.push(`  psql "host=127.0.0.1 port=${db.postgres.port} user=postgres dbname=test password=$TOKEN" -c 'select 1'`);
+    }
   }
   lines.push(`Stop with Ctrl-C or SIGTERM: in-flight requests get up to ${config.gateway.drainTimeout} to finish.`, '');
   return lines.join('\n');

@@ -2,7 +2,7 @@ export type { CliIo as SessionsCliIo } from './io.ts';
 import { STATUS_CODES } from 'node:http';
 import { isSluiceError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
-import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type SessionFilter, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
+import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type PgLoginEvent, type PgStatementEvent, type SessionFilter, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
 import type { Command } from './types.ts';
 import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
@@ -354,6 +354,12 @@ export function showSession(r: SessionRecord): string {
       case 'approval':
         out += `\n── ${at} ${clean(approvalLine(event))}\n`;
         break;
+      case 'pg.login':
+        out += `\n── ${at} ${clean(pgLoginLine(event))}\n`;
+        break;
+      case 'pg.statement':
+        out += `\n── ${at} ${clean(pgStatementHead(event))}\n${pgStatementLines(event, '   ')}`;
+        break;
       case 'body':
         break;
       case 'end':
@@ -394,6 +400,12 @@ export function replaySession(r: SessionRecord): string {
       case 'approval':
         out += `${at} ${clean(approvalLine(event))}\n`;
         break;
+      case 'pg.login':
+        out += `${at} ${clean(pgLoginLine(event))}\n`;
+        break;
+      case 'pg.statement':
+        out += `${at} ${clean(pgStatementHead(event))}\n${pgStatementLines(event, '> ')}`;
+        break;
       case 'body':
         out += `${at} ${event.direction} body: ${event.bytes} bytes\n`;
         break;
@@ -405,6 +417,29 @@ export function replaySession(r: SessionRecord): string {
   }
   out += flush();
   return `${out}outcome: ${r.outcome}, ${ms(r.endedAt - r.startedAt)}\n`;
+}
+
+function pgLoginLine(e: PgLoginEvent): string {
+  return `login as ${e.user} on ${e.database} (upstream user ${e.upstreamUser}${e.applicationName ? `, application ${e.applicationName}` : ''})`;
+}
+
+/** One line per statement, like a query log: outcome, rows, time, then the text. */
+function pgStatementHead(e: PgStatementEvent): string {
+  const what = e.statements?.map((s) => s.command).join('; ') || e.protocol;
+  const result = e.outcome === 'ok'
+    ? `ok${e.rows === undefined ? '' : `, ${e.rows} row${e.rows === 1 ? '' : 's'}`}`
+    : e.outcome === 'error' ? `error ${e.error?.sqlstate ?? ''} ${e.error?.message ?? ''}`.trimEnd()
+    : e.outcome === 'refused' ? `refused ${e.code ?? ''}: ${e.error?.message ?? ''}`.trimEnd()
+    : e.outcome;
+  const extra = [e.approvalId ? `approval ${e.approvalId}` : undefined, e.masked ? `${e.masked} value${e.masked === 1 ? '' : 's'} masked` : undefined].filter(Boolean);
+  return `statement (${what}, ${e.protocol}) → ${result}, ${ms(e.durationMs)}${extra.length > 0 ? `, ${extra.join(', ')}` : ''}`;
+}
+
+function pgStatementLines(e: PgStatementEvent, mark: string): string {
+  let out = e.text.split('\n').map((line) => `${mark}${clean(line)}\n`).join('');
+  if (e.truncated) out += `${mark}[statement truncated]\n`;
+  if (e.params && e.params.length > 0) out += `${mark}params: ${e.params.map((p, i) => `$${i + 1}=${clean(p)}`).join(', ')}\n`;
+  return out;
 }
 
 function credentialLine(c: SessionRecord['credential']): string {

@@ -20,10 +20,21 @@ export function crossCheck(config: CheckInput): DocumentProblem[] {
 
   const targets = new Map<string, number>();
   const routes = new Map<string, string>();
+  const ports = new Map<number, string>();
   config.targets.forEach((target, t) => {
     const first = targets.get(target.name);
     if (first !== undefined) report(`/targets/${t}/name`, `duplicate target "${target.name}" (first declared as targets[${first}])`);
     else targets.set(target.name, t);
+    if (target.protocol === 'postgres') {
+      if (target.postgres === null) {
+        report(`/targets/${t}`, 'a postgres target needs "postgres: { port: <listen port> }" (where clients connect)');
+      } else {
+        const owner = ports.get(target.postgres.port);
+        if (owner !== undefined) report(`/targets/${t}/postgres/port`, `port ${target.postgres.port} is already the listener of target "${owner}"`);
+        else ports.set(target.postgres.port, target.name);
+      }
+      return;
+    }
     for (const host of target.http.hosts.length > 0 ? target.http.hosts : ['*']) {
       const key = `${host.toLowerCase()} ${target.http.pathPrefix}`;
       const owner = routes.get(key);
@@ -49,6 +60,12 @@ export function crossCheck(config: CheckInput): DocumentProblem[] {
     if (!targets.has(entry.target)) report(`${at}/target`, unknownTarget(entry.target));
     else if (withCredential.has(entry.target)) report(`${at}/target`, `target "${entry.target}" already has a credential`);
     withCredential.add(entry.target);
+    const target = config.targets[targets.get(entry.target) ?? -1];
+    if (target?.protocol === 'postgres' && entry.oauth2 !== undefined) {
+      report(`${at}/oauth2`, 'a postgres target logs in with a password: give "secret" (and optionally "postgres.user"), not "oauth2"');
+    } else if (target?.protocol !== 'postgres' && entry.postgres !== undefined) {
+      report(`${at}/postgres`, `"postgres" applies to postgres targets only; "${entry.target}" is ${target?.protocol ?? 'unknown'}`);
+    }
     if ((entry.secret === undefined) === (entry.oauth2 === undefined)) {
       report(at, 'give exactly one of "secret" (a stored secret) and "oauth2" (a minted token)');
     }

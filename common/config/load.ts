@@ -94,7 +94,8 @@ export function parseConfig(text: string, file: string): SluiceConfig {
   return config;
 }
 
-interface RawTarget extends Omit<TargetConfig, 'endpoints' | 'tls' | 'healthCheck' | 'http' | 'timeouts'> {
+interface RawTarget extends Omit<TargetConfig, 'endpoints' | 'tls' | 'healthCheck' | 'http' | 'timeouts' | 'postgres'> {
+  postgres?: TargetConfig['postgres'];
   endpoints: string[];
   tls?: { enabled: boolean; sni?: string; caFile?: string; certFile?: string; keyFile?: string; subjectAltNames?: string[] };
   healthCheck?: TargetConfig['healthCheck'];
@@ -127,6 +128,7 @@ function normaliseTarget(raw: RawTarget, envoy: SluiceConfig['envoy'], baseDir: 
     healthCheck: raw.healthCheck ?? null,
     tls,
     http: raw.http ?? { hosts: [], pathPrefix: '/' },
+    postgres: raw.protocol === 'postgres' ? raw.postgres ?? null : null,
     timeouts: {
       connect: raw.timeouts?.connect ?? envoy.connectTimeout,
       request: raw.timeouts?.request ?? envoy.routeTimeout,

@@ -24,7 +24,7 @@ export const TARGET_SCHEMA = {
   properties: {
     name: TARGET_NAME,
     description: { type: 'string', default: '' },
-    protocol: { enum: ['http'], default: 'http', hint: 'must be "http" (PostgreSQL and Redis targets are not supported by this version yet)' },
+    protocol: { enum: ['http', 'postgres'], default: 'http', hint: 'must be "http" or "postgres" (Redis targets are not supported by this version yet)' },
     /** One or several upstream addresses, load-balanced. */
     endpoints: { type: 'array', minItems: 1, items: ENDPOINT, hint: 'must list at least one "host:port"' },
     lbPolicy: { enum: ['round_robin', 'least_request', 'random'], default: 'round_robin' },
@@ -59,6 +59,30 @@ export const TARGET_SCHEMA = {
       properties: {
         hosts: { type: 'array', items: HOST, uniqueItems: true, default: [] },
         pathPrefix: { type: 'string', pattern: '^/', default: '/', hint: 'must start with "/"' },
+      },
+    },
+    /** A PostgreSQL target: where clients connect, and how each session is bounded. */
+    postgres: {
+      type: 'object', additionalProperties: false, required: ['port'],
+      properties: {
+        /** The port Envoy listens on for this target (on envoy.listenAddress). */
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        /** Largest protocol message either side may send (a bigger one closes the session). */
+        maxMessageBytes: { type: 'integer', minimum: 65536, maximum: 1073741824, default: 16777216 },
+        /** How long an allowed statement text is remembered per session before it is checked again. */
+        statementCache: { ...DURATION, default: '5s' },
+        /** How often a live session's login is checked again (revocation by a policy reload). */
+        recheck: { ...DURATION, default: '15s' },
+        /** Extra life after the token's exp before the session is ended. */
+        expiryGrace: { ...DURATION, default: '0s' },
+        /** How long a statement may wait for an approver; "0s": approve rules refuse instead. */
+        holdBudget: { ...DURATION, default: '300s' },
+        /** Statements kept per session record (the rest are counted). */
+        maxRecordedStatements: { type: 'integer', minimum: 1, default: 10000 },
+        /** Statement text kept per recorded statement, bytes. */
+        maxStatementBytes: { type: 'integer', minimum: 64, default: 8192 },
+        /** Let the gateway send the real password in cleartext when the server asks (only for a server on loopback or behind TLS). */
+        allowCleartextUpstream: { type: 'boolean', default: false },
       },
     },
     timeouts: {

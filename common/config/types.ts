@@ -12,7 +12,7 @@ export interface Endpoint {
 export interface TargetConfig {
   name: string;
   description: string;
-  protocol: 'http';
+  protocol: 'http' | 'postgres';
   endpoints: Endpoint[];
   lbPolicy: 'round_robin' | 'least_request' | 'random';
   healthCheck: { path: string; interval: string; timeout: string; unhealthyThreshold: number; healthyThreshold: number } | null;
@@ -20,8 +20,22 @@ export interface TargetConfig {
   tls: { sni?: string; caFile?: string; certFile?: string; keyFile?: string; subjectAltNames: string[] } | null;
   /** How callers reach it (HTTP): host names ([] = any) and a path prefix. */
   http: { hosts: string[]; pathPrefix: string };
+  /** A PostgreSQL target's listener and session bounds (null for other protocols). */
+  postgres: PostgresTargetConfig | null;
   /** Envoy durations, defaults filled in from `envoy:`. */
   timeouts: { connect: string; request: string; idle: string };
+}
+
+export interface PostgresTargetConfig {
+  port: number;
+  maxMessageBytes: number;
+  statementCache: string;
+  recheck: string;
+  expiryGrace: string;
+  holdBudget: string;
+  maxRecordedStatements: number;
+  maxStatementBytes: number;
+  allowCleartextUpstream: boolean;
 }
 
 /** One target's upstream credential: a stored secret, or an OAuth2 token minted from one. */
@@ -30,6 +44,7 @@ export interface CredentialEntry {
   header: string;
   template: string;
   secret?: string;
+  postgres?: { user?: string };
   oauth2?: {
     tokenUrl: string;
     clientId: string;

@@ -4,8 +4,8 @@ import { generateEnvoyConfig } from './generate.ts';
 import { gatewayInput, httpTarget } from './sample-input.ts';
 
 test('a protocol without a builder is refused as not supported yet, naming the target', () => {
-  assert.throws(() => generateEnvoyConfig(gatewayInput([httpTarget('db', { protocol: 'postgres', http: null })])),
-    (err: any) => err.code === 'ERR_CONFIG_INVALID' && /not supported yet/.test(err.message) && err.details.target === 'db');
+  assert.throws(() => generateEnvoyConfig(gatewayInput([httpTarget('cache', { protocol: 'redis', http: null })])),
+    (err: any) => err.code === 'ERR_CONFIG_INVALID' && /not supported yet/.test(err.message) && err.details.target === 'cache');
 });
 
 test('every input problem is reported at once, each with its target and option', () => {

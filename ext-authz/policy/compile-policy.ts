@@ -1,3 +1,4 @@
+import { compileTableGlobs } from './table-glob.ts';
 import { compileClaimPath } from './claim-path.ts';
 import { compileCondition } from './compile-condition.ts';
 import type { CompiledIdentityHeader, CompiledPolicy, CompiledRule, CompiledSubject } from './compiled.ts';
@@ -55,7 +56,7 @@ function compileStatementMatch(raw: RawRule): CompiledStatementMatch | null {
   return Object.freeze({
     classes: new Set(raw.statements.filter(isClass)),
     commands: Object.freeze(raw.statements.filter((entry) => !isClass(entry))),
-    tablePattern: raw.tables === undefined ? null : compileValueGlobs(raw.tables),
+    tablePattern: raw.tables === undefined ? null : compileTableGlobs(raw.tables),
     statementsText: Object.freeze([...raw.statements]),
     tablesText: raw.tables === undefined ? null : Object.freeze([...raw.tables]),
   });

@@ -20,8 +20,20 @@ describe('example policies (policies/)', async () => {
   const decide = (id: typeof alice, method: string, path: string, extra: Partial<Parameters<typeof request>[0]> = {}) =>
     set.evaluate(request({ identity: id, method, path, ...extra }));
 
-  it('declares demo-api, admin-api, ops-api and sql-api', () => {
-    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api', 'ops-api', 'sql-api']);
+  it('declares demo-api, admin-api, ops-api, sql-api and demo-db', () => {
+    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api', 'demo-db', 'ops-api', 'sql-api']);
+  });
+
+  it('demo-db: engineers log in as postgres to test, read freely, are refused DDL, and writes need an SRE', () => {
+    const alice = identity({ subject: 'alice', groups: ['engineering'] });
+    const db = { identity: alice, target: 'demo-db', user: 'postgres', database: 'test' };
+    assert.equal(set.evaluateDatabaseLogin(db).decision.rule, 'demo-db-engineers/database');
+    assert.equal(set.evaluateDatabaseLogin({ ...db, database: 'postgres' }).denial?.code, 'ERR_DB_LOGIN_DENIED');
+    assert.equal(set.evaluateDatabaseLogin({ ...db, identity: identity({ subject: 'eve', groups: ['sales'] }) }).denial?.code, 'ERR_DB_LOGIN_DENIED');
+    const statement = (cls: 'read' | 'write' | 'ddl', command: string) => set.evaluateDatabaseStatements({ ...db, statements: [{ class: cls, command, tables: ['t'] }] });
+    assert.equal(statement('read', 'SELECT').decision.effect, 'allow');
+    assert.equal(statement('ddl', 'CREATE TABLE').decision.rule, 'demo-db-engineers/no-ddl');
+    assert.equal(statement('write', 'INSERT').decision.effect, 'approve');
   });
 
   it('engineering reads /api/**, with identity headers', () => {
@@ -67,6 +79,7 @@ describe('example policies (policies/)', async () => {
     assert.deepEqual(
       trace.filter((s) => s.rule === undefined).map((s) => [s.policy, s.matched]),
       [
+        ['demo-db-engineers', false],
         ['demo-readers', false],
         ['demo-order-writers', true],
         ['demo-ci', false],

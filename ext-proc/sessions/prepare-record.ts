@@ -110,9 +110,33 @@ function checkEvent(event: unknown, where: string, protocol: unknown): string[] 
       }
       return problems;
     }
+    case 'pg.login':
+    case 'pg.statement':
+      if (protocol !== 'postgres') return [`${where}: ${kind} belongs to postgres sessions`];
+      return kind === 'pg.login' ? checkPgLogin(event, where) : checkPgStatement(event, where);
     default:
-      return [`${where}.kind must be one of approval, http.request, http.response, body, end, error`];
+      return [`${where}.kind must be one of approval, http.request, http.response, body, end, error, pg.login, pg.statement`];
   }
+}
+
+function checkPgLogin(event: Record<string, unknown>, where: string): string[] {
+  const problems: string[] = [];
+  for (const field of ['user', 'database', 'upstreamUser'] as const) if (typeof event[field] !== 'string') problems.push(`${where}.${field} must be a string`);
+  if (event.applicationName !== undefined && typeof event.applicationName !== 'string') problems.push(`${where}.applicationName must be a string`);
+  return problems;
+}
+
+const PG_OUTCOMES = new Set(['ok', 'error', 'refused', 'skipped', 'cut']);
+
+function checkPgStatement(event: Record<string, unknown>, where: string): string[] {
+  const problems: string[] = [];
+  if (event.protocol !== 'simple' && event.protocol !== 'extended') problems.push(`${where}.protocol must be simple or extended`);
+  if (typeof event.text !== 'string') problems.push(`${where}.text must be a string`);
+  if (!PG_OUTCOMES.has(event.outcome as string)) problems.push(`${where}.outcome must be one of ${[...PG_OUTCOMES].join(', ')}`);
+  if (typeof event.durationMs !== 'number' || !(event.durationMs >= 0)) problems.push(`${where}.durationMs must be a non-negative number`);
+  if (event.params !== undefined && !(Array.isArray(event.params) && event.params.every((p) => typeof p === 'string'))) problems.push(`${where}.params must be a list of strings`);
+  if (event.rows !== undefined && !(Number.isSafeInteger(event.rows) && (event.rows as number) >= 0)) problems.push(`${where}.rows must be a non-negative integer`);
+  return problems;
 }
 
 function checkMessage(message: Record<string, unknown>, side: string): string[] {
@@ -189,6 +213,25 @@ function prepareEvent(event: SessionEvent, policy: RecordPolicy): SessionEvent {
       return { at: event.at, kind: event.kind, ...(event.reason === undefined ? {} : { reason: safeText(event.reason) }) };
     case 'error':
       return { at: event.at, kind: event.kind, ...(event.code === undefined ? {} : { code: safeText(event.code) }), ...(event.reason === undefined ? {} : { reason: safeText(event.reason) }) };
+    case 'pg.login':
+      return {
+        at: event.at, kind: event.kind, user: safeText(event.user), database: safeText(event.database), upstreamUser: safeText(event.upstreamUser),
+        ...(event.applicationName === undefined ? {} : { applicationName: safeText(event.applicationName) }),
+      };
+    case 'pg.statement':
+      return {
+        at: event.at, kind: event.kind, protocol: event.protocol, text: safeText(event.text),
+        ...(event.truncated ? { truncated: true } : {}),
+        ...(event.params === undefined ? {} : { params: event.params.map(safeText) }),
+        ...(event.statements === undefined ? {} : { statements: event.statements.map((s) => ({ class: safeText(s.class), command: safeText(s.command), tables: s.tables.map(safeText) })) }),
+        outcome: event.outcome, durationMs: event.durationMs,
+        ...(event.rows === undefined ? {} : { rows: event.rows }),
+        ...(event.tag === undefined ? {} : { tag: safeText(event.tag) }),
+        ...(event.error === undefined ? {} : { error: { sqlstate: safeText(event.error.sqlstate), message: safeText(event.error.message) } }),
+        ...(event.code === undefined ? {} : { code: safeText(event.code) }),
+        ...(event.approvalId === undefined ? {} : { approvalId: safeText(event.approvalId) }),
+        ...(event.masked === undefined ? {} : { masked: event.masked }),
+      };
   }
 }
 

@@ -95,13 +95,56 @@ export interface ApprovalEvent {
   waitMs: number;
 }
 
+/** A database login: what the client asked for, and who the gateway logged in as upstream. */
+export interface PgLoginEvent {
+  at: number;
+  kind: 'pg.login';
+  /** The db user and database in the client's StartupMessage. */
+  user: string;
+  database: string;
+  /** The db user the gateway logged in as (the credential's, or a per-session role). */
+  upstreamUser: string;
+  applicationName?: string;
+}
+
+/**
+ * One statement of a database session: `at` is when the client sent it. The text is what the
+ * client sent (masked by the session's profile, capped), `params` the bound parameters of an
+ * extended-protocol execution (masked the same way). `outcome`: `ok` (it ran), `error` (the
+ * server reported an error), `refused` (the gateway refused it: `code`, and the server was made to
+ * raise the refusal), `skipped` (an earlier error in its pipeline made the server skip it), `cut`
+ * (the session ended before it completed).
+ */
+export interface PgStatementEvent {
+  at: number;
+  kind: 'pg.statement';
+  protocol: 'simple' | 'extended';
+  text: string;
+  /** The text was longer than the record keeps. */
+  truncated?: boolean;
+  params?: string[];
+  /** What ext-authz read in it: one entry per statement in the text. */
+  statements?: { class: string; command: string; tables: string[] }[];
+  outcome: 'ok' | 'error' | 'refused' | 'skipped' | 'cut';
+  durationMs: number;
+  /** Rows returned or affected (from the server's command tags). */
+  rows?: number;
+  /** The server's command tag(s), e.g. "SELECT 3". */
+  tag?: string;
+  error?: { sqlstate: string; message: string };
+  code?: string;
+  approvalId?: string;
+  /** Result values the masking profile changed. */
+  masked?: number;
+}
+
 /**
  * One step of a session, in order. A discriminated union on `kind`: a protocol adds its own
  * members (`pg.statement`, `redis.command`, …) next to the `http.*` ones, and every consumer's
  * `switch (event.kind)` shows at compile time where it must learn the new kind. `body`, `end` and
  * `error` are shared by every protocol.
  */
-export type SessionEvent = ApprovalEvent | HttpRequestEvent | HttpResponseEvent | BodyEvent | EndEvent | ErrorEvent;
+export type SessionEvent = ApprovalEvent | HttpRequestEvent | HttpResponseEvent | BodyEvent | EndEvent | ErrorEvent | PgLoginEvent | PgStatementEvent;
 export type SessionEventKind = SessionEvent['kind'];
 
 export interface SessionRecord {

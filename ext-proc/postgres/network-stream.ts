@@ -1,0 +1,71 @@
+import type * as grpc from '@grpc/grpc-js';
+import { describeError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import type { CounterCell, GaugeCell } from '../../common/metrics/index.ts';
+import { TARGET_METADATA_KEY } from '../../envoy/generate/protocols/postgres.ts';
+import type { NetworkResponse } from './outbox.ts';
+import type { PgSession } from './session.ts';
+
+/** Opens the session for one connection to `target`, or null when ext-proc has no such postgres target. */
+export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void) => PgSession | null;
+
+interface NetworkRequest {
+  read_data?: { data?: Buffer; end_of_stream?: boolean } | null;
+  write_data?: { data?: Buffer; end_of_stream?: boolean } | null;
+}
+
+/**
+ * One Envoy network ext_proc stream = one client connection. The listener names its target in the
+ * stream's gRPC metadata (set in the generated Envoy config). Client and server chunks go to the
+ * session as they come, each direction in order; the session answers every chunk in its own
+ * direction and may send more on its own (see outbox.ts). A stream for a target ext-proc does not
+ * know is closed at once: nothing passes unchecked.
+ */
+export function servePgStream(
+  call: grpc.ServerDuplexStream<NetworkRequest, NetworkResponse>,
+  open: PgSessionOpener,
+  logger: Logger,
+  cells: { started: CounterCell; active: GaugeCell },
+): void {
+  const target = String(call.metadata.get(TARGET_METADATA_KEY)[0] ?? '');
+  const send = (response: NetworkResponse) => {
+    if (!call.writable || call.destroyed) return;
+    call.write(response);
+  };
+  let session: PgSession | null = null;
+  try {
+    session = open(target, send);
+  } catch (err) {
+    logger.error({ err: describeError(err), target }, 'could not open a postgres session; closing the connection');
+  }
+  if (session === null) {
+    logger.error({ target }, 'a network ext_proc stream names no postgres target ext-proc knows; closing the connection');
+    send({ connection_status: 'CLOSE' });
+    call.end();
+    return;
+  }
+  cells.started.inc();
+  cells.active.inc();
+  const live = session;
+  const fail = (err: unknown) => {
+    logger.error({ err: describeError(err), target }, 'postgres session failed; closing the connection');
+    send({ connection_status: 'CLOSE' });
+  };
+  call.on('data', (message: NetworkRequest) => {
+    if (message.read_data) live.onClientData(message.read_data.data ?? Buffer.alloc(0), message.read_data.end_of_stream === true).catch(fail);
+    else if (message.write_data) live.onServerData(message.write_data.data ?? Buffer.alloc(0), message.write_data.end_of_stream === true).catch(fail);
+  });
+  let closed = false;
+  const close = (failed: boolean) => {
+    if (closed) return;
+    closed = true;
+    cells.active.dec();
+    live.closed(failed);
+  };
+  call.on('end', () => {
+    close(false);
+    call.end();
+  });
+  call.on('cancelled', () => close(true));
+  call.on('error', () => close(true));
+}

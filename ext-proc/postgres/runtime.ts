@@ -1,0 +1,88 @@
+import type { PostgresTargetConfig, TargetConfig } from '../../common/config.ts';
+import type { Logger } from '../../common/logger.ts';
+import { resolveCredential, type CredentialPlan } from '../credentials.ts';
+import type { MaskingPlans } from '../masking-plans.ts';
+import type { SecretStore } from '../secrets/types.ts';
+import type { SecretVersions } from '../secrets/secret-versions.ts';
+import type { RecordingQueue } from '../sessions/index.ts';
+import type { PgAuthorizer } from './authorizer.ts';
+import { profileMaskers } from './maskers.ts';
+import type { PgSessionOpener } from './network-stream.ts';
+import { PgSession, type PgSessionSettings } from './session.ts';
+
+/** A chunk is answered this fast even while its login or statement is still being checked. */
+const RESPOND_WITHIN_MS = 150;
+
+/** What the postgres sessions of ext-proc read, live: a config reload swaps the getters' values. */
+export interface PgRuntimeDeps {
+  readonly targets: readonly TargetConfig[];
+  readonly credentials: ReadonlyMap<string, CredentialPlan>;
+  readonly masking: MaskingPlans;
+  readonly secrets: SecretStore;
+  readonly versions: SecretVersions;
+  readonly recording: RecordingQueue | undefined;
+  readonly authorizer: PgAuthorizer;
+  readonly logger: Logger;
+}
+
+/** The session settings of one target (sluice.yaml `targets[].postgres`). */
+export function sessionSettings(config: PostgresTargetConfig): PgSessionSettings {
+  return {
+    maxMessageBytes: config.maxMessageBytes,
+    statementCacheMs: ms(config.statementCache),
+    recheckMs: ms(config.recheck),
+    expiryGraceMs: ms(config.expiryGrace),
+    holdBudgetMs: ms(config.holdBudget),
+    respondWithinMs: RESPOND_WITHIN_MS,
+    maxRecordedStatements: config.maxRecordedStatements,
+    maxStatementBytes: config.maxStatementBytes,
+    allowCleartextUpstream: config.allowCleartextUpstream,
+  };
+}
+
+/**
+ * Opens one PgSession per connection, with the target's settings, credential and masking as the
+ * live config has them when the connection opens: a rotated secret or a changed profile reaches
+ * the next session, never one already running.
+ */
+export function pgSessionOpener(deps: PgRuntimeDeps): PgSessionOpener {
+  return (name, send) => {
+    const target = deps.targets.find((t) => t.name === name && t.protocol === 'postgres');
+    if (!target?.postgres) return null;
+    const credentials = deps.credentials;
+    const masking = deps.masking;
+    const recording = deps.recording;
+    return new PgSession({
+      target: name,
+      authorizer: deps.authorizer,
+      settings: sessionSettings(target.postgres),
+      logger: deps.logger,
+      sourceAddress: undefined,
+      credential: async (targetName, requestedUser) => {
+        const plan = credentials.get(targetName);
+        if (!plan || plan.source.kind !== 'secret') return null;
+        const password = await resolveCredential(plan.source, deps.secrets, deps.logger, { target: targetName });
+        if (password === undefined) return null;
+        return {
+          user: plan.postgresUser ?? requestedUser,
+          password,
+          secret: { name: plan.source.name, version: deps.versions.of(password) },
+        };
+      },
+      maskers: (profile) => {
+        if (profile === null) return null;
+        const chosen = masking.forExchange({ masking: profile });
+        if (!chosen.ok) throw new Error(`masking profile "${chosen.missing}" is not loaded in ext-proc`);
+        return chosen.profile ? profileMaskers(chosen.profile) : null;
+      },
+      admit: () => recording === undefined || recording.canAccept(),
+      record: (record) => {
+        if (recording && !recording.offer(record)) deps.logger.error({ session_id: record.id, target: name }, 'the recording queue refused a postgres session record');
+      },
+    }, send);
+  };
+}
+
+function ms(duration: string): number {
+  return Math.round(Number(duration.slice(0, -1)) * 1000);
+}
