@@ -7,7 +7,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,8 @@ const SECRET = 'gw-e2e-upstream-secret-6f1d2c';
 
 interface Ports {
   listen: number;
+  /** The demo-db target (policies/database.yaml): the shared local PostgreSQL behind it. */
+  db: number;
   envoyAdmin: number;
   admin: number;
   authz: number;
@@ -50,15 +52,16 @@ async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolea
   cpSync(path.join(ROOT, 'policies'), path.join(dir, 'policies'), { recursive: true });
   if (opts.brokenPolicy) writeFileSync(path.join(dir, 'policies', 'zz-broken.yaml'), 'policies:\n  - name: broken\n    targets: [demo-api]\n    rules: [{ effect: maybe }]\n');
   const ports: Ports = {
-    listen: await freePort(), envoyAdmin: await freePort(), admin: await freePort(), authz: await freePort(),
+    listen: await freePort(), db: await freePort(), envoyAdmin: await freePort(), admin: await freePort(), authz: await freePort(),
     proc: await freePort(), issuer: await freePort(), upstream: await freePort(),
   };
-  writeFileSync(path.join(dir, 'secrets.yaml'), `secrets:\n  demo-api-token: ${SECRET}\n  ops-api-key: ops-${SECRET}\n`);
+  writeFileSync(path.join(dir, 'secrets.yaml'), `secrets:\n  demo-api-token: ${SECRET}\n  ops-api-key: ops-${SECRET}\n  demo-db-password: db-${SECRET}\n`);
   const targets = ['ops-api /ops/', 'sql-api /sql/', 'admin-api /admin/', 'demo-api /']
     .map((t) => t.split(' '))
     .map(([name, prefix]) => `  - { name: ${name}, endpoints: ["127.0.0.1:${ports.upstream}"], http: { pathPrefix: "${prefix}" } }`);
   writeFileSync(path.join(dir, 'sluice.yaml'), [
     'targets:', ...targets,
+    `  - { name: demo-db, protocol: postgres, endpoints: ["127.0.0.1:5432"], postgres: { port: ${ports.db}, allowCleartextUpstream: true } }`,
     `extAuthz: { port: ${ports.authz}, policyDir: policies }`,
     `envoy: { listenPort: ${ports.listen}, adminPort: ${ports.envoyAdmin}, xdsDir: envoy }`,
     `admin: { port: ${ports.admin} }`,
@@ -69,6 +72,7 @@ async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolea
     '  secretsFile: secrets.yaml',
     '  credentials:',
     '    - { target: demo-api, header: authorization, template: "Bearer {secret}", secret: demo-api-token }',
+    '    - { target: demo-db, secret: demo-db-password, postgres: { user: postgres } }',
     '  sessions: { store: file, dir: sessions }',
     '',
   ].join('\n'));
@@ -154,6 +158,10 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
     const ok = await get(gw, '/api/hello', token);
     assert.equal(ok.status, 200, ok.body);
     assert.equal((await get(gw, '/api/hello')).status, 401);
+    // The demo database through the same unit: the token is the password, DDL is refused.
+    const psql = (sql: string) => new Promise<{ out: string; err: string }>((resolve) => execFile('psql', [`host=127.0.0.1 port=${gw.ports.db} user=postgres dbname=test password=${token}`, '-X', '-A', '-t', '-c', sql], { timeout: 20_000 }, (_e, out, err) => resolve({ out, err })));
+    assert.equal((await psql('select 6 * 7')).out.trim(), '42');
+    assert.match((await psql('create table sluice_gateway_e2e (a int)')).err, /ERROR: .*(not allowed|denied by policy)/);
 
     // The approvals API is ext-authz's; the admin port passes it on, with ext-authz's own answers.
     const approvals = await fetch(gw.admin('/approvals'));

@@ -126,7 +126,8 @@ export class Gateway {
     const secretsFile = path.join(workDir, 'secrets.yaml');
     Gateway.writeSecretsFile(secretsFile, { ...TEST_SECRETS, ...options.secrets });
     const configFile = path.join(workDir, 'sluice.yaml');
-    writeFileSync(configFile, stringify(Gateway.configDocument(options, { policyDir, secretsFile, workDir, servicesHost: runtime.servicesHost, upstreamPort: upstream.address.port })));
+    const demoDbPort = await freePort();
+    writeFileSync(configFile, stringify(Gateway.configDocument(options, { policyDir, secretsFile, workDir, servicesHost: runtime.servicesHost, upstreamPort: upstream.address.port, demoDbPort })));
     const config = loadConfig(configFile);
 
     const replicas: Replica[] = [];
@@ -139,7 +140,7 @@ export class Gateway {
     const procLogs = capturedLogger('ext-proc');
     const procPort = await freePort();
     const procAdminPort = options.extProcAdmin ? await freePort() : undefined;
-    const proc = await Gateway.startProc(config, procLogs, procPort, procAdminPort);
+    const proc = await Gateway.startProc(config, procLogs, procPort, procAdminPort, `127.0.0.1:${replicas[0]!.port}`);
     started.push(() => proc.close());
 
     const configStore = new ConfigStore(config, replicas[0]!.logs.logger);
@@ -191,7 +192,7 @@ export class Gateway {
   }
 
   /** The sluice.yaml document of a test gateway (plain data, written as YAML). */
-  private static configDocument(options: GatewayOptions, at: { policyDir: string; secretsFile: string; workDir: string; servicesHost: string; upstreamPort: number }): Record<string, unknown> {
+  private static configDocument(options: GatewayOptions, at: { policyDir: string; secretsFile: string; workDir: string; servicesHost: string; upstreamPort: number; demoDbPort: number }): Record<string, unknown> {
     const replaced = new Set((options.credentials ?? []).map((c) => c.target));
     const approvals = options.approvals ?? { store: 'memory' };
     return {
@@ -201,6 +202,8 @@ export class Gateway {
           name: t.name, endpoints: [`${at.servicesHost}:${at.upstreamPort}`],
           http: { pathPrefix: t.name === 'demo-api' ? options.demoApiPrefix ?? t.prefix : t.prefix },
         })),
+        // The repo's policies/database.yaml is about this one (the local PostgreSQL, as `npm start` has it).
+        ...((options.targets ?? []).some((t) => t.name === 'demo-db') ? [] : [{ name: 'demo-db', protocol: 'postgres', endpoints: ['127.0.0.1:5432'], postgres: { port: at.demoDbPort } }]),
       ],
       extAuthz: { policyDir: at.policyDir },
       envoy: {
@@ -241,8 +244,8 @@ export class Gateway {
     return this.configStore.current();
   }
 
-  private static startProc(config: SluiceConfig, logs: ReturnType<typeof capturedLogger>, port: number, adminPort: number | undefined): Promise<ExtProcService> {
-    return startExtProcService(config, { logger: logs.logger, port, env: {}, ...(adminPort === undefined ? {} : { adminPort }) });
+  private static startProc(config: SluiceConfig, logs: ReturnType<typeof capturedLogger>, port: number, adminPort: number | undefined, extAuthzAddress: string): Promise<ExtProcService> {
+    return startExtProcService(config, { logger: logs.logger, port, env: {}, extAuthzAddress, ...(adminPort === undefined ? {} : { adminPort }) });
   }
 
   /** Base URL of ext-proc's admin server (only with `extProcAdmin`). */
@@ -292,7 +295,7 @@ export class Gateway {
 
   async restartExtProc(): Promise<void> {
     await this.stopExtProc();
-    this.running.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort, this.procAdminPort);
+    this.running.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort, this.procAdminPort, `127.0.0.1:${this.replicas[0]!.port}`);
   }
 
   private static async startReplica(replica: Replica, config: SluiceConfig, issuer: DevIssuer): Promise<void> {
