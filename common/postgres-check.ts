@@ -179,6 +179,13 @@ export interface PostgresAllow {
   startedAt?: number;
   /** Statement phase: each statement of the text, in order. */
   statement?: StatementSummary[];
+  /**
+   * Statement phase: `shape` when the decision depended only on the statement's shape (its
+   * classes, commands, tables and functions), not on its constants: no content guardrail reads
+   * the text for this target and no approval was involved. The processor may then reuse the
+   * verdict for statements of the same shape (same libpg_query fingerprint) in this session.
+   */
+  reuse?: 'shape';
 }
 
 export interface PostgresDeny {
@@ -243,6 +250,7 @@ export function encodePostgresCheckResponse(result: PostgresCheckResult, options
         approval_wait_ms: result.approvalWaitMs,
         started_at: result.startedAt,
         statements: result.statement?.map((s) => ({ class: s.class, command: s.command, tables: [...s.tables] })),
+        reuse: result.reuse,
       }),
     };
   }
@@ -315,6 +323,7 @@ export function decodePostgresCheckResponse(response: ReceivedCheckResponse | nu
       ...(approvalWaitMs === undefined ? {} : { approvalWaitMs }),
       ...(startedAt === undefined ? {} : { startedAt }),
       ...(statements === undefined ? {} : { statement: statements }),
+      ...(d.reuse === 'shape' ? { reuse: 'shape' as const } : {}),
     };
   }
 

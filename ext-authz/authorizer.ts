@@ -82,7 +82,8 @@ export class Authorizer {
       if (decision.effect !== 'allow') {
         return { ...deny(denial.code, denial.message), identity, target, rule: decision.rule };
       }
-      return { kind: 'allow', identity, target, decision, sessionId: this.sessionIdFor(request), masking, startedAt };
+      const textUnguarded = !policies.guardsContent(target);
+      return { kind: 'allow', identity, target, decision, sessionId: this.sessionIdFor(request), masking, startedAt, textUnguarded };
     } catch (err) {
       this.deps.logger.error({ err: describeError(err), target }, 'policy evaluation failed; denying');
       return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), identity, target };

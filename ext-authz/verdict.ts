@@ -19,6 +19,8 @@ export interface AllowVerdict {
   startedAt?: number;
   /** Masking profile ext-proc applies (the rule's, else the target's), or null for ext-proc's default. */
   masking: string | null;
+  /** No content guardrail read the request's text for this target: the decision rests on its shape alone. */
+  textUnguarded?: boolean;
 }
 
 export interface DenyVerdict {

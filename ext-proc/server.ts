@@ -2,7 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { addHealthService } from '../common/grpc-health.ts';
 import { describeError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import { externalProcessorService, networkExternalProcessorService } from '../common/protos.ts';
+import { externalProcessorService } from '../common/protos.ts';
+import { networkProcessorDefinition } from './postgres/network-codec.ts';
 import { servePgStream, type PgSessionOpener } from './postgres/network-stream.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import { HttpExchangeProcessor, type HttpProcessorDeps } from './http/processor.ts';
@@ -54,7 +55,7 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
   // targets a stream is closed at once (the opener knows no target), never passed through.
   const pgCells = metrics.streamCells('postgres');
   const openPg: PgSessionOpener = deps.postgres ?? (() => null);
-  server.addService(networkExternalProcessorService().service, { Process: (call: grpc.ServerDuplexStream<any, any>) => servePgStream(call, openPg, deps.logger, pgCells) });
+  server.addService(networkProcessorDefinition(), { Process: (call: grpc.ServerDuplexStream<any, any>) => servePgStream(call, openPg, deps.logger, pgCells) });
   const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);
   return { port, close: (graceMs = 2000) => shutdown(server, graceMs) };
 }

@@ -73,6 +73,10 @@ export class CompiledPolicySet implements PolicySet {
     return { mayHold, inspectsBody };
   }
 
+  guardsContent(target: string): boolean {
+    return (this.guardrailsByTarget.get(target) ?? []).length > 0;
+  }
+
   checkContent(content: ContentCheck): string | null {
     const guardrails = this.guardrailsByTarget.get(content.target);
     return guardrails === undefined ? null : firstViolation(guardrails, content);

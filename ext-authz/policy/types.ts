@@ -68,6 +68,8 @@ export interface PolicySet {
   routingNeeds(target: string): RoutingNeeds;
   /** The name of the first content guardrail of the target that the content trips, or null. */
   checkContent(content: ContentCheck): string | null;
+  /** Whether any content guardrail reads requests to the target. */
+  guardsContent(target: string): boolean;
 }
 
 /** One problem in a policy file: where it is and what is wrong. */

@@ -38,6 +38,8 @@ export interface PgAllow {
   statement?: { class: string; command: string; tables: readonly string[] }[];
   /** ext-authz's clock when it began the check (epoch ms). */
   startedAt: number | undefined;
+  /** The verdict rests on the statement's shape alone: statements of the same shape may reuse it. */
+  reuse?: 'shape';
 }
 
 export interface PgDeny {

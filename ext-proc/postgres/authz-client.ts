@@ -67,5 +67,6 @@ function verdictOf(decoded: ReturnType<typeof decodePostgresCheckResponse>): PgV
     allow: true, subject: decoded.subject, issuer: decoded.issuer, groups: decoded.groups, rule: decoded.rule,
     masking: decoded.masking, expiresAt: decoded.expiresAt, approvalId: decoded.approvalId, approvalWaitMs: decoded.approvalWaitMs,
     ...(decoded.statement ? { statement: decoded.statement } : {}), startedAt: decoded.startedAt,
+    ...(decoded.reuse ? { reuse: decoded.reuse } : {}),
   };
 }

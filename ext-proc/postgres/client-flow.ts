@@ -1,6 +1,7 @@
 import type { PgStatementEvent } from '../sessions/types.ts';
 import type { PgLoginRequest, PgStatementRequest, PgVerdict } from './authorizer.ts';
 import { ChunkOutput } from './output.ts';
+import type { ResultContext } from './result-context.ts';
 import type { RowMaskerSource } from './result-flow.ts';
 import { refusalStatement, type StatementGate } from './statement-gate.ts';
 import type { StatementLog } from './statement-log.ts';
@@ -9,6 +10,8 @@ import { F, decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget, e
 
 export interface ClientFlowOptions {
   gate: StatementGate;
+  /** With a masking profile: told what each message asks of the server (see result-context.ts). */
+  context: ResultContext | null;
   log: StatementLog;
   maskers: RowMaskerSource | null;
   /** The session's part of every statement check. */
@@ -50,6 +53,7 @@ export class ClientFlow {
   }
 
   async frame(frame: Frame): Promise<void> {
+    this.expect(frame);
     switch (frame.type) {
       case F.Query:
         return this.query(frame);
@@ -67,6 +71,35 @@ export class ClientFlow {
         return this.refuseWithQuery(frame, '42501', 'function calls by oid (fast path) are not allowed through the gateway', 'ERR_STATEMENT_DENIED');
       default:
         return this.out.keep(frame.bytes);
+    }
+  }
+
+  /** Tells the result context what the server will answer this message with. */
+  private expect(frame: Frame): void {
+    const context = this.options.context;
+    if (context === null) return;
+    switch (frame.type) {
+      case F.Query:
+      case F.FunctionCall: // sent on as a Query (its refusal)
+        return context.query();
+      case F.Parse:
+        return context.parse(decodeParse(frame).statement);
+      case F.Bind: {
+        const bind = decodeBind(frame);
+        const prepared = this.statements.get(bind.statement);
+        // A refused statement's Bind goes on with no result formats.
+        return context.bind(bind.portal, bind.statement, prepared && !prepared.verdict.allow ? [] : bind.resultFormats);
+      }
+      case F.Describe: {
+        const target = decodeTarget(frame, 'Describe');
+        return context.describe(target.of, target.name);
+      }
+      case F.Execute:
+        return context.execute(decodeExecute(frame).portal);
+      case F.Close:
+        return context.close();
+      case F.Sync:
+        return context.sync();
     }
   }
 

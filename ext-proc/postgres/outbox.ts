@@ -24,14 +24,17 @@ const EMPTY = Buffer.alloc(0);
 
 export class Outbox {
   private readonly inFlight = { read: 0, write: 0 };
+  /** Whether each request in flight carried end_of_stream (its response carries it on). */
+  private readonly endOfStream: { read: boolean[]; write: boolean[] } = { read: [], write: [] };
   private readonly held: { read: Buffer[]; write: Buffer[] } = { read: [], write: [] };
   private closed = false;
 
   constructor(private readonly send: (response: NetworkResponse) => void) {}
 
   /** A chunk arrived in `direction`; its response is owed until respond() is called for it. */
-  opened(direction: Direction): void {
+  opened(direction: Direction, endOfStream = false): void {
     this.inFlight[direction]++;
+    this.endOfStream[direction].push(endOfStream);
   }
 
   /** Bytes for `direction`, in order. */
@@ -41,10 +44,11 @@ export class Outbox {
     else this.send(dataResponse(direction, bytes));
   }
 
-  /** Answers the oldest request of `direction` with what was produced for it. */
-  respond(direction: Direction, endOfStream = false): void {
+  /** Answers the oldest request of `direction` with what was produced for it (its end_of_stream passed on). */
+  respond(direction: Direction): void {
     if (this.inFlight[direction] === 0) return;
     this.inFlight[direction]--;
+    const endOfStream = this.endOfStream[direction].shift() ?? false;
     const parts = this.held[direction];
     this.held[direction] = [];
     if (this.closed) return;

@@ -4,6 +4,8 @@ import { BodyReader } from './wire/reader.ts';
 import { PgProtocolError } from './wire/errors.ts';
 import { Framer, type Frame } from './wire/framer.ts';
 import { ChunkOutput } from './output.ts';
+import type { ResultContext } from './result-context.ts';
+import { ResultUnmaskableError } from './result-masking.ts';
 
 /** Masks the rows of one result (RowDescription → DataRows). */
 export interface ResultRowMasker {
@@ -37,6 +39,8 @@ export interface RowMaskerSource {
 export interface ResultFlowOptions {
   log: StatementLog;
   maskers: RowMaskerSource | null;
+  /** With maskers: which columns rows belong to when no RowDescription precedes them (prepared statements). */
+  context: ResultContext | null;
   maxMessageBytes: number;
 }
 
@@ -81,12 +85,42 @@ export class ResultFlow {
 
   private mask(frame: Frame, out: ChunkOutput): void {
     switch (frame.type) {
-      case B.RowDescription:
-        this.rows = this.options.maskers!.rows(decodeRowDescription(frame));
+      case B.RowDescription: {
+        const columns = decodeRowDescription(frame);
+        const live = this.options.context ? this.options.context.rowDescription(columns) : columns;
+        if (live !== null) this.rows = this.options.maskers!.rows(live);
         out.keep(frame.bytes);
         return;
+      }
+      case B.NoData:
+        this.options.context?.noData();
+        return out.keep(frame.bytes);
+      case B.ParseComplete:
+        this.options.context?.answered('parse');
+        return out.keep(frame.bytes);
+      case B.BindComplete:
+        this.options.context?.answered('bind');
+        return out.keep(frame.bytes);
+      case B.CloseComplete:
+        this.options.context?.answered('close');
+        return out.keep(frame.bytes);
       case B.DataRow: {
-        if (!this.rows?.active) return out.keep(frame.bytes);
+        if (this.rows === null) {
+          // Rows of a prepared statement's Execute: their columns came with an earlier Describe.
+          const context = this.options.context;
+          const columns = context?.executionColumns();
+          if (columns !== undefined) {
+            this.rows = this.options.maskers!.rows(columns);
+          } else if (context?.executionIsText()) {
+            // An Execute nobody described: no names or types, but every value is text, so the
+            // recognizers still apply (a column rule for any name applies to these unnamed ones too).
+            const values = new BodyReader(frame.payload, 'DataRow').int16();
+            this.rows = this.options.maskers!.rows(Array.from({ length: values }, () => UNNAMED_TEXT_COLUMN));
+          } else {
+            throw new ResultUnmaskableError(null, null, 'rows arrived whose columns the gateway cannot place');
+          }
+        }
+        if (!this.rows.active) return out.keep(frame.bytes);
         const masked = this.rows.maskRow(decodeDataRow(frame));
         if (!masked.changed) return out.keep(frame.bytes);
         this.options.log.masked(1);
@@ -120,25 +154,33 @@ export class ResultFlow {
     switch (frame.type) {
       case B.CommandComplete:
         this.rows = null;
+        this.options.context?.executionEnded();
         this.options.log.complete(decodeCommandComplete(frame));
         return;
       case B.ErrorResponse: {
         this.rows = null;
         this.copy = null;
+        this.options.context?.error();
         const fields = decodeFields(frame);
         this.options.log.error(fields.get('C') ?? 'XX000', fields.get('M') ?? '');
         return;
       }
       case B.ReadyForQuery:
+        this.rows = null;
+        this.options.context?.ready();
         this.options.log.ready();
         return;
       case B.EmptyQueryResponse:
       case B.PortalSuspended:
+        this.rows = null;
+        this.options.context?.executionEnded();
         this.options.log.executionEnded();
         return;
     }
   }
 }
+
+const UNNAMED_TEXT_COLUMN: ColumnDescription = { name: '', tableOid: 0, attribute: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 };
 
 const OBSERVED = new Set<number>([B.CommandComplete, B.ErrorResponse, B.ReadyForQuery, B.EmptyQueryResponse, B.PortalSuspended]);
 

@@ -7,6 +7,7 @@ import { ClientFlow } from './client-flow.ts';
 import { Outbox } from './outbox.ts';
 import type { RowMaskerSource } from './result-flow.ts';
 import { ResultFlow } from './result-flow.ts';
+import { ResultContext } from './result-context.ts';
 import { checkStartupParams } from './startup-params.ts';
 import { StatementGate } from './statement-gate.ts';
 import { StatementLog } from './statement-log.ts';
@@ -119,18 +120,18 @@ export class PgSession {
 
   /** Bytes from the client (Envoy's read_data). */
   async onClientData(data: Buffer, endOfStream: boolean): Promise<void> {
-    this.outbox.opened('read');
+    this.outbox.opened('read', endOfStream);
     const work = (this.readChain = this.readChain.then(() => this.fromClient(data, endOfStream)));
     await this.answerWithin(work);
-    this.outbox.respond('read', endOfStream && this.phase !== 'closed');
+    this.outbox.respond('read');
   }
 
   /** Bytes from the server (Envoy's write_data). */
   async onServerData(data: Buffer, endOfStream: boolean): Promise<void> {
-    this.outbox.opened('write');
+    this.outbox.opened('write', endOfStream);
     const work = (this.writeChain = this.writeChain.then(() => this.fromServer(data, endOfStream)));
     await this.answerWithin(work);
-    this.outbox.respond('write', endOfStream && this.phase !== 'closed');
+    this.outbox.respond('write');
   }
 
   /** The stream to Envoy ended (connection closed, or Envoy gone): the record is written. */
@@ -315,10 +316,11 @@ export class PgSession {
     const login = this.login!;
     const requested = this.requested!;
     const maskers = this.maskers;
-    this.results = new ResultFlow({ log: this.log, maskers, maxMessageBytes: this.deps.settings.maxMessageBytes });
+    const context = maskers ? new ResultContext() : null;
+    this.results = new ResultFlow({ log: this.log, maskers, context, maxMessageBytes: this.deps.settings.maxMessageBytes });
     const gate = new StatementGate(this.deps.authorizer, { ttlMs: this.deps.settings.statementCacheMs, maxEntries: 256 });
     this.client = new ClientFlow({
-      gate, log: this.log, maskers,
+      gate, context, log: this.log, maskers,
       request: () => ({
         sessionId: this.sessionId, target: this.deps.target, user: requested.user, database: requested.database,
         token: this.token, sourceAddress: this.deps.sourceAddress, holdBudgetMs: this.deps.settings.holdBudgetMs,

@@ -1,4 +1,5 @@
 import type { PgAuthorizer, PgStatementRequest, PgVerdict } from './authorizer.ts';
+import { loadStatementShapes, shapeOf } from './statement-shape.ts';
 
 /**
  * Asks ext-authz about each statement, remembering allowed ones for a short while. A session that
@@ -6,31 +7,37 @@ import type { PgAuthorizer, PgStatementRequest, PgVerdict } from './authorizer.t
  * check per `ttlMs`, not one per execution; a policy change reaches a running session within that
  * time. Only plain allows are remembered: a denial, and anything that went through an approval
  * (its grant may be for one request), is asked again every time.
+ *
+ * When ext-authz says a verdict rests on the statement's shape alone (`reuse: 'shape'`: no
+ * guardrail reads the text, no approval), it is also remembered by shape, so `SELECT … WHERE id =
+ * 1`, `= 2`, `= 3` cost one check between them; the shape is libpg_query's fingerprint, which
+ * keeps every table, function and statement kind and drops only constants.
  */
 export class StatementGate {
   private readonly allowed = new Map<string, { verdict: PgVerdict; until: number }>();
+  private readonly shapes = new Map<string, { verdict: PgVerdict; until: number }>();
 
   constructor(
     private readonly authorizer: PgAuthorizer,
     private readonly options: { ttlMs: number; maxEntries: number; now?: () => number },
-  ) {}
+  ) {
+    if (options.ttlMs > 0) loadStatementShapes();
+  }
 
-  /** The remembered verdict for this exact text, if still fresh (sync: no check needed). */
+  /** The remembered verdict for this text (exact, else by shape), if still fresh (sync: no check needed). */
   cached(text: string, kind: PgStatementRequest['kind']): PgVerdict | undefined {
-    const hit = this.allowed.get(kind + text);
-    if (hit === undefined) return undefined;
-    if (hit.until < this.now()) {
-      this.allowed.delete(kind + text);
-      return undefined;
-    }
-    return hit.verdict;
+    const exact = this.fresh(this.allowed, kind + text);
+    if (exact !== undefined || this.shapes.size === 0) return exact;
+    const shape = shapeOf(text);
+    return shape === null ? undefined : this.fresh(this.shapes, kind + shape);
   }
 
   async check(request: PgStatementRequest): Promise<PgVerdict> {
     const verdict = await this.authorizer.statement(request);
     if (verdict.allow && verdict.approvalId === null && this.options.ttlMs > 0) {
-      if (this.allowed.size >= this.options.maxEntries) this.allowed.delete(this.allowed.keys().next().value!);
-      this.allowed.set(request.kind + request.text, { verdict, until: this.now() + this.options.ttlMs });
+      this.remember(this.allowed, request.kind + request.text, verdict);
+      const shape = verdict.reuse === 'shape' ? shapeOf(request.text) : null;
+      if (shape !== null) this.remember(this.shapes, request.kind + shape, verdict);
     }
     return verdict;
   }
@@ -38,6 +45,22 @@ export class StatementGate {
   /** Forget everything (a policy re-check failed, or the identity changed). */
   clear(): void {
     this.allowed.clear();
+    this.shapes.clear();
+  }
+
+  private fresh(map: Map<string, { verdict: PgVerdict; until: number }>, key: string): PgVerdict | undefined {
+    const hit = map.get(key);
+    if (hit === undefined) return undefined;
+    if (hit.until < this.now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return hit.verdict;
+  }
+
+  private remember(map: Map<string, { verdict: PgVerdict; until: number }>, key: string, verdict: PgVerdict): void {
+    if (map.size >= this.options.maxEntries) map.delete(map.keys().next().value!);
+    map.set(key, { verdict, until: this.now() + this.options.ttlMs });
   }
 
   private now(): number {

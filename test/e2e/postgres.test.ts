@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type Socket } from 'node:net';
 import pg from 'pg';
-import { encodeBind, encodeExecute, encodeParse, encodePassword, encodeStartupMessage, encodeSync } from '../../ext-proc/postgres/wire/frontend.ts';
+import { encodeBind, encodeDescribe, encodeExecute, encodeParse, encodePassword, encodeStartupMessage, encodeSync } from '../../ext-proc/postgres/wire/frontend.ts';
 import { Gateway } from '../harness/gateway.ts';
 import { startPostgresServer } from '../harness/postgres-server.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -84,6 +84,7 @@ function readMessages(socket: Socket, last: (m: Message) => boolean): Promise<Me
     };
     socket.on('data', onData);
     socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`the connection closed; got ${out.map((m) => m.type).join('')} ${out.filter((m) => m.type === 'E').map((m) => m.text).join(' ')}`)));
     onData();
   });
 }
@@ -248,6 +249,32 @@ describe('PostgreSQL through real Envoy: token login, SCRAM to the server, state
       socket.destroy();
     }
     assert.match(await db.sql(`select count(*) from pg_tables where tablename = 'jobs'`), /\b1\b/);
+  });
+
+  test('rows of a prepared statement executed later (no RowDescription in front of them) are masked too', async () => {
+    const socket = await rawLogin(port, 'app_user', 'app', alice);
+    try {
+      socket.write(Buffer.concat([
+        encodeParse({ statement: 's1', query: 'select id, card, email from public.accounts where id = $1', paramTypes: [] }),
+        encodeDescribe('S', 's1'), encodeSync(),
+      ]));
+      const prepared = await readUntilReady(socket);
+      assert.deepEqual(prepared.map((m) => m.type), ['1', 't', 'T', 'Z']);
+      for (const id of ['1', '2']) {
+        socket.write(Buffer.concat([
+          encodeBind({ portal: '', statement: 's1', paramFormats: [], params: [Buffer.from(id)], resultFormats: [] }),
+          encodeExecute(''), encodeSync(),
+        ]));
+        const rows = await readUntilReady(socket);
+        assert.deepEqual(rows.map((m) => m.type), ['2', 'D', 'C', 'Z']);
+        const text = rows[1]!.text;
+        assert.doesNotMatch(text, /4111 1111 1111 1111|5500 0000 0000 0004|@example/);
+        assert.match(text, /\*\*\*\* \*\*\*\* \*\*\*\* (1111|0004)/);
+        assert.match(text, /\[REDACTED:email\]/);
+      }
+    } finally {
+      socket.destroy();
+    }
   });
 
   test('a statement on an approve rule waits for an approver, then runs', async () => {

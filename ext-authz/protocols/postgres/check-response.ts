@@ -28,6 +28,8 @@ export function toPostgresCheckResponse(verdict: Verdict, input: CheckInput): Ch
       ...(verdict.approvalId === undefined || verdict.approvalWaitMs === undefined ? {} : { approvalWaitMs: verdict.approvalWaitMs }),
       ...(verdict.startedAt === undefined ? {} : { startedAt: verdict.startedAt }),
       ...(analysis?.ok ? { statement: analysis.statements.map((s) => ({ class: s.class, command: s.command, tables: [...s.tables] })) } : {}),
+      // Reusable by shape only when nothing but the shape decided: no approval, no guardrail on the text.
+      ...(action?.phase === 'statement' && analysis?.ok && verdict.approvalId === undefined && verdict.textUnguarded === true ? { reuse: 'shape' as const } : {}),
     };
     return encodePostgresCheckResponse(result);
   }

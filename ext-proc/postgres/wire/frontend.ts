@@ -141,6 +141,10 @@ export function decodeTarget(frame: Frame, what: string): { of: 'S' | 'P'; name:
   return { of, name: r.cstring() };
 }
 
+export function encodeDescribe(of: 'S' | 'P', name: string): Buffer {
+  return new BodyWriter().byte(of.charCodeAt(0)).cstring(name).message('D');
+}
+
 export function decodeExecute(frame: Frame): { portal: string; maxRows: number } {
   const r = new BodyReader(frame.payload, 'Execute');
   return { portal: r.cstring(), maxRows: r.int32() };
