@@ -121,9 +121,12 @@ export class ResultFlow {
           }
         }
         if (!this.rows.active) return out.keep(frame.bytes);
-        const masked = this.rows.maskRow(decodeDataRow(frame));
+        const values = decodeDataRow(frame);
+        const masked = this.rows.maskRow(values);
         if (!masked.changed) return out.keep(frame.bytes);
-        this.options.log.masked(1);
+        let changed = 0;
+        for (let i = 0; i < values.length; i++) if (masked.values[i] !== values[i]) changed++;
+        this.options.log.masked(changed);
         return out.replace(encodeDataRow(masked.values));
       }
       case B.CopyOutResponse: {

@@ -134,7 +134,7 @@ export interface PgStatementEvent {
   error?: { sqlstate: string; message: string };
   code?: string;
   approvalId?: string;
-  /** Result values the masking profile changed. */
+  /** Result values the masking profile changed (for COPY … TO STDOUT: rows changed). */
   masked?: number;
 }
 

@@ -305,7 +305,9 @@ describe('PostgreSQL through real Envoy: token login, SCRAM to the server, state
     const select = statements(masked).find((e) => /order by id/.test(e.text));
     assert.equal(select.outcome, 'ok');
     assert.equal(select.rows, 3);
-    assert.equal(select.masked, 3);
+    assert.equal(select.masked, 5, 'values masked: three cards, two emails');
+    assert.deepEqual(masked.masking?.response.masked, { card: 3, email: 2 });
+    assert.equal(masked.masking?.profile, 'pii');
     const refused = all.flatMap(statements).find((e) => /create table evil/i.test(e.text));
     assert.equal(refused.outcome, 'refused');
     assert.equal(refused.code, 'ERR_STATEMENT_DENIED');
