@@ -28,7 +28,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MODE = process.env.BENCH_MODE ?? 'simple';
 const COPY_MB = Number(process.env.BENCH_COPY_MB ?? 1024);
-const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8').split(',').map(Number);
+/** `none`: only the COPY part. */
+const CLIENTS = process.env.BENCH_CLIENTS === 'none' ? [] : (process.env.BENCH_CLIENTS ?? '1,8').split(',').map(Number);
 
 const POLICY = `
 policies:
@@ -153,9 +154,9 @@ async function main(): Promise<void> {
       { name: 'masked', port: ports.masked, password: token },
     ];
     // One short warm-up each (JIT, connection pools, the statement parser's first load).
-    for (const m of modes) await pgbench(m.port, m.password, 1).catch((err) => { throw new Error(`${m.name}: ${err.message}`); });
+    if (CLIENTS.length > 0) for (const m of modes) await pgbench(m.port, m.password, 1).catch((err) => { throw new Error(`${m.name}: ${err.message}`); });
 
-    console.log(`\npgbench -S -M ${MODE}, ${SECONDS}s per run, ${ROUNDS} alternating rounds (median of rounds shown)`);
+    if (CLIENTS.length > 0) console.log(`\npgbench -S -M ${MODE}, ${SECONDS}s per run, ${ROUNDS} alternating rounds (median of rounds shown)`);
     for (const clients of CLIENTS) {
       const results = new Map<string, Run[]>(modes.map((m) => [m.name, []]));
       for (let round = 0; round < ROUNDS; round++) {

@@ -6,6 +6,9 @@ import { TARGET_METADATA_KEY } from '../../envoy/generate/protocols/postgres.ts'
 import type { NetworkResponse } from './outbox.ts';
 import type { PgSession } from './session.ts';
 
+/** Unprocessed chunks of one session before its stream stops reading. */
+const BACKLOG_HIGH = 8;
+
 /** Opens the session for one connection to `target`, or null when ext-proc has no such postgres target. */
 export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void) => PgSession | null;
 
@@ -47,6 +50,12 @@ export function servePgStream(
   cells.started.inc();
   cells.active.inc();
   const live = session;
+  // Backpressure: past HIGH unprocessed chunks, stop reading the stream (HTTP/2 flow control then
+  // holds Envoy, and Envoy's buffer limits hold the server); resume once half of them are done.
+  live.onBacklog = () => {
+    if (live.backlog >= BACKLOG_HIGH && !call.isPaused()) call.pause();
+    else if (live.backlog <= BACKLOG_HIGH / 2 && call.isPaused()) call.resume();
+  };
   const fail = (err: unknown) => {
     logger.error({ err: describeError(err), target }, 'postgres session failed; closing the connection');
     send({ connection_status: 'CLOSE' });

@@ -122,6 +122,7 @@ export class PgSession {
   async onClientData(data: Buffer, endOfStream: boolean): Promise<void> {
     this.outbox.opened('read', endOfStream);
     const work = (this.readChain = this.readChain.then(() => this.fromClient(data, endOfStream)));
+    this.track(work);
     await this.answerWithin(work);
     this.outbox.respond('read');
   }
@@ -130,8 +131,26 @@ export class PgSession {
   async onServerData(data: Buffer, endOfStream: boolean): Promise<void> {
     this.outbox.opened('write', endOfStream);
     const work = (this.writeChain = this.writeChain.then(() => this.fromServer(data, endOfStream)));
+    this.track(work);
     await this.answerWithin(work);
     this.outbox.respond('write');
+  }
+
+  /**
+   * Chunks received and not yet processed, both directions. The stream pauses reading from Envoy
+   * while this is high (onBacklog), so a result that streams faster than it can be masked waits in
+   * Envoy's flow control and the server's socket, not in this process.
+   */
+  backlog = 0;
+  onBacklog: (() => void) | undefined;
+
+  private track(work: Promise<void>): void {
+    this.backlog++;
+    this.onBacklog?.();
+    void work.finally(() => {
+      this.backlog--;
+      this.onBacklog?.();
+    });
   }
 
   /** The stream to Envoy ended (connection closed, or Envoy gone): the record is written. */
