@@ -48,13 +48,10 @@ describe('ext-authz decides PostgreSQL logins and statements over real gRPC (por
     issuer = await DevIssuer.start();
     dir = mkdtempSync(path.join(tmpdir(), 'sluice-pg-authz-'));
     writeFileSync(path.join(dir, 'db.yaml'), POLICY);
-    const parsed = parseConfig(JSON.stringify({
-      targets: [{ name: 'orders-db', endpoints: ['127.0.0.1:9'], http: { pathPrefix: '/orders-db/' } }],
+    const config = parseConfig(JSON.stringify({
+      targets: [{ name: 'orders-db', protocol: 'postgres', endpoints: ['127.0.0.1:9'], postgres: { port: 15432 } }],
       extAuthz: { policyDir: dir },
     }), path.join(dir, 'sluice.json'));
-    // common/config accepts only `protocol: http` for now; the target is declared postgres here
-    // the way sluice.yaml will declare it, so the policies are checked against that protocol.
-    const config = { ...parsed, targets: parsed.targets.map((t) => ({ ...t, protocol: 'postgres' })) } as unknown as SluiceConfig;
     service = await startExtAuthzService(config, {
       logger: logs.logger, decisionLog: decisions.logger, port: 0, adminPort: 0,
       extraIssuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }],
