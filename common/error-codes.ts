@@ -106,6 +106,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_PG_NO_CREDENTIAL: operator,
   ERR_PG_RECORD_CAPPED: operator,
   ERR_PG_CHECK_FAILED: operator,
+  ERR_PG_TLS_REQUIRED: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -55,7 +55,7 @@ function targetSpec(target: TargetConfig): TargetSpec {
     },
     tls: target.tls,
     http: target.protocol === 'http' ? target.http : null,
-    postgres: target.postgres ? { port: target.postgres.port } : null,
+    postgres: target.postgres ? { port: target.postgres.port, ...(target.postgres.tls ? { tls: target.postgres.tls } : {}) } : null,
     timeouts: target.timeouts,
   };
 }

@@ -128,7 +128,10 @@ function normaliseTarget(raw: RawTarget, envoy: SluiceConfig['envoy'], baseDir: 
     healthCheck: raw.healthCheck ?? null,
     tls,
     http: raw.http ?? { hosts: [], pathPrefix: '/' },
-    postgres: raw.protocol === 'postgres' ? raw.postgres ?? null : null,
+    postgres: raw.protocol === 'postgres' && raw.postgres ? {
+      ...raw.postgres,
+      ...(raw.postgres.tls ? { tls: { ...raw.postgres.tls, certFile: resolve(raw.postgres.tls.certFile)!, keyFile: resolve(raw.postgres.tls.keyFile)! } } : {}),
+    } : null,
     timeouts: {
       connect: raw.timeouts?.connect ?? envoy.connectTimeout,
       request: raw.timeouts?.request ?? envoy.routeTimeout,

@@ -83,6 +83,18 @@ export const TARGET_SCHEMA = {
         maxStatementBytes: { type: 'integer', minimum: 64, default: 8192 },
         /** Let the gateway send the real password in cleartext when the server asks (only for a server on loopback or behind TLS). */
         allowCleartextUpstream: { type: 'boolean', default: false },
+        /**
+         * TLS from clients, terminated by Envoy: direct TLS (PostgreSQL 17 `sslnegotiation=direct`,
+         * ALPN "postgresql"). `require` (default): a plaintext client is refused with a clear FATAL.
+         */
+        tls: {
+          type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'],
+          properties: {
+            certFile: { type: 'string', minLength: 1 },
+            keyFile: { type: 'string', minLength: 1 },
+            require: { type: 'boolean', default: true },
+          },
+        },
       },
     },
     timeouts: {

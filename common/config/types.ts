@@ -36,6 +36,8 @@ export interface PostgresTargetConfig {
   maxRecordedStatements: number;
   maxStatementBytes: number;
   allowCleartextUpstream: boolean;
+  /** Client TLS terminated by Envoy (paths absolute); absent: plaintext clients only. */
+  tls?: { certFile: string; keyFile: string; require: boolean };
 }
 
 /** One target's upstream credential: a stored secret, or an OAuth2 token minted from one. */

@@ -13,7 +13,7 @@ export interface TargetSpec {
   healthCheck: TargetHealthCheck | null;          // http: http_health_check on path (default "/"), else tcp
   tls: TargetTls | null;                          // null = plaintext upstream
   http: { hosts: string[]; pathPrefix: string } | null;   // how callers reach it; hosts [] = any host
-  postgres?: { port: number } | null;             // postgres: the port its own listener takes
+  postgres?: { port: number; tls?: { certFile: string; keyFile: string; require: boolean } } | null;   // postgres: its listener's port, client TLS
   timeouts: { connect: string; request: string; idle: string };   // Envoy durations like "5s", "0s"
 }
 export interface RoutingNeeds { mayHold: boolean; inspectsBody: boolean }   // derived from policies

@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { describeError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { CounterCell, GaugeCell } from '../../common/metrics/index.ts';
-import { TARGET_METADATA_KEY } from '../../envoy/generate/protocols/postgres.ts';
+import { TARGET_METADATA_KEY, TRANSPORT_METADATA_KEY } from '../../envoy/generate/protocols/postgres.ts';
 import type { NetworkResponse } from './outbox.ts';
 import type { PgSession } from './session.ts';
 
@@ -10,7 +10,7 @@ import type { PgSession } from './session.ts';
 const BACKLOG_HIGH = 8;
 
 /** Opens the session for one connection to `target`, or null when ext-proc has no such postgres target. */
-export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void) => PgSession | null;
+export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void, connection: { plaintextRefused: boolean }) => PgSession | null;
 
 interface NetworkRequest {
   read_data?: { data?: Buffer; end_of_stream?: boolean } | null;
@@ -37,7 +37,8 @@ export function servePgStream(
   };
   let session: PgSession | null = null;
   try {
-    session = open(target, send);
+    // A TLS-only listener's plaintext chain says so: the session refuses with a clear FATAL.
+    session = open(target, send, { plaintextRefused: String(call.metadata.get(TRANSPORT_METADATA_KEY)[0] ?? '') === 'plaintext-refused' });
   } catch (err) {
     logger.error({ err: describeError(err), target }, 'could not open a postgres session; closing the connection');
   }

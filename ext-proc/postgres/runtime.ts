@@ -46,7 +46,7 @@ export function sessionSettings(config: PostgresTargetConfig): PgSessionSettings
  * the next session, never one already running.
  */
 export function pgSessionOpener(deps: PgRuntimeDeps): PgSessionOpener {
-  return (name, send) => {
+  return (name, send, connection) => {
     const target = deps.targets.find((t) => t.name === name && t.protocol === 'postgres');
     if (!target?.postgres) return null;
     const credentials = deps.credentials;
@@ -58,6 +58,7 @@ export function pgSessionOpener(deps: PgRuntimeDeps): PgSessionOpener {
       settings: sessionSettings(target.postgres),
       logger: deps.logger,
       sourceAddress: undefined,
+      plaintextRefused: connection.plaintextRefused,
       credential: async (targetName, requestedUser) => {
         const plan = credentials.get(targetName);
         if (!plan || plan.source.kind !== 'secret') return null;

@@ -49,6 +49,8 @@ export interface PgSessionDeps {
   maskers(profile: string | null): RowMaskerSource | null;
   /** Hands the finished record to the recording queue. */
   record(record: SessionRecord): void;
+  /** The listener takes TLS only and this client did not speak it: refused at its StartupMessage. */
+  plaintextRefused?: boolean;
   /** Whether a new session's record can be kept (recording queue not full in deny mode). */
   admit?: () => boolean;
   settings: PgSessionSettings;
@@ -238,6 +240,9 @@ export class PgSession {
         this.outbox.emit('read', frame.bytes);
         return;
       case 'startup': {
+        if (this.deps.plaintextRefused) {
+          return this.refuseLogin('08P01', 'this database gateway accepts TLS connections only: connect with sslnegotiation=direct (PostgreSQL 17+ clients) or through a local sidecar', 'ERR_PG_TLS_REQUIRED');
+        }
         const check = checkStartupParams(message.params);
         if (!check.ok) return this.refuseLogin(check.sqlstate, check.message, 'ERR_PG_STARTUP_REFUSED');
         if (check.dropped.length > 0) this.deps.logger.debug({ target: this.deps.target, dropped: check.dropped }, 'startup parameters not passed to the server');

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { connect, type Socket } from 'node:net';
 import pg from 'pg';
-import { encodeBind, encodeDescribe, encodeExecute, encodeParse, encodePassword, encodeStartupMessage, encodeSync } from '../../ext-proc/postgres/wire/frontend.ts';
+import { encodeBind, encodeDescribe, encodeExecute, encodeParse, encodeSync } from '../../ext-proc/postgres/wire/frontend.ts';
+import { rawLogin, readUntilReady } from '../harness/pg-wire-client.ts';
 import { Gateway } from '../harness/gateway.ts';
 import { startPostgresServer } from '../harness/postgres-server.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -44,52 +44,6 @@ policies:
         effect: deny
         statements: [ddl]
 `;
-
-/** A client that speaks the protocol itself (to pipeline): logs in with the token, returns the socket at ReadyForQuery. */
-async function rawLogin(port: number, user: string, database: string, token: string): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-  socket.write(encodeStartupMessage(new Map([['user', user], ['database', database]])));
-  const asked = await readMessages(socket, (m) => m.type === 'R');
-  assert.equal(asked.at(-1)!.payload.readInt32BE(0), 3, 'the gateway asks for a cleartext password');
-  socket.write(encodePassword(token));
-  await readUntilReady(socket);
-  return socket;
-}
-
-interface Message { type: string; payload: Buffer; text: string }
-
-const pending = new WeakMap<Socket, Buffer>();
-
-function readMessages(socket: Socket, last: (m: Message) => boolean): Promise<Message[]> {
-  return new Promise((resolve, reject) => {
-    const out: Message[] = [];
-    const onData = (chunk?: Buffer) => {
-      let buf = Buffer.concat([pending.get(socket) ?? Buffer.alloc(0), chunk ?? Buffer.alloc(0)]);
-      while (buf.length >= 5 && buf.length >= 1 + buf.readInt32BE(1)) {
-        const length = buf.readInt32BE(1);
-        const payload = buf.subarray(5, 1 + length);
-        const m = { type: String.fromCharCode(buf[0]!), payload, text: payload.toString('latin1') };
-        out.push(m);
-        buf = buf.subarray(1 + length);
-        if (last(m)) {
-          pending.set(socket, buf);
-          socket.off('data', onData);
-          socket.off('error', reject);
-          resolve(out);
-          return;
-        }
-      }
-      pending.set(socket, buf);
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.once('close', () => reject(new Error(`the connection closed; got ${out.map((m) => m.type).join('')} ${out.filter((m) => m.type === 'E').map((m) => m.text).join(' ')}`)));
-    onData();
-  });
-}
-
-const readUntilReady = (socket: Socket) => readMessages(socket, (m) => m.type === 'Z');
 
 interface PsqlResult { code: number; stdout: string; stderr: string }
 
