@@ -1,3 +1,5 @@
+import type { PostgresAllow, PostgresCheckResult, PostgresDeny } from '../../common/postgres-check.ts';
+
 /**
  * What a PostgreSQL session asks ext-authz, and what it hears back. The session never decides
  * itself: ext-authz verifies the token and applies policy, with the same verifier, policy files,
@@ -22,37 +24,13 @@ export interface PgStatementRequest extends PgLoginRequest {
   holdBudgetMs: number;
 }
 
-export interface PgAllow {
-  allow: true;
-  subject: string;
-  issuer: string;
-  groups: readonly string[];
-  rule: string;
-  /** The masking profile for results (rule's, else target's), or null. */
-  masking: string | null;
-  /** When the token expires (epoch ms); the session ends then. */
-  expiresAt: number | undefined;
-  approvalId: string | null;
-  approvalWaitMs: number | undefined;
-  /** For statements: what ext-authz read in it. */
-  statement?: { class: string; command: string; tables: readonly string[] }[];
-  /** ext-authz's clock when it began the check (epoch ms). */
-  startedAt: number | undefined;
-  /** The verdict rests on the statement's shape alone: statements of the same shape may reuse it. */
-  reuse?: 'shape';
-}
-
-export interface PgDeny {
-  allow: false;
-  code: string;
-  sqlstate: string;
-  message: string;
-  subject?: string;
-  issuer?: string;
-  approvalId?: string;
-}
-
-export type PgVerdict = PgAllow | PgDeny;
+/**
+ * The verdicts are common/postgres-check.ts's: one definition for ext-authz, which writes them,
+ * and this processor, which acts on them.
+ */
+export type PgAllow = PostgresAllow;
+export type PgDeny = PostgresDeny;
+export type PgVerdict = PostgresCheckResult;
 
 export interface PgAuthorizer {
   login(request: PgLoginRequest): Promise<PgVerdict>;

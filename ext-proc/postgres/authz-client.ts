@@ -45,28 +45,11 @@ export class PgAuthzClient implements PgAuthorizer {
     return new Promise((resolve) => {
       this.client.Check(message, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, response: unknown) => {
         if (err) {
-          resolve({ allow: false, code: 'ERR_PG_CHECK_FAILED', sqlstate: '08006', message: 'the gateway could not check this request with its authorizer; try again shortly' });
+          resolve({ allowed: false, code: 'ERR_PG_CHECK_FAILED', sqlstate: '08006', message: 'the gateway could not check this request with its authorizer; try again shortly' });
           return;
         }
-        resolve(verdictOf(decodePostgresCheckResponse(response as never)));
+        resolve(decodePostgresCheckResponse(response as never));
       });
     });
   }
-}
-
-function verdictOf(decoded: ReturnType<typeof decodePostgresCheckResponse>): PgVerdict {
-  if (!decoded.allowed) {
-    return {
-      allow: false, code: decoded.code, sqlstate: decoded.sqlstate, message: decoded.message,
-      ...(decoded.subject !== undefined ? { subject: decoded.subject } : {}),
-      ...(decoded.issuer !== undefined ? { issuer: decoded.issuer } : {}),
-      ...(decoded.approvalId ? { approvalId: decoded.approvalId } : {}),
-    };
-  }
-  return {
-    allow: true, subject: decoded.subject, issuer: decoded.issuer, groups: decoded.groups, rule: decoded.rule,
-    masking: decoded.masking, expiresAt: decoded.expiresAt, approvalId: decoded.approvalId, approvalWaitMs: decoded.approvalWaitMs,
-    ...(decoded.statement ? { statement: decoded.statement } : {}), startedAt: decoded.startedAt,
-    ...(decoded.reuse ? { reuse: decoded.reuse } : {}),
-  };
 }

@@ -88,7 +88,7 @@ export class ClientFlow {
         const bind = decodeBind(frame);
         const prepared = this.statements.get(bind.statement);
         // A refused statement's Bind goes on with no result formats.
-        return context.bind(bind.portal, bind.statement, prepared && !prepared.verdict.allow ? [] : bind.resultFormats);
+        return context.bind(bind.portal, bind.statement, prepared && !prepared.verdict.allowed ? [] : bind.resultFormats);
       }
       case F.Describe: {
         const target = decodeTarget(frame, 'Describe');
@@ -119,7 +119,7 @@ export class ClientFlow {
     const verdict = await this.decide(text, 'simple');
     const event = this.event(at, 'simple', text, verdict);
     this.options.log.sent(event, 'ready', copyFormatOf(text));
-    if (verdict.allow) return this.out.keep(frame.bytes);
+    if (verdict.allowed) return this.out.keep(frame.bytes);
     this.out.replace(encodeQuery(refusalStatement(verdict.sqlstate, verdict.message)));
   }
 
@@ -127,7 +127,7 @@ export class ClientFlow {
     const message = decodeParse(frame);
     const verdict = await this.decide(message.query, 'parse');
     this.statements.set(message.statement, { text: message.query, verdict });
-    if (verdict.allow) return this.out.keep(frame.bytes);
+    if (verdict.allowed) return this.out.keep(frame.bytes);
     this.out.replace(encodeParse({ statement: message.statement, query: refusalStatement(verdict.sqlstate, verdict.message), paramTypes: [] }));
   }
 
@@ -139,7 +139,7 @@ export class ClientFlow {
       return this.out.keep(frame.bytes);
     }
     this.portals.set(message.portal, { prepared, params: message.params.map((p, i) => this.param(p, formatOf(message.paramFormats, i))) });
-    if (prepared.verdict.allow) return this.out.keep(frame.bytes);
+    if (prepared.verdict.allowed) return this.out.keep(frame.bytes);
     // The refusal statement takes no parameters: bind none, so the server reaches the refusal itself.
     this.out.replace(encodeBind({ ...message, paramFormats: [], params: [], resultFormats: [] }));
   }
@@ -175,17 +175,17 @@ export class ClientFlow {
     try {
       verdict = await this.options.gate.check({ ...this.options.request(), text, kind });
     } catch {
-      verdict = { allow: false, code: 'ERR_PG_CHECK_FAILED', sqlstate: '58000', message: 'the gateway could not check this statement; it was not run' };
+      verdict = { allowed: false, code: 'ERR_PG_CHECK_FAILED', sqlstate: '58000', message: 'the gateway could not check this statement; it was not run' };
     }
-    if (verdict.allow && verdict.approvalId !== null) this.options.onApproval(verdict.approvalId, verdict.approvalWaitMs ?? 0);
+    if (verdict.allowed && verdict.approvalId !== null) this.options.onApproval(verdict.approvalId, verdict.approvalWaitMs ?? 0);
     return verdict;
   }
 
   private event(at: number, protocol: 'simple' | 'extended', text: string, verdict: PgVerdict): PgStatementEvent {
     const kept = this.recordedText(text);
-    const event: PgStatementEvent = { at, kind: 'pg.statement', protocol, text: kept.text, outcome: verdict.allow ? 'ok' : 'refused', durationMs: 0 };
+    const event: PgStatementEvent = { at, kind: 'pg.statement', protocol, text: kept.text, outcome: verdict.allowed ? 'ok' : 'refused', durationMs: 0 };
     if (kept.truncated) event.truncated = true;
-    if (verdict.allow) {
+    if (verdict.allowed) {
       if (verdict.statement) event.statements = verdict.statement.map((s) => ({ class: s.class, command: s.command, tables: [...s.tables] }));
       if (verdict.approvalId) event.approvalId = verdict.approvalId;
     } else {

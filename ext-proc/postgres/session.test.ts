@@ -15,7 +15,7 @@ const SETTINGS: PgSessionSettings = {
   respondWithinMs: 50, maxRecordedStatements: 100, maxStatementBytes: 1024, allowCleartextUpstream: false,
 };
 
-const ALLOW: PgVerdict = { allow: true, subject: 'alice', issuer: 'dev', groups: ['engineering'], rule: 'p/database', masking: null, expiresAt: Date.now() + 3_600_000, approvalId: null, approvalWaitMs: undefined, startedAt: Date.now() };
+const ALLOW: PgVerdict = { allowed: true, subject: 'alice', issuer: 'dev', groups: ['engineering'], rule: 'p/database', masking: null, expiresAt: Date.now() + 3_600_000, approvalId: null, approvalWaitMs: undefined, startedAt: Date.now() };
 
 class FakeAuthorizer implements PgAuthorizer {
   logins: PgLoginRequest[] = [];
@@ -94,7 +94,7 @@ describe('PgSession', () => {
   });
 
   test('a refused Query is replaced by a statement that makes the server raise the refusal; Parse/Bind of a refused statement follow it', async () => {
-    const authorizer = new FakeAuthorizer((text) => (/drop/i.test(text) ? { allow: false, code: 'ERR_STATEMENT_DENIED', sqlstate: '42501', message: "ddl is not allowed for alice" } : ALLOW));
+    const authorizer = new FakeAuthorizer((text) => (/drop/i.test(text) ? { allowed: false, code: 'ERR_STATEMENT_DENIED', sqlstate: '42501', message: "ddl is not allowed for alice" } : ALLOW));
     const h = harness(authorizer);
     await login(h);
     await h.session.onClientData(encodeQuery('drop table t'), false);
@@ -126,7 +126,7 @@ describe('PgSession', () => {
   });
 
   test('a refused login is a FATAL ErrorResponse and a close, never a dropped connection', async () => {
-    const h = harness(new FakeAuthorizer(undefined, { allow: false, code: 'ERR_TOKEN_EXPIRED', sqlstate: '28P01', message: 'the token expired' }));
+    const h = harness(new FakeAuthorizer(undefined, { allowed: false, code: 'ERR_TOKEN_EXPIRED', sqlstate: '28P01', message: 'the token expired' }));
     await h.session.onClientData(encodeStartupMessage(new Map([['user', 'app'], ['database', 'appdb']])), false);
     h.reset();
     await h.session.onClientData(encodePassword('old-token'), false);

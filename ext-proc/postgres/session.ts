@@ -260,7 +260,7 @@ export class PgSession {
       sessionId: this.sessionId, target: this.deps.target, user: requested.user, database: requested.database,
       token: this.token, sourceAddress: this.deps.sourceAddress,
     });
-    if (!verdict.allow) {
+    if (!verdict.allowed) {
       this.loginDenied = verdict;
       return this.refuseLogin(verdict.sqlstate, verdict.message, verdict.code);
     }
@@ -392,7 +392,7 @@ export class PgSession {
       this.deps.logger.warn({ err: describeError(err), session_id: this.sessionId }, 'could not re-check a postgres session login');
       return;
     }
-    if (verdict.allow) return;
+    if (verdict.allowed) return;
     this.client?.forgetAllowed();
     this.endWhenSafe({
       sqlstate: verdict.sqlstate === '28P01' ? '28000' : verdict.sqlstate, code: verdict.code, outcome: 'completed', reason: 'access revoked',

@@ -4,7 +4,7 @@ import type { PgAllow, PgAuthorizer, PgStatementRequest, PgVerdict } from './aut
 import { StatementGate } from './statement-gate.ts';
 import { statementShapesReady } from './statement-shape.ts';
 
-const allow = (reuse?: 'shape'): PgAllow => ({ allow: true, subject: 'a', issuer: 'd', groups: [], rule: 'p/r', masking: null, expiresAt: undefined, approvalId: null, approvalWaitMs: undefined, startedAt: undefined, ...(reuse ? { reuse } : {}) });
+const allow = (reuse?: 'shape'): PgAllow => ({ allowed: true, subject: 'a', issuer: 'd', groups: [], rule: 'p/r', masking: null, expiresAt: undefined, approvalId: null, approvalWaitMs: undefined, startedAt: undefined, ...(reuse ? { reuse } : {}) });
 
 function gate(verdict: (text: string) => PgVerdict) {
   const asked: string[] = [];
@@ -40,7 +40,7 @@ test('without the shape hint (a guardrail reads the text) every new text is aske
   await plain.decide('SELECT 1 FROM t WHERE a = 2');
   await plain.decide('SELECT 1 FROM t WHERE a = 2');
   assert.equal(plain.asked.length, 2);
-  const denied = gate(() => ({ allow: false, code: 'ERR_STATEMENT_DENIED', sqlstate: '42501', message: 'no' }));
+  const denied = gate(() => ({ allowed: false, code: 'ERR_STATEMENT_DENIED', sqlstate: '42501', message: 'no' }));
   await denied.decide('DROP TABLE t');
   await denied.decide('DROP TABLE t');
   assert.equal(denied.asked.length, 2);

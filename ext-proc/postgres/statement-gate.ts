@@ -34,7 +34,7 @@ export class StatementGate {
 
   async check(request: PgStatementRequest): Promise<PgVerdict> {
     const verdict = await this.authorizer.statement(request);
-    if (verdict.allow && verdict.approvalId === null && this.options.ttlMs > 0) {
+    if (verdict.allowed && verdict.approvalId === null && this.options.ttlMs > 0) {
       this.remember(this.allowed, request.kind + request.text, verdict);
       const shape = verdict.reuse === 'shape' ? shapeOf(request.text) : null;
       if (shape !== null) this.remember(this.shapes, request.kind + shape, verdict);
