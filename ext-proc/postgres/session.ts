@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describeError, isSluiceError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { PgLoginEvent, SecretRef, SessionEvent, SessionOutcome, SessionRecord } from '../sessions/types.ts';
-import type { PgAllow, PgAuthorizer, PgDeny } from './authorizer.ts';
+import type { PgAllow, PgAuthorizer, PgDeny, PgLoginRequest } from './authorizer.ts';
 import { ClientFlow } from './client-flow.ts';
 import { Outbox } from './outbox.ts';
 import type { RowMaskerSource } from './result-flow.ts';
@@ -256,10 +256,7 @@ export class PgSession {
 
   private async authorizeLogin(): Promise<void> {
     const requested = this.requested!;
-    const verdict = await this.deps.authorizer.login({
-      sessionId: this.sessionId, target: this.deps.target, user: requested.user, database: requested.database,
-      token: this.token, sourceAddress: this.deps.sourceAddress,
-    });
+    const verdict = await this.deps.authorizer.login(this.loginRequest());
     if (!verdict.allowed) {
       this.loginDenied = verdict;
       return this.refuseLogin(verdict.sqlstate, verdict.message, verdict.code);
@@ -287,6 +284,15 @@ export class PgSession {
     const params = new Map([['user', credential.user], ['database', requested.database], ...requested.passed]);
     this.outbox.emit('read', encodeStartupMessage(params));
     this.scheduleLifetime(verdict);
+  }
+
+  /** What every check of this session carries: who asks, for which db user and database, with which token. */
+  private loginRequest(): PgLoginRequest {
+    const requested = this.requested!;
+    return {
+      sessionId: this.sessionId, target: this.deps.target, user: requested.user, database: requested.database,
+      token: this.token, sourceAddress: this.deps.sourceAddress,
+    };
   }
 
   // ─── server → client ────────────────────────────────────────────────────────
@@ -345,10 +351,7 @@ export class PgSession {
     const gate = new StatementGate(this.deps.authorizer, { ttlMs: this.deps.settings.statementCacheMs, maxEntries: 256 });
     this.client = new ClientFlow({
       gate, context, log: this.log, maskers,
-      request: () => ({
-        sessionId: this.sessionId, target: this.deps.target, user: requested.user, database: requested.database,
-        token: this.token, sourceAddress: this.deps.sourceAddress, holdBudgetMs: this.deps.settings.holdBudgetMs,
-      }),
+      request: () => ({ ...this.loginRequest(), holdBudgetMs: this.deps.settings.holdBudgetMs }),
       maxStatementBytes: this.deps.settings.maxStatementBytes,
       onApproval: (approvalId, waitMs) => this.events.push({ at: this.now(), kind: 'approval', approvalId, waitMs }),
     });
@@ -380,15 +383,12 @@ export class PgSession {
 
   private async recheck(): Promise<void> {
     if (this.phase !== 'ready' || this.ending) return;
-    const requested = this.requested!;
     let verdict;
     try {
-      verdict = await this.deps.authorizer.login({
-        sessionId: this.sessionId, target: this.deps.target, user: requested.user, database: requested.database,
-        token: this.token, sourceAddress: this.deps.sourceAddress,
-      });
+      verdict = await this.deps.authorizer.login(this.loginRequest());
     } catch (err) {
-      // ext-authz unreachable: the session keeps its last decision until exp; new statements are still checked (and fail closed).
+      // Only an authorizer that throws gets here (authz-client answers a failed call with a denial,
+      // which ends the session below); the session keeps its last decision until exp.
       this.deps.logger.warn({ err: describeError(err), session_id: this.sessionId }, 'could not re-check a postgres session login');
       return;
     }
