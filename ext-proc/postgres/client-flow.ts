@@ -52,8 +52,12 @@ export class ClientFlow {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * Each handler also tells the result context (when there is one) what the server will answer
+   * the message with, before any await, so the context sees the messages in the order sent.
+   */
   async frame(frame: Frame): Promise<void> {
-    this.expect(frame);
+    const context = this.options.context;
     switch (frame.type) {
       case F.Query:
         return this.query(frame);
@@ -66,40 +70,22 @@ export class ClientFlow {
       case F.Close:
         this.close(frame);
         return this.out.keep(frame.bytes);
+      case F.Describe:
+        if (context) {
+          const target = decodeTarget(frame, 'Describe');
+          context.describe(target.of, target.name);
+        }
+        return this.out.keep(frame.bytes);
+      case F.Sync:
+        context?.sync();
+        return this.out.keep(frame.bytes);
       case F.FunctionCall:
-        // The fast-path function call names a function by oid: nothing a policy can read. Refused.
+        // The fast-path function call names a function by oid: nothing a policy can read. Refused
+        // (sent on as a Query that raises the refusal).
+        context?.query();
         return this.refuseWithQuery(frame, '42501', 'function calls by oid (fast path) are not allowed through the gateway', 'ERR_STATEMENT_DENIED');
       default:
         return this.out.keep(frame.bytes);
-    }
-  }
-
-  /** Tells the result context what the server will answer this message with. */
-  private expect(frame: Frame): void {
-    const context = this.options.context;
-    if (context === null) return;
-    switch (frame.type) {
-      case F.Query:
-      case F.FunctionCall: // sent on as a Query (its refusal)
-        return context.query();
-      case F.Parse:
-        return context.parse(decodeParse(frame).statement);
-      case F.Bind: {
-        const bind = decodeBind(frame);
-        const prepared = this.statements.get(bind.statement);
-        // A refused statement's Bind goes on with no result formats.
-        return context.bind(bind.portal, bind.statement, prepared && !prepared.verdict.allowed ? [] : bind.resultFormats);
-      }
-      case F.Describe: {
-        const target = decodeTarget(frame, 'Describe');
-        return context.describe(target.of, target.name);
-      }
-      case F.Execute:
-        return context.execute(decodeExecute(frame).portal);
-      case F.Close:
-        return context.close();
-      case F.Sync:
-        return context.sync();
     }
   }
 
@@ -114,6 +100,7 @@ export class ClientFlow {
   }
 
   private async query(frame: Frame): Promise<void> {
+    this.options.context?.query();
     const text = decodeQuery(frame);
     const at = this.now();
     const verdict = await this.decide(text, 'simple');
@@ -125,6 +112,7 @@ export class ClientFlow {
 
   private async parse(frame: Frame): Promise<void> {
     const message = decodeParse(frame);
+    this.options.context?.parse(message.statement);
     const verdict = await this.decide(message.query, 'parse');
     this.statements.set(message.statement, { text: message.query, verdict });
     if (verdict.allowed) return this.out.keep(frame.bytes);
@@ -134,6 +122,8 @@ export class ClientFlow {
   private bind(frame: Frame): void {
     const message = decodeBind(frame);
     const prepared = this.statements.get(message.statement);
+    // A refused statement's Bind goes on with no result formats.
+    this.options.context?.bind(message.portal, message.statement, prepared && !prepared.verdict.allowed ? [] : message.resultFormats);
     if (prepared === undefined) {
       // The server will answer "prepared statement does not exist": nothing runs.
       return this.out.keep(frame.bytes);
@@ -146,6 +136,7 @@ export class ClientFlow {
 
   private execute(frame: Frame): void {
     const { portal: name } = decodeExecute(frame);
+    this.options.context?.execute(name);
     const portal = this.portals.get(name);
     if (portal !== undefined) {
       const event = this.event(this.now(), 'extended', portal.prepared.text, portal.prepared.verdict);
@@ -156,6 +147,7 @@ export class ClientFlow {
   }
 
   private close(frame: Frame): void {
+    this.options.context?.close();
     const target = decodeTarget(frame, 'Close');
     if (target.of === 'S') this.statements.delete(target.name);
     else this.portals.delete(target.name);

@@ -16,6 +16,7 @@ import { loadStatementShapes, shapeOf } from './statement-shape.ts';
 export class StatementGate {
   private readonly allowed = new Map<string, { verdict: PgVerdict; until: number }>();
   private readonly shapes = new Map<string, { verdict: PgVerdict; until: number }>();
+  private lastShape: { text: string; shape: string | null } | undefined;
 
   constructor(
     private readonly authorizer: PgAuthorizer,
@@ -28,7 +29,7 @@ export class StatementGate {
   cached(text: string, kind: PgStatementRequest['kind']): PgVerdict | undefined {
     const exact = this.fresh(this.allowed, kind + text);
     if (exact !== undefined || this.shapes.size === 0) return exact;
-    const shape = shapeOf(text);
+    const shape = this.shapeOf(text);
     return shape === null ? undefined : this.fresh(this.shapes, kind + shape);
   }
 
@@ -36,7 +37,7 @@ export class StatementGate {
     const verdict = await this.authorizer.statement(request);
     if (verdict.allowed && verdict.approvalId === null && this.options.ttlMs > 0) {
       this.remember(this.allowed, request.kind + request.text, verdict);
-      const shape = verdict.reuse === 'shape' ? shapeOf(request.text) : null;
+      const shape = verdict.reuse === 'shape' ? this.shapeOf(request.text) : null;
       if (shape !== null) this.remember(this.shapes, request.kind + shape, verdict);
     }
     return verdict;
@@ -46,6 +47,12 @@ export class StatementGate {
   clear(): void {
     this.allowed.clear();
     this.shapes.clear();
+  }
+
+  /** A miss fingerprints its text in cached() and again in check(): the second time is this one. */
+  private shapeOf(text: string): string | null {
+    if (this.lastShape?.text !== text) this.lastShape = { text, shape: shapeOf(text) };
+    return this.lastShape.shape;
   }
 
   private fresh(map: Map<string, { verdict: PgVerdict; until: number }>, key: string): PgVerdict | undefined {
