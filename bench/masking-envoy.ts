@@ -28,6 +28,7 @@ import { startExtAuthzProcess } from './lib/ext-authz-process.ts';
 import { startJsonUpstream } from './lib/json-upstream.ts';
 import { fixedRate, interleavedFixedRate } from './lib/fixed-rate.ts';
 import { waitForListeners } from './lib/ports.ts';
+import { rssMb } from './lib/proc-cpu.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 100);
@@ -49,11 +50,6 @@ function extProcLaunch(): { env: Record<string, string>; nodeArgs: string[] } {
     if (name && value !== undefined) env[name] = value;
   }
   return { env, nodeArgs: words.filter((arg) => arg.startsWith('--') && arg !== '--import') };
-}
-
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
 }
 
 /** Downloads a URL, counting bytes; optionally samples a process's RSS meanwhile. */

@@ -12,7 +12,7 @@
  *   npm run bench:postgres      (BENCH_SECONDS=8 per round, BENCH_ROUNDS=2, BENCH_MODE=simple)
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startPostgresServer } from '../test/harness/postgres-server.ts';
 import { waitForListeners } from './lib/ports.ts';
+import { rssMb } from './lib/proc-cpu.ts';
 
 const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -88,15 +89,6 @@ static_resources:
         cluster_name: db
         endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${dbPort} } } } }] }]
 `;
-}
-
-function rssMb(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 async function extProcPid(gatewayPid: number): Promise<number> {

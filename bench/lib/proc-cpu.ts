@@ -16,3 +16,9 @@ export async function measureCpu<T>(pids: Record<string, number>, work: () => Pr
   const used = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid) - before[k]!]));
   return { result, cpuMs: used, wallMs };
 }
+
+/** Resident memory of a process right now, in MiB, from /proc. */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}

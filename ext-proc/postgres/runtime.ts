@@ -1,5 +1,6 @@
 import type { PostgresTargetConfig, TargetConfig } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';
+import { durationSeconds } from '../../envoy/generate/envoy-values.ts';
 import { resolveCredential, type CredentialPlan } from '../credentials.ts';
 import type { MaskingPlans } from '../masking-plans.ts';
 import type { SecretStore } from '../secrets/types.ts';
@@ -29,10 +30,10 @@ export interface PgRuntimeDeps {
 export function sessionSettings(config: PostgresTargetConfig): PgSessionSettings {
   return {
     maxMessageBytes: config.maxMessageBytes,
-    statementCacheMs: ms(config.statementCache),
-    recheckMs: ms(config.recheck),
-    expiryGraceMs: ms(config.expiryGrace),
-    holdBudgetMs: ms(config.holdBudget),
+    statementCacheMs: ms(config.statementCache, 'postgres.statementCache'),
+    recheckMs: ms(config.recheck, 'postgres.recheck'),
+    expiryGraceMs: ms(config.expiryGrace, 'postgres.expiryGrace'),
+    holdBudgetMs: ms(config.holdBudget, 'postgres.holdBudget'),
     respondWithinMs: RESPOND_WITHIN_MS,
     maxRecordedStatements: config.maxRecordedStatements,
     maxStatementBytes: config.maxStatementBytes,
@@ -84,6 +85,7 @@ export function pgSessionOpener(deps: PgRuntimeDeps): PgSessionOpener {
   };
 }
 
-function ms(duration: string): number {
-  return Math.round(Number(duration.slice(0, -1)) * 1000);
+/** The schema's "5s" durations, read by the generator's one parser. */
+function ms(duration: string, option: string): number {
+  return Math.round(durationSeconds(duration, option) * 1000);
 }
