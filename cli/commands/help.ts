@@ -57,12 +57,17 @@ With a config, target and masking profile names are checked against it too.
 
 ${CONFIG}`,
   'policy explain': `usage: sluice policy explain --target NAME [--method M] [--path P] (--sub NAME [--groups a,b] [--claim k=v] | --token JWT)
+       sluice policy explain --target DB --user U --database D [--sql TEXT] (--sub NAME … | --token JWT)
 
 Says whether an identity would be allowed, and by which rule, without sending traffic.
+Exits 0 when allowed, 3 otherwise (deny or approve).
 
   --target NAME         the target (required)
   --method M            HTTP method (default: GET)
   --path P              request path (default: /)
+  --user U, --database D
+                        a PostgreSQL login as database user U to database D
+  --sql TEXT            a statement text in that session (parsed as PostgreSQL does)
   --sub, --issuer, --groups, --claim k=v   the identity (issuer default: dev)
   --token JWT           take the claims from a token (not verified)
   --header k=v          a request header (repeatable)

@@ -1,13 +1,16 @@
+import { UsageError } from './usage-error.ts';
 import { decodeJwt } from 'jose';
-import { explain, loadPolicyDir } from '../../ext-authz/policy/index.ts';
+import { explain, explainDatabase, loadPolicyDir, type CompiledPolicySet, type ExplainStep } from '../../ext-authz/policy/index.ts';
 import type { Identity } from '../../ext-authz/identity/types.ts';
+import type { StatementAnalysis } from '../../ext-authz/check-input.ts';
 import type { Command } from './types.ts';
 import { parse, REPO_POLICIES } from './common.ts';
 
 /**
  * "Would this identity be allowed to do this, and by which rule?" — answered from the policy files
  * alone, without sending traffic. The identity comes from flags, or from a token whose claims are
- * read WITHOUT verifying it (explain is a what-if tool, not an authentication step).
+ * read WITHOUT verifying it (explain is a what-if tool, not an authentication step). With --user,
+ * --database or --sql it explains a PostgreSQL login or statement text instead of an HTTP request.
  */
 export const policyExplainCommand: Command = {
   async run(args) {
@@ -22,11 +25,17 @@ export const policyExplainCommand: Command = {
       claim: { type: 'string', multiple: true, default: [] },
       header: { type: 'string', multiple: true, default: [] },
       token: { type: 'string' },
+      user: { type: 'string' },
+      database: { type: 'string' },
+      sql: { type: 'string' },
       json: { type: 'boolean', default: false },
     });
-    if (!values.target) throw new Error('--target is required');
+    if (!values.target) throw new UsageError('--target is required');
     const identity = values.token ? identityFromToken(values.token, values.issuer) : identityFromFlags(values);
     const set = await loadPolicyDir(values.dir);
+    if (values.user !== undefined || values.database !== undefined || values.sql !== undefined) {
+      return explainPostgres(set, identity, { target: values.target, user: values.user, database: values.database, sql: values.sql, json: values.json });
+    }
     const result = explain(set, {
       identity,
       target: values.target,
@@ -42,16 +51,72 @@ export const policyExplainCommand: Command = {
       process.stdout.write(`  rule:   ${d.rule ?? '(none — default deny)'}\n  reason: ${d.reason}\n`);
       for (const [k, v] of Object.entries(d.upstreamHeaders)) process.stdout.write(`  header: ${k}: ${v}\n`);
       process.stdout.write('  trace:\n');
-      for (const step of result.trace) {
-        process.stdout.write(`    ${step.matched ? '+' : '-'} ${step.policy}${step.rule ? `/${step.rule}` : ''}: ${step.why}\n`);
-      }
+      writeTrace(result.trace);
     }
     return result.decision.effect === 'allow' ? 0 : 3;
   },
 };
 
+interface PostgresExplainOptions {
+  target: string;
+  user: string | undefined;
+  database: string | undefined;
+  sql: string | undefined;
+  json: boolean;
+}
+
+/**
+ * A login (no --sql) or a statement text. The text is analysed with the same parser ext-authz
+ * uses (libpg_query), and the content guardrails run first, as they do in the service; an
+ * unparsable text or a guardrail hit is a deny with the code the client would get.
+ */
+async function explainPostgres(set: CompiledPolicySet, identity: Identity, options: PostgresExplainOptions): Promise<number> {
+  if (!options.user || !options.database) throw new UsageError('--user and --database are required to explain a PostgreSQL login or statement');
+  const login = { identity, target: options.target, user: options.user, database: options.database };
+  let summary: { effect: string; rule: string | null; code: string | null; message: string };
+  let trace: ExplainStep[] = [];
+  let analysis: StatementAnalysis | null = null;
+  const guardrail = options.sql === undefined ? null
+    : set.checkContent({ target: options.target, path: '', query: '', headers: {}, body: Buffer.from(options.sql, 'utf8') });
+  if (options.sql !== undefined) {
+    // Loaded only here: the parser's WASM module is compiled when it loads.
+    const { analyzeStatement } = await import('../../ext-authz/protocols/postgres/statement.ts');
+    analysis = analyzeStatement(options.sql);
+  }
+  if (guardrail !== null) {
+    summary = { effect: 'deny', rule: null, code: 'ERR_GUARDRAIL_BLOCKED', message: `the statement is blocked by guardrail "${guardrail}"` };
+  } else if (analysis !== null && !analysis.ok) {
+    summary = { effect: 'deny', rule: null, code: analysis.code, message: analysis.message };
+  } else {
+    const result = explainDatabase(set, { ...login, statements: analysis === null ? null : analysis.statements });
+    const d = result.decision;
+    summary = { effect: d.decision.effect, rule: d.decision.rule, code: d.denial?.code ?? null, message: d.denial?.message ?? d.decision.reason };
+    trace = result.trace;
+  }
+  const statements = analysis !== null && analysis.ok ? analysis.statements : null;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ decision: summary, statements, normalized: analysis?.ok ? analysis.normalized : null, trace }, null, 2)}\n`);
+  } else {
+    const what = options.sql === undefined ? 'login' : 'statement';
+    process.stdout.write(`${summary.effect.toUpperCase()}  ${identity.subject} ${what} as "${options.user}" to "${options.database}" on ${options.target}\n`);
+    for (const [i, s] of (statements ?? []).entries()) {
+      process.stdout.write(`  statement ${i + 1}: ${s.class} (${s.command})${s.tables.length > 0 ? ` on ${s.tables.join(', ')}` : ''}\n`);
+    }
+    process.stdout.write(`  rule:   ${summary.rule ?? '(none)'}\n  ${summary.code === null ? 'reason' : 'denied'}: ${summary.code === null ? '' : `${summary.code} `}${summary.message}\n`);
+    if (trace.length > 0) writeTrace(trace);
+  }
+  return summary.effect === 'allow' ? 0 : 3;
+}
+
+function writeTrace(trace: readonly ExplainStep[]): void {
+  process.stdout.write('  trace:\n');
+  for (const step of trace) {
+    process.stdout.write(`    ${step.matched ? '+' : '-'} ${step.policy}${step.rule ? `/${step.rule}` : ''}: ${step.why}\n`);
+  }
+}
+
 function identityFromFlags(values: { sub?: string; issuer: string; groups: string; claim: string[] }): Identity {
-  if (!values.sub) throw new Error('--sub (or --token) is required');
+  if (!values.sub) throw new UsageError('--sub (or --token) is required');
   const claims: Record<string, unknown> = { sub: values.sub };
   for (const pair of values.claim) {
     const [key, value] = splitPair(pair, '=');

@@ -1,3 +1,4 @@
+import { UsageError } from './usage-error.ts';
 import type { Command } from './types.ts';
 import { parse } from './common.ts';
 
@@ -12,7 +13,7 @@ export const tokenCommand: Command = {
       claim: { type: 'string', multiple: true, default: [] },
       'issuer-url': { type: 'string', default: process.env.SLUICE_DEV_ISSUER ?? 'http://127.0.0.1:9090' },
     });
-    if (!values.sub) throw new Error('--sub is required, e.g. sluice token --sub alice --groups engineering');
+    if (!values.sub) throw new UsageError('--sub is required, e.g. sluice token --sub alice --groups engineering');
     const claims: Record<string, unknown> = {};
     for (const pair of values.claim) {
       const at = pair.indexOf('=');

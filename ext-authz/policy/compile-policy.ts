@@ -46,6 +46,8 @@ function compileDatabaseGrant(policyName: string, raw: RawDatabaseGrant): Compil
   return Object.freeze({
     users: compileValueGlobs(raw.users),
     databases: compileValueGlobs(raw.databases),
+    usersText: Object.freeze([...raw.users]),
+    databasesText: Object.freeze([...raw.databases]),
     decision: frozenDecision('allow', id, `login allowed by ${id}`),
   });
 }

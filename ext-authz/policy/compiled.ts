@@ -90,6 +90,9 @@ export interface CompiledStatementMatch {
 export interface CompiledDatabaseGrant {
   readonly users: RegExp;
   readonly databases: RegExp;
+  /** As written, for explain. */
+  readonly usersText: readonly string[];
+  readonly databasesText: readonly string[];
   /** The allow decision of a login it grants (rule `<policy>/database`). */
   readonly decision: Decision;
 }

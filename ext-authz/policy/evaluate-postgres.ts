@@ -114,14 +114,17 @@ function decideStatement(policies: readonly CompiledPolicy[], access: AccessRequ
   };
 }
 
+// covers, everyTable, anyTable and describe are exported for explain-postgres.ts, which reports
+// the part of a rule that did not match.
+
 /** Whether the rule names the statement's class, or its command (a command also covers longer ones it starts). */
-function covers(match: CompiledStatementMatch, statement: StatementSummary): boolean {
+export function covers(match: CompiledStatementMatch, statement: StatementSummary): boolean {
   if (match.classes.has(statement.class)) return true;
   return match.commands.some((command) => statement.command === command || statement.command.startsWith(`${command} `));
 }
 
 /** Allow rules: every table of the statement must match (a statement without tables does). */
-function everyTable(match: CompiledStatementMatch, statement: StatementSummary): boolean {
+export function everyTable(match: CompiledStatementMatch, statement: StatementSummary): boolean {
   const pattern = match.tablePattern;
   return pattern === null || statement.tables.every((table) => pattern.test(table));
 }
@@ -130,13 +133,13 @@ function everyTable(match: CompiledStatementMatch, statement: StatementSummary):
  * Deny and approve rules: any table matching triggers them. The first such table; null when the
  * rule has no tables (any statement it covers); undefined when it does not apply.
  */
-function anyTable(match: CompiledStatementMatch, statement: StatementSummary): string | null | undefined {
+export function anyTable(match: CompiledStatementMatch, statement: StatementSummary): string | null | undefined {
   const pattern = match.tablePattern;
   if (pattern === null) return null;
   return statement.tables.find((table) => pattern.test(table));
 }
 
-function describe(statement: StatementSummary): string {
+export function describe(statement: StatementSummary): string {
   return `${statement.class} (${statement.command})`;
 }
 

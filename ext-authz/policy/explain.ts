@@ -64,7 +64,8 @@ function outcome(rule: CompiledRule, decision: Decision): string {
   return `matches (${rule.effect}), but ${decision.rule ?? 'another rule'} decided first`;
 }
 
-function subjectMismatch(subject: CompiledSubject, identity: Identity): string {
+/** Why a subject entry does not match the identity ('matches' when it does); shared with explain-postgres.ts. */
+export function subjectMismatch(subject: CompiledSubject, identity: Identity): string {
   if (!issuerMatches(subject, identity)) return `issuer is not ${subject.issuer}`;
   if (!userMatches(subject, identity)) return `subject is not one of users [${[...subject.users!].join(', ')}]`;
   if (!groupsMatch(subject, identity)) return `no group in [${[...subject.groups!].join(', ')}]`;

@@ -8,5 +8,6 @@ export { CompiledPolicySet } from './policy-set.ts';
 export { loadPolicyDir } from './load.ts';
 export { PolicyStore, type PolicyStoreOptions, type ReloadResult } from './store.ts';
 export { explain, type Explanation, type ExplainStep } from './explain.ts';
+export { explainDatabase, type DatabaseExplainRequest } from './explain-postgres.ts';
 export { POLICY_DOCUMENT_SCHEMA } from './schema.ts';
 export type { DatabaseDecision, DatabaseLoginRequest, DatabaseStatementRequest } from './evaluate-postgres.ts';
