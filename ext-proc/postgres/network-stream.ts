@@ -31,9 +31,21 @@ export function servePgStream(
   cells: { started: CounterCell; active: GaugeCell },
 ): void {
   const target = String(call.metadata.get(TARGET_METADATA_KEY)[0] ?? '');
+  // Write backpressure: when grpc-js's send buffer is full (Envoy has not taken our answers yet),
+  // stop reading too, so answers never pile up in this process; reading resumes on 'drain'.
+  let writeBlocked = false;
+  let backlog = 0;
+  const flow = () => {
+    if ((writeBlocked || backlog >= BACKLOG_HIGH) && !call.isPaused()) call.pause();
+    else if (!writeBlocked && backlog <= BACKLOG_HIGH / 2 && call.isPaused()) call.resume();
+  };
   const send = (response: NetworkResponse) => {
     if (!call.writable || call.destroyed) return;
-    call.write(response);
+    if (!call.write(response) && !writeBlocked) {
+      writeBlocked = true;
+      flow();
+      call.once('drain', () => { writeBlocked = false; flow(); });
+    }
   };
   let session: PgSession | null = null;
   try {
@@ -51,11 +63,11 @@ export function servePgStream(
   cells.started.inc();
   cells.active.inc();
   const live = session;
-  // Backpressure: past HIGH unprocessed chunks, stop reading the stream (HTTP/2 flow control then
-  // holds Envoy, and Envoy's buffer limits hold the server); resume once half of them are done.
+  // Read backpressure: past HIGH unprocessed chunks, stop reading the stream (HTTP/2 flow control
+  // then holds Envoy, and Envoy's buffer limits hold the server); resume once half of them are done.
   live.onBacklog = () => {
-    if (live.backlog >= BACKLOG_HIGH && !call.isPaused()) call.pause();
-    else if (live.backlog <= BACKLOG_HIGH / 2 && call.isPaused()) call.resume();
+    backlog = live.backlog;
+    flow();
   };
   const fail = (err: unknown) => {
     logger.error({ err: describeError(err), target }, 'postgres session failed; closing the connection');

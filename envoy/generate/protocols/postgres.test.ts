@@ -16,7 +16,12 @@ test('a postgres target gets its own listener: network ext_proc (target in the s
   assert.deepEqual(extProc.typed_config.grpc_service.initial_metadata, [{ key: 'x-sluice-target', value: 'db' }, { key: 'x-sluice-transport', value: 'plaintext' }]);
   assert.equal(tcp.name, 'envoy.filters.network.tcp_proxy');
   assert.equal(tcp.typed_config.cluster, targetClusterName('db'));
-  assert.ok(files['cds.json'].resources.some((c: any) => c.name === targetClusterName('db')));
+  const cluster = files['cds.json'].resources.find((c: any) => c.name === targetClusterName('db'));
+  assert.ok(cluster);
+  // Bounded reads from the server keep ext-proc's per-chunk memory small (target-cluster.ts).
+  assert.equal(cluster.per_connection_buffer_limit_bytes, 64 * 1024);
+  const http = generateEnvoyConfig(gatewayInput([httpTarget('api')])) as any;
+  assert.equal(http.files['cds.json'].resources.find((c: any) => c.name === targetClusterName('api')).per_connection_buffer_limit_bytes, undefined);
 });
 
 test('a postgres target without a port is refused, naming the target', () => {
