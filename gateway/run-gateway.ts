@@ -19,6 +19,7 @@ import { Supervised, type ChildRun, type ChildStatus } from './supervised.ts';
 import { childReadiness, envoyReadiness } from './readiness.ts';
 import { gatewayMetrics, scrapeAll } from './metrics.ts';
 import { createServiceRegistry } from '../common/metrics/index.ts';
+import { EXT_PROC_ENV, EXT_PROC_NODE_FLAGS } from './ext-proc-runtime.ts';
 
 export interface GatewayOptions {
   config: SluiceConfig;
@@ -80,9 +81,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       backoff: backoff(),
       start: () => startNodeChild({
         args: ['ext-proc', '--config', configFile, '--admin-port', String(procAdminPort)],
-        // ext-proc's memory settings (see npm run ext-proc): small young generation, few malloc arenas.
-        nodeFlags: ['--max-semi-space-size=2'],
-        env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+        // ext-proc's memory settings, shared with npm run ext-proc.
+        nodeFlags: [...EXT_PROC_NODE_FLAGS],
+        env: { ...process.env, ...EXT_PROC_ENV },
         healthUrl: `${procAdminUrl}/healthz`,
       }),
     });
