@@ -1,13 +1,15 @@
 /**
  * What does Sluice cost a PostgreSQL workload? pgbench -S (select-only) with 1 and 8 clients
- * against the same throwaway server (scram-sha-256), four ways, in alternating rounds:
+ * against the same throwaway server (scram-sha-256), five ways, in alternating rounds:
  *   direct     pgbench → PostgreSQL
  *   tcp_proxy  pgbench → a plain Envoy tcp_proxy → PostgreSQL (the floor for any Envoy path)
+ *   echo       pgbench → Envoy network ext_proc → a grpc-js processor that echoes every chunk →
+ *              tcp_proxy (the floor of Sluice's shape: the same filter and gRPC, no session work)
  *   sluice     pgbench → `sluice gateway` (Envoy network ext_proc → ext-proc → tcp_proxy), token
  *              as the password, every statement checked by policy and recorded, no masking
  *   masked     the same with a masking profile on the target (every row inspected)
  * Prints TPS, average latency per transaction (one round trip each), ratios to tcp_proxy and the
- * latency Sluice adds per round trip. Then a masked COPY OUT of BENCH_COPY_MB (default 1024) MB
+ * latency Sluice adds per round trip, and the same against echo. Then a masked COPY OUT of BENCH_COPY_MB (default 1024) MB
  * through the masked target while ext-proc's RSS is sampled.
  *   npm run bench:postgres      (BENCH_SECONDS=8 per round, BENCH_ROUNDS=2, BENCH_MODE=simple)
  */
@@ -23,8 +25,10 @@ import { freePort } from '../common/free-port.ts';
 import { startPostgresServer } from '../test/harness/postgres-server.ts';
 import { waitForListeners } from './lib/ports.ts';
 import { rssMb } from './lib/proc-cpu.ts';
+import { EXT_PROC_ENV, EXT_PROC_NODE_FLAGS } from '../gateway/ext-proc-runtime.ts';
 
 const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
+const ECHO_PROC = fileURLToPath(new URL('./lib/echo-network-proc-server.ts', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MODE = process.env.BENCH_MODE ?? 'simple';
@@ -67,13 +71,19 @@ async function pgbench(port: number, password: string, clients: number): Promise
   return { tps, latencyMs };
 }
 
-function tcpProxyConfig(listenPort: number, dbPort: number): string {
+/**
+ * The baselines' Envoy: `tcp` is plain tcp_proxy; `echo` is the same network ext_proc filter as
+ * Sluice's listeners, in front of an echoing processor (bench/lib/echo-network-proc-server.ts):
+ * the floor of the shape, before any session work. The server is read 64 KiB at a time, as
+ * Sluice's generated clusters do.
+ */
+function baselineEnvoyConfig(ports: { tcp: number; echo: number; echoProc: number }, dbPort: number): string {
   return `
 admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }
 static_resources:
   listeners:
     - name: tcp
-      address: { socket_address: { address: 127.0.0.1, port_value: ${listenPort} } }
+      address: { socket_address: { address: 127.0.0.1, port_value: ${ports.tcp} } }
       filter_chains:
         - filters:
             - name: envoy.filters.network.tcp_proxy
@@ -81,13 +91,40 @@ static_resources:
                 "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
                 stat_prefix: tcp
                 cluster: db
+    - name: echo
+      address: { socket_address: { address: 127.0.0.1, port_value: ${ports.echo} } }
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.ext_proc
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.ext_proc.v3.NetworkExternalProcessor
+                grpc_service: { envoy_grpc: { cluster_name: echo_proc } }
+                failure_mode_allow: false
+                message_timeout: 2s
+                stat_prefix: echo
+            - name: envoy.filters.network.tcp_proxy
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                stat_prefix: echo
+                cluster: db
   clusters:
     - name: db
       connect_timeout: 1s
       type: STATIC
+      per_connection_buffer_limit_bytes: 65536
       load_assignment:
         cluster_name: db
         endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${dbPort} } } } }] }]
+    - name: echo_proc
+      connect_timeout: 1s
+      type: STATIC
+      typed_extension_protocol_options:
+        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+          explicit_http_config: { http2_protocol_options: {} }
+      load_assignment:
+        cluster_name: echo_proc
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${ports.echoProc} } } } }] }]
 `;
 }
 
@@ -104,6 +141,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-pg-'));
   const db = await startPostgresServer({ auth: 'scram-sha-256', user: 'bench' });
   let gateway: ChildProcess | undefined;
+  let echo: ChildProcess | undefined;
   let plain: Awaited<ReturnType<typeof startEnvoy>> | undefined;
   const issuer = await DevIssuer.start();
   try {
@@ -111,7 +149,7 @@ async function main(): Promise<void> {
     await run('pgbench', ['-h', db.host, '-p', String(db.port), '-U', 'bench', '-i', '-s', '1', '-q', 'app'], { PGPASSWORD: db.password });
     const token = await issuer.mint({ sub: 'alice', groups: ['engineering'], ttlSeconds: 7200 });
 
-    const ports = { sluice: await freePort(), masked: await freePort(), tcp: await freePort(), http: await freePort(), authz: await freePort(), proc: await freePort(), admin: await freePort(), procAdmin: await freePort() };
+    const ports = { sluice: await freePort(), masked: await freePort(), tcp: await freePort(), http: await freePort(), authz: await freePort(), proc: await freePort(), admin: await freePort(), procAdmin: await freePort(), echo: await freePort(), echoProc: await freePort() };
     mkdirSync(path.join(dir, 'policies'));
     writeFileSync(path.join(dir, 'policies', 'bench.yaml'), POLICY);
     writeFileSync(path.join(dir, 'secrets.yaml'), `secrets:\n  bench-db: ${JSON.stringify(db.password)}\n`);
@@ -135,13 +173,15 @@ async function main(): Promise<void> {
       log: { level: 'warn' },
     }));
     gateway = spawn(process.execPath, ['--import', 'tsx', CLI, 'gateway', '--config', path.join(dir, 'sluice.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
-    plain = await startEnvoy({ concurrency: 1, config: tcpProxyConfig(ports.tcp, db.port) });
-    await waitForListeners({ 'plain envoy': ports.tcp, 'sluice pgdb': ports.sluice, 'sluice pgmask': ports.masked }, 60_000);
+    echo = spawn(process.execPath, [...EXT_PROC_NODE_FLAGS, '--import', 'tsx', ECHO_PROC, String(ports.echoProc)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...EXT_PROC_ENV } });
+    plain = await startEnvoy({ concurrency: 1, config: baselineEnvoyConfig(ports, db.port) });
+    await waitForListeners({ 'plain envoy': ports.tcp, 'echo envoy': ports.echo, 'echo processor': ports.echoProc, 'sluice pgdb': ports.sluice, 'sluice pgmask': ports.masked }, 60_000);
     await sleep(500);
 
     const modes: { name: string; port: number; password: string }[] = [
       { name: 'direct', port: db.port, password: db.password },
       { name: 'tcp_proxy', port: ports.tcp, password: db.password },
+      { name: 'echo', port: ports.echo, password: db.password },
       { name: 'sluice', port: ports.sluice, password: token },
       { name: 'masked', port: ports.masked, password: token },
     ];
@@ -156,12 +196,14 @@ async function main(): Promise<void> {
       }
       const med = (name: string, key: keyof Run) => median(results.get(name)!.map((r) => r[key]));
       const base = { tps: med('tcp_proxy', 'tps'), latency: med('tcp_proxy', 'latencyMs') };
+      const floor = { tps: med('echo', 'tps'), latency: med('echo', 'latencyMs') };
       console.log(`\n${clients} client${clients === 1 ? '' : 's'}:`);
-      console.log('  path        TPS       latency ms   TPS / tcp_proxy   added ms per round trip (vs tcp_proxy)');
+      console.log('  path        TPS       latency ms   TPS / tcp_proxy   added ms (vs tcp_proxy)   TPS / echo   added ms (vs echo)');
       for (const m of modes) {
         const tps = med(m.name, 'tps');
         const lat = med(m.name, 'latencyMs');
-        console.log(`  ${m.name.padEnd(10)} ${tps.toFixed(0).padStart(7)}   ${lat.toFixed(3).padStart(9)}    ×${(tps / base.tps).toFixed(3).padEnd(14)}  ${(lat - base.latency).toFixed(3)}`);
+        const vsEcho = m.name === 'sluice' || m.name === 'masked' ? `×${(tps / floor.tps).toFixed(3).padEnd(11)} ${(lat - floor.latency).toFixed(3)}` : '';
+        console.log(`  ${m.name.padEnd(10)} ${tps.toFixed(0).padStart(7)}   ${lat.toFixed(3).padStart(9)}    ×${(tps / base.tps).toFixed(3).padEnd(14)}  ${(lat - base.latency).toFixed(3).padEnd(24)}  ${vsEcho}`);
       }
     }
 
@@ -186,6 +228,7 @@ async function main(): Promise<void> {
     gateway?.kill('SIGTERM');
     if (gateway) await new Promise((resolve) => { gateway!.once('exit', resolve); setTimeout(resolve, 10_000); });
     await plain?.stop();
+    echo?.kill('SIGTERM');
     await issuer.close();
     await db.stop();
     rmSync(dir, { recursive: true, force: true });
