@@ -226,7 +226,7 @@ describe('operator console in a browser', () => {
     assert.match(text, /card ×1/, 'the masking report counts it');
     const headersText = await auditor.page.locator('table.headers').allTextContents();
     assert.equal(headersText.join(' ').includes(TEST_SECRETS['demo-api-token']), false);
-    await auditor.page.locator('details summary').first().click();
+    await auditor.page.locator('li.http-response details summary').click();
     await screenshot(auditor.page, 'console-replay');
     assert.deepEqual((await axe(auditor.page)).map((v) => `${v.id}: ${v.help}`), [], 'no accessibility violations on the replay');
     await collect(auditor.page);
