@@ -7,7 +7,7 @@ import { ENVOY_STATUS_NAME } from './caller-error.ts';
 import { ERROR_CODES, httpStatusOf, type ErrorCodeEntry } from './error-codes.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const SOURCE_DIRS = ['common', 'ext-authz', 'ext-proc', 'envoy', 'gateway', 'cli', 'dev'];
+const SOURCE_DIRS = ['common', 'ext-authz', 'ext-proc', 'envoy', 'gateway', 'cli', 'dev', 'console'];
 const table: Readonly<Record<string, ErrorCodeEntry>> = ERROR_CODES;
 
 function sourceFiles(dir: string): string[] {

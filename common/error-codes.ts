@@ -74,6 +74,13 @@ export const ERROR_CODES = Object.freeze({
   ERR_SESSION_STORE_UNAVAILABLE: approver(503),
   ERR_SESSION_INVALID: approver(400),
   ERR_SERVICE_UNAVAILABLE: approver(503),
+  // Console users (approvers, auditors, policy authors), from the operator console (console/).
+  ERR_CONSOLE_SIGNIN_REQUIRED: approver(401),
+  ERR_CONSOLE_SIGNIN_FAILED: approver(401),
+  ERR_CONSOLE_CSRF: approver(403),
+  ERR_CONSOLE_FORBIDDEN: approver(403),
+  ERR_CONSOLE_INVALID: approver(400),
+  ERR_CONSOLE_ISSUER_UNAVAILABLE: approver(503),
 
   // Operators and policy authors: logs, startup, the CLI.
   ERR_CONFIG_INVALID: operator,
@@ -107,6 +114,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_PG_RECORD_CAPPED: operator,
   ERR_PG_CHECK_FAILED: operator,
   ERR_PG_TLS_REQUIRED: operator,
+  ERR_CHROMIUM_NOT_FOUND: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
 import { closeServer, listen, readBody, sendJson } from '../common/http.ts';
+import { DevLogin } from './dev-login.ts';
 
 /**
  * DEVELOPMENT ONLY. A tiny OIDC issuer: discovery, JWKS, and a token endpoint that signs whatever
@@ -34,6 +35,7 @@ export class DevIssuer {
   private readonly server: Server;
   private keys: SigningKey[] = [];
   private port = 0;
+  private readonly login = new DevLogin((request) => this.mint(request));
 
   private constructor(private readonly options: Required<DevIssuerOptions>) {
     this.server = createServer((req, res) => {
@@ -97,14 +99,19 @@ export class DevIssuer {
         issuer: this.url,
         jwks_uri: this.jwksUri,
         token_endpoint: `${this.url}/token`,
+        // DEVELOPMENT ONLY: a login form without a password, for the console under `npm start` (dev-login.ts).
+        authorization_endpoint: `${this.url}/authorize`,
+        code_challenge_methods_supported: ['S256'],
+        grant_types_supported: ['authorization_code'],
         id_token_signing_alg_values_supported: ['RS256'],
-        response_types_supported: ['id_token'],
+        response_types_supported: ['code', 'id_token'],
         subject_types_supported: ['public'],
       });
     }
     if (method === 'GET' && path === '/jwks') {
       return sendJson(res, 200, { keys: this.keys.map((k) => k.publicJwk) }, { 'cache-control': 'max-age=60' });
     }
+    if (path !== undefined && (await this.login.handle(method, path, req, res))) return;
     if (method === 'POST' && path === '/token') {
       const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Partial<MintRequest>;
       if (typeof body.sub !== 'string' || body.sub === '') return sendJson(res, 400, { error: '"sub" is required' });

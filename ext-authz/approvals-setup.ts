@@ -15,6 +15,8 @@ import type { ExtAuthzMetrics } from './metrics.ts';
 
 export interface Approvals {
   gate: ApprovalGate;
+  /** For readers beside the API (the console's live list); never for votes, which go through the API. */
+  store: ApprovalStore;
   close(): Promise<void>;
 }
 
@@ -27,7 +29,7 @@ const PROBE_ID = 'readiness-probe';
  * approvals API and an `approval-store` readiness check on the service's admin server, and a
  * periodic clean-up of expired requests and grants.
  */
-export async function startApprovals(config: SluiceConfig, deps: { admin: AdminServer; verifier: IdentityVerifier; logger: Logger; decisionLog: Logger; metrics?: ExtAuthzMetrics }): Promise<Approvals> {
+export async function startApprovals(config: SluiceConfig, deps: { admin: AdminServer; verifier: IdentityVerifier; logger: Logger; decisionLog: Logger; metrics?: ExtAuthzMetrics; notifiers?: readonly ApprovalNotifier[] }): Promise<Approvals> {
   const settings = config.approvals;
   // A Redis store that cannot be reached fails boot (ERR_APPROVAL_STORE_UNAVAILABLE): a gateway
   // whose approvals cannot work should not report itself started. Once running, an outage only
@@ -38,6 +40,7 @@ export async function startApprovals(config: SluiceConfig, deps: { admin: AdminS
   const publicUrl = settings.publicUrl || undefined;
   const notifier: ApprovalNotifier = new MultiNotifier([
     new DecisionLogNotifier(deps.decisionLog),
+    ...(deps.notifiers ?? []),
     ...settings.webhooks.map((hook) => new WebhookNotifier({ url: hook.url, format: hook.format, logger: deps.logger, ...(publicUrl ? { approvalsUrl: publicUrl } : {}) })),
   ], deps.logger);
   const metrics = deps.metrics ? { metrics: deps.metrics } : {};
@@ -66,6 +69,7 @@ export async function startApprovals(config: SluiceConfig, deps: { admin: AdminS
   deps.logger.info({ store: settings.store, port: deps.admin.port }, 'approvals API registered on the admin server');
   return {
     gate,
+    store,
     close: async () => {
       clearInterval(cleanup);
       await store.close();

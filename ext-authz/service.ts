@@ -13,6 +13,8 @@ import { startExtAuthzServer } from './server.ts';
 import { startApprovals, type Approvals } from './approvals-setup.ts';
 import type { RunningServer } from '../common/running-server.ts';
 import { extAuthzMetrics } from './metrics.ts';
+import { ApprovalFeed } from '../console/approval-feed.ts';
+import { startConsole } from '../console/setup.ts';
 
 export interface ExtAuthzService {
   port: number;
@@ -36,6 +38,8 @@ export interface ExtAuthzServiceOptions {
   /** Overrides the admin port (replicas on one machine each need their own). */
   adminPort?: number;
   fetch?: typeof fetch;
+  /** The console's public origin and ext-proc's admin URL, when a supervisor knows them better than sluice.yaml. */
+  console?: { publicUrl?: string; extProcAdminUrl?: string };
 }
 
 /** Wires config → identity verifier + policy store → authorizer → gRPC server. */
@@ -87,9 +91,19 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   admin.readiness('grpc', async () => (serving ? { ok: true } : { ok: false, detail: 'the ext_authz gRPC server is not listening yet' }));
 
   let approvals: Approvals | undefined;
+  let operatorConsole: { close(): void } | undefined;
   let server: RunningServer;
   try {
-    approvals = await startApprovals(config, { admin, verifier, logger: options.logger, decisionLog: options.decisionLog, metrics });
+    // The console hears of held and decided requests as one more approvals notifier.
+    const feed = config.console.enabled ? new ApprovalFeed() : undefined;
+    approvals = await startApprovals(config, { admin, verifier, logger: options.logger, decisionLog: options.decisionLog, metrics, ...(feed ? { notifiers: [feed] } : {}) });
+    if (feed) {
+      operatorConsole = startConsole({
+        config, admin, issuers, verifier, store: approvals.store, feed, policies, metrics: registry, logger: options.logger,
+        ...(options.console?.publicUrl ? { publicUrl: options.console.publicUrl } : {}),
+        ...(options.console?.extProcAdminUrl ? { extProcAdminUrl: options.console.extProcAdminUrl } : {}),
+      });
+    }
     const authorizer = new Authorizer({ verifier, policies: () => policies.current(), logger: options.logger, approvals: approvals.gate });
     server = await startExtAuthzServer({
       authorizer,
@@ -102,6 +116,7 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
     });
   } catch (err) {
     // A service that fails to start must not leave its admin port bound (a retry would hit EADDRINUSE).
+    operatorConsole?.close();
     await admin.close();
     await approvals?.close();
     await policies.close();
@@ -117,6 +132,7 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
     policies,
     configSubscriber,
     close: async () => {
+      operatorConsole?.close();
       await server.close();
       await admin.close();
       await approvals!.close();

@@ -69,11 +69,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const procAdmin = reachable(config.extProc.host, procAdminPort);
     const authzAdminUrl = `http://${authzAdmin.host}:${authzAdmin.port}`;
     const procAdminUrl = `http://${procAdmin.host}:${procAdmin.port}`;
+    // The console (on ext-authz) is reached through this process's admin port, and reads sessions
+    // from the ext-proc child. With admin.port 0 the address is unknown here: set console.publicUrl.
+    const publicAdmin = reachable(config.admin.host, config.admin.port);
+    const consoleArgs = ['--ext-proc-admin-url', procAdminUrl, ...(config.admin.port !== 0 ? ['--console-url', `http://${publicAdmin.host}:${publicAdmin.port}`] : [])];
     const authz = new Supervised<ChildRun>({
       name: 'ext-authz',
       logger,
       backoff: backoff(),
-      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort)], healthUrl: `${authzAdminUrl}/healthz` }),
+      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort), ...consoleArgs], healthUrl: `${authzAdminUrl}/healthz` }),
     });
     const proc = new Supervised<ChildRun>({
       name: 'ext-proc',

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const SOURCE_DIRS = ['common', 'ext-authz', 'ext-proc', 'envoy', 'gateway', 'cli', 'dev'];
+const SOURCE_DIRS = ['common', 'ext-authz', 'ext-proc', 'envoy', 'gateway', 'cli', 'dev', 'console'];
 const TIERS: Record<string, string[]> = {
   unit: SOURCE_DIRS,
   integration: ['test/integration'],

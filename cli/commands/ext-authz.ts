@@ -4,7 +4,13 @@ import { devIssuers, followConfig, onShutdown, parse, port, readConfig, serviceL
 
 export const extAuthzCommand: Command = {
   async run(args) {
-    const { values } = parse(args, { config: { type: 'string', short: 'c' }, 'admin-port': { type: 'string' } });
+    const { values } = parse(args, {
+      config: { type: 'string', short: 'c' },
+      'admin-port': { type: 'string' },
+      // Set by `sluice gateway`, which knows where browsers reach the console and where its ext-proc child listens.
+      'console-url': { type: 'string' },
+      'ext-proc-admin-url': { type: 'string' },
+    });
     const config = readConfig(values.config);
     const { logger, decisionLog, flush } = serviceLoggers(config, 'ext-authz');
     const service = await startExtAuthzService(config, {
@@ -12,6 +18,10 @@ export const extAuthzCommand: Command = {
       decisionLog,
       extraIssuers: devIssuers(config),
       ...(values['admin-port'] !== undefined ? { adminPort: port(values['admin-port'], '--admin-port') } : {}),
+      console: {
+        ...(values['console-url'] ? { publicUrl: values['console-url'] } : {}),
+        ...(values['ext-proc-admin-url'] ? { extProcAdminUrl: values['ext-proc-admin-url'] } : {}),
+      },
     });
     // sluice.yaml is watched: its targets and masking defaults are what policies are checked against.
     const store = followConfig(config, logger, [service.configSubscriber], service.policies);

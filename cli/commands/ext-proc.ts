@@ -1,6 +1,9 @@
 import { startExtProcService } from '../../ext-proc/service.ts';
+import { JwtIdentityVerifier, parseIssuerConfig } from '../../ext-authz/identity/index.ts';
+import type { SluiceConfig } from '../../common/config.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { Command } from './types.ts';
-import { followConfig, onShutdown, parse, port, readConfig } from './common.ts';
+import { devIssuers, followConfig, onShutdown, parse, port, readConfig } from './common.ts';
 import { createLogger } from '../../common/logger.ts';
 
 export const extProcCommand: Command = {
@@ -10,7 +13,7 @@ export const extProcCommand: Command = {
     const logger = createLogger('ext-proc', { level: config.log.level });
     // The admin server (/healthz, /readyz, /metrics) is how Envoy's operator and a supervisor see it.
     const adminPort = values['admin-port'] !== undefined ? port(values['admin-port'], '--admin-port') : config.extProc.adminPort;
-    const service = await startExtProcService(config, { logger, adminPort });
+    const service = await startExtProcService(config, { logger, adminPort, ...sessionsApi(config, logger) });
     // sluice.yaml is watched: credentials and masking profiles are recompiled and swapped.
     const store = followConfig(config, logger, [service.configSubscriber]);
     onShutdown(logger, async () => {
@@ -20,3 +23,10 @@ export const extProcCommand: Command = {
     return -1;
   },
 };
+
+/** With the console on, its auditors read sessions through this API with their own ID token. */
+function sessionsApi(config: SluiceConfig, logger: Logger) {
+  if (!config.console.enabled) return {};
+  const issuers = [...config.issuers, ...devIssuers(config).map((raw, i) => parseIssuerConfig(raw, `dev issuer ${i}`))];
+  return { sessionsApi: { verifier: new JwtIdentityVerifier({ issuers, logger }), readers: config.console.auditors } };
+}

@@ -17,7 +17,7 @@ export interface ConfigSubscriber {
 }
 
 /** Sections that only take effect on a restart (ports, stores): a change is logged, not applied. */
-const RESTART_ONLY = ['extAuthz', 'issuers', 'log', 'admin', 'approvals', 'gateway', 'dev'] as const;
+const RESTART_ONLY = ['extAuthz', 'issuers', 'log', 'admin', 'approvals', 'console', 'gateway', 'dev'] as const;
 const RESTART_ONLY_EXT_PROC = ['host', 'port', 'adminPort', 'secretsFile', 'sessions'] as const;
 const RESTART_ONLY_ENVOY = ['listenAddress', 'listenPort', 'adminAddress', 'adminPort', 'xdsDir'] as const;
 

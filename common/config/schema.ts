@@ -2,6 +2,7 @@ import { ISSUER_SCHEMA } from '../../ext-authz/identity/issuer-schema.ts';
 import { CREDENTIAL_SCHEMA } from '../../ext-proc/credentials-schema.ts';
 import { MASKING_PROFILE_SCHEMA } from '../../ext-proc/masking/profile-schema.ts';
 import { TARGET_SCHEMA } from './targets-schema.ts';
+import { CONSOLE_SCHEMA } from '../../console/settings.ts';
 
 /*
  * The schema of sluice.yaml, assembled from the fragments each module owns (issuers from
@@ -142,6 +143,8 @@ export const CONFIG_SCHEMA = {
       },
       default: {},
     },
+    /** The operator console on the admin port (console/). */
+    console: CONSOLE_SCHEMA,
     /** `sluice gateway`: how it supervises its children and stops. */
     gateway: {
       type: 'object', additionalProperties: false,

@@ -1,4 +1,5 @@
 import type { IssuerConfig } from '../../ext-authz/identity/types.ts';
+import type { ConsoleSettings } from '../../console/settings.ts';
 
 /** The operator's gateway configuration (sluice.yaml), validated once and frozen. */
 
@@ -126,6 +127,7 @@ export interface SluiceConfig {
     cleanupIntervalMs: number;
   };
   gateway: { drainTimeout: string; maxRestartDelay: string };
+  console: ConsoleSettings;
   dev: { enabled: boolean; issuerPort: number; upstreamPort: number; audience: string };
 }
 

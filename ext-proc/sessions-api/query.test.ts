@@ -18,7 +18,8 @@ describe('parseSessionQuery', () => {
       for (const part of ['limit', 'from', 'subjet']) assert.match(err.message, new RegExp(part));
       return true;
     });
-    for (const query of ['limit=501', 'limit=1.5', 'limit=-1', 'to=2030-01-01T10:00', 'cursor=', 'target=a&target=b', 'from=3&to=2']) {
+    assert.deepEqual(parse('outcome=refused&protocol=postgres&masked=card'), { limit: 50, outcome: 'refused', protocol: 'postgres', masked: 'card' });
+    for (const query of ['outcome=done', 'protocol=ftp', 'masked=', 'limit=501', 'limit=1.5', 'limit=-1', 'to=2030-01-01T10:00', 'cursor=', 'target=a&target=b', 'from=3&to=2']) {
       assert.throws(() => parse(query), { code: 'ERR_SESSION_INVALID' }, query);
     }
   });

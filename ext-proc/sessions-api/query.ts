@@ -1,11 +1,11 @@
 import { HttpRefusal } from '../../common/http-refusal.ts';
-import type { SessionFilter } from '../sessions/types.ts';
+import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type SessionFilter, type SessionOutcome, type SessionProtocol } from '../sessions/types.ts';
 
 export const DEFAULT_SESSIONS_LIMIT = 50;
 /** Lower than the stores' own cap: a console page of full records must stay a modest response. */
 export const MAX_SESSIONS_LIMIT = 500;
 
-const KNOWN = new Set(['subject', 'target', 'from', 'to', 'limit', 'cursor']);
+const KNOWN = new Set(['subject', 'target', 'outcome', 'protocol', 'masked', 'from', 'to', 'limit', 'cursor']);
 const MAX_VALUE_CHARS = 256;
 /** `2030-01-01`, `2030-01-01T10:00:00Z`, with optional fraction and offset. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -24,11 +24,21 @@ export function parseSessionQuery(params: URLSearchParams): SessionFilter {
     seen.add(key);
   }
   const filter: SessionFilter = { limit: DEFAULT_SESSIONS_LIMIT };
-  for (const field of ['subject', 'target', 'cursor'] as const) {
+  for (const field of ['subject', 'target', 'masked', 'cursor'] as const) {
     const value = params.get(field);
     if (value === null) continue;
     if (value === '' || value.length > MAX_VALUE_CHARS) problems.push(`${field} must be 1 to ${MAX_VALUE_CHARS} characters`);
     else filter[field] = value;
+  }
+  const outcome = params.get('outcome');
+  if (outcome !== null) {
+    if (!SESSION_OUTCOMES.includes(outcome as SessionOutcome)) problems.push(`outcome must be one of ${SESSION_OUTCOMES.join(', ')}`);
+    else filter.outcome = outcome as SessionOutcome;
+  }
+  const protocol = params.get('protocol');
+  if (protocol !== null) {
+    if (!SESSION_PROTOCOLS.includes(protocol as SessionProtocol)) problems.push(`protocol must be one of ${SESSION_PROTOCOLS.join(', ')}`);
+    else filter.protocol = protocol as SessionProtocol;
   }
   for (const field of ['from', 'to'] as const) {
     const value = params.get(field);

@@ -13,6 +13,7 @@ import { envoyRuntime, startEnvoyUnderTest, type EnvoyUnderTest } from './envoy-
 import { capturedLogger } from './log-capture.ts';
 import { FileSessionStore, httpRequestOf, type SessionFilter, type SessionRecord } from '../../ext-proc/sessions/index.ts';
 import { freePort } from '../../common/free-port.ts';
+import { JwtIdentityVerifier, parseIssuerConfig } from '../../ext-authz/identity/index.ts';
 
 const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
 
@@ -59,6 +60,8 @@ export interface GatewayOptions {
   demoApiPrefix?: string;
   /** Give ext-proc its admin server (/healthz, /readyz, /metrics) on a free port, kept across restarts. */
   extProcAdmin?: boolean;
+  /** sluice.yaml `console:` (enabled, signing in with the test issuer "dev"); implies extProcAdmin, with the sessions API on it. */
+  console?: Record<string, unknown>;
 }
 
 /** One ext-authz replica and what the tests read from it. */
@@ -130,17 +133,17 @@ export class Gateway {
     writeFileSync(configFile, stringify(Gateway.configDocument(options, { policyDir, secretsFile, workDir, servicesHost: runtime.servicesHost, upstreamPort: upstream.address.port, demoDbPort })));
     const config = loadConfig(configFile);
 
+    const procAdminPort = options.extProcAdmin || options.console ? await freePort() : undefined;
     const replicas: Replica[] = [];
     for (let i = 0; i < (options.replicas ?? 1); i++) {
       const replica: Replica = { port: 0, service: undefined, logs: capturedLogger(`ext-authz-${i}`), decisions: capturedLogger(`decision-${i}`), approvalsUrl: '' };
       replicas.push(replica);
       started.push(() => replica.service?.close());
-      await Gateway.startReplica(replica, config, issuer);
+      await Gateway.startReplica(replica, config, issuer, procAdminPort);
     }
     const procLogs = capturedLogger('ext-proc');
     const procPort = await freePort();
-    const procAdminPort = options.extProcAdmin ? await freePort() : undefined;
-    const proc = await Gateway.startProc(config, procLogs, procPort, procAdminPort, `127.0.0.1:${replicas[0]!.port}`);
+    const proc = await Gateway.startProc(config, procLogs, procPort, procAdminPort, `127.0.0.1:${replicas[0]!.port}`, issuer);
     started.push(() => proc.close());
 
     const configStore = new ConfigStore(config, replicas[0]!.logs.logger);
@@ -218,6 +221,7 @@ export class Gateway {
         sessions: options.sessions ?? { store: 'file', dir: path.join(at.workDir, 'sessions') },
         masking: options.masking ?? { profiles: [], targets: {} },
       },
+      ...(options.console ? { console: { enabled: true, issuer: 'dev', clientId: 'sluice', ...options.console } } : {}),
       approvals: {
         ...(approvals.store === 'redis' ? { store: 'redis', redisUrl: approvals.redisUrl, redisKeyPrefix: approvals.keyPrefix } : { store: 'memory' }),
         webhooks: approvals.webhooks ?? [],
@@ -244,8 +248,16 @@ export class Gateway {
     return this.configStore.current();
   }
 
-  private static startProc(config: SluiceConfig, logs: ReturnType<typeof capturedLogger>, port: number, adminPort: number | undefined, extAuthzAddress: string): Promise<ExtProcService> {
-    return startExtProcService(config, { logger: logs.logger, port, env: {}, extAuthzAddress, ...(adminPort === undefined ? {} : { adminPort }) });
+  private static startProc(config: SluiceConfig, logs: ReturnType<typeof capturedLogger>, port: number, adminPort: number | undefined, extAuthzAddress: string, issuer: DevIssuer): Promise<ExtProcService> {
+    // With the console on, ext-proc serves the sessions API its auditors read through, as `sluice ext-proc` does.
+    const sessionsApi = config.console.enabled
+      ? { sessionsApi: { verifier: new JwtIdentityVerifier({ issuers: [parseIssuerConfig(Gateway.devIssuerEntry(issuer), 'dev')] }), readers: config.console.auditors } }
+      : {};
+    return startExtProcService(config, { logger: logs.logger, port, env: {}, extAuthzAddress, ...(adminPort === undefined ? {} : { adminPort }), ...sessionsApi });
+  }
+
+  private static devIssuerEntry(issuer: DevIssuer) {
+    return { name: 'dev', issuer: issuer.url, audiences: ['sluice'], jwksCooldownMs: 1000, jwksCacheMaxAgeMs: 1000 };
   }
 
   /** Base URL of ext-proc's admin server (only with `extProcAdmin`). */
@@ -295,10 +307,10 @@ export class Gateway {
 
   async restartExtProc(): Promise<void> {
     await this.stopExtProc();
-    this.running.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort, this.procAdminPort, `127.0.0.1:${this.replicas[0]!.port}`);
+    this.running.proc = await Gateway.startProc(this.configStore.current(), this.procLogs, this.procPort, this.procAdminPort, `127.0.0.1:${this.replicas[0]!.port}`, this.issuer);
   }
 
-  private static async startReplica(replica: Replica, config: SluiceConfig, issuer: DevIssuer): Promise<void> {
+  private static async startReplica(replica: Replica, config: SluiceConfig, issuer: DevIssuer, procAdminPort: number | undefined): Promise<void> {
     // A replica keeps its ports across restarts, as a real one behind a fixed address would.
     if (replica.port === 0) replica.port = await freePort();
     const adminPort = replica.approvalsUrl ? Number(new URL(replica.approvalsUrl).port) : await freePort();
@@ -307,7 +319,8 @@ export class Gateway {
       decisionLog: replica.decisions.logger,
       port: replica.port,
       adminPort,
-      extraIssuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'], jwksCooldownMs: 1000, jwksCacheMaxAgeMs: 1000 }],
+      extraIssuers: [Gateway.devIssuerEntry(issuer)],
+      ...(procAdminPort === undefined ? {} : { console: { extProcAdminUrl: `http://127.0.0.1:${procAdminPort}` } }),
     });
     replica.approvalsUrl = `http://127.0.0.1:${adminPort}`;
   }
@@ -338,7 +351,7 @@ export class Gateway {
 
   async restartExtAuthz(index = 0): Promise<void> {
     await this.stopExtAuthz(index);
-    await Gateway.startReplica(this.replicas[index]!, this.configStore.current(), this.issuer);
+    await Gateway.startReplica(this.replicas[index]!, this.configStore.current(), this.issuer, this.procAdminPort);
   }
 
   async stop(): Promise<void> {

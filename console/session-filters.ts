@@ -1,0 +1,46 @@
+import { ConsoleError } from './errors.ts';
+
+/** The filters of the sessions page, as the form sends them and as ext-proc's sessions API takes them. */
+export interface SessionFilters {
+  subject: string;
+  target: string;
+  outcome: string;
+  protocol: string;
+  masked: string;
+  /** `datetime-local` values, read as UTC. */
+  from: string;
+  to: string;
+  cursor: string;
+}
+
+export const OUTCOMES = ['completed', 'failed', 'refused', 'incomplete'] as const;
+export const PROTOCOLS = ['http', 'postgres', 'redis'] as const;
+export const PAGE_SIZE = 50;
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
+
+export function readFilters(params: URLSearchParams): SessionFilters {
+  const get = (name: string) => (params.get(name) ?? '').trim().slice(0, 256);
+  const filters: SessionFilters = { subject: get('subject'), target: get('target'), outcome: get('outcome'), protocol: get('protocol'), masked: get('masked'), from: get('from'), to: get('to'), cursor: get('cursor') };
+  const problems: string[] = [];
+  if (filters.outcome && !(OUTCOMES as readonly string[]).includes(filters.outcome)) problems.push(`status must be one of ${OUTCOMES.join(', ')}`);
+  if (filters.protocol && !(PROTOCOLS as readonly string[]).includes(filters.protocol)) problems.push(`protocol must be one of ${PROTOCOLS.join(', ')}`);
+  for (const field of ['from', 'to'] as const) if (filters[field] && !LOCAL_TIME.test(filters[field])) problems.push(`${field} must be a date and time`);
+  if (problems.length) throw new ConsoleError('ERR_CONSOLE_INVALID', problems.join('; '));
+  return filters;
+}
+
+/** The sessions API query for these filters (times as UTC ISO 8601). */
+export function apiQuery(filters: SessionFilters, limit = PAGE_SIZE): URLSearchParams {
+  const query = new URLSearchParams({ limit: String(limit) });
+  for (const field of ['subject', 'target', 'outcome', 'protocol', 'masked', 'cursor'] as const) if (filters[field]) query.set(field, filters[field]);
+  for (const field of ['from', 'to'] as const) if (filters[field]) query.set(field, `${filters[field].length === 16 ? `${filters[field]}:00` : filters[field]}Z`);
+  return query;
+}
+
+/** The page URL for these filters (the cursor replaced). */
+export function pageUrl(filters: SessionFilters, cursor: string | undefined): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...filters, cursor: cursor ?? '' })) if (value) query.set(key, value);
+  const text = query.toString();
+  return text ? `/console/sessions?${text}` : '/console/sessions';
+}
