@@ -46,7 +46,9 @@ function compileDatabaseGrant(policyName: string, raw: RawDatabaseGrant): Compil
   return Object.freeze({
     users: compileValueGlobs(raw.users),
     databases: compileValueGlobs(raw.databases),
-    decision: frozenDecision('allow', id, `login allowed by ${id}`),
+    decision: raw.grant === undefined
+      ? frozenDecision('allow', id, `login allowed by ${id}`)
+      : Object.freeze({ ...frozenDecision('allow', id, `login allowed by ${id}`), databaseRoles: Object.freeze([...raw.grant]) }),
   });
 }
 
