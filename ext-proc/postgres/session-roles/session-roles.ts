@@ -164,6 +164,11 @@ export class SessionRoles implements SessionRoleMinter {
     return first;
   }
 
+  /** A config reload replaced this target's settings: no more sweeps; live sessions still release their roles here. */
+  retire(): void {
+    clearInterval(this.sweepTimer);
+  }
+
   /** Releases every live role and waits for all releases and sweeps under way; then closes the admin connections. */
   async close(): Promise<void> {
     this.closing = true;
