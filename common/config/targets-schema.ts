@@ -111,7 +111,7 @@ export const TARGET_SCHEMA = {
             /** The roles a policy may grant; a verdict naming any other refuses the login. */
             grantable: { type: 'array', minItems: 1, uniqueItems: true, items: PG_ROLE_NAME },
             /** Minted roles are `<namePrefix><16 hex>`; the sweep only touches roles with it and the gateway's marker comment. */
-            namePrefix: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,31}$', default: 'sluice_', hint: 'must be lower-case letters, digits or "_", at most 32 characters' },
+            namePrefix: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,31}$', default: 'sluice_s_', hint: 'must be lower-case letters, digits or "_", at most 32 characters' },
             /** At the session's end: drop the role, or keep it with NOLOGIN (for audits that want it). */
             onEnd: { enum: ['drop', 'disable'], default: 'drop' },
             /** Objects the role created in the session's database: dropped with it, or reassigned to `reassignTo`. */
