@@ -37,16 +37,19 @@ export class SessionRoleRegistry {
       const spec = JSON.stringify({ endpoint, tls: target.tls, config, grace: target.postgres!.expiryGrace });
       if (this.current.get(target.name)?.spec === spec) continue;
       this.retire(target.name);
+      const timeoutMs = Math.round(durationSeconds(config.adminTimeout, 'postgres.sessionRoles.adminTimeout') * 1000);
       const roles = new SessionRoles({
         target: target.name,
         config,
         expiryGraceMs: Math.round(durationSeconds(target.postgres!.expiryGrace, 'postgres.expiryGrace') * 1000),
         replica: this.deps.replica,
         logger: this.deps.logger,
+        // The wait runs inside one admin statement: half its timeout leaves room for the rest.
+        terminateWaitMs: Math.floor(timeoutMs / 2),
         admin: (this.deps.admin ?? ((e) => new PgAdminConnections(e)))({
           host: endpoint.host, port: endpoint.port, user: config.admin.user, tls: target.tls,
           password: () => this.deps.secrets.get(config.admin.secret),
-          timeoutMs: Math.round(durationSeconds(config.adminTimeout, 'postgres.sessionRoles.adminTimeout') * 1000),
+          timeoutMs,
         }),
       });
       this.current.set(target.name, { spec, roles });

@@ -11,8 +11,6 @@ import {
 } from './role-sql.ts';
 import { mintPassword, scramVerifier } from './scram-verifier.ts';
 
-/** How long the admin waits for a terminated backend to be gone before it drops the role (ms). */
-const TERMINATE_WAIT_MS = 5000;
 /** Expired leftovers (of any replica) are swept this often while the gateway runs. */
 const SWEEP_EVERY_MS = 5 * 60_000;
 
@@ -50,6 +48,8 @@ export interface SessionRolesOptions {
   replica: string;
   admin: AdminSql;
   logger: Logger;
+  /** How long the admin waits for a terminated backend to be gone before the drop (ms); under the admin statement timeout. */
+  terminateWaitMs?: number;
   now?: () => number;
   /** 16 hex characters per role (tests pin it). */
   newId?: () => string;
@@ -205,7 +205,7 @@ export class SessionRoles implements SessionRoleMinter {
   private async end(name: string, database: string, reason: string): Promise<boolean> {
     const { admin, config, logger, target } = this.options;
     try {
-      await admin.query(database, TERMINATE_SQL, [name, TERMINATE_WAIT_MS]);
+      await admin.query(database, TERMINATE_SQL, [name, this.options.terminateWaitMs ?? 5000]);
       await admin.query(database, releaseRoleSql(name, config.onEnd, this.owned));
       logger.info({ target, role: name, database, action: config.onEnd, reason }, config.onEnd === 'drop' ? 'session role dropped' : 'session role disabled');
       return true;
