@@ -131,3 +131,55 @@ test('the shipped configs load, and their credentials and masking profiles compi
     assert.ok(plans.profiles.size > 0, file);
   }
 });
+
+test('postgres.sessionRoles: defaults filled in; a grantable pg_* or admin role, a prefix that catches a named role, a credentials entry beside it are refused', () => {
+  const config = parseConfig(`targets:
+  - name: db
+    protocol: postgres
+    endpoints: ["db.internal:5432"]
+    postgres:
+      port: 15432
+      sessionRoles: { admin: { user: sluice_admin, secret: db-admin }, grantable: [readonly] }
+`, 'sluice.yaml');
+  assert.deepEqual(config.targets[0]!.postgres!.sessionRoles, {
+    admin: { user: 'sluice_admin', secret: 'db-admin', database: 'postgres' }, grantable: ['readonly'],
+    namePrefix: 'sluice_s_', onEnd: 'drop', ownedObjects: 'drop', adminTimeout: '5s',
+  });
+  const issues = issuesOf(`targets:
+  - name: db
+    protocol: postgres
+    endpoints: ["db.internal:5432"]
+    postgres:
+      port: 15432
+      sessionRoles:
+        admin: { user: app_admin, secret: db-admin }
+        grantable: [readonly, pg_read_server_files, app_admin, "Bad Name"]
+        namePrefix: app_
+        ownedObjects: reassign
+extProc:
+  credentials:
+    - { target: db, secret: db-password }
+`);
+  const messages = issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+  assert.match(messages, /grantable\/3/); // the schema: not a role name
+  const crossChecked = issuesOf(`targets:
+  - name: db
+    protocol: postgres
+    endpoints: ["db.internal:5432"]
+    postgres:
+      port: 15432
+      sessionRoles:
+        admin: { user: app_admin, secret: db-admin }
+        grantable: [readonly, pg_read_server_files, app_admin]
+        namePrefix: app_
+        ownedObjects: reassign
+extProc:
+  credentials:
+    - { target: db, secret: db-password }
+`).map((i) => `${i.path}: ${i.message}`).join('\n');
+  assert.match(crossChecked, /grantable\/1: "pg_read_server_files" is a predefined PostgreSQL role/);
+  assert.match(crossChecked, /grantable\/2: "app_admin" is the admin role itself/);
+  assert.match(crossChecked, /namePrefix: namePrefix "app_" also matches role "app_admin"/);
+  assert.match(crossChecked, /ownedObjects: ownedObjects: reassign needs reassignTo/);
+  assert.match(crossChecked, /credentials\/0\/target: target "db" mints a role per session/);
+});

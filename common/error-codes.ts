@@ -115,6 +115,12 @@ export const ERROR_CODES = Object.freeze({
   ERR_PG_CHECK_FAILED: operator,
   ERR_PG_TLS_REQUIRED: operator,
   ERR_CHROMIUM_NOT_FOUND: operator,
+  // PostgreSQL per-session roles (ext-proc/postgres/session-roles/).
+  ERR_PG_ROLE_ADMIN_UNAVAILABLE: operator,
+  ERR_PG_ROLE_NOT_GRANTABLE: operator,
+  ERR_PG_ROLE_MINT_FAILED: operator,
+  ERR_PG_ROLE_RELEASE_FAILED: operator,
+  ERR_PG_ROLE_SWEEP_FAILED: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -80,7 +80,7 @@ test('anything malformed decodes as a denial with ERR_DB_CHECK_INVALID and SQLST
     { status: { code: 0 } },
     { ...allow, status: { code: 7 } }, // a refusal carrying allow metadata
     { ...deny, status: { code: 0 } }, // OK carrying deny metadata
-    field(allow, 'v', { numberValue: 2 }),
+    field(allow, 'v', { numberValue: 2 }), // version 2 without db_roles
     field(allow, 'protocol', { stringValue: 'http' }),
     field(allow, 'subject', { stringValue: '' }),
     field(allow, 'groups', { stringValue: 'eng' }),
@@ -103,4 +103,38 @@ test('a deny message is made safe for the client: no control characters, bounded
   const result = decodePostgresCheckResponse(encoded);
   assert.ok(!result.allowed);
   assert.ok(!result.allowed && result.message.startsWith('a  b') && result.message.length === 1000);
+});
+
+test('granted roles ride as version 2; without them the wire stays version 1', () => {
+  const plain: PostgresCheckResult = { allowed: true, subject: 'bob', issuer: 'dev', groups: [], rule: 'p/database', masking: null, approvalId: null };
+  const granted: PostgresCheckResult = { ...plain, grantedRoles: ['readonly', 'reporting'] };
+  const v = (r: PostgresCheckResult) => (encodePostgresCheckResponse(r).dynamic_metadata as any).fields.v.numberValue;
+  assert.equal(v(plain), 1);
+  assert.equal(v(granted), 2);
+  assert.deepEqual(decodePostgresCheckResponse(overTheWire(encodePostgresCheckResponse(granted))), granted);
+  // An empty grant is still a grant (the processor then refuses a minting login).
+  assert.deepEqual(decodePostgresCheckResponse(encodePostgresCheckResponse({ ...plain, grantedRoles: [] })), { ...plain, grantedRoles: [] });
+});
+
+test('granted roles in any shape the reader does not know fail closed', () => {
+  const allow = encodePostgresCheckResponse({ allowed: true, subject: 'a', issuer: 'dev', groups: [], rule: 'p/database', masking: null, approvalId: null, grantedRoles: ['readonly'] });
+  const v1 = encodePostgresCheckResponse({ allowed: true, subject: 'a', issuer: 'dev', groups: [], rule: 'p/database', masking: null, approvalId: null });
+  const field = (struct: any, key: string, value: unknown) => ({ ...struct, dynamic_metadata: { fields: { ...struct.dynamic_metadata.fields, [key]: value } } });
+  const list = (...values: unknown[]) => ({ listValue: { values } });
+  const cases = [
+    field(v1, 'db_roles', list({ stringValue: 'readonly' })), // roles in a version 1 answer
+    field(allow, 'db_roles', { nullValue: 'NULL_VALUE' }), // v2 without a list
+    field(allow, 'db_roles', list({ stringValue: 'Read Only' })),
+    field(allow, 'db_roles', list({ stringValue: 'x"; DROP ROLE y; --' })),
+    field(allow, 'db_roles', list({ numberValue: 1 })),
+    field(allow, 'db_roles', list(...Array.from({ length: 65 }, (_, i) => ({ stringValue: `r${i}` })))),
+    field(allow, 'v', { numberValue: 3 }),
+    { ...allow, status: { code: 7 } },
+  ];
+  for (const response of cases) {
+    const result = decodePostgresCheckResponse(response);
+    assert.ok(!result.allowed && result.code === 'ERR_DB_CHECK_INVALID', JSON.stringify(response));
+  }
+  // A reader from before session roles accepted only v 1: this answer is one it refuses.
+  assert.equal((allow.dynamic_metadata as any).fields.v.numberValue, 2);
 });

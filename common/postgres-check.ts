@@ -186,6 +186,12 @@ export interface PostgresAllow {
    * verdict for statements of the same shape (same libpg_query fingerprint) in this session.
    */
   reuse?: 'shape';
+  /**
+   * Login phase: the database roles the policy grants this identity (its `database.grant`), for a
+   * target that mints a role per session. Written as version 2 of the metadata, so a processor that
+   * predates session roles refuses the login (unknown version) instead of ignoring the grant.
+   */
+  grantedRoles?: string[];
 }
 
 export interface PostgresDeny {
@@ -216,6 +222,12 @@ export const INVALID_CHECK_SQLSTATE = '08006';
 
 /** Wire version of the metadata; a reader refuses any other. */
 export const PG_CHECK_VERSION = 1;
+/** The version of an allow that carries granted roles (`db_roles`); everything else stays version 1. */
+export const PG_CHECK_VERSION_ROLES = 2;
+/** A granted role name on the wire: what sluice.yaml's grantable list accepts (lower-case, ≤ 63). */
+const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** More granted roles than this in one verdict is malformed, not a policy. */
+const MAX_GRANTED_ROLES = 64;
 
 /** SQLSTATE: five digits or upper-case letters. */
 const SQLSTATE = /^[0-9A-Z]{5}$/;
@@ -237,7 +249,7 @@ export function encodePostgresCheckResponse(result: PostgresCheckResult, options
     return {
       status: { code: PG_RPC_OK, message: '' },
       dynamic_metadata: toProtoStruct({
-        v: PG_CHECK_VERSION,
+        v: result.grantedRoles === undefined ? PG_CHECK_VERSION : PG_CHECK_VERSION_ROLES,
         protocol: POSTGRES_PROTOCOL,
         decision: 'allow',
         subject: result.subject,
@@ -251,6 +263,7 @@ export function encodePostgresCheckResponse(result: PostgresCheckResult, options
         started_at: result.startedAt,
         statements: result.statement?.map((s) => ({ class: s.class, command: s.command, tables: [...s.tables] })),
         reuse: result.reuse,
+        db_roles: result.grantedRoles === undefined ? undefined : [...result.grantedRoles],
       }),
     };
   }
@@ -290,7 +303,9 @@ export function decodePostgresCheckResponse(response: ReceivedCheckResponse | nu
   const status = Number(response.status?.code);
   if (!Number.isInteger(status)) return invalid('no status');
   const d = fromProtoStruct(response.dynamic_metadata ?? undefined);
-  if (d.v !== PG_CHECK_VERSION || d.protocol !== POSTGRES_PROTOCOL) return invalid('unknown version or protocol');
+  if ((d.v !== PG_CHECK_VERSION && d.v !== PG_CHECK_VERSION_ROLES) || d.protocol !== POSTGRES_PROTOCOL) return invalid('unknown version or protocol');
+  // Roles come only in version 2 and only on an allow; any other mix is a shape this reader does not know.
+  if ((d.v === PG_CHECK_VERSION_ROLES) !== (d.db_roles !== undefined) || (d.v === PG_CHECK_VERSION_ROLES && status !== PG_RPC_OK)) return invalid('granted roles in an unexpected shape');
   const text = (key: string): string | undefined => (typeof d[key] === 'string' ? d[key] : undefined);
   const time = (key: string): number | undefined => (typeof d[key] === 'number' && Number.isFinite(d[key]) && d[key] >= 0 ? d[key] : undefined);
 
@@ -308,6 +323,12 @@ export function decodePostgresCheckResponse(response: ReceivedCheckResponse | nu
       statements = readStatements(d.statements);
       if (statements === undefined) return invalid('statements are malformed');
     }
+    let grantedRoles: string[] | undefined;
+    if (d.db_roles !== undefined) {
+      const roles = d.db_roles;
+      if (!Array.isArray(roles) || roles.length > MAX_GRANTED_ROLES || !roles.every((r) => typeof r === 'string' && ROLE_NAME.test(r))) return invalid('granted roles are malformed');
+      grantedRoles = [...new Set(roles as string[])];
+    }
     const expiresAt = time('expires_at');
     const approvalWaitMs = time('approval_wait_ms');
     const startedAt = time('started_at');
@@ -324,6 +345,7 @@ export function decodePostgresCheckResponse(response: ReceivedCheckResponse | nu
       ...(startedAt === undefined ? {} : { startedAt }),
       ...(statements === undefined ? {} : { statement: statements }),
       ...(d.reuse === 'shape' ? { reuse: 'shape' as const } : {}),
+      ...(grantedRoles === undefined ? {} : { grantedRoles }),
     };
   }
 

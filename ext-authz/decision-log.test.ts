@@ -38,3 +38,18 @@ test('a PostgreSQL decision line has phase, db user, database, the normalized st
   );
   assert.doesNotMatch(log.text(), /x@y\.z|987654321|sekret/);
 });
+
+test('a PostgreSQL login decision says which roles the per-session role is granted', async () => {
+  const { postgresAdapter } = await import('./protocols/postgres/adapter.ts');
+  const { encodePostgresCheckRequest } = await import('../common/postgres-check.ts');
+  const { identity } = await import('./policy/testing.ts');
+  const log = capturedLogger('decision');
+  const input = postgresAdapter.read(encodePostgresCheckRequest({ phase: 'login', target: 'orders-db', user: 'analyst', database: 'orders', token: 'sekret-token', sessionId: 'pg-8', holdBudgetMs: 0 }));
+  logDecision(log.logger, input, {
+    kind: 'allow', identity: identity(), target: 'orders-db', sessionId: 'pg-8', masking: null,
+    decision: { effect: 'allow', rule: 'p/database', reason: '', upstreamHeaders: {}, approval: null, masking: null, databaseRoles: ['readonly', 'reporting'] },
+  }, 1);
+  const line = JSON.parse(log.lines[0]!);
+  assert.deepEqual([line.phase, line.rule, line.db_roles], ['login', 'p/database', ['readonly', 'reporting']]);
+  assert.doesNotMatch(log.text(), /sekret/);
+});

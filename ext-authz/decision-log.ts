@@ -20,6 +20,8 @@ export function logDecision(log: Logger, request: CheckInput, verdict: Verdict, 
     ...actionFields(request.action),
     effect: verdict.kind,
     rule: verdict.kind === 'allow' ? verdict.decision.rule : verdict.rule ?? null,
+    // A database login's grant for the per-session role ext-proc mints (role names, never its password).
+    db_roles: verdict.kind === 'allow' && verdict.decision.databaseRoles !== undefined ? [...verdict.decision.databaseRoles] : undefined,
     approval_id: verdict.kind === 'allow' ? verdict.approvalId : verdict.extra?.approval_id,
     code: verdict.kind === 'deny' ? verdict.code : undefined,
     status: verdict.kind === 'deny' ? httpStatusOf(verdict.code) : undefined,

@@ -22,6 +22,8 @@ import { extProcMetrics } from './metrics.ts';
 import { reachable } from '../envoy/from-config.ts';
 import { PgAuthzClient } from './postgres/authz-client.ts';
 import { pgSessionOpener } from './postgres/runtime.ts';
+import { SessionRoleRegistry } from './postgres/session-roles/registry.ts';
+import { hostname } from 'node:os';
 
 export interface ExtProcServiceOptions {
   logger: Logger;
@@ -34,6 +36,12 @@ export interface ExtProcServiceOptions {
   sessionsApi?: { verifier: IdentityVerifier; readers: readonly SessionReader[] };
   /** Where PostgreSQL sessions ask ext-authz ("host:port"); default: config.extAuthz's address. */
   extAuthzAddress?: string;
+  /**
+   * This replica's id, written on every per-session role it mints; on start it sweeps its own
+   * leftovers. Default: SLUICE_REPLICA_ID, else the host name (a pod name). Two ext-procs must
+   * never share one.
+   */
+  replicaId?: string;
 }
 
 export interface ExtProcService {
@@ -49,6 +57,8 @@ export interface ExtProcService {
   secretsFile: FileSecretStore | undefined;
   /** The session recording queue, unless recording is off. */
   recordingQueue: RecordingQueue | undefined;
+  /** The start-up sweep of leftover per-session roles (errors are logged, never thrown). */
+  sessionRolesSwept: Promise<void>;
   /** Follows sluice.yaml: credentials and masking profiles are recompiled and swapped on a reload. */
   configSubscriber: ConfigSubscriber;
   /** Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). */
@@ -83,6 +93,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets), targets: config.targets };
   const authzAddress = options.extAuthzAddress ?? (() => { const at = reachable(config.extAuthz.host, config.extAuthz.port); return `${at.host}:${at.port}`; })();
   const pgAuthorizer = new PgAuthzClient(authzAddress);
+  const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
   const recording = await startRecording(config, options.logger);
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
@@ -116,6 +127,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
         recording: recording?.queue,
         authorizer: pgAuthorizer,
         logger: options.logger,
+        sessionRoles: (target) => sessionRoles.for(target),
       }),
       // Without an admin server, the gRPC server itself is all there is to be ready.
       ...(admin ? { ready: () => admin!.ready() } : {}),
@@ -126,12 +138,15 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   } catch (err) {
     // A service that fails to start must not leave its admin port bound (a retry would hit EADDRINUSE).
     pgAuthorizer.close();
+    await sessionRoles.close();
     await admin?.close();
     await recording?.close();
     await secrets.close();
     throw err;
   }
   serving = true;
+  // Leftovers of this replica's last run, and expired ones, go now; logins do not wait for it.
+  const sessionRolesSwept = sessionRoles.apply(config.targets);
   options.logger.info({ port: server.port, adminPort: admin?.port, credentials: [...live.credentials.keys()], masking: { profiles: [...live.masking.profiles.keys()] } }, 'ext-proc listening');
   const configSubscriber: ConfigSubscriber = {
     name: 'ext-proc credentials and masking',
@@ -147,6 +162,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       live.credentials = compileCredentials(next.extProc.credentials, secrets, live.credentials, metrics);
       live.masking = compileMaskingPlans(next.extProc.masking, secrets);
       live.targets = next.targets;
+      void sessionRoles.apply(next.targets);
       options.logger.info({ credentials: [...live.credentials.keys()], masking: [...live.masking.profiles.keys()] }, 'ext-proc plans reloaded');
       return { ok: true };
     },
@@ -160,8 +176,11 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     versions,
     secretsFile: file,
     recordingQueue: recording?.queue,
+    sessionRolesSwept,
     close: async (graceMs?: number) => {
       await server.close(graceMs);
+      // Sessions have ended: their roles are released (and any still live with them).
+      await sessionRoles.close();
       pgAuthorizer.close();
       await admin?.close();
       await recording?.close();

@@ -420,7 +420,8 @@ export function replaySession(r: SessionRecord): string {
 }
 
 function pgLoginLine(e: PgLoginEvent): string {
-  return `login as ${e.user} on ${e.database} (upstream user ${e.upstreamUser}${e.applicationName ? `, application ${e.applicationName}` : ''})`;
+  const role = e.sessionRole ? `, a session role granted ${e.sessionRole.granted.join(', ')} until ${new Date(e.sessionRole.validUntil).toISOString()}` : '';
+  return `login as ${e.user} on ${e.database} (upstream user ${e.upstreamUser}${role}${e.applicationName ? `, application ${e.applicationName}` : ''})`;
 }
 
 /** One line per statement, like a query log: outcome, rows, time, then the text. */

@@ -32,6 +32,7 @@ export function crossCheck(config: CheckInput): DocumentProblem[] {
         const owner = ports.get(target.postgres.port);
         if (owner !== undefined) report(`/targets/${t}/postgres/port`, `port ${target.postgres.port} is already the listener of target "${owner}"`);
         else ports.set(target.postgres.port, target.name);
+        if (target.postgres.sessionRoles) checkSessionRoles(target.postgres.sessionRoles, `/targets/${t}/postgres/sessionRoles`, report);
       }
       return;
     }
@@ -66,6 +67,9 @@ export function crossCheck(config: CheckInput): DocumentProblem[] {
     } else if (target?.protocol !== 'postgres' && entry.postgres !== undefined) {
       report(`${at}/postgres`, `"postgres" applies to postgres targets only; "${entry.target}" is ${target?.protocol ?? 'unknown'}`);
     }
+    if (target?.postgres?.sessionRoles !== undefined) {
+      report(`${at}/target`, `target "${entry.target}" mints a role per session (postgres.sessionRoles): its admin credential is the only one; remove this entry`);
+    }
     if ((entry.secret === undefined) === (entry.oauth2 === undefined)) {
       report(at, 'give exactly one of "secret" (a stored secret) and "oauth2" (a minted token)');
     }
@@ -87,4 +91,22 @@ export function crossCheck(config: CheckInput): DocumentProblem[] {
     report('/extProc/sessions', 'store: postgres needs databaseUrl');
   }
   return problems;
+}
+
+/**
+ * A per-session roles block: a grantable role may not be a predefined one (pg_*: server files,
+ * signals) or the admin itself, and the name prefix must not catch any role the operator named
+ * (the sweep drops roles with the prefix). Whether a grantable role is a superuser or can create
+ * roles is only known to the server: ext-proc checks that at every mint.
+ */
+function checkSessionRoles(roles: NonNullable<NonNullable<TargetConfig['postgres']>['sessionRoles']>, at: string, report: (path: string, message: string, atKey?: boolean) => void): void {
+  roles.grantable.forEach((role, r) => {
+    if (role.startsWith('pg_')) report(`${at}/grantable/${r}`, `"${role}" is a predefined PostgreSQL role; grant only roles you created for this purpose`);
+    else if (role === roles.admin.user) report(`${at}/grantable/${r}`, `"${role}" is the admin role itself; a session must never hold its powers`);
+  });
+  const named = [roles.admin.user, ...roles.grantable, ...(roles.reassignTo ? [roles.reassignTo] : [])];
+  const caught = named.find((name) => name.startsWith(roles.namePrefix));
+  if (caught !== undefined) report(`${at}/namePrefix`, `namePrefix "${roles.namePrefix}" also matches role "${caught}"; pick a prefix only minted roles have`);
+  if (roles.ownedObjects === 'reassign' && roles.reassignTo === undefined) report(`${at}/ownedObjects`, 'ownedObjects: reassign needs reassignTo (the role that keeps what sessions created)');
+  if (roles.ownedObjects === 'drop' && roles.reassignTo !== undefined) report(`${at}/reassignTo`, 'reassignTo applies to ownedObjects: reassign only');
 }

@@ -12,6 +12,12 @@ const ENDPOINT = {
   type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*):[0-9]{1,5}$',
   hint: 'must be "host:port" (a host name or IP address; IPv6 in brackets)',
 } as const;
+/** A PostgreSQL role name as the gateway writes it (always quoted in SQL; lower-case keeps it one spelling). */
+export const PG_ROLE_NAME = {
+  type: 'string', maxLength: 63, pattern: '^[a-z_][a-z0-9_]*$',
+  hint: 'must be a lower-case PostgreSQL role name: letters, digits and "_", not starting with a digit, at most 63 characters',
+} as const;
+const SECRET_NAME = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$', hint: 'must name a secret: lower-case letters, digits, ".", "_" or "-"' } as const;
 const HOST = {
   type: 'string', pattern: '^(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$',
   hint: 'must be a host name, optionally with a leading "*." wildcard',
@@ -83,6 +89,38 @@ export const TARGET_SCHEMA = {
         maxStatementBytes: { type: 'integer', minimum: 64, default: 8192 },
         /** Let the gateway send the real password in cleartext when the server asks (only for a server on loopback or behind TLS). */
         allowCleartextUpstream: { type: 'boolean', default: false },
+        /**
+         * Short-lived, least-privilege database users: ext-proc mints one role per session
+         * (`CREATE ROLE <namePrefix><id> LOGIN … VALID UNTIL <token exp + expiryGrace> IN ROLE <granted>`)
+         * over an admin connection, logs in as it, and drops (or disables) it when the session ends.
+         * The policy's `database.grant` names the roles; only `grantable` ones are ever granted.
+         */
+        sessionRoles: {
+          type: 'object', additionalProperties: false, required: ['admin', 'grantable'],
+          properties: {
+            /** The admin credential: a role with CREATEROLE (see the README), its password from the secret stores. */
+            admin: {
+              type: 'object', additionalProperties: false, required: ['user', 'secret'],
+              properties: {
+                user: { type: 'string', minLength: 1, maxLength: 63 },
+                secret: SECRET_NAME,
+                /** Where the admin lists and sweeps roles (role objects are per database: a session's own database is used for its cleanup). */
+                database: { type: 'string', minLength: 1, maxLength: 63, default: 'postgres' },
+              },
+            },
+            /** The roles a policy may grant; a verdict naming any other refuses the login. */
+            grantable: { type: 'array', minItems: 1, uniqueItems: true, items: PG_ROLE_NAME },
+            /** Minted roles are `<namePrefix><16 hex>`; the sweep only touches roles with it and the gateway's marker comment. */
+            namePrefix: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,31}$', default: 'sluice_s_', hint: 'must be lower-case letters, digits or "_", at most 32 characters' },
+            /** At the session's end: drop the role, or keep it with NOLOGIN (for audits that want it). */
+            onEnd: { enum: ['drop', 'disable'], default: 'drop' },
+            /** Objects the role created in the session's database: dropped with it, or reassigned to `reassignTo`. */
+            ownedObjects: { enum: ['drop', 'reassign'], default: 'drop' },
+            reassignTo: PG_ROLE_NAME,
+            /** How long one admin statement may take (connect included) before the login fails closed. */
+            adminTimeout: { ...DURATION, default: '5s' },
+          },
+        },
         /**
          * TLS from clients, terminated by Envoy: direct TLS (PostgreSQL 17 `sslnegotiation=direct`,
          * ALPN "postgresql"). `require` (default): a plaintext client is refused with a clear FATAL.

@@ -39,6 +39,19 @@ export interface PostgresTargetConfig {
   allowCleartextUpstream: boolean;
   /** Client TLS terminated by Envoy (paths absolute); absent: plaintext clients only. */
   tls?: { certFile: string; keyFile: string; require: boolean };
+  /** Per-session roles minted through an admin credential; absent: the target's credential logs in. */
+  sessionRoles?: SessionRolesConfig;
+}
+
+/** `targets[].postgres.sessionRoles` (targets-schema.ts), defaults filled in. */
+export interface SessionRolesConfig {
+  admin: { user: string; secret: string; database: string };
+  grantable: string[];
+  namePrefix: string;
+  onEnd: 'drop' | 'disable';
+  ownedObjects: 'drop' | 'reassign';
+  reassignTo?: string;
+  adminTimeout: string;
 }
 
 /** One target's upstream credential: a stored secret, or an OAuth2 token minted from one. */

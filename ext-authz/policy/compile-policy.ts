@@ -48,7 +48,9 @@ function compileDatabaseGrant(policyName: string, raw: RawDatabaseGrant): Compil
     databases: compileValueGlobs(raw.databases),
     usersText: Object.freeze([...raw.users]),
     databasesText: Object.freeze([...raw.databases]),
-    decision: frozenDecision('allow', id, `login allowed by ${id}`),
+    decision: raw.grant === undefined
+      ? frozenDecision('allow', id, `login allowed by ${id}`)
+      : Object.freeze({ ...frozenDecision('allow', id, `login allowed by ${id}`), databaseRoles: Object.freeze([...raw.grant]) }),
   });
 }
 

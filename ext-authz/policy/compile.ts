@@ -32,6 +32,11 @@ export interface TargetFacts {
   readonly protocol: string;
   /** The operator's default masking profile for the target (extProc.masking.targets), or null. */
   readonly masking: string | null;
+  /**
+   * A postgres target that mints a role per session: the roles a policy may grant
+   * (postgres.sessionRoles.grantable); null: it does not mint roles. Absent: not checked.
+   */
+  readonly grantableRoles?: ReadonlySet<string> | null;
 }
 
 /**
@@ -73,6 +78,7 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
     const other = named.find((t) => t.protocol !== 'postgres');
     const postgres = named.find((t) => t.protocol === 'postgres');
     if (raw.database !== undefined && other !== undefined) problem('/database', `database applies to postgres targets; "${other.name}" is an ${other.protocol} target`);
+    if (raw.database !== undefined) checkGrant(raw.database.grant, raw.targets, problem);
     raw.rules.forEach((rule, r) => {
       if (rule.statements !== undefined && other !== undefined) {
         problem(`/rules/${r}/statements`, `statements apply to postgres targets; "${other.name}" is an ${other.protocol} target`);
@@ -82,6 +88,27 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
         problem(`/rules/${r}${what}`, `"${postgres.name}" is a postgres target: its rules say which statements (statements: [read, write, ...]), not methods or paths`);
       }
     });
+  };
+
+  // A grant must fit every target it names: only roles the target lets policies grant, and a
+  // target that mints roles gets told which (a login with no grant there would be refused anyway).
+  const checkGrant = (grant: readonly string[] | undefined, named: readonly string[], problem: (pointer: string, message: string) => void) => {
+    if (declared === undefined) return;
+    for (const name of named) {
+      const allowed = declared.get(name)?.grantableRoles;
+      if (allowed === undefined || declared.get(name)?.protocol !== 'postgres') continue;
+      if (allowed === null) {
+        if (grant !== undefined) problem('/database/grant', `target "${name}" does not mint a role per session (postgres.sessionRoles): grant has nothing to apply to`);
+        continue;
+      }
+      if (grant === undefined) {
+        problem('/database', `target "${name}" mints a role per session: say which roles it gets (database.grant, from: ${[...allowed].sort().join(', ')})`);
+        continue;
+      }
+      grant.forEach((role, i) => {
+        if (!allowed.has(role)) problem(`/database/grant/${i}`, `role "${role}" is not grantable on target "${name}" (postgres.sessionRoles.grantable: ${[...allowed].sort().join(', ')})`);
+      });
+    }
   };
 
   const policies: CompiledPolicy[] = [];

@@ -206,3 +206,47 @@ test('a load error names file, line and column', () => {
     assert.deepEqual(err.issues.map((i) => [i.file, i.line]), [['bad.yaml', 6]]);
   }
 });
+
+const MINTING = `targets:
+  - name: minted-db
+    protocol: postgres
+    grantable: [readonly, reporting]
+  - name: orders-db
+    protocol: postgres
+`;
+
+test('a login grant names the roles of the per-session role; its decision carries them, a statement decision does not add any', () => {
+  const minted = compileYaml({ 'db.yaml': `${MINTING}
+policies:
+  - name: analysts
+    targets: [minted-db]
+    subjects: [{ groups: [analysts] }]
+    database: { users: [analyst], databases: [orders], grant: [readonly] }
+    rules:
+      - { name: read, effect: allow, statements: [read] }
+` });
+  const login = minted.evaluateDatabaseLogin({ identity: analyst, target: 'minted-db', user: 'analyst', database: 'orders' });
+  assert.deepEqual(login.decision.databaseRoles, ['readonly']);
+  assert.ok(Object.isFrozen(login.decision.databaseRoles));
+  const statement = minted.evaluateDatabaseStatements({ identity: analyst, target: 'minted-db', user: 'analyst', database: 'orders', statements: [s('read', 'SELECT', 't')] });
+  assert.equal(statement.decision.rule, 'analysts/read');
+  assert.equal(statement.decision.databaseRoles, undefined);
+  // A target without session roles: decisions never carry roles.
+  assert.equal(set.evaluateDatabaseLogin({ identity: analyst, target: 'orders-db', user: 'analyst', database: 'orders' }).decision.databaseRoles, undefined);
+});
+
+test('a policy may grant only what the target allows, and a minting target needs a grant', () => {
+  const policy = (target: string, grant: string) => `${MINTING}
+policies:
+  - name: p
+    targets: [${target}]
+    subjects: [{ users: ["*"] }]
+    database: { users: [u], databases: [d]${grant} }
+    rules:
+      - { name: r, effect: allow, statements: [read] }
+`;
+  assert.match(loadError(policy('minted-db', ', grant: [readonly, admin]')).join('\n'), /\/policies\/0\/database\/grant\/1: role "admin" is not grantable on target "minted-db" \(postgres.sessionRoles.grantable: readonly, reporting\)/);
+  assert.match(loadError(policy('minted-db', '')).join('\n'), /\/policies\/0\/database: target "minted-db" mints a role per session/);
+  assert.match(loadError(policy('orders-db', ', grant: [readonly]')).join('\n'), /target "orders-db" does not mint a role per session/);
+  assert.match(loadError(policy('minted-db', ', grant: ["Read-Only"]')).join('\n'), /grant\/0/);
+});

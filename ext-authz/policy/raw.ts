@@ -35,6 +35,8 @@ export interface RawPolicy {
 export interface RawDatabaseGrant {
   users: string[];
   databases: string[];
+  /** Roles granted to the per-session role of a target that mints them. */
+  grant?: string[];
 }
 
 export interface RawSubject {

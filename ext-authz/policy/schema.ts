@@ -174,7 +174,15 @@ const POLICY = {
       type: 'object',
       additionalProperties: false,
       required: ['users', 'databases'],
-      properties: { users: NON_EMPTY_STRINGS, databases: NON_EMPTY_STRINGS },
+      properties: {
+        users: NON_EMPTY_STRINGS,
+        databases: NON_EMPTY_STRINGS,
+        /** Targets that mint a role per session (postgres.sessionRoles): the roles that role is granted. */
+        grant: {
+          type: 'array', uniqueItems: true,
+          items: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,62}$', hint: 'must be a lower-case PostgreSQL role name (letters, digits, "_")' },
+        },
+      },
     },
     rules: { type: 'array', minItems: 1, items: RULE },
   },

@@ -31,6 +31,8 @@ export interface Decision {
   approval: ApprovalSpec | null;
   /** The rule's own masking profile (overrides the target's), or null. */
   masking: string | null;
+  /** A database login grant's `grant:` roles (targets that mint a role per session); absent elsewhere. */
+  databaseRoles?: readonly string[];
 }
 
 /** The request content that content guardrails look at. */

@@ -10,6 +10,8 @@ import type { PgAuthorizer } from './authorizer.ts';
 import { profileMaskers } from './maskers.ts';
 import type { PgSessionOpener } from './network-stream.ts';
 import { PgSession, type PgSessionSettings } from './session.ts';
+import { SessionRoleError } from './session-roles/errors.ts';
+import type { SessionRoleMinter } from './session-roles/session-roles.ts';
 
 /** A chunk is answered this fast even while its login or statement is still being checked. */
 const RESPOND_WITHIN_MS = 150;
@@ -24,7 +26,15 @@ export interface PgRuntimeDeps {
   readonly recording: RecordingQueue | undefined;
   readonly authorizer: PgAuthorizer;
   readonly logger: Logger;
+  /** The per-session roles of a target that mints them (postgres.sessionRoles). */
+  readonly sessionRoles?: (target: string) => SessionRoleMinter | undefined;
 }
+
+/** A target that should mint roles but has no minter (cannot happen once wired): every login is refused. */
+const NO_MINTER: SessionRoleMinter = {
+  mint: async () => { throw new SessionRoleError('ERR_PG_ROLE_ADMIN_UNAVAILABLE', 'no session role minter is set up for this target'); },
+  release: () => undefined,
+};
 
 /** The session settings of one target (sluice.yaml `targets[].postgres`). */
 export function sessionSettings(config: PostgresTargetConfig): PgSessionSettings {
@@ -60,6 +70,7 @@ export function pgSessionOpener(deps: PgRuntimeDeps): PgSessionOpener {
       logger: deps.logger,
       sourceAddress: undefined,
       plaintextRefused: connection.plaintextRefused,
+      ...(target.postgres.sessionRoles ? { sessionRoles: deps.sessionRoles?.(name) ?? NO_MINTER } : {}),
       credential: async (targetName, requestedUser) => {
         const plan = credentials.get(targetName);
         if (!plan || plan.source.kind !== 'secret') return null;

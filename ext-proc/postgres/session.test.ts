@@ -148,3 +148,71 @@ describe('PgSession', () => {
     assert.match(h.sent('write').toString(), /08P01/);
   });
 });
+
+describe('PgSession with per-session roles', () => {
+  class FakeMinter {
+    minted: unknown[] = [];
+    released: [string, string][] = [];
+    constructor(private readonly fail?: Error) {}
+    async mint(request: { sessionId: string; database: string; granted: readonly string[] | undefined; expiresAt: number | undefined }) {
+      if (this.fail) throw this.fail;
+      this.minted.push(request);
+      return { name: 'sluice_00aa', password: 'minted-password-never-recorded', granted: [...request.granted!], validUntil: request.expiresAt!, database: request.database };
+    }
+    release(role: { name: string }, reason: string) { this.released.push([role.name, reason]); }
+  }
+  function rolesHarness(minter: FakeMinter) {
+    const responses: NetworkResponse[] = [];
+    const records: SessionRecord[] = [];
+    const logs = capturedLogger('pg');
+    const session = new PgSession({
+      target: 'db', authorizer: new FakeAuthorizer(() => ALLOW, { ...(ALLOW as Extract<PgVerdict, { allowed: true }>), grantedRoles: ['readonly'] }), settings: SETTINGS, logger: logs.logger, sourceAddress: undefined,
+      credential: async () => { throw new Error('a minting target never asks for the static credential'); },
+      sessionRoles: minter, maskers: () => null, record: (r) => records.push(r),
+    }, (r) => responses.push(r));
+    const sent = (dir: 'read' | 'write') => Buffer.concat(responses.flatMap((r) => (dir === 'read' ? r.read_data : r.write_data)?.data ?? []));
+    return { session, responses, records, sent, logs };
+  }
+
+  test('the login mints a role with the verdict\'s grant and logs in upstream as it; the record names it, never its password; the end releases it once', async () => {
+    const minter = new FakeMinter();
+    const h = rolesHarness(minter);
+    await h.session.onClientData(encodeStartupMessage(new Map([['user', 'analyst'], ['database', 'orders']])), false);
+    await h.session.onClientData(encodePassword('the-token'), false);
+    assert.deepEqual(minter.minted, [{ sessionId: (minter.minted[0] as any).sessionId, database: 'orders', granted: ['readonly'], expiresAt: ALLOW.allowed && ALLOW.expiresAt }]);
+    // The gateway's StartupMessage names the minted role, not the client's db user.
+    assert.match(h.sent('read').toString('latin1'), /user\0sluice_00aa\0database\0orders\0/);
+    await h.session.onServerData(Buffer.concat([encodeAuthentication(AUTH.Ok), encodeReadyForQuery('I')]), false);
+    await h.session.onClientData(encodeTerminate(), false);
+    h.session.closed(false);
+    h.session.closed(false);
+    assert.deepEqual(minter.released, [['sluice_00aa', 'the session ended']]);
+    const login = h.records[0]!.events.find((e) => e.kind === 'pg.login') as any;
+    assert.equal(login.upstreamUser, 'sluice_00aa');
+    assert.deepEqual(login.sessionRole, { granted: ['readonly'], validUntil: ALLOW.allowed && ALLOW.expiresAt });
+    assert.equal(h.records[0]!.credential, undefined);
+    assert.doesNotMatch(JSON.stringify(h.records) + h.logs.text(), /minted-password-never-recorded/);
+  });
+
+  test('a mint that fails refuses the login with a FATAL of its code, and a refused upstream login releases the role', async () => {
+    const { SessionRoleError } = await import('./session-roles/errors.ts');
+    const down = rolesHarness(new FakeMinter(new SessionRoleError('ERR_PG_ROLE_ADMIN_UNAVAILABLE', 'connect ECONNREFUSED 10.0.0.1:5432')));
+    await down.session.onClientData(encodeStartupMessage(new Map([['user', 'analyst'], ['database', 'orders']])), false);
+    await down.session.onClientData(encodePassword('the-token'), false);
+    const fatal = down.sent('write').toString('latin1');
+    assert.match(fatal, /FATAL/);
+    assert.match(fatal, /C08004\0/);
+    assert.match(fatal, /admin connection to the database is unavailable/);
+    assert.doesNotMatch(fatal, /10\.0\.0\.1/); // the detail is for the log
+    assert.equal(down.responses.at(-1)?.connection_status, 'CLOSE');
+    assert.equal(down.sent('read').length, 0);
+
+    const minter = new FakeMinter();
+    const refused = rolesHarness(minter);
+    await refused.session.onClientData(encodeStartupMessage(new Map([['user', 'analyst'], ['database', 'orders']])), false);
+    await refused.session.onClientData(encodePassword('the-token'), false);
+    const { encodeErrorResponse } = await import('./wire/backend.ts');
+    await refused.session.onServerData(encodeErrorResponse({ severity: 'FATAL', sqlstate: '28P01', message: 'password authentication failed' }), false);
+    assert.deepEqual(minter.released.map(([name]) => name), ['sluice_00aa']);
+  });
+});

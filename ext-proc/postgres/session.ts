@@ -12,6 +12,8 @@ import { checkStartupParams } from './startup-params.ts';
 import { StatementGate } from './statement-gate.ts';
 import { StatementLog } from './statement-log.ts';
 import { UpstreamLogin, type UpstreamCredential } from './upstream-login.ts';
+import { SESSION_ROLE_SQLSTATE, type SessionRoleErrorCode } from './session-roles/errors.ts';
+import type { MintedRole, SessionRoleMinter } from './session-roles/session-roles.ts';
 import { ENCRYPTION_DECLINED, AUTH, encodeAuthentication, encodeErrorResponse } from './wire/backend.ts';
 import { PgProtocolError } from './wire/errors.ts';
 import { Framer, type Frame } from './wire/framer.ts';
@@ -45,6 +47,11 @@ export interface PgSessionDeps {
   authorizer: PgAuthorizer;
   /** The real credential for the target and the db user the policy allowed; null when none is configured. */
   credential(target: string, requestedUser: string): Promise<(UpstreamCredential & { secret: SecretRef | undefined }) | null>;
+  /**
+   * The target mints a role per session (postgres.sessionRoles): the login is as that role, and
+   * `credential` is not asked. Absent: the target's credential logs in.
+   */
+  sessionRoles?: SessionRoleMinter;
   /** Row maskers for the session's masking profile (null profile: nothing to mask). */
   maskers(profile: string | null): RowMaskerSource | null;
   /** Hands the finished record to the recording queue. */
@@ -61,6 +68,18 @@ export interface PgSessionDeps {
 }
 
 type Phase = 'startup' | 'password' | 'authorizing' | 'upstream-auth' | 'ready' | 'cancel' | 'closed';
+
+/** What the client reads when its role cannot be minted (fixed texts: the detail is in the log). */
+const ROLE_REFUSALS: Partial<Record<SessionRoleErrorCode, string>> = {
+  ERR_PG_ROLE_ADMIN_UNAVAILABLE: 'the gateway cannot create your database user right now (its admin connection to the database is unavailable); the operator has been told',
+  ERR_PG_ROLE_NOT_GRANTABLE: 'the policy grants you no database roles the gateway may give on this target',
+  ERR_PG_ROLE_MINT_FAILED: 'the gateway could not create your database user; the operator has been told',
+};
+
+function sameRoles(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  const left = new Set(a ?? []);
+  return left.size === new Set(b).size && b.every((role) => left.has(role));
+}
 
 /** Why the gateway ends a live session (client-facing FATAL). */
 interface Ending {
@@ -99,6 +118,9 @@ export class PgSession {
   private loginDenied: PgDeny | undefined;
   private upstreamUser = '';
   private secret: SecretRef | undefined;
+  /** The role minted for this session (its password goes to the upstream login only), until released. */
+  private minted: MintedRole | undefined;
+  private roleReleased = false;
   private upstreamLogin: UpstreamLogin | undefined;
   private maskers: RowMaskerSource | null = null;
   private client: ClientFlow | undefined;
@@ -158,6 +180,7 @@ export class PgSession {
   /** The stream to Envoy ended (connection closed, or Envoy gone): the record is written. */
   closed(failed: boolean): void {
     this.clearTimers();
+    this.releaseRole(failed ? 'the connection was cut' : 'the session ended');
     if (this.endedBy === undefined) {
       this.endedBy = failed
         ? { outcome: 'incomplete', reason: 'the connection was cut (Envoy or the gateway stopped)' }
@@ -272,7 +295,8 @@ export class PgSession {
       this.deps.logger.error({ err: describeError(err), target: this.deps.target, profile: verdict.masking }, 'the policy names a masking profile ext-proc does not have; refusing the login');
       return this.refuseLogin('58000', 'the gateway could not set up this session; the operator has been told', 'ERR_MASKING_PROFILE_UNKNOWN');
     }
-    const credential = await this.deps.credential(this.deps.target, requested.user);
+    const credential = this.deps.sessionRoles ? await this.mintRole(verdict) : await this.deps.credential(this.deps.target, requested.user);
+    if (credential === undefined) return; // refused, or the connection closed meanwhile
     if (credential === null) {
       this.deps.logger.error({ target: this.deps.target, user: requested.user }, 'no credential configured for this PostgreSQL target and db user; refusing the login');
       return this.refuseLogin('08004', 'the gateway has no credential for this database user; the operator has been told', 'ERR_PG_NO_CREDENTIAL');
@@ -284,6 +308,37 @@ export class PgSession {
     const params = new Map([['user', credential.user], ['database', requested.database], ...requested.passed]);
     this.outbox.emit('read', encodeStartupMessage(params));
     this.scheduleLifetime(verdict);
+  }
+
+  /**
+   * A role for this session only, with the roles the verdict grants (session-roles/). Undefined
+   * when the login was refused here, or the connection closed while the role was being made (then
+   * it is released at once).
+   */
+  private async mintRole(verdict: PgAllow): Promise<(UpstreamCredential & { secret: SecretRef | undefined }) | undefined> {
+    const roles = this.deps.sessionRoles!;
+    let role: MintedRole;
+    try {
+      role = await roles.mint({ sessionId: this.sessionId, database: this.requested!.database, granted: verdict.grantedRoles, expiresAt: verdict.expiresAt });
+    } catch (err) {
+      const code = (isSluiceError(err) && err.code in SESSION_ROLE_SQLSTATE ? err.code : 'ERR_PG_ROLE_MINT_FAILED') as SessionRoleErrorCode;
+      this.deps.logger.error({ err: describeError(err), target: this.deps.target, session_id: this.sessionId, granted: verdict.grantedRoles }, 'could not mint a session role; refusing the login');
+      this.refuseLogin(SESSION_ROLE_SQLSTATE[code], ROLE_REFUSALS[code] ?? ROLE_REFUSALS.ERR_PG_ROLE_MINT_FAILED!, code);
+      return undefined;
+    }
+    this.minted = role;
+    if (this.phase === 'closed') {
+      this.releaseRole('the connection closed during the login');
+      return undefined;
+    }
+    return { user: role.name, password: role.password, secret: undefined };
+  }
+
+  /** Once, whichever way the session ends. */
+  private releaseRole(reason: string): void {
+    if (!this.minted || this.roleReleased) return;
+    this.roleReleased = true;
+    this.deps.sessionRoles!.release(this.minted, reason);
   }
 
   /** What every check of this session carries: who asks, for which db user and database, with which token. */
@@ -355,13 +410,18 @@ export class PgSession {
       maxStatementBytes: this.deps.settings.maxStatementBytes,
       onApproval: (approvalId, waitMs) => this.events.push({ at: this.now(), kind: 'approval', approvalId, waitMs }),
     });
+    const minted = this.minted;
     const loginEvent: PgLoginEvent = {
       at: this.now(), kind: 'pg.login', user: requested.user, database: requested.database, upstreamUser: this.upstreamUser,
+      ...(minted ? { sessionRole: { granted: [...minted.granted], validUntil: minted.validUntil } } : {}),
       ...(requested.passed.has('application_name') ? { applicationName: requested.passed.get('application_name')! } : {}),
     };
     this.events.push(loginEvent);
     this.phase = 'ready';
-    this.deps.logger.info({ target: this.deps.target, session_id: this.sessionId, subject: login.subject, user: requested.user, database: requested.database, upstream_user: this.upstreamUser }, 'postgres session ready');
+    this.deps.logger.info({
+      target: this.deps.target, session_id: this.sessionId, subject: login.subject, user: requested.user, database: requested.database, upstream_user: this.upstreamUser,
+      ...(minted ? { granted_roles: minted.granted } : {}),
+    }, 'postgres session ready');
   }
 
   // ─── lifetime ───────────────────────────────────────────────────────────────
@@ -392,6 +452,14 @@ export class PgSession {
       this.deps.logger.warn({ err: describeError(err), session_id: this.sessionId }, 'could not re-check a postgres session login');
       return;
     }
+    if (verdict.allowed && this.minted && !sameRoles(verdict.grantedRoles, this.minted.granted)) {
+      // The role was made with the old grant; a new one needs a new session.
+      this.client?.forgetAllowed();
+      return this.endWhenSafe({
+        sqlstate: '28000', code: 'ERR_PG_ROLE_NOT_GRANTABLE', outcome: 'completed', reason: 'granted roles changed',
+        message: 'the policy now grants other database roles; the session is closed, connect again',
+      });
+    }
     if (verdict.allowed) return;
     this.client?.forgetAllowed();
     this.endWhenSafe({
@@ -421,6 +489,7 @@ export class PgSession {
     this.phase = 'closed';
     this.outbox.close();
     this.clearTimers();
+    this.releaseRole(ending.reason);
   }
 
   private refuseLogin(sqlstate: string, message: string, code: string): void {
@@ -429,6 +498,7 @@ export class PgSession {
     this.phase = 'closed';
     this.outbox.close();
     this.clearTimers();
+    this.releaseRole(message);
   }
 
   private refuseProtocol(err: unknown): void {

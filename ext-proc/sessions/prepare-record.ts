@@ -123,6 +123,12 @@ function checkPgLogin(event: Record<string, unknown>, where: string): string[] {
   const problems: string[] = [];
   for (const field of ['user', 'database', 'upstreamUser'] as const) if (typeof event[field] !== 'string') problems.push(`${where}.${field} must be a string`);
   if (event.applicationName !== undefined && typeof event.applicationName !== 'string') problems.push(`${where}.applicationName must be a string`);
+  if (event.sessionRole !== undefined) {
+    const role = event.sessionRole as Record<string, unknown> | null;
+    if (role === null || typeof role !== 'object' || !Array.isArray(role.granted) || !role.granted.every((g) => typeof g === 'string') || !Number.isFinite(role.validUntil)) {
+      problems.push(`${where}.sessionRole must be { granted: string[], validUntil: number }`);
+    }
+  }
   return problems;
 }
 
@@ -217,6 +223,7 @@ function prepareEvent(event: SessionEvent, policy: RecordPolicy): SessionEvent {
       return {
         at: event.at, kind: event.kind, user: safeText(event.user), database: safeText(event.database), upstreamUser: safeText(event.upstreamUser),
         ...(event.applicationName === undefined ? {} : { applicationName: safeText(event.applicationName) }),
+        ...(event.sessionRole === undefined ? {} : { sessionRole: { granted: event.sessionRole.granted.map(safeText), validUntil: event.sessionRole.validUntil } }),
       };
     case 'pg.statement':
       return {

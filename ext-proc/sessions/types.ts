@@ -105,6 +105,8 @@ export interface PgLoginEvent {
   /** The db user the gateway logged in as (the credential's, or a per-session role). */
   upstreamUser: string;
   applicationName?: string;
+  /** The upstream user is a role minted for this session (postgres.sessionRoles): what it was granted, until when it could log in (epoch ms). */
+  sessionRole?: { granted: string[]; validUntil: number };
 }
 
 /**

@@ -52,3 +52,14 @@ test('a message never carries the token, whatever produced it', () => {
   assert.equal(!result.allowed && result.message, 'oops [redacted]');
   assert.equal(!result.allowed && result.sqlstate, '58000');
 });
+
+test('respond: a login decision with a grant carries the granted roles; a statement never does', () => {
+  const decision = { effect: 'allow' as const, rule: 'p/database', reason: '', upstreamHeaders: {}, approval: null, masking: null, databaseRoles: ['readonly'] };
+  const verdict = { kind: 'allow' as const, identity: identity(), target: 'orders-db', sessionId: 'pg-1', masking: null, decision };
+  const login = postgresAdapter.read(encodePostgresCheckRequest({ phase: 'login', target: 'orders-db', user: 'app', database: 'orders', token: TOKEN, sessionId: 'pg-1', holdBudgetMs: 0 }));
+  const loginResult = decodePostgresCheckResponse(postgresAdapter.respond(verdict, login));
+  assert.ok(loginResult.allowed);
+  assert.deepEqual(loginResult.allowed && loginResult.grantedRoles, ['readonly']);
+  const stmtResult = decodePostgresCheckResponse(postgresAdapter.respond(verdict, postgresAdapter.read(statement('SELECT 1'))));
+  assert.ok(stmtResult.allowed && stmtResult.grantedRoles === undefined);
+});

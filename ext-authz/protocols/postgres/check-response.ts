@@ -30,6 +30,8 @@ export function toPostgresCheckResponse(verdict: Verdict, input: CheckInput): Ch
       ...(analysis?.ok ? { statement: analysis.statements.map((s) => ({ class: s.class, command: s.command, tables: [...s.tables] })) } : {}),
       // Reusable by shape only when nothing but the shape decided: no approval, no guardrail on the text.
       ...(action?.phase === 'statement' && analysis?.ok && verdict.approvalId === undefined && verdict.textUnguarded === true ? { reuse: 'shape' as const } : {}),
+      // A login's grant: the roles the processor's per-session role is given (never on a statement).
+      ...(action?.phase === 'login' && verdict.decision.databaseRoles !== undefined ? { grantedRoles: [...verdict.decision.databaseRoles] } : {}),
     };
     return encodePostgresCheckResponse(result);
   }
