@@ -2,19 +2,22 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ExchangeRecording } from './exchange-recording.ts';
+import { compileProfile } from './masking/index.ts';
 import { checkRecord, httpRequestOf, httpResponseOf } from './sessions/index.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const decision = { v: 1, protocol: 'http', sessionId: randomUUID(), requestId: 'req-1', target: 'orders-api', rule: 'prod/allow', subject: 'alice', issuer: 'corp', groups: [], approvalId: null, masking: null } as const;
 
-function recording(audit: ConstructorParameters<typeof ExchangeRecording>[4] = { credential: undefined, profile: undefined }, maxBodyBytes = 1024): ExchangeRecording {
-  return new ExchangeRecording(decision, { method: 'POST', path: '/orders', headers: { ':method': 'POST', 'content-type': 'application/json' } }, T0, maxBodyBytes, audit);
+const PII = compileProfile({ name: 'pii', recognizers: [{ use: 'card', strategy: 'keep-last-4' }, { use: 'email', strategy: 'redact' }] });
+
+function recording(audit: ConstructorParameters<typeof ExchangeRecording>[4] = { credential: undefined, profile: undefined }, maxBodyBytes = 1024, headers: Record<string, string> = {}): ExchangeRecording {
+  return new ExchangeRecording(decision, { method: 'POST', path: '/orders', headers: { ':method': 'POST', 'content-type': 'application/json', ...headers } }, T0, maxBodyBytes, audit);
 }
 
 describe('ExchangeRecording', () => {
   test('the record names the credential and carries the masking report, also for bodies it does not keep', () => {
     const credential = { target: 'orders-api', kind: 'secret' as const, secret: { name: 'orders-key', version: 'v1:0123456789abcdef' } };
-    const r = recording({ credential, profile: { name: 'pii', requestBodies: false } }, 0);
+    const r = recording({ credential, profile: PII }, 0);
     r.bodySink('request', () => T0).push(Buffer.from('{"email":"a@b.example"}'));
     r.onMasking('request', { masked: { email: 1 }, delivered: false });
     r.onResponseHeaders({ ':status': '200' }, T0 + 1);
@@ -70,6 +73,24 @@ describe('ExchangeRecording', () => {
       { at: T0 + 11, kind: 'http.response', status: 502, headers: { 'content-type': 'application/json' }, body: { text: '{"error":{}}', bytes: 12, truncated: false } },
     ]);
     assert.deepEqual(record.events.at(-1), { at: T0 + 12, kind: 'error', code: 'ERR_BODY_REFUSED', reason: 'no' });
+  });
+
+  test('header values are masked with the profile in the record and counted per direction; a refusal drops the upstream\'s', () => {
+    const r = recording({ credential: undefined, profile: PII }, 1024, { 'x-card': '4111 1111 1111 1111', authorization: 'Bearer a@b.example' });
+    r.onResponseHeaders({ ':status': '200', 'x-owner': 'jane@example.com', 'x-up': '1' }, T0 + 1);
+    const record = r.finish(T0 + 2, false);
+    assert.deepEqual(checkRecord(record), []);
+    assert.deepEqual(httpRequestOf(record)?.headers, { 'content-type': 'application/json', 'x-card': '**** **** **** 1111', authorization: '[redacted]' });
+    assert.deepEqual(httpResponseOf(record)?.headers, { 'x-owner': '[REDACTED:email]', 'x-up': '1' });
+    assert.deepEqual(record.masking?.request.headers, { card: 1 });
+    assert.deepEqual(record.masking?.response.headers, { email: 1 });
+
+    const refused = recording({ credential: undefined, profile: PII }, 1024, { 'x-card': '4111 1111 1111 1111' });
+    refused.onResponseHeaders({ ':status': '200', 'x-owner': 'jane@example.com' }, T0 + 1);
+    refused.refuse({ code: 'ERR_BODY_REFUSED', reason: 'no', status: 502, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') }, T0 + 2);
+    const after = refused.finish(T0 + 3, false);
+    assert.deepEqual(after.masking?.request.headers, { card: 1 });
+    assert.equal('headers' in after.masking!.response, false, 'the caller got the gateway\'s headers');
   });
 
   test('past 256 events, chunks merge into the last event of their direction', () => {

@@ -1,7 +1,11 @@
 import { BodyCapture, httpSummary, type CapturedBody, type HttpRequestEvent, type HttpResponseEvent, type RecordedCredential, type SessionEvent, type SessionRecord } from './sessions/index.ts';
-import type { MaskingReport } from './masking/types.ts';
+import type { MaskingProfile, MaskingReport } from './masking/types.ts';
 import type { GatewayDecision } from '../common/decision-metadata.ts';
 import type { BodySink } from './http/body-flow.ts';
+import { recordedHeaders, recordedValue } from './http/recorded-headers.ts';
+
+/** What the record needs of the exchange's masking profile. */
+export type RecordingProfile = Pick<MaskingProfile, 'name' | 'requestBodies' | 'maskValue'>;
 
 /** A response the gateway gave the caller in place of the upstream's (an ImmediateResponse). */
 export interface RefusalResponse {
@@ -18,7 +22,9 @@ export interface RefusalResponse {
  * when the request was held for one (the record starts when the caller's request arrived), an http.request
  * event at the request headers (its body attached at the end), body chunk events, an
  * http.response event at the response headers, and a last end or error event. Bodies are capped
- * by BodyCapture (truncation marked); credential headers are redacted again by the store. What is
+ * by BodyCapture (truncation marked). Header values and the path are masked here with the
+ * exchange's profile, for the record only (recorded-headers.ts), and counted in the masking
+ * report's `headers`; credential headers are redacted here and again by the store. What is
  * recorded is what the caller got: when the gateway refuses, its own response replaces the
  * upstream's.
  */
@@ -31,6 +37,8 @@ export class ExchangeRecording {
   private refusal: { code: string; reason: string; body: CapturedBody } | undefined;
   private readonly startedAt: number;
   private readonly masked: Record<'request' | 'response', { masked: MaskingReport; delivered: boolean }>;
+  /** What masking the recorded headers (and the request path) counted, per direction. */
+  private readonly headersMasked: Record<'request' | 'response', MaskingReport>;
 
   constructor(
     private readonly decision: GatewayDecision,
@@ -38,7 +46,7 @@ export class ExchangeRecording {
     startedAt: number,
     private readonly maxBodyBytes: number,
     /** The exchange's credential and masking profile, as its plan decided them. */
-    private readonly audit: { credential: RecordedCredential | undefined; profile: { name: string; requestBodies: boolean } | undefined },
+    private readonly audit: { credential: RecordedCredential | undefined; profile: RecordingProfile | undefined },
   ) {
     // Until a body says otherwise: nothing masked, and whether the profile masks that direction
     // on its way (responses always; requests with `requestBodies`).
@@ -57,13 +65,20 @@ export class ExchangeRecording {
       const waitMs = decision.approvalWaitMs ?? 0;
       this.events.push({ at: Math.min(arrived + waitMs, startedAt), kind: 'approval', approvalId: decision.approvalId, waitMs });
     }
-    this.request = { at: startedAt, kind: 'http.request', method: request.method, path: request.path, headers: withoutPseudo(request.headers), body: EMPTY_BODY };
+    const head = recordedHeaders(request.headers, profile);
+    const headMasked = { ...head.masked };
+    const path = recordedValue(request.path, profile, headMasked);
+    this.headersMasked = { request: headMasked, response: NOTHING_MASKED };
+    this.request = { at: startedAt, kind: 'http.request', method: request.method, path, headers: head.headers, body: EMPTY_BODY };
     this.events.push(this.request);
   }
 
+  /** The response headers as they reached the caller (the record masks its own copy). */
   onResponseHeaders(headers: Record<string, string>, at: number): void {
     const status = Number(headers[':status']);
-    this.response = { at, kind: 'http.response', ...(Number.isInteger(status) && status >= 100 && status <= 999 ? { status } : {}), headers: withoutPseudo(headers), body: EMPTY_BODY };
+    const head = recordedHeaders(headers, this.audit.profile);
+    this.headersMasked.response = head.masked;
+    this.response = { at, kind: 'http.response', ...(Number.isInteger(status) && status >= 100 && status <= 999 ? { status } : {}), headers: head.headers, body: EMPTY_BODY };
     this.events.push(this.response);
   }
 
@@ -78,6 +93,8 @@ export class ExchangeRecording {
     if (this.response !== undefined) this.events.splice(this.events.indexOf(this.response), 1, response);
     else this.events.push(response);
     this.response = response;
+    // The gateway's own headers replace the upstream's, and with them what masking those counted.
+    this.headersMasked.response = NOTHING_MASKED;
     this.refusal = { code: refusal.code, reason: refusal.reason, body: capture.body() };
   }
 
@@ -147,9 +164,9 @@ export class ExchangeRecording {
       ...(this.audit.credential === undefined ? {} : { credential: this.audit.credential }),
       masking: {
         profile: this.audit.profile?.name ?? null,
-        request: { ...this.masked.request, recordedTruncated: this.request.body.truncated },
+        request: { ...this.masked.request, recordedTruncated: this.request.body.truncated, ...headersEntry(this.headersMasked.request) },
         // A refusal's own body replaces the upstream's: nothing of the upstream's reached the caller.
-        response: this.refusal !== undefined ? { masked: NOTHING_MASKED, delivered: this.masked.response.delivered, recordedTruncated: this.refusal.body.truncated } : { ...this.masked.response, recordedTruncated: this.response?.body.truncated ?? false },
+        response: this.refusal !== undefined ? { masked: NOTHING_MASKED, delivered: this.masked.response.delivered, recordedTruncated: this.refusal.body.truncated } : { ...this.masked.response, recordedTruncated: this.response?.body.truncated ?? false, ...headersEntry(this.headersMasked.response) },
       },
     };
   }
@@ -162,8 +179,7 @@ const NOTHING_MASKED: MaskingReport = Object.freeze({});
 
 const EMPTY_BODY: CapturedBody = { text: '', bytes: 0, truncated: false };
 
-function withoutPseudo(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (!name.startsWith(':')) out[name] = value;
-  return out;
+/** The report's `headers` entry: only when something was masked, as records before it had none. */
+function headersEntry(masked: MaskingReport): { headers?: MaskingReport } {
+  return Object.keys(masked).length === 0 ? {} : { headers: masked };
 }

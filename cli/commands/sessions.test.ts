@@ -206,7 +206,7 @@ describe('sluice sessions: credential and masking', () => {
       sessionRecord({ subject: 'alice', credential: secret('v1:00000000000000aa'), masking: masking({ card: 2 }) }, 0),
       sessionRecord({ subject: 'alice', credential: secret('v1:00000000000000bb'), masking: masking({}) }, 60),
       sessionRecord({ subject: 'bob', credential: secret('v1:00000000000000bb'), masking: masking({ email: 1 }) }, 120),
-      sessionRecord({ subject: 'carol', target: 'other' }, 180),
+      sessionRecord({ subject: 'carol', target: 'other', masking: { profile: 'pii', request: { masked: {}, delivered: false, recordedTruncated: false, headers: { email: 1 } }, response: { masked: {}, delivered: true, recordedTruncated: false } } }, 180),
     ];
     const store = await FileSessionStore.open({ dir: auditDir, logger: silentLogger() });
     for (const record of audit) await store.append(record);
@@ -252,5 +252,6 @@ describe('sluice sessions: credential and masking', () => {
     const bare = io();
     assert.equal(await runSessionsShow(['--dir', auditDir, audit[3]!.id], bare), 0);
     assert.match(bare.stdout(), /credential\s+none recorded\n/);
+    assert.match(bare.stdout(), /\s+request\s+nothing masked; headers: masked email 1 \(in the record only\)\n/);
   });
 });

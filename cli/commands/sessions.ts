@@ -457,7 +457,10 @@ function credentialLine(c: SessionRecord['credential']): string {
 function maskingLine(d: NonNullable<SessionRecord['masking']>['request']): string {
   const counts = Object.entries(d.masked).map(([name, n]) => `${name} ${n}`).join(', ');
   const what = counts === '' ? 'nothing masked' : `masked ${counts}`;
-  return `${what}${counts === '' ? '' : d.delivered ? ' (as delivered)' : ' (in the record only; delivered unmasked)'}${d.recordedTruncated ? ', recorded body truncated' : ''}`;
+  const body = `${what}${counts === '' ? '' : d.delivered ? ' (as delivered)' : ' (in the record only; delivered unmasked)'}${d.recordedTruncated ? ', recorded body truncated' : ''}`;
+  // Headers always reach the peer as sent: their counts are the record's copy only.
+  const headers = Object.entries(d.headers ?? {}).map(([name, n]) => `${name} ${n}`).join(', ');
+  return headers === '' ? body : `${body}; headers: masked ${headers} (in the record only)`;
 }
 
 function headLine(event: { kind: 'http.request'; method: string; path: string } | { kind: 'http.response'; status?: number }): string {

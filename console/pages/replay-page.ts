@@ -91,7 +91,10 @@ function body(captured: CapturedBody): Html {
 function direction(label: string, d: DirectionMasking): Html {
   const counts = Object.entries(d.masked).filter(([, n]) => n > 0);
   const what = counts.length ? counts.map(([name, n]) => `${name} ×${n}`).join(', ') : 'nothing';
-  return html`<li>${label}: ${what}${counts.length ? (d.delivered ? ' (masked on the way to the peer)' : ' (masked in the record only)') : ''}${d.recordedTruncated ? ' · recorded body truncated' : ''}</li>`;
+  // Headers always reach the peer as sent: their counts are the record's copy only.
+  const headers = Object.entries(d.headers ?? {}).filter(([, n]) => n > 0);
+  const inHeaders = headers.length ? ` · headers: ${headers.map(([name, n]) => `${name} ×${n}`).join(', ')} (masked in the record only)` : '';
+  return html`<li>${label}: ${what}${counts.length ? (d.delivered ? ' (masked on the way to the peer)' : ' (masked in the record only)') : ''}${d.recordedTruncated ? ' · recorded body truncated' : ''}${inHeaders}</li>`;
 }
 
 function credentialText(record: SessionRecord): string {

@@ -140,12 +140,15 @@ export class HttpExchangeProcessor {
     return askForBody ? this.modes.withRequestBody(answer) : answer;
   }
 
-  /** The session record of this exchange, from its request line and headers (masked with its profile). */
+  /**
+   * The session record of this exchange, from its request line and headers as they go upstream
+   * unmasked: the record masks its own copy with the profile (exchange-recording.ts).
+   */
   private openRecording(recorder: SessionRecorder, profile: MaskingProfile | undefined, credential: RecordedCredential | undefined, headers: Record<string, string>): void {
     const record = new ExchangeRecording(this.decision!, {
       method: headers[':method'] ?? '',
-      path: maskText(headers[':path'] ?? '', profile),
-      headers: maskHeaders(headers, profile),
+      path: headers[':path'] ?? '',
+      headers,
     }, recorder.startedAt, recorder.maxBodyBytes, { credential, profile });
     this.recording = { record, recorder };
   }
@@ -193,7 +196,7 @@ export class HttpExchangeProcessor {
     }
     // The record keeps what the caller got: without the headers that echoed the credential.
     const delivered = echoed.length === 0 ? headers : Object.fromEntries(Object.entries(headers).filter(([name]) => !echoed.includes(name)));
-    this.recording?.record.onResponseHeaders(maskHeaders(delivered, this.profile), this.now());
+    this.recording?.record.onResponseHeaders(delivered, this.now());
     if (request.response_headers?.end_of_stream) {
       this.progress = 'done';
       return this.modes.withoutResponseBody(headersResponse('response_headers', mutation), this.requestBody !== undefined);
@@ -302,16 +305,4 @@ function credentialHeader(credential: ResolvedCredential): { header: string; val
       throw new SluiceError('ERR_INTERNAL', `credential presentation "${String(unknown)}" cannot be sent over HTTP`);
     }
   }
-}
-
-/** Header values as the session record keeps them: masked with the target's profile, if any. */
-function maskHeaders(headers: Record<string, string>, profile: MaskingProfile | undefined): Record<string, string> {
-  if (!profile) return headers;
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = maskText(value, profile);
-  return out;
-}
-
-function maskText(text: string, profile: MaskingProfile | undefined): string {
-  return profile ? profile.maskWhole(Buffer.from(text, 'latin1')).toString('latin1') : text;
 }

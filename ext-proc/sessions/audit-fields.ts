@@ -11,7 +11,7 @@ export interface AuditKeys {
   /** secret.name, or oauth2.clientSecret.name; null when the record names no credential. */
   credentialName: string | null;
   credentialVersion: string | null;
-  /** Entry names with a count above zero in either direction, sorted, without repeats. */
+  /** Entry names with a count above zero in either direction, body or headers, sorted, without repeats. */
   masked: string[];
 }
 
@@ -19,7 +19,9 @@ export function auditKeys(record: Pick<SessionRecord, 'credential' | 'masking'>)
   const ref = secretOf(record.credential);
   const masked = new Set<string>();
   for (const side of [record.masking?.request, record.masking?.response]) {
-    for (const [name, count] of Object.entries(side?.masked ?? {})) if (count > 0) masked.add(name);
+    for (const counts of [side?.masked, side?.headers]) {
+      for (const [name, count] of Object.entries(counts ?? {})) if (count > 0) masked.add(name);
+    }
   }
   return { credentialName: ref?.name ?? null, credentialVersion: ref?.version ?? null, masked: [...masked].sort() };
 }
@@ -69,7 +71,8 @@ function checkRef(ref: unknown, where: string): string[] {
 function checkDirection(side: unknown, where: string): string[] {
   if (!isObject(side)) return [`${where} must be an object`];
   const problems: string[] = [];
-  if (!isObject(side.masked) || !Object.values(side.masked).every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) problems.push(`${where}.masked must map names to counts`);
+  if (!isCounts(side.masked)) problems.push(`${where}.masked must map names to counts`);
+  if (side.headers !== undefined && !isCounts(side.headers)) problems.push(`${where}.headers must map names to counts`);
   if (typeof side.delivered !== 'boolean') problems.push(`${where}.delivered must be a boolean`);
   if (typeof side.recordedTruncated !== 'boolean') problems.push(`${where}.recordedTruncated must be a boolean`);
   return problems;
@@ -89,14 +92,24 @@ export function copyCredential(c: RecordedCredential, text: (s: string) => strin
 }
 
 export function copyMasking(m: MaskingSummary, cut: { request: boolean; response: boolean }, text: (s: string) => string): MaskingSummary {
-  const side = (d: DirectionMasking, wasCut: boolean): DirectionMasking => {
-    const masked: Record<string, number> = {};
-    for (const [name, count] of Object.entries(d.masked)) {
-      Object.defineProperty(masked, text(name), { value: count, enumerable: true, writable: true, configurable: true });
+  const counts = (report: Readonly<Record<string, number>>): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [name, count] of Object.entries(report)) {
+      Object.defineProperty(out, text(name), { value: count, enumerable: true, writable: true, configurable: true });
     }
-    return { masked, delivered: d.delivered, recordedTruncated: d.recordedTruncated || wasCut };
+    return out;
   };
+  const side = (d: DirectionMasking, wasCut: boolean): DirectionMasking => ({
+    masked: counts(d.masked),
+    delivered: d.delivered,
+    recordedTruncated: d.recordedTruncated || wasCut,
+    ...(d.headers === undefined ? {} : { headers: counts(d.headers) }),
+  });
   return { profile: m.profile === null ? null : text(m.profile), request: side(m.request, cut.request), response: side(m.response, cut.response) };
+}
+
+function isCounts(value: unknown): boolean {
+  return isObject(value) && Object.values(value).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -247,14 +247,26 @@ function fromRow(row: SessionRow): SessionRecord {
  * Like headers, masking counts go in as [name, count] pairs: jsonb would reorder the keys, and
  * both stores must give back the same record.
  */
-type StoredMasking = Omit<MaskingSummary, 'request' | 'response'> & Record<'request' | 'response', Omit<MaskingSummary['request'], 'masked'> & { masked: [string, number][] }>;
+type StoredDirection = Omit<MaskingSummary['request'], 'masked' | 'headers'> & { masked: [string, number][]; headers?: [string, number][] };
+type StoredMasking = Omit<MaskingSummary, 'request' | 'response'> & Record<'request' | 'response', StoredDirection>;
 
 function toStoredMasking(m: MaskingSummary): StoredMasking {
-  return { profile: m.profile, request: { ...m.request, masked: Object.entries(m.request.masked) }, response: { ...m.response, masked: Object.entries(m.response.masked) } };
+  const side = (d: MaskingSummary['request']): StoredDirection => ({
+    masked: Object.entries(d.masked),
+    delivered: d.delivered,
+    recordedTruncated: d.recordedTruncated,
+    ...(d.headers === undefined ? {} : { headers: Object.entries(d.headers) }),
+  });
+  return { profile: m.profile, request: side(m.request), response: side(m.response) };
 }
 
 function fromStoredMasking(m: StoredMasking): MaskingSummary {
-  const side = (d: StoredMasking['request']) => ({ masked: Object.fromEntries(d.masked), delivered: d.delivered, recordedTruncated: d.recordedTruncated });
+  const side = (d: StoredDirection) => ({
+    masked: Object.fromEntries(d.masked),
+    delivered: d.delivered,
+    recordedTruncated: d.recordedTruncated,
+    ...(d.headers === undefined ? {} : { headers: Object.fromEntries(d.headers) }),
+  });
   return { profile: m.profile, request: side(m.request), response: side(m.response) };
 }
 

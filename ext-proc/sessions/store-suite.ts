@@ -400,6 +400,33 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         assert.equal(stored?.masking?.request.recordedTruncated, false);
       }, { maxBodyBytes: 16 }));
 
+    test('header masking counts read back in order, also after a reopen, and a value masked only in headers is found by masked', () =>
+      withStore(async (harness) => {
+        const headerOnly = sessionRecord({
+          masking: {
+            profile: 'pii',
+            request: { masked: {}, delivered: false, recordedTruncated: false, headers: { email: 1, card: 2 } },
+            response: { masked: {}, delivered: true, recordedTruncated: false, headers: { 'employee-id': 1 } },
+          },
+        }, 0);
+        const bodyOnly = sessionRecord({ masking: { profile: 'pii', request: { masked: {}, delivered: false, recordedTruncated: false }, response: { masked: { email: 1 }, delivered: true, recordedTruncated: false } } }, 1);
+        await harness.store.append(headerOnly);
+        await harness.store.append(bodyOnly);
+        const check = async (store: SessionStore) => {
+          const stored = await store.get(headerOnly.id);
+          assert.deepEqual(stored, headerOnly);
+          assert.deepEqual(Object.keys(stored?.masking?.request.headers ?? {}), ['email', 'card'], 'counts keep their order');
+          assert.equal('headers' in (await store.get(bodyOnly.id))!.masking!.response, false, 'no headers entry where none was masked');
+          assert.deepEqual(ids((await store.list({ masked: 'card' })).records), [headerOnly.id]);
+          assert.deepEqual(ids((await store.list({ masked: 'employee-id' })).records), [headerOnly.id], 'response headers count too');
+          assert.deepEqual(ids((await store.list({ masked: 'email' })).records), [bodyOnly.id, headerOnly.id]);
+        };
+        await check(harness.store);
+        await check(await harness.reopen());
+        const bad = sessionRecord({ masking: { profile: 'pii', request: { masked: {}, delivered: false, recordedTruncated: false, headers: { card: -1 } }, response: { masked: {}, delivered: true, recordedTruncated: false } } }, 2);
+        await assert.rejects(harness.store.append(bad), { code: 'ERR_SESSION_INVALID' });
+      }));
+
     test('version 1 records (written before the event shape) list, read and filter as version 2', () =>
       withStore(async (harness) => {
         const current = sessionRecord({}, 10);

@@ -223,6 +223,12 @@ export interface DirectionMasking {
   delivered: boolean;
   /** The recorded body was cut at the capture cap (or not kept at all, maxBodyBytes 0). */
   recordedTruncated: boolean;
+  /**
+   * Values masked in this direction's recorded headers (and, for the request, its path, the
+   * `:path` header), counted like `masked`. Always the record's copy only: headers reach the peer
+   * as they were sent, whatever `delivered` says of the body. Absent when none was masked.
+   */
+  headers?: MaskingReport;
 }
 
 /**

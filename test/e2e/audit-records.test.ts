@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,7 +132,9 @@ describe('audit records through real Envoy: credential versions and masking coun
     assert.ok(record);
     assert.deepEqual(record.masking, {
       profile: 'card-email',
-      request: { masked: {}, delivered: false, recordedTruncated: false },
+      // The demo upstream takes its chunks from a request header: the record masks the values
+      // whole in it (two cards, two emails); the pieces of the card split across chunks are no card.
+      request: { masked: {}, delivered: false, recordedTruncated: false, headers: { card: 2, email: 2 } },
       response: { masked: { card: seenCards, email: seenEmails }, delivered: true, recordedTruncated: true },
     });
     const response = record.events.find((e) => e.kind === 'http.response');
@@ -191,6 +194,50 @@ describe('audit records through real Envoy: credential versions and masking coun
       await client.query(`DROP SCHEMA "${schema}" CASCADE`);
       await client.end();
     }
+  });
+
+  test('card numbers and emails in request headers: the upstream gets them as sent, the record masks and counts them, --masked finds it', async () => {
+    const CARD = '4111 1111 1111 1111';
+    const SECOND = '5500-0000-0000-0004';
+    const EMAIL = 'jane.doe@example.com';
+    // node:http sends a repeated header as two lines, as a browser or proxy may.
+    const res = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
+      const req = http.request(gw.url('/api/items?case=audit-headers'), {
+        headers: { authorization: `Bearer ${alice}`, 'x-card': [CARD, SECOND], 'x-contact': `Jane <${EMAIL}>`, 'x-reflect': 'x-contact' },
+      }, (response) => {
+        const parts: Buffer[] = [];
+        response.on('data', (part: Buffer) => parts.push(part));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(parts).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.status, 200);
+    const seen = hit('case=audit-headers');
+    assert.deepEqual([seen?.headers['x-card'], seen?.headers['x-contact']], [`${CARD}, ${SECOND}`, `Jane <${EMAIL}>`], 'the caller\'s own headers reach the upstream unmasked');
+    // Response headers reach the caller as the upstream sent them (the profile masks bodies); the
+    // upstream's JSON echo of the headers is a body, so the caller got that masked.
+    assert.equal(res.headers['x-reflected'], `Jane <${EMAIL}>`);
+    assert.equal(res.text.includes(EMAIL) || res.text.includes(CARD), false, res.text);
+
+    const all = await records();
+    const record = byMarker(all, 'case=audit-headers')!;
+    assert.ok(record, 'the exchange was recorded');
+    const request = httpRequestOf(record)!;
+    assert.match(request.headers['x-card'] ?? '', /^\*{4} \*{4} \*{4} 1111, ?\*{4}-\*{4}-\*{4}-0004$/);
+    assert.equal(request.headers['x-contact'], 'Jane <[REDACTED:email]>');
+    assert.ok([undefined, '[redacted]'].includes(request.headers.authorization), 'the caller\'s token is removed before ext-proc or redacted');
+    const response = record.events.find((e) => e.kind === 'http.response');
+    assert.ok(response && response.kind === 'http.response');
+    assert.equal(response.headers['x-reflected'], 'Jane <[REDACTED:email]>', 'the record masks response headers too');
+    assert.deepEqual(record.masking?.request, { masked: {}, delivered: false, recordedTruncated: false, headers: { card: 2, email: 1 } });
+    assert.deepEqual(record.masking?.response.headers, { email: 1 });
+    const stored = JSON.stringify(record);
+    for (const value of [CARD, SECOND, EMAIL, alice]) assert.equal(stored.includes(value), false, `${value} is in the record`);
+
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/sluice.ts', 'sessions', 'list', '--masked', 'card', '--json', '--dir', sessionsDir], { cwd: REPO });
+    cliOutputs.push(stdout);
+    assert.deepEqual(JSON.parse(stdout).sessions.map((r: SessionRecord) => r.id).sort(), [byMarker(all, 'case=audit-masked')!.id, record.id].sort(), 'a card masked only in a header counts');
   });
 
   test('no record, log line or CLI output contains a secret value', async () => {
