@@ -156,4 +156,60 @@ describe('operator console: PostgreSQL explain and replay in a browser', () => {
     await collect(page);
     await context.close();
   });
+
+  test('an auditor replays a psql session: statements in order with outcomes, rows, durations, the refusal\'s SQLSTATE and code, values masked', async () => {
+    const session = [
+      'select id, name, card, email from public.customers order by id',
+      `select name from public.customers where card = '${CARD}'`,
+      'create table evil (a int)',
+      `select '${CARD}'::int`,
+      'select count(*) from public.customers',
+    ];
+    const run = await psql(dbPort, alice, session);
+    assert.match(run.stdout, /^1\|jane\|\S+ \S+ \S+ 1111\|/m, run.stderr);
+    assert.equal(run.stdout.includes(CARD) || run.stdout.includes(EMAIL), false, 'masked on the wire');
+    assert.match(run.stderr, /ERROR: .*ddl \(CREATE TABLE\)/);
+    await gw.proc!.recordingQueue!.flush();
+
+    const { page, context } = await newPerson(browser);
+    await signIn(page, consoleUrl, 'carol', ['auditors']);
+    await page.goto(`${consoleUrl}/console/sessions`);
+    await page.getByLabel('Target').selectOption('demo-db');
+    await page.getByLabel('Protocol').selectOption('postgres');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/protocol=postgres/);
+    await collect(page);
+    await page.getByRole('link', { name: /5 statements/ }).first().click();
+    await page.locator('ol.timeline').waitFor();
+    const rows = page.locator('table.query-log tbody tr');
+    assert.equal(await rows.count(), 5);
+    const texts = await rows.locator('.sql').allTextContents();
+    assert.deepEqual(texts.map((t) => t.trim().slice(0, 30)), session.map((t) => t.replace(CARD, '**** **** **** 1111').slice(0, 30)), 'in the order psql sent them, values masked');
+    assert.equal(texts.some((t) => t.includes(CARD)), false);
+    assert.deepEqual(await rows.locator('.outcome').allTextContents(), ['ok', 'ok', 'refused', 'error', 'ok']);
+    const facts = await rows.locator('[data-facts]').allTextContents();
+    assert.match(facts[0]!, /^2 rows · 4 values masked$/);
+    assert.match(facts[1]!, /^1 row$/);
+    assert.match(facts[2]!, /SQLSTATE 42501 · ERR_STATEMENT_DENIED/);
+    assert.match(facts[2]!, /ddl \(CREATE TABLE\)/, 'the refusal as the client got it');
+    assert.match(facts[3]!, /SQLSTATE 22P02/);
+    assert.match(facts[3]!, /invalid input syntax for type integer: "\*\*\*\* \*\*\*\* \*\*\*\* 1111"/, 'the server message is masked like the text');
+    for (const d of await rows.locator('[data-duration]').allTextContents()) assert.match(d, /^\d+(\.\d+)? ms$/, 'every statement has its duration');
+    assert.match((await rows.first().locator('.what').textContent()) ?? '', /read SELECT on public\.customers/);
+    const main = (await page.locator('main').textContent()) ?? '';
+    assert.match(main, /upstream user\s*app_user/);
+    await screenshot(page, 'console-replay-postgres');
+    assert.deepEqual((await axe(page)).map((v) => `${v.id}: ${v.help}`), [], 'no accessibility violations on the PostgreSQL replay');
+    await collect(page);
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: /Download the record/ }).click();
+    const json = await readFile(await (await download).path(), 'utf8');
+    seen.push(json);
+    const record = JSON.parse(json).session;
+    assert.equal(record.protocol, 'postgres');
+    assert.deepEqual(record.events.filter((e: any) => e.kind === 'pg.statement').map((e: any) => e.outcome), ['ok', 'ok', 'refused', 'error', 'ok']);
+    assert.equal(record.events.find((e: any) => e.outcome === 'refused').error.sqlstate, '42501');
+    await context.close();
+  });
 });
