@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeJwt } from 'jose';
 import type { Registry } from 'prom-client';
 import type { AdminServer } from '../common/admin-server.ts';
 import { sendError } from '../common/admin-server.ts';
@@ -9,8 +8,7 @@ import { isHttpRefusal } from '../common/http-refusal.ts';
 import type { Logger } from '../common/logger.ts';
 import { canSee } from '../ext-authz/approvals/api-auth.ts';
 import type { ApprovalStore } from '../ext-authz/approvals/types.ts';
-import type { Identity, IdentityVerifier } from '../ext-authz/identity/types.ts';
-import { explain } from '../ext-authz/policy/explain.ts';
+import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import type { CompiledPolicySet } from '../ext-authz/policy/index.ts';
 import { compileReaders } from '../ext-proc/sessions-api/readers.ts';
 import type { ApprovalFeed } from './approval-feed.ts';
@@ -19,9 +17,10 @@ import { sendAsset } from './assets.ts';
 import { BrowserSessions, type ConsoleUser } from './browser-sessions.ts';
 import { DecisionHistory, denialsByCode, maskingByRecognizer } from './decision-history.ts';
 import { ConsoleError } from './errors.ts';
+import { answerExplain, emptyExplainForm, type ConsoleTarget } from './explain-form.ts';
 import { OidcClient } from './oidc-client.ts';
 import { approvalsPage } from './pages/approvals-page.ts';
-import { explainPage, type ExplainForm } from './pages/explain-page.ts';
+import { explainPage } from './pages/explain-page.ts';
 import { errorPage, signInPage } from './pages/messages.ts';
 import { overviewPage } from './pages/overview-page.ts';
 import { replayPage } from './pages/replay-page.ts';
@@ -44,8 +43,8 @@ export interface ConsoleDeps {
   store: Pick<ApprovalStore, 'list'>;
   feed: ApprovalFeed;
   policies: () => CompiledPolicySet;
-  /** The declared targets, for the filters and the explain form. */
-  targets: () => string[];
+  /** The declared targets with their protocols: the sessions filter, and the explain form's fields per protocol. */
+  targets: () => readonly ConsoleTarget[];
   /** ext-authz's own metrics, read in process. */
   authzMetrics: Registry;
   /** ext-authz's own admin server: the approvals API that votes go through. */
@@ -202,7 +201,7 @@ export function registerConsole(admin: AdminServer, deps: ConsoleDeps): { close(
   route('GET', '/console/sessions', { kind: 'html', role: 'auditor' }, async ({ req, user, signal }) => {
     const filters = readFilters(new URL(req.url ?? '/', 'http://console.invalid').searchParams);
     const page = await services.listSessions(user.idToken, apiQuery(filters), signal);
-    return sessionsPage(user, filters, { ...page, records: page.records.map(redactRecord) }, deps.targets());
+    return sessionsPage(user, filters, { ...page, records: page.records.map(redactRecord) }, deps.targets().map((t) => t.name));
   });
   route('GET', '/console/sessions/:id', { kind: 'html', role: 'auditor' }, async ({ params, user, signal }) =>
     replayPage(user, redactRecord(await services.getSession(user.idToken, params.id ?? '', signal))));
@@ -212,18 +211,10 @@ export function registerConsole(admin: AdminServer, deps: ConsoleDeps): { close(
     res.writeHead(200, { 'content-type': 'application/json', 'content-disposition': `attachment; filename="session-${record.id}.json"`, 'content-length': Buffer.byteLength(body) }).end(body);
   });
 
-  const emptyExplain = (user: ConsoleUser): ExplainForm => ({ target: deps.targets()[0] ?? '', method: 'GET', path: '/', subject: user.identity.subject, issuer: user.identity.issuerName, groups: user.identity.groups.join(', ') });
-  route('GET', '/console/explain', { kind: 'html', role: 'policyAuthor' }, ({ user }) => explainPage(user, deps.targets(), emptyExplain(user)));
+  route('GET', '/console/explain', { kind: 'html', role: 'policyAuthor' }, ({ user }) => explainPage(user, deps.targets(), emptyExplainForm(user, deps.targets())));
   route('POST', '/console/explain', { kind: 'html', role: 'policyAuthor' }, ({ user, form }) => {
-    const input: ExplainForm = {
-      target: form.target ?? '', method: (form.method ?? 'GET').toUpperCase(), path: (form.path ?? '/').split('?')[0] || '/',
-      subject: (form.subject ?? '').trim(), issuer: (form.issuer ?? '').trim(), groups: form.groups ?? '',
-    };
-    if (!deps.targets().includes(input.target)) throw new ConsoleError('ERR_CONSOLE_INVALID', 'choose one of the declared targets');
-    const identity = form.token ? identityFromToken(form.token, input.issuer || settings.issuer) : identityFromForm(input);
-    const explanation = explain(deps.policies(), { identity, target: input.target, method: input.method, path: input.path, headers: {} });
-    // The token is used and forgotten: the page that comes back shows the claims' subject only.
-    return explainPage(user, deps.targets(), { ...input, subject: identity.subject, groups: identity.groups.join(', ') }, { explanation, subject: identity.subject });
+    const { form: shown, result } = answerExplain(form, deps.targets(), deps.policies(), settings.issuer);
+    return explainPage(user, deps.targets(), shown, result);
   });
 
   logger.info({ publicUrl: publicOrigin, issuer: settings.issuer }, 'operator console on the admin server at /console');
@@ -243,21 +234,4 @@ function totalsOf(families: MetricFamily[]): Map<string, [number, number]> {
     totals.set(String(labels.target), pair);
   }
   return totals;
-}
-
-function identityFromForm(form: ExplainForm): Identity {
-  if (form.subject === '') throw new ConsoleError('ERR_CONSOLE_INVALID', 'give a subject, or paste a token');
-  const groups = form.groups.split(',').map((g) => g.trim()).filter(Boolean);
-  return { issuerName: form.issuer, issuer: form.issuer, subject: form.subject, groups, claims: { sub: form.subject, groups }, expiresAt: Infinity };
-}
-
-function identityFromToken(token: string, issuerName: string): Identity {
-  let claims: ReturnType<typeof decodeJwt>;
-  try {
-    claims = decodeJwt(token.trim());
-  } catch {
-    throw new ConsoleError('ERR_CONSOLE_INVALID', 'the pasted token is not a JWT');
-  }
-  const groups = Array.isArray(claims.groups) ? claims.groups.filter((g): g is string => typeof g === 'string') : [];
-  return { issuerName, issuer: claims.iss ?? '', subject: claims.sub ?? '', groups, claims, expiresAt: claims.exp ?? 0 };
 }

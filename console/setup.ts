@@ -54,7 +54,7 @@ export function startConsole(setup: ConsoleSetup): { close(): void } {
     store: setup.store,
     feed: setup.feed,
     policies: () => setup.policies.current(),
-    targets: () => config.targets.filter((t) => t.protocol !== 'postgres').map((t) => t.name),
+    targets: () => config.targets.map((t) => ({ name: t.name, protocol: t.protocol })),
     authzMetrics: setup.metrics,
     approvalsUrl,
     extProcUrl,

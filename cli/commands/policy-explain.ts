@@ -1,8 +1,7 @@
 import { UsageError } from './usage-error.ts';
 import { decodeJwt } from 'jose';
-import { explain, explainDatabase, loadPolicyDir, type CompiledPolicySet, type ExplainStep } from '../../ext-authz/policy/index.ts';
+import { explain, loadPolicyDir, type CompiledPolicySet, type ExplainStep } from '../../ext-authz/policy/index.ts';
 import type { Identity } from '../../ext-authz/identity/types.ts';
-import type { StatementAnalysis } from '../../ext-authz/check-input.ts';
 import type { Command } from './types.ts';
 import { parse, REPO_POLICIES } from './common.ts';
 
@@ -66,36 +65,17 @@ interface PostgresExplainOptions {
 }
 
 /**
- * A login (no --sql) or a statement text. The text is analysed with the same parser ext-authz
- * uses (libpg_query), and the content guardrails run first, as they do in the service; an
- * unparsable text or a guardrail hit is a deny with the code the client would get.
+ * A login (no --sql) or a statement text, decided by the same core the console uses
+ * (ext-authz/protocols/postgres/explain-statement.ts); this only prints it.
  */
 async function explainPostgres(set: CompiledPolicySet, identity: Identity, options: PostgresExplainOptions): Promise<number> {
   if (!options.user || !options.database) throw new UsageError('--user and --database are required to explain a PostgreSQL login or statement');
-  const login = { identity, target: options.target, user: options.user, database: options.database };
-  let summary: { effect: string; rule: string | null; code: string | null; message: string };
-  let trace: ExplainStep[] = [];
-  let analysis: StatementAnalysis | null = null;
-  const guardrail = options.sql === undefined ? null
-    : set.checkContent({ target: options.target, path: '', query: '', headers: {}, body: Buffer.from(options.sql, 'utf8') });
-  if (options.sql !== undefined) {
-    // Loaded only here: the parser's WASM module is compiled when it loads.
-    const { analyzeStatement } = await import('../../ext-authz/protocols/postgres/statement.ts');
-    analysis = analyzeStatement(options.sql);
-  }
-  if (guardrail !== null) {
-    summary = { effect: 'deny', rule: null, code: 'ERR_GUARDRAIL_BLOCKED', message: `the statement is blocked by guardrail "${guardrail}"` };
-  } else if (analysis !== null && !analysis.ok) {
-    summary = { effect: 'deny', rule: null, code: analysis.code, message: analysis.message };
-  } else {
-    const result = explainDatabase(set, { ...login, statements: analysis === null ? null : analysis.statements });
-    const d = result.decision;
-    summary = { effect: d.decision.effect, rule: d.decision.rule, code: d.denial?.code ?? null, message: d.denial?.message ?? d.decision.reason };
-    trace = result.trace;
-  }
-  const statements = analysis !== null && analysis.ok ? analysis.statements : null;
+  // Loaded only here: the parser's WASM module is compiled when it loads.
+  const { explainPostgresStatement } = await import('../../ext-authz/protocols/postgres/explain-statement.ts');
+  const result = explainPostgresStatement(set, { identity, target: options.target, user: options.user, database: options.database, sql: options.sql ?? null });
+  const { decision: summary, statements, normalized, trace } = result;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ decision: summary, statements, normalized: analysis?.ok ? analysis.normalized : null, trace }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ decision: summary, statements, normalized, trace }, null, 2)}\n`);
   } else {
     const what = options.sql === undefined ? 'login' : 'statement';
     process.stdout.write(`${summary.effect.toUpperCase()}  ${identity.subject} ${what} as "${options.user}" to "${options.database}" on ${options.target}\n`);

@@ -1,5 +1,6 @@
-// The console's only script: the live approvals list. Everything a request carries is put on the
-// page with textContent, never as markup. Served from the admin port, under a CSP of script-src 'self'.
+// The console's only script: the live approvals list, and the explain form's field sets. Everything
+// a request carries is put on the page with textContent, never as markup. Served from the admin
+// port, under a CSP of script-src 'self'.
 'use strict';
 (function () {
   const table = document.querySelector('[data-approvals-live]');
@@ -149,4 +150,23 @@
     feedState.textContent = 'Reconnecting…';
     feedState.className = 'feed down';
   });
+})();
+
+// The explain form has a field set per protocol; the server reads the one of the chosen target's
+// protocol, so without this script both stay visible and the form still works. With it, only the
+// set that applies is shown (a hidden set is also disabled, so its fields are not sent).
+(function () {
+  const target = document.querySelector('form.explain #target');
+  if (!target) return;
+  const sets = document.querySelectorAll('form.explain fieldset[data-protocol]');
+  function show() {
+    const protocol = target.selectedOptions[0]?.dataset.protocol ?? 'http';
+    for (const set of sets) {
+      const applies = set.dataset.protocol === protocol;
+      set.hidden = !applies;
+      set.disabled = !applies;
+    }
+  }
+  target.addEventListener('change', show);
+  show();
 })();

@@ -1,7 +1,8 @@
-import type { CapturedBody, DirectionMasking, RecordedHeaders, SessionEvent, SessionRecord } from '../../ext-proc/sessions/types.ts';
+import type { CapturedBody, DirectionMasking, PgStatementEvent, RecordedHeaders, SessionEvent, SessionRecord } from '../../ext-proc/sessions/types.ts';
 import type { ConsoleUser } from '../browser-sessions.ts';
 import { html, type Html } from '../html.ts';
 import { layout } from './layout.ts';
+import { queryLog } from './query-log.ts';
 import { utc } from './sessions-page.ts';
 
 /**
@@ -11,7 +12,7 @@ import { utc } from './sessions-page.ts';
  * record passed in has already been through redactRecord.
  */
 export function replayPage(user: ConsoleUser, record: SessionRecord): string {
-  const events = collapseBodyChunks(record.events);
+  const events = collapse(record.events);
   return layout({
     title: `Session ${record.summary || record.id}`,
     user,
@@ -29,14 +30,26 @@ ${record.masking ? html`<h2>Masking</h2><p>Profile <strong>${record.masking.prof
   });
 }
 
-type Shown = SessionEvent | { kind: 'body.chunks'; at: number; direction: 'request' | 'response'; chunks: number; bytes: number; lastAt: number };
+type Shown =
+  | SessionEvent
+  | { kind: 'body.chunks'; at: number; direction: 'request' | 'response'; chunks: number; bytes: number; lastAt: number }
+  | { kind: 'pg.log'; at: number; first: number; statements: PgStatementEvent[] };
 
-/** Consecutive body chunks in one direction become one entry: a stream of 1,000 chunks is one line, not a thousand. */
-function collapseBodyChunks(events: readonly SessionEvent[]): Shown[] {
+/**
+ * Consecutive body chunks in one direction become one entry: a stream of 1,000 chunks is one line,
+ * not a thousand. Consecutive statements become one query log (a table), numbered across the
+ * session, which is how an auditor reads a database session.
+ */
+function collapse(events: readonly SessionEvent[]): Shown[] {
   const out: Shown[] = [];
+  let numbered = 0;
   for (const event of events) {
     const last = out[out.length - 1];
-    if (event.kind === 'body' && last?.kind === 'body.chunks' && last.direction === event.direction) {
+    if (event.kind === 'pg.statement') {
+      numbered++;
+      if (last?.kind === 'pg.log') last.statements.push(event);
+      else out.push({ kind: 'pg.log', at: event.at, first: numbered, statements: [event] });
+    } else if (event.kind === 'body' && last?.kind === 'body.chunks' && last.direction === event.direction) {
       last.chunks++;
       last.bytes += event.bytes;
       last.lastAt = event.at;
@@ -60,11 +73,11 @@ function entry(start: number, event: Shown): Html {
       return html`<li class="ev approval">${offset}<h3>Approval <code>${event.approvalId}</code></h3><p>held ${event.waitMs} ms</p></li>`;
     case 'pg.login':
       return html`<li class="ev pg-login">${offset}<h3>Database login</h3><p>as <code>${event.user}</code> on <code>${event.database}</code>, upstream user <code>${event.upstreamUser}</code>${event.applicationName ? html`, application ${event.applicationName}` : ''}</p></li>`;
+    case 'pg.log':
+      return queryLog(start, event.first, event.statements);
     case 'pg.statement':
-      return html`<li class="ev pg-statement ${event.outcome}">${offset}<h3>Statement (${event.protocol}) <span class="outcome ${event.outcome}">${event.outcome}</span></h3>
-<pre class="sql">${event.text}</pre>${event.truncated ? html`<p class="truncated">Truncated: the statement was longer than the record keeps.</p>` : ''}
-${event.params?.length ? html`<p>Parameters: ${event.params.map((p) => html`<code>${p}</code> `)}</p>` : ''}
-<p>${event.durationMs} ms${event.tag ? html` · ${event.tag}` : ''}${event.rows !== undefined ? html` · ${event.rows} rows` : ''}${event.masked ? html` · ${event.masked} values masked` : ''}${event.code ? html` · <code>${event.code}</code>` : ''}${event.error ? html` · ${event.error.sqlstate} ${event.error.message}` : ''}</p></li>`;
+      // Gathered into pg.log above; kept so a new event kind fails to compile here.
+      return html``;
     case 'end':
       return html`<li class="ev end">${offset}<h3>End</h3>${event.reason ? html`<p>${event.reason}</p>` : ''}</li>`;
     case 'error':

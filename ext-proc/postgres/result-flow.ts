@@ -165,7 +165,10 @@ export class ResultFlow {
         this.copy = null;
         this.options.context?.error();
         const fields = decodeFields(frame);
-        this.options.log.error(fields.get('C') ?? 'XX000', fields.get('M') ?? '');
+        // A server message can quote values ("invalid input syntax for type integer: \"4111 …\""):
+        // the record keeps it masked like the statement text it came from.
+        const message = fields.get('M') ?? '';
+        this.options.log.error(fields.get('C') ?? 'XX000', this.options.maskers ? this.options.maskers.text(message) : message);
         return;
       }
       case B.ReadyForQuery:

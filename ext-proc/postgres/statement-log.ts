@@ -56,13 +56,14 @@ export class StatementLog {
     if (this.open[0]?.endsAt === 'complete') this.finish('ok');
   }
 
+  /** ErrorResponse. The message is as the record keeps it (masked by the session's profile). */
   error(sqlstate: string, message: string): void {
     const head = this.open[0];
     if (head === undefined) return;
-    if (head.event.outcome !== 'refused') {
-      head.event.error = { sqlstate, message };
-      head.event.outcome = 'error';
-    }
+    // A refused statement was sent as one that makes the server raise the refusal: this error is
+    // that refusal, what the client got (an auditor needs its SQLSTATE), and the outcome stays refused.
+    head.event.error = { sqlstate, message };
+    if (head.event.outcome !== 'refused') head.event.outcome = 'error';
     head.failed = true;
     if (head.endsAt === 'complete') this.finish(head.event.outcome === 'refused' ? 'refused' : 'error');
     // Everything else up to Sync is skipped by the server.

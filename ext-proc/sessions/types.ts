@@ -133,6 +133,7 @@ export interface PgStatementEvent {
   rows?: number;
   /** The server's command tag(s), e.g. "SELECT 3". */
   tag?: string;
+  /** The server's ErrorResponse (message masked like the text); for `refused`, the refusal the gateway made it raise. */
   error?: { sqlstate: string; message: string };
   code?: string;
   approvalId?: string;
