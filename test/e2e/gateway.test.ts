@@ -153,6 +153,9 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
     assert.equal(ready.status, 200, JSON.stringify(report));
     assert.deepEqual(report.checks.map((c) => c.name).sort(), ['envoy', 'ext-authz', 'ext-proc', 'gateway']);
     assert.equal((await fetch(gw.admin('/healthz'))).status, 200);
+    // The startup banner names every port the unit listens on (issue #10: "lists every port").
+    const banner = gw.output().slice(gw.output().indexOf('Sluice gateway is up'));
+    for (const [name, port] of Object.entries(gw.ports)) assert.match(banner, new RegExp(`:${port}\\b`), `the banner names ${name} (:${port})`);
 
     const token = await gw.token('alice', ['engineering']);
     const ok = await get(gw, '/api/hello', token);
