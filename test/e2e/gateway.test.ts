@@ -47,7 +47,7 @@ interface Gateway {
   stop(): Promise<void>;
 }
 
-async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolean } = {}): Promise<Gateway> {
+async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolean; processGroup?: boolean } = {}): Promise<Gateway> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-gateway-e2e-'));
   cpSync(path.join(ROOT, 'policies'), path.join(dir, 'policies'), { recursive: true });
   if (opts.brokenPolicy) writeFileSync(path.join(dir, 'policies', 'zz-broken.yaml'), 'policies:\n  - name: broken\n    targets: [demo-api]\n    rules: [{ effect: maybe }]\n');
@@ -79,6 +79,8 @@ async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolea
   const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'cli/sluice.ts'), 'gateway', '--config', path.join(dir, 'sluice.yaml')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as a shell gives a foreground job: Ctrl-C signals the whole group.
+    detached: opts.processGroup === true,
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -253,6 +255,24 @@ test('sluice gateway: SIGTERM lets in-flight streams finish up to the drain dead
     assert.equal(code, 0);
     assert.ok(tookMs >= 3500 && tookMs < 15_000, `stopped after the 4 s deadline, took ${tookMs} ms`);
     assert.match(gw.output(), /drain deadline passed; cutting what is left/);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('sluice gateway: Ctrl-C (SIGINT to the whole process group) drains like SIGTERM; the children are not killed under it', { timeout: 120_000 }, async () => {
+  const gw = await startGateway({ drainTimeout: '4s', processGroup: true });
+  try {
+    const token = await gw.token('alice', ['engineering']);
+    const short = stream(gw, token, ['s1', 's2', 's3', 's4', 's5', 's6'], 300);
+    await short.firstChunk;
+    process.kill(-gw.child.pid!, 'SIGINT');
+    const result = await short.done;
+    assert.equal(result.body, 's1s2s3s4s5s6');
+    assert.equal(result.complete, true, 'the in-flight stream finished whole');
+    assert.equal(await gw.exited, 0);
+    assert.match(gw.output(), /draining: listeners closed/);
+    assert.doesNotMatch(gw.output(), /exited; restarting|drain failed/, 'no child died under the drain');
   } finally {
     await gw.stop();
   }
