@@ -147,7 +147,7 @@ function stream(gw: Gateway, token: string, chunks: string[], delayMs: number): 
   return { firstChunk, done };
 }
 
-test('sluice gateway: ready, serves, restarts a killed ext-proc while failing closed, passes the approvals API on', { timeout: 120_000 }, async () => {
+test('sluice gateway: ready, serves, restarts a killed ext-proc while failing closed, passes the approvals API on, restarts a killed Envoy', { timeout: 120_000 }, async () => {
   const gw = await startGateway();
   try {
     const ready = await fetch(gw.admin('/readyz'));
@@ -204,6 +204,7 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
     assert.equal((await get(gw, '/api/hello', token)).status, 200);
     assert.ok(!gw.output().includes(SECRET), 'the secret is in no log line');
 
+
     // One /metrics page for the unit: the gateway's families and both children's, by service,
     // parsed as Prometheus would; with Envoy's own page it serves every name the dashboard reads.
     const page = await scrape(gw.admin('/metrics'));
@@ -221,6 +222,20 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
       assert.ok(!text.includes(SECRET), 'no secret on /metrics');
       assert.ok(!text.includes(token), 'no token on /metrics');
     }
+
+    // Envoy too (last: its own stats start over): restarted on the same bootstrap (same ports),
+    // on the latest generated resources.
+    const envoyBefore = (await status(gw)).find((c) => c.name === 'envoy')!;
+    process.kill(envoyBefore.pid!, 'SIGKILL');
+    const envoyBack = await waitFor(async () => {
+      const envoy = (await status(gw)).find((c) => c.name === 'envoy')!;
+      return envoy.state === 'running' && envoy.pid !== envoyBefore.pid ? envoy : undefined;
+    }, 20_000, 100);
+    assert.equal(envoyBack.value?.restarts, 1);
+    await waitFor(async () => (await fetch(gw.admin('/readyz'))).status === 200, 20_000, 100);
+    assert.equal((await get(gw, '/api/hello', token)).status, 200);
+    const restarted = await scrape(gw.admin('/metrics'));
+    assert.equal(sampleValue(restarted.families, 'sluice_gateway_child_restarts_total', { child: 'envoy' }), 1);
   } finally {
     await gw.stop();
   }
