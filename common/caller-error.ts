@@ -9,6 +9,7 @@ export const ENVOY_STATUS_NAME = {
   403: 'Forbidden',
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
+  431: 'RequestHeaderFieldsTooLarge',
   500: 'InternalServerError',
   502: 'BadGateway',
   503: 'ServiceUnavailable',

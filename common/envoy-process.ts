@@ -17,6 +17,11 @@ export interface EnvoyStartOptions {
   startTimeoutMs?: number;
   /** More Envoy flags, e.g. ['--component-log-level', 'ext_proc:debug'] while investigating. */
   extraArgs?: string[];
+  /**
+   * Runs Envoy in a process group of its own, so a signal to the caller's group (Ctrl-C in a
+   * terminal) does not reach it: the caller drains and stops it (sluice gateway).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningEnvoy {
@@ -62,7 +67,7 @@ export async function startEnvoy(options: EnvoyStartOptions): Promise<RunningEnv
     '--concurrency', String(options.concurrency ?? 1),
     '--log-level', options.logLevel ?? 'warn',
     ...(options.extraArgs ?? []),
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownProcessGroup === true });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exited: number | null = null;

@@ -27,6 +27,10 @@ export async function startNodeChild(options: NodeChildOptions): Promise<ChildRu
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', TSX, SLUICE_CLI, ...options.args], {
     env: options.env ?? process.env,
     stdio: ['ignore', 'inherit', 'inherit'],
+    // A process group of its own: Ctrl-C signals the terminal's whole foreground group, and a
+    // child that stopped on it would be restarted (or missing) while the gateway drains. The
+    // gateway alone decides when its children stop.
+    detached: true,
   });
   let exit: { code: number | null; signal: string | null } | undefined;
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {

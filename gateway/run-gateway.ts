@@ -103,7 +103,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     cleanups.push(() => configStore.close());
 
     let bootstrap = '';
-    const envoy = new Supervised<EnvoyRun>({ name: 'envoy', logger, backoff: backoff(), start: async () => envoyRun(await startEnvoy({ binary: options.binary, config: bootstrap })) });
+    const envoy = new Supervised<EnvoyRun>({ name: 'envoy', logger, backoff: backoff(), start: async () => envoyRun(await startEnvoy({ binary: options.binary, config: bootstrap, ownProcessGroup: true })) });
     const children = [authz, proc, envoy] as const;
     const status = (): ChildStatus[] => children.map((child) => child.status());
     const registry = createServiceRegistry('gateway');

@@ -1,3 +1,4 @@
+import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +32,10 @@ export const DECISION_LOG_FLUSH_MS = 1000;
  */
 export function serviceLoggers(config: SluiceConfig, name: string): { logger: Logger; decisionLog: Logger; flush(): void } {
   const logger = createLogger(name, { level: config.log.level });
-  const dest = config.log.decisionLog === 'stdout' ? 1 : path.resolve(config.baseDir, config.log.decisionLog);
-  const destination = pino.destination({ dest, mkdir: dest !== 1, sync: false, minLength: 4096 });
+  // The file is opened here, synchronously: opened asynchronously (pino's default), a crash before
+  // the open completed lost every buffered line, since the exit flush had nothing to write to.
+  const dest = config.log.decisionLog === 'stdout' ? 1 : openForAppend(path.resolve(config.baseDir, config.log.decisionLog));
+  const destination = pino.destination({ dest, sync: false, minLength: 4096 });
   // No redaction pass here: decision lines are built field by field from non-secret values
   // (ext-authz/decision-log.ts), and scanning every line for secret paths cost ~5% of a check.
   const decisionLog = pino({ name: 'decision', level: 'info', base: { log: 'decision' } }, destination);
@@ -47,6 +50,11 @@ export function serviceLoggers(config: SluiceConfig, name: string): { logger: Lo
   timer.unref();
   process.once('exit', flush);
   return { logger, decisionLog, flush };
+}
+
+function openForAppend(file: string): number {
+  mkdirSync(path.dirname(file), { recursive: true });
+  return openSync(file, 'a');
 }
 
 /** Runs `stop` once on SIGINT/SIGTERM, then exits. */

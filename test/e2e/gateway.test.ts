@@ -47,7 +47,7 @@ interface Gateway {
   stop(): Promise<void>;
 }
 
-async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolean } = {}): Promise<Gateway> {
+async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolean; processGroup?: boolean } = {}): Promise<Gateway> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-gateway-e2e-'));
   cpSync(path.join(ROOT, 'policies'), path.join(dir, 'policies'), { recursive: true });
   if (opts.brokenPolicy) writeFileSync(path.join(dir, 'policies', 'zz-broken.yaml'), 'policies:\n  - name: broken\n    targets: [demo-api]\n    rules: [{ effect: maybe }]\n');
@@ -79,6 +79,8 @@ async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolea
   const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'cli/sluice.ts'), 'gateway', '--config', path.join(dir, 'sluice.yaml')], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as a shell gives a foreground job: Ctrl-C signals the whole group.
+    detached: opts.processGroup === true,
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -145,7 +147,7 @@ function stream(gw: Gateway, token: string, chunks: string[], delayMs: number): 
   return { firstChunk, done };
 }
 
-test('sluice gateway: ready, serves, restarts a killed ext-proc while failing closed, passes the approvals API on', { timeout: 120_000 }, async () => {
+test('sluice gateway: ready, serves, restarts a killed ext-proc while failing closed, passes the approvals API on, restarts a killed Envoy', { timeout: 120_000 }, async () => {
   const gw = await startGateway();
   try {
     const ready = await fetch(gw.admin('/readyz'));
@@ -153,6 +155,9 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
     assert.equal(ready.status, 200, JSON.stringify(report));
     assert.deepEqual(report.checks.map((c) => c.name).sort(), ['envoy', 'ext-authz', 'ext-proc', 'gateway']);
     assert.equal((await fetch(gw.admin('/healthz'))).status, 200);
+    // The startup banner names every port the unit listens on (issue #10: "lists every port").
+    const banner = gw.output().slice(gw.output().indexOf('Sluice gateway is up'));
+    for (const [name, port] of Object.entries(gw.ports)) assert.match(banner, new RegExp(`:${port}\\b`), `the banner names ${name} (:${port})`);
 
     const token = await gw.token('alice', ['engineering']);
     const ok = await get(gw, '/api/hello', token);
@@ -199,6 +204,7 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
     assert.equal((await get(gw, '/api/hello', token)).status, 200);
     assert.ok(!gw.output().includes(SECRET), 'the secret is in no log line');
 
+
     // One /metrics page for the unit: the gateway's families and both children's, by service,
     // parsed as Prometheus would; with Envoy's own page it serves every name the dashboard reads.
     const page = await scrape(gw.admin('/metrics'));
@@ -216,6 +222,20 @@ test('sluice gateway: ready, serves, restarts a killed ext-proc while failing cl
       assert.ok(!text.includes(SECRET), 'no secret on /metrics');
       assert.ok(!text.includes(token), 'no token on /metrics');
     }
+
+    // Envoy too (last: its own stats start over): restarted on the same bootstrap (same ports),
+    // on the latest generated resources.
+    const envoyBefore = (await status(gw)).find((c) => c.name === 'envoy')!;
+    process.kill(envoyBefore.pid!, 'SIGKILL');
+    const envoyBack = await waitFor(async () => {
+      const envoy = (await status(gw)).find((c) => c.name === 'envoy')!;
+      return envoy.state === 'running' && envoy.pid !== envoyBefore.pid ? envoy : undefined;
+    }, 20_000, 100);
+    assert.equal(envoyBack.value?.restarts, 1);
+    await waitFor(async () => (await fetch(gw.admin('/readyz'))).status === 200, 20_000, 100);
+    assert.equal((await get(gw, '/api/hello', token)).status, 200);
+    const restarted = await scrape(gw.admin('/metrics'));
+    assert.equal(sampleValue(restarted.families, 'sluice_gateway_child_restarts_total', { child: 'envoy' }), 1);
   } finally {
     await gw.stop();
   }
@@ -250,6 +270,24 @@ test('sluice gateway: SIGTERM lets in-flight streams finish up to the drain dead
     assert.equal(code, 0);
     assert.ok(tookMs >= 3500 && tookMs < 15_000, `stopped after the 4 s deadline, took ${tookMs} ms`);
     assert.match(gw.output(), /drain deadline passed; cutting what is left/);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('sluice gateway: Ctrl-C (SIGINT to the whole process group) drains like SIGTERM; the children are not killed under it', { timeout: 120_000 }, async () => {
+  const gw = await startGateway({ drainTimeout: '4s', processGroup: true });
+  try {
+    const token = await gw.token('alice', ['engineering']);
+    const short = stream(gw, token, ['s1', 's2', 's3', 's4', 's5', 's6'], 300);
+    await short.firstChunk;
+    process.kill(-gw.child.pid!, 'SIGINT');
+    const result = await short.done;
+    assert.equal(result.body, 's1s2s3s4s5s6');
+    assert.equal(result.complete, true, 'the in-flight stream finished whole');
+    assert.equal(await gw.exited, 0);
+    assert.match(gw.output(), /draining: listeners closed/);
+    assert.doesNotMatch(gw.output(), /exited; restarting|drain failed/, 'no child died under the drain');
   } finally {
     await gw.stop();
   }

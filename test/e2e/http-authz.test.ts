@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -91,6 +92,31 @@ describe('HTTP path through real Envoy: ext-authz', () => {
       assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/, `${name}: WWW-Authenticate`);
       assert.ok(!res.text.includes(token), `${name}: token not echoed`);
       assert.equal(upstreamHitsFor(`case=bad-${name}`), 0, `${name}: upstream untouched`);
+    }
+  });
+
+  /** One raw HTTP/1.1 request and whatever comes back before the connection closes ('' if nothing). */
+  function rawRequest(head: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(gw.envoy.httpPort, '127.0.0.1', () => socket.write(head));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+    });
+  }
+  const bodyOf = (text: string) => JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+
+  test('headers past Envoy\'s limit: 431 ERR_HEADERS_TOO_LARGE with the JSON body, not a connection closed without an answer', async () => {
+    // 200 KB: past envoy.maxRequestHeadersKb (128), as a header of its own and as a bearer token.
+    const big = 'a'.repeat(200 * 1024);
+    for (const [name, header] of [['header', `x-big: ${big}`], ['token', `authorization: Bearer ${big}.b.c`]] as const) {
+      const text = await rawRequest(`GET /api/hello?case=too-large-${name} HTTP/1.1\r\nhost: localhost\r\n${header}\r\nconnection: close\r\n\r\n`);
+      assert.match(text, /^HTTP\/1\.1 431 /, `${name}: got ${JSON.stringify(text.slice(0, 80))}`);
+      assert.match(text, /\r\ncontent-type: application\/json\r\n/i, `${name}: JSON`);
+      assert.equal(bodyOf(text).error.code, 'ERR_HEADERS_TOO_LARGE', name);
+      assert.ok(!text.includes(big), `${name}: nothing of the header echoed`);
+      assert.equal(upstreamHitsFor(`case=too-large-${name}`), 0);
     }
   });
 

@@ -53,6 +53,22 @@ describe('streaming response masking through real Envoy', () => {
     assert.equal(res.headers.get('content-length'), null, 'the length changed, so it is not announced');
   });
 
+  test('JSON: values hidden behind string escapes are masked as a JSON reader decodes them, split inside an escape too', async () => {
+    // "\u0034" is "4", "\u0040" is "@": JSON.parse gives the caller a card and an email the
+    // raw bytes do not show.
+    const body = '{"card":"\\u0034111 1111 1111 1111","email":"jane\\u0040example.com","ok":true}';
+    const cut = body.indexOf('0034') + 2;
+    const cut2 = body.indexOf('u0040') + 3;
+    const res = await streamed('json-escapes', [body.slice(0, cut), body.slice(cut, cut2), body.slice(cut2)], { 'x-demo-content-type': 'application/json' });
+    assert.equal(res.status, 200);
+    const parsed = JSON.parse(res.text) as { card: string; email: string; ok: boolean };
+    assert.ok(!parsed.card.includes('4111 1111 1111 1111'), res.text);
+    assert.match(parsed.card, /1111$/, 'keep-last-4 applied to the decoded value');
+    assert.ok(!parsed.email.includes('jane@example.com'), res.text);
+    assert.ok(!res.text.includes('jane\\u0040example.com'), res.text);
+    assert.equal(parsed.ok, true, 'the rest is intact and the body is still valid JSON');
+  });
+
   test('a gzip-compressed response is decoded and masked, never passed through', async () => {
     const res = await streamed('gzip', ['{"email":"grace@exam', 'ple.com","n":1}'], { 'x-demo-gzip': '1' });
     assert.equal(res.status, 200);

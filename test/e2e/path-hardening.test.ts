@@ -34,22 +34,28 @@ function rawGet(port: number, target: Buffer, token: string | undefined): Promis
   });
 }
 
-/** Who refuses the path: ext-authz with its reason, Envoy with a bare 400, or Envoy by closing the connection. */
-type Refusal = { by: 'sluice'; reason: string } | { by: 'envoy-400' } | { by: 'envoy-close' };
+/**
+ * Who refuses the path: ext-authz with its reason, or Envoy itself (normalize_path and
+ * path_with_escaped_slashes_action, or its HTTP/1 codec) with the JSON body the generated
+ * local_reply_config gives it, its response code detail as the reason.
+ */
+type Refusal = { by: 'sluice'; reason: string } | { by: 'envoy'; code: string; reason: string };
 
 const sluice = (reason: string): Refusal => ({ by: 'sluice', reason });
-const ENVOY_400: Refusal = { by: 'envoy-400' };
-const ENVOY_CLOSE: Refusal = { by: 'envoy-close' };
+const ENVOY_NORMALISATION: Refusal = { by: 'envoy', code: 'ERR_PATH_AMBIGUOUS', reason: 'path_normalization_failed' };
+const envoyCodec = (reason: string): Refusal => ({ by: 'envoy', code: 'ERR_REQUEST_MALFORMED', reason });
 
 // What each case got through Envoy 1.40 with normalize_path, merge_slashes and
 // path_with_escaped_slashes_action: REJECT_REQUEST (measured; the `sluice` ones Envoy passed on).
+// Before the local replies, Envoy's were a 400 with an empty body, and the codec's were lost
+// (ext_proc in the chain of a request without headers): the connection closed without an answer.
 const CASES: [string, Buffer, Refusal][] = [
   ['double encoding of dot-segments', Buffer.from('/api/%252e%252e/admin'), sluice('double-encoding')],
   ['triple encoding', Buffer.from('/api/%25252e%25252e/admin'), sluice('double-encoding')],
   ['double-encoded slash', Buffer.from('/api/..%252fadmin'), sluice('double-encoding')],
-  ['encoded slash', Buffer.from('/api/..%2fadmin'), ENVOY_400],
-  ['encoded backslash', Buffer.from('/api/..%5cadmin'), ENVOY_400],
-  ['encoded NUL', Buffer.from('/api/a%00b'), ENVOY_400],
+  ['encoded slash', Buffer.from('/api/..%2fadmin'), ENVOY_NORMALISATION],
+  ['encoded backslash', Buffer.from('/api/..%5cadmin'), ENVOY_NORMALISATION],
+  ['encoded NUL', Buffer.from('/api/a%00b'), ENVOY_NORMALISATION],
   ['encoded control character', Buffer.from('/api/a%01b'), sluice('encoded-control')],
   ['encoded CRLF', Buffer.from('/api/a%0d%0ab'), sluice('encoded-control')],
   ['encoded DEL', Buffer.from('/api/a%7fb'), sluice('encoded-control')],
@@ -64,10 +70,10 @@ const CASES: [string, Buffer, Refusal][] = [
   ['IIS %u escape', Buffer.from('/api/%u002e%u002e/admin'), sluice('invalid-escape')],
   ['path parameter', Buffer.from('/api/a;jsessionid=1'), sluice('path-parameter')],
   ['path parameter mid-path', Buffer.from('/api/a;x=1/b'), sluice('path-parameter')],
-  ['raw NUL', Buffer.from('/api/a\x00b', 'latin1'), ENVOY_CLOSE],
-  ['raw control character', Buffer.from('/api/a\x01b', 'latin1'), ENVOY_CLOSE],
-  ['raw overlong UTF-8 dots', Buffer.from('/api/\xc0\xae\xc0\xae/admin', 'latin1'), ENVOY_CLOSE],
-  ['raw non-ASCII', Buffer.from('/api/caf\xc3\xa9', 'latin1'), ENVOY_CLOSE],
+  ['raw NUL', Buffer.from('/api/a\x00b', 'latin1'), envoyCodec('http1.invalid_characters')],
+  ['raw control character', Buffer.from('/api/a\x01b', 'latin1'), envoyCodec('http1.invalid_characters')],
+  ['raw overlong UTF-8 dots', Buffer.from('/api/\xc0\xae\xc0\xae/admin', 'latin1'), envoyCodec('http1.codec_error')],
+  ['raw non-ASCII', Buffer.from('/api/caf\xc3\xa9', 'latin1'), envoyCodec('http1.codec_error')],
 ];
 
 describe('path hardening through real Envoy', () => {
@@ -86,7 +92,7 @@ describe('path hardening through real Envoy', () => {
   const get = (target: string | Buffer, withToken = true) => rawGet(gw.envoy.httpPort, Buffer.isBuffer(target) ? target : Buffer.from(target), withToken ? token : undefined);
 
   for (const [name, target, refusal] of CASES) {
-    test(`${name}: ${refusal.by === 'sluice' ? `400 ERR_PATH_AMBIGUOUS (${refusal.reason})` : refusal.by}, never upstream`, async () => {
+    test(`${name}: ${refusal.by === 'sluice' ? `400 ERR_PATH_AMBIGUOUS (${refusal.reason})` : `Envoy: 400 ${refusal.code} (${refusal.reason})`}, never upstream`, async () => {
       const before = gw.upstream.seen.length;
       const res = await get(target);
       switch (refusal.by) {
@@ -98,13 +104,13 @@ describe('path hardening through real Envoy', () => {
           assert.ok(typeof body.request_id === 'string' && body.request_id !== '');
           break;
         }
-        case 'envoy-400':
+        case 'envoy': {
+          assert.ok(!res.closedWithoutAnswer, 'an answer, not a closed connection');
           assert.equal(res.status, 400);
-          assert.equal(res.body, '', 'Envoy refuses it itself, before ext-authz');
+          const body = JSON.parse(res.body);
+          assert.deepEqual([body.error.code, body.reason], [refusal.code, refusal.reason], 'Envoy refuses it itself, before ext-authz, with the JSON body');
           break;
-        case 'envoy-close':
-          assert.ok(res.closedWithoutAnswer, `Envoy closed the connection (got ${res.status})`);
-          break;
+        }
       }
       assert.equal(gw.upstream.seen.length, before, 'the upstream never saw it');
     });

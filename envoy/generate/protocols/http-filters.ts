@@ -1,5 +1,6 @@
 import { EXT_AUTHZ_CLUSTER, EXT_PROC_CLUSTER } from '../resource-types.ts';
 import type { EnvoyObject, GeneratorInput } from '../types.ts';
+import { localReplyConfig } from './http-local-replies.ts';
 
 export const EXT_AUTHZ_FILTER = 'envoy.filters.http.ext_authz';
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
@@ -24,10 +25,10 @@ export function httpConnectionManager(input: GeneratorInput, routes: EnvoyObject
     path_with_escaped_slashes_action: 'REJECT_REQUEST',
     // Virtual hosts match on the name alone, so "api.example.com:10000" finds "api.example.com".
     strip_any_host_port: true,
-    // Over this, Envoy (HTTP/1) closes the connection without an answer (measured: 61 KB past the
-    // 60 KB default got an empty reply). Raised so an oversized bearer token (e.g. 100 KB) reaches
-    // ext-authz, which refuses it with 401 ERR_TOKEN_TOO_LARGE and the JSON body.
+    // Raised from Envoy's 60 KB so an oversized bearer token (e.g. 100 KB) reaches ext-authz,
+    // which refuses it with 401 ERR_TOKEN_TOO_LARGE; past it, Envoy answers 431 (local_reply_config).
     max_request_headers_kb: input.envoy.maxRequestHeadersKb,
+    local_reply_config: localReplyConfig(input),
     ...routes,
     http_filters: [extAuthzFilter(input), extProcFilter(), { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
   };
@@ -49,9 +50,19 @@ function extAuthzFilter(input: GeneratorInput): EnvoyObject {
   };
 }
 
+/**
+ * Off in the filter chain and on for every route (the route configuration's
+ * EXT_PROC_ENABLED), so it runs on each request that has a route and on nothing else. A request
+ * the codec refuses before it has headers (and so a route) has no exchange to process; with
+ * ext_proc in its chain, Envoy's own 431 / 400 reply was lost and the connection closed without
+ * an answer (measured on Envoy 1.40, with ext-proc up or down).
+ */
+export const EXT_PROC_ENABLED: EnvoyObject = { [EXT_PROC_FILTER]: { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', config: {} } };
+
 function extProcFilter(): EnvoyObject {
   return {
     name: EXT_PROC_FILTER,
+    disabled: true,
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
       // The stream lives as long as the exchange; each message must be answered within 1 s.

@@ -97,3 +97,21 @@ test('the listener fetches its routes by RDS from the watched directory and keep
   assert.equal(proc.allow_mode_override, true);
   assert.deepEqual(proc.metadata_options, { forwarding_namespaces: { untyped: ['envoy.filters.http.ext_authz'] } });
 });
+
+test('ext_proc runs on every request that has a route and on nothing else; Envoy\'s own refusals get the JSON body', () => {
+  const generated = generateEnvoyConfig(gatewayInput([httpTarget('a'), httpTarget('b', { http: { hosts: ['b.example.com'], pathPrefix: '/' } })]));
+  const hcm = (generated.files['lds.json'].resources as any[])[0].filter_chains[0].filters[0].typed_config;
+  const proc = hcm.http_filters.find((f: any) => f.name === 'envoy.filters.http.ext_proc');
+  assert.equal(proc.disabled, true, 'off in the chain of a request the codec refuses before it has a route');
+  const [routeConfig] = generated.files['rds.json'].resources as any[];
+  assert.deepEqual(routeConfig.typed_per_filter_config['envoy.filters.http.ext_proc'], { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', config: {} });
+  // No virtual host or route may turn it off with a FilterConfig of its own (the 404 route's
+  // ExtProcPerRoute only skips processing there).
+  for (const vh of routeConfig.virtual_hosts) {
+    assert.equal(vh.typed_per_filter_config?.['envoy.filters.http.ext_proc'], undefined, vh.name);
+    for (const route of vh.routes) assert.notEqual(route.typed_per_filter_config?.['envoy.filters.http.ext_proc']?.['@type'], 'type.googleapis.com/envoy.config.route.v3.FilterConfig', route.name);
+  }
+  const mappers = hcm.local_reply_config.mappers as any[];
+  assert.deepEqual(mappers.map((m) => m.body_format_override.json_format.error.code), ['ERR_HEADERS_TOO_LARGE', 'ERR_PATH_AMBIGUOUS', 'ERR_REQUEST_MALFORMED']);
+  for (const m of mappers) assert.match(m.filter.extension_filter.typed_config.expression, /^response\.code == (431|400)\b/, 'only Envoy\'s own refusals, never a service\'s JSON reply');
+});

@@ -1,7 +1,7 @@
 import { socketAddress } from '../envoy-values.ts';
 import { LISTENER_TYPE, ROUTE_CONFIG_TYPE, targetRouteName } from '../resource-types.ts';
 import type { EnvoyObject, TargetSpec } from '../types.ts';
-import { httpConnectionManager } from './http-filters.ts';
+import { EXT_PROC_ENABLED, httpConnectionManager } from './http-filters.ts';
 import { notFoundRoute, targetRoute } from './http-route.ts';
 import { planVirtualHosts } from './http-virtual-hosts.ts';
 import type { ProtocolBuilder } from './protocol.ts';
@@ -33,7 +33,7 @@ export const httpProtocol: ProtocolBuilder = {
       if (!plan.routes.some((r) => r.prefix === '/')) routes.push(notFoundRoute());
       return { name: plan.name, domains: plan.domains, routes };
     });
-    const routeConfig: EnvoyObject = { '@type': ROUTE_CONFIG_TYPE, name: HTTP_ROUTE_CONFIG, virtual_hosts: virtualHosts };
+    const routeConfig: EnvoyObject = { '@type': ROUTE_CONFIG_TYPE, name: HTTP_ROUTE_CONFIG, virtual_hosts: virtualHosts, typed_per_filter_config: EXT_PROC_ENABLED };
     const listener: EnvoyObject = {
       '@type': LISTENER_TYPE,
       name: HTTP_LISTENER,
