@@ -1,9 +1,10 @@
 import { matches, newestFirst, type ListPosition, type ListQuery } from './list-query.ts';
 import type { AuditKeys } from './audit-fields.ts';
+import { policyOf, type DecisionKeys } from './decision-keys.ts';
 import type { SessionOutcome, SessionProtocol } from './types.ts';
 
 /** Where one record lives on disk, plus what list() filters on (audit keys included). */
-export interface IndexEntry extends AuditKeys {
+export interface IndexEntry extends AuditKeys, DecisionKeys {
   id: string;
   subject: string;
   target: string;
@@ -17,10 +18,13 @@ export interface IndexEntry extends AuditKeys {
 
 /**
  * The file store's in-memory index: id → place on disk, and the entries in (startedAt, id) order,
- * overall and per subject, per target, per credential secret name and per masked entry name, so
- * list() walks the smallest candidate list (protocol, outcome and version are checked on each
- * candidate: few values per credential, no index of their own) and never reads a record it will
- * not return. About 150 bytes per session, plus one slot per masked entry name.
+ * overall and per subject, per target, per credential secret name, per masked entry name, per rule
+ * and per policy, plus the sessions that waited for an approval and those with refused statements
+ * (the rare side, which is what an auditor asks for; the other side is most sessions, so the
+ * overall list serves it), so list() walks the smallest candidate list (protocol, outcome and
+ * version are checked on each candidate: few values per credential, no index of their own) and
+ * never reads a record it will not return. About 170 bytes per session, plus one slot per masked
+ * entry name and per approval or refusal.
  */
 export class SessionIndex {
   private readonly byId = new Map<string, IndexEntry>();
@@ -29,6 +33,10 @@ export class SessionIndex {
   private readonly byTarget = new Map<string, SortedEntries>();
   private readonly byCredential = new Map<string, SortedEntries>();
   private readonly byMasked = new Map<string, SortedEntries>();
+  private readonly byRule = new Map<string, SortedEntries>();
+  private readonly byPolicy = new Map<string, SortedEntries>();
+  private readonly withApproval = new SortedEntries();
+  private readonly withRefusals = new SortedEntries();
 
   get size(): number {
     return this.byId.size;
@@ -47,6 +55,11 @@ export class SessionIndex {
     sortedFor(this.byTarget, entry.target).insert(entry);
     if (entry.credentialName !== null) sortedFor(this.byCredential, entry.credentialName).insert(entry);
     for (const name of entry.masked) sortedFor(this.byMasked, name).insert(entry);
+    sortedFor(this.byRule, entry.rule).insert(entry);
+    const policy = policyOf(entry.rule);
+    if (policy !== null) sortedFor(this.byPolicy, policy).insert(entry);
+    if (entry.approval) this.withApproval.insert(entry);
+    if (entry.refusals) this.withRefusals.insert(entry);
     return true;
   }
 
@@ -54,12 +67,16 @@ export class SessionIndex {
   query(query: ListQuery): { entries: IndexEntry[]; more: boolean } {
     let candidates = this.all;
     if (query.subject !== undefined) candidates = this.bySubject.get(query.subject) ?? EMPTY;
-    const narrower: [Map<string, SortedEntries>, string | undefined][] = [[this.byTarget, query.target], [this.byCredential, query.credential], [this.byMasked, query.masked]];
-    for (const [map, key] of narrower) {
-      if (key === undefined) continue;
-      const sorted = map.get(key) ?? EMPTY;
-      if (sorted.length < candidates.length) candidates = sorted;
-    }
+    const rule = query.rule === undefined ? undefined : 'rule' in query.rule ? this.byRule.get(query.rule.rule) : this.byPolicy.get(query.rule.policy);
+    const narrower: (SortedEntries | undefined)[] = [
+      query.target === undefined ? undefined : this.byTarget.get(query.target) ?? EMPTY,
+      query.credential === undefined ? undefined : this.byCredential.get(query.credential) ?? EMPTY,
+      query.masked === undefined ? undefined : this.byMasked.get(query.masked) ?? EMPTY,
+      query.rule === undefined ? undefined : rule ?? EMPTY,
+      query.approval === true ? this.withApproval : undefined,
+      query.refusals === true ? this.withRefusals : undefined,
+    ];
+    for (const sorted of narrower) if (sorted !== undefined && sorted.length < candidates.length) candidates = sorted;
     const entries: IndexEntry[] = [];
     for (let i = candidates.startBelow(query); i >= 0; i -= 1) {
       const entry = candidates.at(i);

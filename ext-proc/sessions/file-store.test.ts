@@ -9,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { silentLogger } from '../../common/logger.ts';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.ts';
-import { encodeFrame, encodeFrameV1 } from './frame.ts';
+import { encodeFrame, encodeFrameV1, encodeFrameWithoutDecision } from './frame.ts';
 import { httpRequestOf } from './http-events.ts';
-import { listAll, sessionRecord, sessionStoreSuite } from './store-suite.ts';
+import { listAll, sessionRecord, sessionStoreSuite, T0 } from './store-suite.ts';
+import type { SessionFilter as SessionFilterArg } from './types.ts';
+import { pgSession, pgStatement } from './store-suite-decision.ts';
 
 const dirs: string[] = [];
 after(async () => {
@@ -280,6 +282,29 @@ describe('FileSessionStore segments, locking and modes', () => {
       const reopened = await FileSessionStore.open({ dir, readOnly: true, logger: silentLogger() });
       assert.equal(reopened.size, 10, fsync);
       await reopened.close();
+    }
+  });
+
+  test('lines written before the decision keys (seven-element index part) filter by rule, approval and refusals from their records', async () => {
+    const dir = await tempDir();
+    const older = [
+      sessionRecord({ rule: 'prod/allow-orders', events: [{ at: T0, kind: 'approval', approvalId: 'ap-1', waitMs: 5 }, ...sessionRecord({}, 0).events] }, 0),
+      pgSession(1, { rule: 'prod/db-read' }, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_PG_STATEMENT_DENIED' })]),
+    ];
+    const oldLines = Buffer.concat(older.map(encodeFrameWithoutDecision));
+    assert.equal((JSON.parse(oldLines.toString('utf8', 9, oldLines.indexOf(9))) as unknown[]).length, 7, 'the old index part');
+    await writeFile(path.join(dir, 'sessions-00000001.log'), oldLines);
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    try {
+      const newer = sessionRecord({ rule: 'staging/allow-orders' }, 2);
+      await store.append(newer);
+      const list = async (filter: SessionFilterArg) => (await store.list(filter)).records.map((r) => r.id);
+      assert.deepEqual(await list({ rule: 'prod/*' }), [older[1]!.id, older[0]!.id]);
+      assert.deepEqual(await list({ approval: true }), [older[0]!.id]);
+      assert.deepEqual(await list({ refusals: true }), [older[1]!.id]);
+      assert.deepEqual(await list({ refusals: false, approval: false }), [newer.id]);
+    } finally {
+      await store.close();
     }
   });
 

@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../common/logger.ts';
 import { invalidOptions, SessionError } from './errors.ts';
 import { SessionIndex, type IndexEntry } from './file-index.ts';
 import { auditKeys } from './audit-fields.ts';
+import { decisionKeys } from './decision-keys.ts';
 import { decodeFrameRecord, encodeFrame, MAX_FRAME_BYTES, scanSegment } from './frame.ts';
 import { encodeCursor, listQuery } from './list-query.ts';
 import { isSessionId, prepareRecord, recordPolicy, type RecordPolicy, type RecordPolicyOptions } from './prepare-record.ts';
@@ -47,7 +48,7 @@ interface Active {
  * per record (see frame.ts), written with one positional write. A record is whole or absent: a
  * write torn by a crash fails its checksum, is ignored by readers and cut off by the next writer
  * to open the directory. Segments rotate by size. An in-memory index (id → segment and offset,
- * plus subject, target, start time, protocol, outcome and the audit keys) is built by one scan at open, so get() and list() read only
+ * plus subject, target, start time, protocol, outcome, the audit keys and the decision keys) is built by one scan at open, so get() and list() read only
  * the records they return. One writing process per directory (a LOCK file holds the others off).
  */
 export class FileSessionStore implements SessionStore {
@@ -293,7 +294,7 @@ export class FileSessionStore implements SessionStore {
       throw unavailable(`cannot write to ${this.segmentPath(active.segment)}`, err);
     }
     active.size += frame.byteLength;
-    this.index.add({ id: record.id, subject: record.subject, target: record.target, startedAt: record.startedAt, protocol: record.protocol, outcome: record.outcome, ...auditKeys(record), segment: active.segment, offset, length: frame.byteLength });
+    this.index.add({ id: record.id, subject: record.subject, target: record.target, startedAt: record.startedAt, protocol: record.protocol, outcome: record.outcome, ...auditKeys(record), ...decisionKeys(record), segment: active.segment, offset, length: frame.byteLength });
     if (this.fsync === 'always') await this.syncActive();
   }
 

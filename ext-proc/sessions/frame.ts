@@ -3,17 +3,23 @@ import { crc32 } from 'node:zlib';
 import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 import type { SessionOutcome, SessionProtocol, SessionRecord } from './types.ts';
 import { auditKeys, type AuditKeys } from './audit-fields.ts';
+import { decisionKeys, type DecisionKeys } from './decision-keys.ts';
 
 /**
  * The file store's on-disk record: one line per session,
  *
  *     <crc32 of the payload, 8 hex digits> ' ' <payload> '\n'
- *     payload = <[id, subject, target, startedAt, protocol, outcome, audit] as JSON> '\t' <the record as JSON>
+ *     payload = <[id, subject, target, startedAt, protocol, outcome, audit, decision] as JSON> '\t' <the record as JSON>
  *
  * `audit` is [credential name, credential version, masked entry names] (auditKeys(), the same
  * keys PostgreSQL keeps in its 003 columns), so `--credential`/`--masked` are answered from the
  * index too. Lines written before it have six elements and no audit keys (the record had no
  * audit fields then).
+ *
+ * `decision` is [rule, approval, refusals] (decisionKeys(), what PostgreSQL derives in its 004
+ * columns), for `--rule`/`--approval`/`--refusals`. Lines written before it (six or seven
+ * elements) get them from their record, which, like a version 1 line, costs a full parse of each
+ * such line at startup.
  *
  * Version 1 lines have a four-element index part ([id, subject, target, startedAt]) and a v1
  * record; they are still read: their protocol and outcome come from upgrading the record, which
@@ -33,7 +39,7 @@ const TAB = 0x09;
 const NEWLINE = 0x0a;
 const HEADER_BYTES = 9;
 
-export interface FrameMeta extends AuditKeys {
+export interface FrameMeta extends AuditKeys, DecisionKeys {
   id: string;
   subject: string;
   target: string;
@@ -43,6 +49,14 @@ export interface FrameMeta extends AuditKeys {
 }
 
 export function encodeFrame(record: SessionRecord): Buffer {
+  const keys = auditKeys(record);
+  const decision = decisionKeys(record);
+  const meta = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals]];
+  return frameOf(JSON.stringify(meta), record);
+}
+
+/** A line as the store wrote it before the decision keys (seven elements); for tests of reading old segments. */
+export function encodeFrameWithoutDecision(record: SessionRecord): Buffer {
   const keys = auditKeys(record);
   return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked]]), record);
 }
@@ -83,13 +97,15 @@ export function decodeFrameMeta(line: Buffer): FrameMeta | undefined {
     if (typeof id !== 'string' || typeof subject !== 'string' || typeof target !== 'string' || typeof startedAt !== 'number') return undefined;
     if (meta.length === 4) {
       const record = recordOf(payload, tab);
-      return record === undefined ? undefined : { id, subject, target, startedAt, protocol: record.protocol, outcome: record.outcome, ...NO_AUDIT_KEYS, masked: [] };
+      return record === undefined ? undefined : { id, subject, target, startedAt, protocol: record.protocol, outcome: record.outcome, ...NO_AUDIT_KEYS, masked: [], ...decisionKeys(record) };
     }
-    const [, , , , protocol, outcome, audit] = meta;
+    const [, , , , protocol, outcome, audit, decision] = meta;
     if (typeof protocol !== 'string' || typeof outcome !== 'string') return undefined;
     const keys = audit === undefined ? { ...NO_AUDIT_KEYS, masked: [] } : auditKeysOf(audit);
     if (keys === undefined) return undefined;
-    return { id, subject, target, startedAt, protocol: protocol as SessionProtocol, outcome: outcome as SessionOutcome, ...keys };
+    const decided = decision === undefined ? olderDecisionKeys(payload, tab) : decisionKeysOf(decision);
+    if (decided === undefined) return undefined;
+    return { id, subject, target, startedAt, protocol: protocol as SessionProtocol, outcome: outcome as SessionOutcome, ...keys, ...decided };
   } catch {
     return undefined;
   }
@@ -103,6 +119,19 @@ function auditKeysOf(audit: unknown): AuditKeys | undefined {
   const nameOrNull = (v: unknown) => v === null || typeof v === 'string';
   if (!nameOrNull(credentialName) || !nameOrNull(credentialVersion) || !Array.isArray(masked) || !masked.every((m) => typeof m === 'string')) return undefined;
   return { credentialName: credentialName as string | null, credentialVersion: credentialVersion as string | null, masked: masked as string[] };
+}
+
+function decisionKeysOf(decision: unknown): DecisionKeys | undefined {
+  if (!Array.isArray(decision) || decision.length !== 3) return undefined;
+  const [rule, approval, refusals] = decision as unknown[];
+  if (typeof rule !== 'string' || typeof approval !== 'boolean' || typeof refusals !== 'boolean') return undefined;
+  return { rule, approval, refusals };
+}
+
+/** A line from before the decision keys: read from its record. */
+function olderDecisionKeys(payload: Buffer, tab: number): DecisionKeys | undefined {
+  const record = recordOf(payload, tab);
+  return record === undefined ? undefined : decisionKeys(record);
 }
 
 export function decodeFrameRecord(line: Buffer): SessionRecord | undefined {

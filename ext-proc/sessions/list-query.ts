@@ -1,6 +1,7 @@
 import { SessionError } from './errors.ts';
 import { isSessionId } from './prepare-record.ts';
 import type { AuditKeys } from './audit-fields.ts';
+import { parseRuleMatch, policyOf, type DecisionKeys, type RuleMatch } from './decision-keys.ts';
 import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type SessionFilter, type SessionOutcome, type SessionProtocol } from './types.ts';
 
 export const DEFAULT_LIST_LIMIT = 50;
@@ -23,6 +24,9 @@ export interface ListQuery {
   credential?: string;
   version?: string;
   masked?: string;
+  rule?: RuleMatch;
+  approval?: boolean;
+  refusals?: boolean;
   from?: number;
   to?: number;
   limit: number;
@@ -37,6 +41,17 @@ export function listQuery(filter: SessionFilter = {}): ListQuery {
     const value = filter[field];
     if (value === undefined) continue;
     if (typeof value !== 'string') problems.push(`${field} must be a string`);
+    else query[field] = value;
+  }
+  if (filter.rule !== undefined) {
+    const rule = typeof filter.rule === 'string' ? parseRuleMatch(filter.rule) : undefined;
+    if (rule === undefined) problems.push('rule must be policy/rule or policy/*');
+    else query.rule = rule;
+  }
+  for (const field of ['approval', 'refusals'] as const) {
+    const value = filter[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'boolean') problems.push(`${field} must be true or false`);
     else query[field] = value;
   }
   if (filter.protocol !== undefined) {
@@ -85,12 +100,15 @@ export function newestFirst(a: ListPosition, b: ListPosition): number {
 }
 
 /** Whether a session at `position` passes the query (filters and cursor). */
-export function matches(query: ListQuery, entry: ListPosition & AuditKeys & { subject: string; target: string; protocol: SessionProtocol; outcome: SessionOutcome }): boolean {
+export function matches(query: ListQuery, entry: ListPosition & AuditKeys & DecisionKeys & { subject: string; target: string; protocol: SessionProtocol; outcome: SessionOutcome }): boolean {
   if (query.subject !== undefined && entry.subject !== query.subject) return false;
   if (query.credential !== undefined && entry.credentialName !== query.credential) return false;
   if (query.version !== undefined && entry.credentialVersion !== query.version) return false;
   if (query.masked !== undefined && !entry.masked.includes(query.masked)) return false;
   if (query.target !== undefined && entry.target !== query.target) return false;
+  if (query.rule !== undefined && !('rule' in query.rule ? entry.rule === query.rule.rule : policyOf(entry.rule) === query.rule.policy)) return false;
+  if (query.approval !== undefined && entry.approval !== query.approval) return false;
+  if (query.refusals !== undefined && entry.refusals !== query.refusals) return false;
   if (query.protocol !== undefined && entry.protocol !== query.protocol) return false;
   if (query.outcome !== undefined && entry.outcome !== query.outcome) return false;
   if (query.from !== undefined && entry.startedAt < query.from) return false;

@@ -176,6 +176,10 @@ export class PostgresSessionStore implements SessionStore {
     if (query.credential !== undefined) where.push(`credential_name = ${param(query.credential)}`);
     if (query.version !== undefined) where.push(`credential_version = ${param(query.version)}`);
     if (query.masked !== undefined) where.push(`masked @> ARRAY[${param(query.masked)}::text]`);
+    if (query.rule !== undefined) where.push('rule' in query.rule ? `rule = ${param(query.rule.rule)}` : `rule_policy = ${param(query.rule.policy)}`);
+    // Literals, not parameters: the partial indexes of migration 004 are chosen by matching them.
+    if (query.approval !== undefined) where.push(query.approval ? 'approval' : 'NOT approval');
+    if (query.refusals !== undefined) where.push(query.refusals ? 'refusals' : 'NOT refusals');
     if (query.from !== undefined) where.push(`started_at >= ${param(new Date(query.from))}`);
     if (query.to !== undefined) where.push(`started_at < ${param(new Date(query.to))}`);
     if (query.after !== undefined) where.push(`(started_at, id) < (${param(new Date(query.after.startedAt))}, ${param(query.after.id)}::uuid)`);

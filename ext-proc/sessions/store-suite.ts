@@ -6,6 +6,7 @@ import { httpRequestOf, httpResponseOf, httpSummary } from './http-events.ts';
 import type { RecordPolicyOptions } from './prepare-record.ts';
 import type { CapturedBody, SessionEvent, SessionFilter, SessionRecord, SessionStore } from './types.ts';
 import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
+import { decisionFilterTests } from './store-suite-decision.ts';
 
 /** What a store implementation hands the shared suite: an empty store and a way to reopen it. */
 export interface SessionStoreHarness {
@@ -386,6 +387,8 @@ export function sessionStoreSuite(name: string, open: (policy?: RecordPolicyOpti
         await assert.rejects(harness.store.append(sessionRecord({ credential: { target: 'x', kind: 'secret' } as never }, 9)), { code: 'ERR_SESSION_INVALID' });
         await assert.rejects(harness.store.list({ masked: 7 } as unknown as SessionFilter), { code: 'ERR_SESSION_INVALID' });
       }));
+
+    decisionFilterTests(withStore);
 
     test('the masking report marks a body the store cut as recordedTruncated', () =>
       withStore(async ({ store }) => {

@@ -260,6 +260,12 @@ export interface SessionFilter {
   version?: string;
   /** Sessions where this recognizer id or custom pattern name masked at least one value (either direction, delivered or not). */
   masked?: string;
+  /** Sessions this rule let in: `policy/rule` exactly, or `policy/*` for any rule of the policy. */
+  rule?: string;
+  /** true: sessions that waited for a just-in-time approval (decision-keys.ts); false: those that did not. */
+  approval?: boolean;
+  /** true: sessions where the gateway refused at least one database statement; false: none refused. */
+  refusals?: boolean;
   /** Page size, 1..1000 (default 50). */
   limit?: number;
   /** `nextCursor` of the previous page. */
