@@ -1,11 +1,12 @@
 import { HttpRefusal } from '../../common/http-refusal.ts';
+import { parseRuleMatch, parseYesNo } from '../sessions/decision-keys.ts';
 import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type SessionFilter, type SessionOutcome, type SessionProtocol } from '../sessions/types.ts';
 
 export const DEFAULT_SESSIONS_LIMIT = 50;
 /** Lower than the stores' own cap: a console page of full records must stay a modest response. */
 export const MAX_SESSIONS_LIMIT = 500;
 
-const KNOWN = new Set(['subject', 'target', 'outcome', 'protocol', 'masked', 'from', 'to', 'limit', 'cursor']);
+const KNOWN = new Set(['subject', 'target', 'outcome', 'protocol', 'masked', 'rule', 'approval', 'refusals', 'from', 'to', 'limit', 'cursor']);
 const MAX_VALUE_CHARS = 256;
 /** `2030-01-01`, `2030-01-01T10:00:00Z`, with optional fraction and offset. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -39,6 +40,18 @@ export function parseSessionQuery(params: URLSearchParams): SessionFilter {
   if (protocol !== null) {
     if (!SESSION_PROTOCOLS.includes(protocol as SessionProtocol)) problems.push(`protocol must be one of ${SESSION_PROTOCOLS.join(', ')}`);
     else filter.protocol = protocol as SessionProtocol;
+  }
+  const rule = params.get('rule');
+  if (rule !== null) {
+    if (rule.length > MAX_VALUE_CHARS || parseRuleMatch(rule) === undefined) problems.push('rule must be policy/rule or policy/* (any rule of the policy)');
+    else filter.rule = rule;
+  }
+  for (const field of ['approval', 'refusals'] as const) {
+    const value = params.get(field);
+    if (value === null) continue;
+    const yes = parseYesNo(value);
+    if (yes === undefined) problems.push(`${field} must be yes or no`);
+    else filter[field] = yes;
   }
   for (const field of ['from', 'to'] as const) {
     const value = params.get(field);

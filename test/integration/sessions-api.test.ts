@@ -43,7 +43,7 @@ describe('sessions API over HTTP (file store, local issuer)', () => {
   let alice: string;
   const records = [
     sessionRecord({ subject: 'alice', target: 'orders-api' }, 0),
-    sessionRecord({ subject: 'bob', target: 'orders-api' }, 1),
+    sessionRecord({ subject: 'bob', target: 'orders-api', rule: 'staging/allow-orders', events: [{ at: T0 + 1000, kind: 'approval', approvalId: 'ap-1', waitMs: 800 }, ...sessionRecord({}, 1).events] }, 1),
     sessionRecord({ subject: 'alice', target: 'billing' }, 2),
     sessionRecord({
       subject: 'alice',
@@ -131,6 +131,15 @@ describe('sessions API over HTTP (file store, local issuer)', () => {
     assert.deepEqual(ids(await call(`/sessions?from=${T0 + 1000}&to=${T0 + 3000}`, auditor)), newestFirst([records[1]!, records[2]!]));
     const iso = (ms: number) => encodeURIComponent(new Date(ms).toISOString());
     assert.deepEqual(ids(await call(`/sessions?from=${iso(T0 + 2000)}`, auditor)), newestFirst([records[2]!, records[3]!]));
+  });
+
+  it('filters by the rule that decided (exact or policy/*) and by approval', async () => {
+    assert.deepEqual(ids(await call('/sessions?rule=staging%2Fallow-orders', auditor)), [records[1]!.id]);
+    assert.deepEqual(ids(await call('/sessions?rule=prod%2F*', auditor)), newestFirst([records[0]!, records[2]!, records[3]!]));
+    assert.deepEqual(ids(await call('/sessions?approval=yes', auditor)), [records[1]!.id]);
+    assert.deepEqual(ids(await call('/sessions?approval=no&subject=alice&rule=prod%2F*', auditor)), newestFirst([records[0]!, records[2]!, records[3]!]));
+    assert.deepEqual(ids(await call('/sessions?refusals=yes', auditor)), []);
+    for (const query of ['rule=prod', 'approval=true', 'refusals=']) await expectError(`/sessions?${query}`, auditor, 400, 'ERR_SESSION_INVALID');
   });
 
   it('headers the recorder redacted stay redacted', async () => {
