@@ -289,7 +289,7 @@ describe('FileSessionStore segments, locking and modes', () => {
     const dir = await tempDir();
     const older = [
       sessionRecord({ rule: 'prod/allow-orders', events: [{ at: T0, kind: 'approval', approvalId: 'ap-1', waitMs: 5 }, ...sessionRecord({}, 0).events] }, 0),
-      pgSession(1, { rule: 'prod/db-read' }, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_PG_STATEMENT_DENIED' })]),
+      pgSession(1, { rule: 'prod/db-read' }, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_STATEMENT_DENIED' })]),
     ];
     const oldLines = Buffer.concat(older.map(encodeFrameWithoutDecision));
     assert.equal((JSON.parse(oldLines.toString('utf8', 9, oldLines.indexOf(9))) as unknown[]).length, 7, 'the old index part');

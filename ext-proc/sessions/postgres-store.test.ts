@@ -135,7 +135,7 @@ describe('PostgresSessionStore migrations and outages', () => {
       await pool.end();
     }
     const approved = sessionRecord({ rule: 'prod/allow-orders', events: [{ at: T0, kind: 'approval', approvalId: 'ap-1', waitMs: 5 }, ...sessionRecord({}, 0).events] }, 0);
-    const refused = pgSession(1, { rule: 'prod/db-read' }, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_PG_STATEMENT_DENIED' })]);
+    const refused = pgSession(1, { rule: 'prod/db-read' }, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_STATEMENT_DENIED' })]);
     const plain = sessionRecord({ rule: 'staging/allow-orders' }, 2);
     // append names no 004 column: the same insert as a replica from before 004.
     const before = await PostgresSessionStore.connect({ ...shared, migrate: false });

@@ -58,10 +58,10 @@ export function decisionFilterTests(withStore: (run: (h: SessionStoreHarness) =>
         sessionRecord({}, 0),
         sessionRecord({ subject: 'bob', events: [{ at: T0 + 1000, kind: 'approval', approvalId: 'ap-1', waitMs: 900 }, ...sessionRecord({}, 1).events] }, 1),
         pgSession(2, {}, (at) => [pgStatement(at + 1), pgStatement(at + 2, { text: 'DELETE FROM orders', approvalId: 'ap-2', tag: 'DELETE 3' })]),
-        pgSession(3, {}, (at) => [pgStatement(at + 1, { text: 'DROP TABLE orders', outcome: 'refused', code: 'ERR_PG_STATEMENT_DENIED', error: { sqlstate: '42501', message: 'refused' } })]),
+        pgSession(3, {}, (at) => [pgStatement(at + 1, { text: 'DROP TABLE orders', outcome: 'refused', code: 'ERR_STATEMENT_DENIED', error: { sqlstate: '42501', message: 'refused' } })]),
         pgSession(4, { subject: 'bob' }, (at) => [
           pgStatement(at + 1, { outcome: 'error', error: { sqlstate: '42P01', message: 'no such table' } }),
-          pgStatement(at + 2, { outcome: 'refused', code: 'ERR_PG_APPROVAL_DENIED', approvalId: 'ap-3' }),
+          pgStatement(at + 2, { outcome: 'refused', code: 'ERR_APPROVAL_DENIED', approvalId: 'ap-3' }),
         ]),
         pgSession(5, {}, (at) => [pgStatement(at + 1, { outcome: 'skipped' }), pgStatement(at + 2, { outcome: 'cut' })]),
       ];
