@@ -6,6 +6,7 @@ import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type PgLoginEve
 import type { Command } from './types.ts';
 import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
+import { DECISION_HELP, DECISION_OPTIONS, decisionFilter } from './session-decision-flags.ts';
 
 /**
  * `sluice sessions list|show|replay`: the auditor's view of recorded sessions, straight from the
@@ -27,6 +28,7 @@ const STORE_HELP = `  --store         file (default) or postgres
 const HELP = {
   list: `usage: sluice sessions list [--subject <sub>] [--target <name>] [--protocol http|postgres|redis] [--outcome <outcome>]
        [--credential <secret name>] [--version <v>] [--masked <recognizer>]
+       [--rule <policy/rule|policy/*>] [--approval yes|no] [--refusals yes|no]
        [--since <when>] [--until <when>] [--limit <n>] [--cursor <c>] [--json]
        [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
 Lists recorded sessions, newest first, with their summary and outcome (completed, failed, refused, incomplete).
@@ -35,7 +37,7 @@ Lists recorded sessions, newest first, with their summary and outcome (completed
                read (not paged). With --json, the same rows.
 --version      only sessions whose credential had this secret version (v1:…; see \`sluice sessions show\`)
 --masked       only sessions where this recognizer or custom pattern masked at least one value
-<when> is an ISO time (2025-01-31T12:00Z) or an age (90s, 15m, 2h, 7d).
+${DECISION_HELP}<when> is an ISO time (2025-01-31T12:00Z) or an age (90s, 15m, 2h, 7d).
 ${STORE_HELP}`,
   show: `usage: sluice sessions show <id> [--json] [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
 Prints one session: who, what, the decision and outcome, the credential injected (secret name and version,
@@ -86,6 +88,7 @@ export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): P
       credential: { type: 'string' },
       version: { type: 'string' },
       masked: { type: 'string' },
+      ...DECISION_OPTIONS,
       json: { type: 'boolean', default: false },
     }),
   );
@@ -116,6 +119,8 @@ export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): P
       return 2;
     }
   }
+  const decided = decisionFilter(io, values);
+  if (decided === undefined) return 2;
   if (values.credential !== undefined && values.cursor !== undefined) {
     io.err('sluice: --credential reads every matching session; it takes no --cursor\n');
     return 2;
@@ -131,6 +136,7 @@ export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): P
       ...(values.credential === undefined ? {} : { credential: values.credential }),
       ...(values.version === undefined ? {} : { version: values.version }),
       ...(values.masked === undefined ? {} : { masked: values.masked }),
+      ...decided,
     };
     if (values.credential !== undefined) {
       const rows = await credentialUsage(store, filter);
