@@ -29,7 +29,7 @@ import { readForm } from './read-form.ts';
 import { redactRecord } from './redact.ts';
 import { checkCsrf, securityHeaders } from './security.ts';
 import { ServiceClient, type MetricFamily } from './service-client.ts';
-import { apiQuery, readFilters } from './session-filters.ts';
+import { apiQuery, readFilters, ruleChoices } from './session-filters.ts';
 import type { ConsoleSettings } from './settings.ts';
 import { SignIn } from './sign-in.ts';
 
@@ -201,7 +201,7 @@ export function registerConsole(admin: AdminServer, deps: ConsoleDeps): { close(
   route('GET', '/console/sessions', { kind: 'html', role: 'auditor' }, async ({ req, user, signal }) => {
     const filters = readFilters(new URL(req.url ?? '/', 'http://console.invalid').searchParams);
     const page = await services.listSessions(user.idToken, apiQuery(filters), signal);
-    return sessionsPage(user, filters, { ...page, records: page.records.map(redactRecord) }, deps.targets().map((t) => t.name));
+    return sessionsPage(user, filters, { ...page, records: page.records.map(redactRecord) }, deps.targets().map((t) => t.name), ruleChoices(deps.policies()));
   });
   route('GET', '/console/sessions/:id', { kind: 'html', role: 'auditor' }, async ({ params, user, signal }) =>
     replayPage(user, redactRecord(await services.getSession(user.idToken, params.id ?? '', signal))));

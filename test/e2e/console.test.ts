@@ -216,6 +216,16 @@ describe('operator console in a browser', () => {
     await screenshot(auditor.page, 'console-sessions');
     assert.deepEqual((await axe(auditor.page)).map((v) => `${v.id}: ${v.help}`), [], 'no accessibility violations on the sessions list');
     await collect(auditor.page);
+    // Filtered server-side by the rule that let it in: another policy's rules find nothing, its own finds it.
+    await auditor.page.getByLabel('Rule (policy/rule or policy/*)').fill('orders-writers/*');
+    await auditor.page.getByRole('button', { name: 'Filter' }).click();
+    await auditor.page.waitForURL(/rule=orders-writers%2F\*/);
+    assert.match((await auditor.page.locator('table.sessions tbody').textContent()) ?? '', /No sessions match/);
+    await auditor.page.getByLabel('Rule (policy/rule or policy/*)').fill('engineers-read/read-api');
+    await auditor.page.getByLabel('Waited for approval').selectOption('no');
+    await auditor.page.getByRole('button', { name: 'Filter' }).click();
+    await auditor.page.waitForURL(/rule=engineers-read%2Fread-api&approval=no/);
+    assert.equal(await auditor.page.getByLabel('Subject').inputValue(), 'alice', 'the other filters are kept');
     await auditor.page.getByRole('link', { name: /GET \/api\/stream/ }).first().click();
     await auditor.page.locator('ol.timeline').waitFor();
     const text = (await auditor.page.locator('main').textContent()) ?? '';
