@@ -48,6 +48,8 @@ export const ERROR_CODES = Object.freeze({
   ERR_STATEMENT_DENIED: caller(403),
   ERR_STATEMENT_UNPARSABLE: caller(400),
   ERR_DB_CHECK_INVALID: caller(400),
+  // Redis (the client reads `-ERR <code>: <message>`; the status is what the code means over HTTP).
+  ERR_REDIS_LOGIN_DENIED: caller(403),
   ERR_NO_DECISION: caller(403),
   ERR_SECRET_UNAVAILABLE: caller(503),
   ERR_BODY_REFUSED: caller(502),
@@ -107,6 +109,12 @@ export const ERROR_CODES = Object.freeze({
   ERR_PG_RECORD_CAPPED: operator,
   ERR_PG_CHECK_FAILED: operator,
   ERR_PG_TLS_REQUIRED: operator,
+  // Redis targets: the gateway's upstream login and the RESP stream.
+  ERR_REDIS_UPSTREAM_PRIVILEGED: operator,
+  ERR_REDIS_UPSTREAM_LOGIN: operator,
+  ERR_REDIS_UPSTREAM_UNREACHABLE: operator,
+  ERR_REDIS_NO_CREDENTIAL: operator,
+  ERR_REDIS_PROTOCOL: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

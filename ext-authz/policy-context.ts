@@ -10,7 +10,11 @@ import { formatIssue, loadPolicyDir, PolicyError, type PolicyContext, type Polic
 export function policyContext(config: SluiceConfig): PolicyContext {
   const targets = new Map<string, TargetFacts>();
   for (const target of config.targets) {
-    targets.set(target.name, { protocol: target.protocol, masking: config.extProc.masking.targets[target.name] ?? null });
+    targets.set(target.name, {
+      protocol: target.protocol,
+      masking: config.extProc.masking.targets[target.name] ?? null,
+      ...(target.redis ? { redisCommands: target.redis.commands } : {}),
+    });
   }
   return {
     targets,

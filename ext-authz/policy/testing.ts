@@ -33,8 +33,8 @@ export function splitFixtures(files: Record<string, string>, context: PolicyCont
     const kept: string[] = [];
     for (const doc of docs) {
       const value = (doc.toJS() ?? {}) as Record<string, unknown>;
-      for (const t of (value.targets as { name: string; masking?: string; protocol?: string }[] | undefined) ?? []) {
-        targets.set(t.name, { protocol: t.protocol ?? 'http', masking: t.masking ?? null });
+      for (const t of (value.targets as { name: string; masking?: string; protocol?: string; redisCommands?: 'auto' | 'on' | 'off' }[] | undefined) ?? []) {
+        targets.set(t.name, { protocol: t.protocol ?? 'http', masking: t.masking ?? null, ...(t.redisCommands ? { redisCommands: t.redisCommands } : {}) });
         declared = true;
       }
       delete value.targets;
