@@ -186,6 +186,11 @@ export class Gateway {
     return new Gateway(issuer, upstream, replicas, generated.envoy, policyDir, options, holder, procLogs, secretsFile, procPort, procAdminPort, configFile, configStore, generated);
   }
 
+  /** The directory Envoy watches (xDS files, and redis upstream login files under secrets/). */
+  get xdsDir(): string {
+    return this.generated.xdsDir;
+  }
+
   /** The running ext-proc (undefined while a test has it stopped). */
   get proc(): ExtProcService | undefined {
     return this.running.proc;
