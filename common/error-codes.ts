@@ -50,6 +50,8 @@ export const ERROR_CODES = Object.freeze({
   ERR_DB_CHECK_INVALID: caller(400),
   // Redis (the client reads `-ERR <code>: <message>`; the status is what the code means over HTTP).
   ERR_REDIS_LOGIN_DENIED: caller(403),
+  ERR_REDIS_COMMAND_DENIED: caller(403),
+  ERR_REDIS_NOT_LOGGED_IN: caller(401),
   ERR_NO_DECISION: caller(403),
   ERR_SECRET_UNAVAILABLE: caller(503),
   ERR_BODY_REFUSED: caller(502),
@@ -115,6 +117,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_REDIS_UPSTREAM_UNREACHABLE: operator,
   ERR_REDIS_NO_CREDENTIAL: operator,
   ERR_REDIS_PROTOCOL: operator,
+  ERR_REDIS_CHECK_FAILED: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

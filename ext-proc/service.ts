@@ -22,6 +22,9 @@ import { extProcMetrics } from './metrics.ts';
 import { reachable } from '../envoy/from-config.ts';
 import { PgAuthzClient } from './postgres/authz-client.ts';
 import { pgSessionOpener } from './postgres/runtime.ts';
+import type { PgSessionOpener } from './postgres/network-stream.ts';
+import { RedisAuthzClient } from './redis/authz-client.ts';
+import { redisSessionOpener } from './redis/runtime.ts';
 
 export interface ExtProcServiceOptions {
   logger: Logger;
@@ -83,6 +86,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets), targets: config.targets };
   const authzAddress = options.extAuthzAddress ?? (() => { const at = reachable(config.extAuthz.host, config.extAuthz.port); return `${at.host}:${at.port}`; })();
   const pgAuthorizer = new PgAuthzClient(authzAddress);
+  const redisAuthorizer = new RedisAuthzClient(authzAddress);
   const recording = await startRecording(config, options.logger);
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
@@ -107,7 +111,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
       metrics: metrics.exchanges,
-      postgres: pgSessionOpener({
+      postgres: networkOpener(pgSessionOpener({
         get targets() { return live.targets; },
         get credentials() { return live.credentials; },
         get masking() { return live.masking; },
@@ -116,7 +120,13 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
         recording: recording?.queue,
         authorizer: pgAuthorizer,
         logger: options.logger,
-      }),
+      }), redisSessionOpener({
+        get targets() { return live.targets; },
+        get masking() { return live.masking; },
+        recording: recording?.queue,
+        authorizer: redisAuthorizer,
+        logger: options.logger,
+      })),
       // Without an admin server, the gRPC server itself is all there is to be ready.
       ...(admin ? { ready: () => admin!.ready() } : {}),
       logger: options.logger,
@@ -126,6 +136,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   } catch (err) {
     // A service that fails to start must not leave its admin port bound (a retry would hit EADDRINUSE).
     pgAuthorizer.close();
+    redisAuthorizer.close();
     await admin?.close();
     await recording?.close();
     await secrets.close();
@@ -163,6 +174,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     close: async (graceMs?: number) => {
       await server.close(graceMs);
       pgAuthorizer.close();
+      redisAuthorizer.close();
       await admin?.close();
       await recording?.close();
       await secrets.close();
@@ -198,4 +210,9 @@ function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | u
       throw err;
     }
   });
+}
+
+/** Network ext_proc streams by the protocol their listener names: redis command checks, else PostgreSQL. */
+function networkOpener(postgres: PgSessionOpener, redis: ReturnType<typeof redisSessionOpener>): PgSessionOpener {
+  return (target, send, connection) => (connection.protocol === 'redis' ? redis(target, send) : postgres(target, send, connection));
 }

@@ -9,6 +9,8 @@ import { startRedisServer, type RedisServer } from '../harness/redis-server.ts';
 import { RespConnection } from '../harness/resp-client.ts';
 import { waitFor } from '../harness/wait.ts';
 import { freePort } from '../../common/free-port.ts';
+import { FileSessionStore, type SessionRecord } from '../../ext-proc/sessions/index.ts';
+import { replaySession } from '../../cli/commands/sessions.ts';
 
 const GW_USER = 'sluice-gw';
 const PASSWORD_1 = 'upstream-pass-one-7f3a9c';
@@ -28,6 +30,27 @@ policies:
       - name: everything
         effect: allow
         commands: ["*"]
+  - name: jobs-workers
+    targets: [jobs]
+    subjects:
+      - issuer: dev
+        groups: [workers]
+    redis: {}
+    rules:
+      - name: jobs
+        effect: allow
+        commands: [GET, SET, INCR, DEL, MGET]
+        keys: ["jobs:*"]
+  - name: jobs-analysts
+    targets: [jobs]
+    subjects:
+      - issuer: dev
+        groups: [analysts]
+    redis: {}
+    rules:
+      - name: read-only
+        effect: allow
+        commands: [read]
   - name: cache-short
     targets: [cache]
     subjects:
@@ -53,18 +76,29 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
   let server: RedisServer & { admin: { user: string; password: string } };
   let gw: Gateway;
   let port: number;
+  let jobsPort: number;
   let alice: string;
+  let worker: string;
+  let analyst: string;
 
   before(async () => {
     server = await startRedisServer({ users: ['user default off', gatewayAcl(PASSWORD_1)] });
     port = await freePort();
+    jobsPort = await freePort();
     gw = await Gateway.start({
       extraPolicies: { 'cache.yaml': POLICY },
-      targets: [{ name: 'cache', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port } }],
-      credentials: [{ target: 'cache', secret: 'cache-password', redis: { user: GW_USER } }],
+      targets: [
+        { name: 'cache', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port } },
+        // Its policies name commands and keys: command checks (ext-proc in front of redis_proxy) turn on by themselves.
+        { name: 'jobs', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port: jobsPort } },
+      ],
+      credentials: [{ target: 'cache', secret: 'cache-password', redis: { user: GW_USER } }, { target: 'jobs', secret: 'cache-password', redis: { user: GW_USER } }],
       secrets: { 'cache-password': PASSWORD_1 },
+      masking: { profiles: [{ name: 'pii', recognizers: [{ use: 'card', strategy: 'keep-last-4' }] }], targets: { jobs: 'pii' } },
     });
     alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
+    worker = await gw.issuer.mint({ sub: 'worker-1', groups: ['workers'] });
+    analyst = await gw.issuer.mint({ sub: 'ann', groups: ['analysts'] });
   });
   after(async () => {
     await gw?.stop();
@@ -165,6 +199,108 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     assert.equal(await c.command('GET', 'e2e:io'), '$12\r\nfrom-ioredis\r\n');
     assert.match(await c.command('HELLO', '3', 'AUTH', 'default', alice), /^-NOPROTO/);
     c.close();
+  });
+
+  test('command checks are on exactly where a policy needs them: ext_proc sits in front of redis_proxy on jobs, not on cache', () => {
+    const listeners = JSON.parse(readFileSync(path.join(gw.xdsDir, 'lds.json'), 'utf8')).resources;
+    const filters = (name: string) => listeners.find((l: any) => l.name === name).filter_chains[0].filters.map((f: any) => f.name);
+    assert.deepEqual(filters('redis_jobs'), ['envoy.filters.network.ext_proc', 'envoy.filters.network.redis_proxy']);
+    assert.deepEqual(filters('redis_cache'), ['envoy.filters.network.redis_proxy']);
+  });
+
+  test('per-identity rules: a worker GETs and SETs jobs:* only, an analyst reads anything and writes nothing; refusals are answered in place, the connection stays usable', async () => {
+    const w = await RespConnection.open(jobsPort);
+    assert.equal(await w.command('AUTH', worker), '+OK\r\n');
+    assert.equal(await w.command('SET', 'jobs:1', 'queued'), '+OK\r\n');
+    assert.equal(await w.command('GET', 'jobs:1'), '$6\r\nqueued\r\n');
+    assert.match(await w.command('SET', 'users:1', 'x'), /^-NOPERM ERR_REDIS_COMMAND_DENIED: SET on "users:1" is not allowed for "worker-1" by policy/);
+    assert.match(await w.command('HGETALL', 'jobs:1'), /^-NOPERM ERR_REDIS_COMMAND_DENIED/);
+    assert.match(await w.command('CONFIG', 'GET', 'requirepass'), /^-NOPERM ERR_REDIS_COMMAND_DENIED: CONFIG is refused on this target for everyone/);
+    assert.equal(await server.command(['EXISTS', 'users:1']), ':0\r\n', 'the refused SET never reached the server');
+    // A pipeline that mixes allowed and refused commands, plus an inline command: replies in order.
+    w.sendRaw(Buffer.concat([enc('INCR', 'jobs:n'), enc('GET', 'users:2'), Buffer.from('GET jobs:1\r\n'), enc('DEL', 'other')]));
+    const replies = await w.replies(4);
+    assert.match(replies[0]!, /^:\d+\r\n$/);
+    assert.match(replies[1]!, /^-NOPERM ERR_REDIS_COMMAND_DENIED: GET on "users:2"/);
+    assert.equal(replies[2], '$6\r\nqueued\r\n');
+    assert.match(replies[3]!, /^-NOPERM ERR_REDIS_COMMAND_DENIED/);
+    w.close();
+
+    const a = await RespConnection.open(jobsPort);
+    assert.equal(await a.command('AUTH', analyst), '+OK\r\n');
+    assert.equal(await a.command('GET', 'jobs:1'), '$6\r\nqueued\r\n');
+    assert.match(await a.command('SET', 'jobs:1', 'hacked'), /^-NOPERM ERR_REDIS_COMMAND_DENIED/);
+    assert.equal(await a.command('GET', 'jobs:1'), '$6\r\nqueued\r\n');
+    a.close();
+  });
+
+  test('MULTI with a refused command is discarded whole (EXECABORT); nothing of it runs', async () => {
+    const w = await RespConnection.open(jobsPort);
+    assert.equal(await w.command('AUTH', worker), '+OK\r\n');
+    await w.command('SET', 'jobs:tx', '0');
+    w.sendRaw(Buffer.concat([enc('MULTI'), enc('INCR', 'jobs:tx'), enc('INCR', 'users:tx'), enc('EXEC')]));
+    const [multi, queued, refused, exec] = await w.replies(4);
+    assert.equal(multi, '+OK\r\n');
+    assert.equal(queued, '+QUEUED\r\n');
+    assert.match(refused!, /^-NOPERM ERR_REDIS_COMMAND_DENIED/);
+    assert.match(exec!, /^-EXECABORT/);
+    assert.equal(await w.command('GET', 'jobs:tx'), '$1\r\n0\r\n');
+    w.close();
+  });
+
+  test('ioredis through command checks; every command is recorded as one session, shown by sluice sessions replay (values masked, no token)', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: jobsPort, password: worker, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    await client.connect();
+    await client.set('jobs:card', 'paid with 4111 1111 1111 1111');
+    assert.equal(await client.get('jobs:card'), 'paid with 4111 1111 1111 1111');
+    await assert.rejects(client.get('secrets:x'), /ERR_REDIS_COMMAND_DENIED/);
+    assert.equal(await client.quit(), 'OK');
+    let record: SessionRecord | undefined;
+    await waitFor(async () => {
+      await gw.proc!.recordingQueue!.flush();
+      const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
+      try {
+        record = (await store.list({ limit: 1000 })).records.find((r) => r.protocol === 'redis' && r.events.some((e) => e.kind === 'redis.command' && e.keys.includes('jobs:card')));
+      } finally {
+        await store.close();
+      }
+      return record !== undefined;
+    }, 10_000);
+    assert.equal(record!.subject, 'worker-1');
+    assert.equal(record!.target, 'jobs');
+    const set = record!.events.find((e) => e.kind === 'redis.command' && e.command === 'SET') as any;
+    assert.deepEqual(set.values, ['paid with **** **** **** 1111']);
+    const replay = replaySession(record!);
+    assert.match(replay, /SET "jobs:card" "paid with \*{4} \*{4} \*{4} 1111" → ok, 5 bytes/);
+    assert.match(replay, /GET "jobs:card" → ok, \d+ bytes/);
+    assert.match(replay, /GET "secrets:x" → refused ERR_REDIS_COMMAND_DENIED/);
+    assert.ok(!JSON.stringify(record).includes(worker), 'no token in the record');
+    assert.ok(!JSON.stringify(record).includes('4111 1111 1111 1111'), 'the card is masked in the record');
+  });
+
+  test('ext-proc down: a connection to a target with command checks is closed (fail closed), nothing reaches the server', async () => {
+    await gw.stopExtProc();
+    try {
+      const c = await RespConnection.open(jobsPort);
+      c.send('AUTH', worker).send('SET', 'jobs:down', '1');
+      await assert.rejects(c.reply(5000));
+      assert.equal(await server.command(['EXISTS', 'jobs:down']), ':0\r\n');
+    } finally {
+      await gw.restartExtProc();
+    }
+  });
+
+  test('the embedded default: demo-cache (policies/redis.yaml) in front of the shared local Redis lets alice GET and SET under demo:; CONFIG is refused', async () => {
+    const demo = gw.config.targets.find((t) => t.name === 'demo-cache')!.redis!.port;
+    const key = `demo:e2e:${process.pid}`;
+    assert.equal((await redisCli(demo, ['--no-auth-warning', '-a', alice, 'SET', key, 'hello'])).stdout.trim(), 'OK');
+    assert.equal((await redisCli(demo, ['--no-auth-warning', '-a', alice, 'GET', key])).stdout.trim(), 'hello');
+    const outside = await redisCli(demo, ['--no-auth-warning', '-a', alice, 'SET', `other:${process.pid}`, 'x']);
+    assert.match(outside.stdout + outside.stderr, /ERR_REDIS_COMMAND_DENIED/);
+    const config = await redisCli(demo, ['--no-auth-warning', '-a', alice, 'CONFIG', 'GET', '*']);
+    assert.match(config.stdout + config.stderr, /ERR_REDIS_COMMAND_DENIED: CONFIG is refused/);
+    assert.doesNotMatch(config.stdout, /maxmemory/);
+    await redisCli(demo, ['--no-auth-warning', '-a', alice, 'DEL', key]);
   });
 
   test('ext-authz down: AUTH fails closed ("external authentication failed"), commands get NOAUTH; back up, logins work', async () => {
