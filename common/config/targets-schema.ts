@@ -118,8 +118,12 @@ export const TARGET_SCHEMA = {
         commands: { enum: ['auto', 'on', 'off'], default: 'auto', hint: 'must be "auto", "on" or "off"' },
         /** How long one command may take upstream before the client gets an error. */
         opTimeout: { ...DURATION, default: '5s' },
-        /** Commands kept per session record (the rest are counted). */
-        maxRecordedCommands: { type: 'integer', minimum: 1, default: 10000 },
+        /**
+         * Commands kept per session record (the rest are counted). A record is written in one go
+         * when its connection ends: measured, 32 records of 10,000 commands each stalled ext-proc
+         * past Envoy's 2 s message timeout, so the default keeps records small.
+         */
+        maxRecordedCommands: { type: 'integer', minimum: 1, default: 1000 },
         /**
          * Development only: let the upstream user run CONFIG (e.g. a local Redis without ACL
          * users). Without it, a target whose upstream user can run CONFIG is refused at start.
