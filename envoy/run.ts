@@ -51,8 +51,8 @@ export async function startGeneratedEnvoy<T extends RunningEnvoyHandle>(options:
   const xdsDir = generatorInput(config, needs, options.services).xdsDir;
   mkdirSync(xdsDir, { recursive: true });
   // Redis targets' upstream logins: Envoy presents them, so their secrets are read here.
-  const secrets = await openGatewaySecrets(config, logger, options.env);
-  const upstream = new RedisUpstreamLogins({ dir: path.join(xdsDir, 'secrets'), secrets: secrets.store, logger });
+  const secrets = openGatewaySecrets(config, logger, options.env);
+  const upstream = new RedisUpstreamLogins({ dir: path.join(xdsDir, 'secrets'), secrets, logger });
   // Read at each publish: a supervised Envoy that was restarted may answer on a new admin port.
   const publisher = new EnvoyPublisher({ logger, services: options.services, upstream, envoyAdminUrl: () => envoy?.adminUrl, ...(options.onPublish ? { onResult: options.onPublish } : {}) });
 

@@ -30,11 +30,11 @@ export const envoyRenderCommand: Command = {
     const policies = await PolicyStore.open(path.resolve(config.baseDir, config.extAuthz.policyDir), { logger, context: policyContext(config) });
     const xdsDir = values.out ? path.resolve(values.out) : undefined;
     // Redis targets' upstream logins are files beside the xDS files (mode 0600), never inline.
-    const secrets = await openGatewaySecrets(config, logger);
+    const secrets = openGatewaySecrets(config, logger);
     const loginDir = path.join(xdsDir ?? generatorInput(config, () => ({ mayHold: false, inspectsBody: false }), { extAuthz: [], extProc: [] }).xdsDir, 'secrets');
     const publisher = new EnvoyPublisher({
       logger,
-      upstream: new RedisUpstreamLogins({ dir: loginDir, secrets: secrets.store, logger }),
+      upstream: new RedisUpstreamLogins({ dir: loginDir, secrets, logger }),
       validate: !values['no-validate'],
       services: {
         extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)],

@@ -19,7 +19,8 @@ export type UpstreamLogins = ReadonlyMap<string, UpstreamAuthFiles>;
 export interface RedisUpstreamLoginsOptions {
   /** Where the files go (mode 0700; files 0600): beside the xDS files, so one mount serves a fleet. */
   dir: string;
-  secrets: SecretStore;
+  /** `open()`, when present, is awaited before the first lookup (a secrets file opened on demand). */
+  secrets: SecretStore & { open?: () => Promise<void> };
   logger: Logger;
   /** Replaces the real probe (tests). */
   probe?: typeof probeRedisUpstream;
@@ -44,6 +45,7 @@ export class RedisUpstreamLogins {
     const logins = new Map<string, UpstreamAuthFiles>();
     const redisTargets = config.targets.filter((t) => t.protocol === 'redis');
     if (redisTargets.length === 0) return logins;
+    if (config.extProc.credentials.some((c) => redisTargets.some((t) => t.name === c.target))) await this.options.secrets.open?.();
     await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
     await chmod(this.options.dir, 0o700);
     for (const target of redisTargets) {
