@@ -183,3 +183,30 @@ extProc:
   assert.match(crossChecked, /ownedObjects: ownedObjects: reassign needs reassignTo/);
   assert.match(crossChecked, /credentials\/0\/target: target "db" mints a role per session/);
 });
+
+test('redis targets: a listener port each (not shared with postgres), defaults filled in, denied commands upper-cased; credentials name an ACL user', () => {
+  const config = parseConfig(`targets:
+  - { name: cache, protocol: redis, endpoints: ["127.0.0.1:6379"], redis: { port: 16379, deniedCommands: [eval, EVAL, xadd] } }
+extProc:
+  credentials:
+    - { target: cache, secret: cache-pw, redis: { user: sluice-gw } }
+`, 'sluice.yaml');
+  const redis = config.targets[0]!.redis!;
+  assert.deepEqual(redis, { port: 16379, deniedCommands: ['EVAL', 'XADD'], commands: 'auto', opTimeout: '5s', maxRecordedCommands: 1000, allowPrivilegedUpstream: false });
+  assert.deepEqual(config.extProc.credentials[0]!.redis, { user: 'sluice-gw' });
+
+  const text = issuesOf(`targets:
+  - { name: db, protocol: postgres, endpoints: ["127.0.0.1:5432"], postgres: { port: 16379 } }
+  - { name: cache, protocol: redis, endpoints: ["127.0.0.1:6379"], redis: { port: 16379 } }
+  - { name: bare, protocol: redis, endpoints: ["127.0.0.1:6379"] }
+  - { name: web, endpoints: ["127.0.0.1:80"] }
+extProc:
+  credentials:
+    - { target: cache, oauth2: { tokenUrl: "https://x/t", clientId: c, clientSecret: cs } }
+    - { target: web, secret: s, redis: { user: x } }
+`).map((i) => `${i.line} ${i.path} ${i.message}`).join('\n');
+  assert.match(text, /^3 \/targets\/1\/redis\/port port 16379 is already the listener of target "db"/m);
+  assert.match(text, /^4 \/targets\/2 a redis target needs "redis: \{ port/m);
+  assert.match(text, /^8 \/extProc\/credentials\/0\/oauth2 Envoy logs in to a redis target with a password/m);
+  assert.match(text, /^9 \/extProc\/credentials\/1\/redis "redis" applies to redis targets only/m);
+});

@@ -50,6 +50,10 @@ export const ERROR_CODES = Object.freeze({
   ERR_STATEMENT_DENIED: caller(403),
   ERR_STATEMENT_UNPARSABLE: caller(400),
   ERR_DB_CHECK_INVALID: caller(400),
+  // Redis (the client reads `-ERR <code>: <message>`; the status is what the code means over HTTP).
+  ERR_REDIS_LOGIN_DENIED: caller(403),
+  ERR_REDIS_COMMAND_DENIED: caller(403),
+  ERR_REDIS_NOT_LOGGED_IN: caller(401),
   ERR_NO_DECISION: caller(403),
   ERR_SECRET_UNAVAILABLE: caller(503),
   ERR_BODY_REFUSED: caller(502),
@@ -123,6 +127,13 @@ export const ERROR_CODES = Object.freeze({
   ERR_PG_ROLE_MINT_FAILED: operator,
   ERR_PG_ROLE_RELEASE_FAILED: operator,
   ERR_PG_ROLE_SWEEP_FAILED: operator,
+  // Redis targets: the gateway's upstream login and the RESP stream.
+  ERR_REDIS_UPSTREAM_PRIVILEGED: operator,
+  ERR_REDIS_UPSTREAM_LOGIN: operator,
+  ERR_REDIS_UPSTREAM_UNREACHABLE: operator,
+  ERR_REDIS_NO_CREDENTIAL: operator,
+  ERR_REDIS_PROTOCOL: operator,
+  ERR_REDIS_CHECK_FAILED: operator,
 } satisfies Record<string, ErrorCodeEntry>);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -61,3 +61,8 @@ export function networkExternalProcessorService(): grpc.ServiceClientConstructor
 export function healthService(): grpc.ServiceClientConstructor {
   return lookup(loadProto('grpc/health/v1/health.proto'), 'grpc.health.v1.Health');
 }
+
+/** redis_proxy's external auth: one unary Authenticate per AUTH / HELLO AUTH of a client. */
+export function redisExternalAuthService(): grpc.ServiceClientConstructor {
+  return lookup(loadProto('envoy/service/redis_auth/v3/redis_external_auth.proto'), 'envoy.service.redis_auth.v3.RedisProxyExternalAuth');
+}

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Endpoint, SluiceConfig, TargetConfig } from '../common/config.ts';
 import type { RoutingNeeds } from '../ext-authz/policy/index.ts';
 import type { GeneratorInput, TargetSpec } from './generate/index.ts';
+import type { UpstreamLogins } from './redis-upstream/logins.ts';
 
 /** Where Envoy reaches Sluice's own services, and anything a runner overrides (tests: ports 0). */
 export interface ServiceAddresses {
@@ -18,7 +19,7 @@ export interface ServiceAddresses {
  * routing its policies need (approval holds, bodies sent with the check). The one place that
  * maps the operator's config onto Envoy's.
  */
-export function generatorInput(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, services: ServiceAddresses): GeneratorInput {
+export function generatorInput(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, services: ServiceAddresses, logins: UpstreamLogins = new Map()): GeneratorInput {
   const routing = new Map<string, RoutingNeeds>();
   for (const target of config.targets) routing.set(target.name, routingNeeds(target.name));
   return {
@@ -34,13 +35,13 @@ export function generatorInput(config: SluiceConfig, routingNeeds: (target: stri
       ...services.envoy,
     },
     services: { extAuthz: services.extAuthz, extProc: services.extProc },
-    targets: config.targets.map(targetSpec),
+    targets: config.targets.map((target) => targetSpec(target, routing.get(target.name)!, logins)),
     routing,
     xdsDir: services.xdsDir ?? path.resolve(config.baseDir, config.envoy.xdsDir),
   };
 }
 
-function targetSpec(target: TargetConfig): TargetSpec {
+function targetSpec(target: TargetConfig, needs: RoutingNeeds, logins: UpstreamLogins): TargetSpec {
   return {
     name: target.name,
     protocol: target.protocol,
@@ -56,6 +57,14 @@ function targetSpec(target: TargetConfig): TargetSpec {
     tls: target.tls,
     http: target.protocol === 'http' ? target.http : null,
     postgres: target.postgres ? { port: target.postgres.port, ...(target.postgres.tls ? { tls: target.postgres.tls } : {}) } : null,
+    redis: target.redis ? {
+      port: target.redis.port,
+      deniedCommands: target.redis.deniedCommands,
+      opTimeout: target.redis.opTimeout,
+      // `auto`: on when a policy of the target has per-command or key rules (or records them).
+      commandChecks: target.redis.commands === 'on' || (target.redis.commands === 'auto' && needs.commandChecks === true),
+      upstreamAuth: logins.get(target.name) ?? null,
+    } : null,
     timeouts: target.timeouts,
   };
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { RoutingNeeds } from '../ext-authz/policy/index.ts';
 import { applyXds, generateEnvoyConfig, validateGenerated, writeBootstrap, type GeneratedConfig } from './generate/index.ts';
 import { generatorInput, type ServiceAddresses } from './from-config.ts';
+import type { RedisUpstreamLogins, UpstreamLogins } from './redis-upstream/logins.ts';
 
 export interface PublisherOptions {
   logger: Logger;
@@ -14,6 +15,13 @@ export interface PublisherOptions {
   validate?: boolean;
   /** Told how every publish ended (metrics). */
   onResult?: (result: PublishResult) => void;
+  /** Redis targets' upstream logins (files from the secret stores, checked); without it they log in with no password. */
+  upstream?: RedisUpstreamLogins;
+}
+
+/** A generated config and the upstream login files it names. */
+export interface PreparedConfig extends GeneratedConfig {
+  logins: UpstreamLogins;
 }
 
 export type PublishResult = { ok: true; written: string[]; ms: number } | { ok: false; error: SluiceError };
@@ -25,14 +33,14 @@ export type PublishResult = { ok: true; written: string[]; ms: number } | { ok: 
  * config stays live in Envoy.
  */
 export class EnvoyPublisher {
-  #last: GeneratedConfig | undefined;
+  #last: PreparedConfig | undefined;
   #lastResult: PublishResult | undefined;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: PublisherOptions) {}
 
   /** The last config that went live (for the bootstrap a runner starts Envoy with). */
-  get current(): GeneratedConfig | undefined {
+  get current(): PreparedConfig | undefined {
     return this.#last;
   }
 
@@ -42,19 +50,21 @@ export class EnvoyPublisher {
   }
 
   /** Generates and validates without writing: what a reload would publish, or why it cannot. */
-  prepare(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): GeneratedConfig {
-    return this.#validate(this.#generate(config, routingNeeds), config);
+  async prepare(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): Promise<PreparedConfig> {
+    return this.#validate(await this.#generate(config, routingNeeds), config);
   }
 
-  #generate(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): GeneratedConfig {
+  async #generate(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds): Promise<PreparedConfig> {
     try {
-      return generateEnvoyConfig(generatorInput(config, routingNeeds, this.options.services));
+      // Redis upstream logins first: their files must exist when Envoy validates the config.
+      const logins = (await this.options.upstream?.prepare(config)) ?? new Map();
+      return { ...generateEnvoyConfig(generatorInput(config, routingNeeds, this.options.services, logins)), logins };
     } catch (err) {
       throw located(err, config);
     }
   }
 
-  #validate(generated: GeneratedConfig, config: SluiceConfig): GeneratedConfig {
+  #validate<T extends GeneratedConfig>(generated: T, config: SluiceConfig): T {
     try {
       if (this.options.validate !== false) validateGenerated(generated);
     } catch (err) {
@@ -72,7 +82,7 @@ export class EnvoyPublisher {
    * Publishes one config (`prepared`: what prepare() already built and validated for it); calls
    * run one at a time, in order. Never rejects.
    */
-  publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared?: GeneratedConfig): Promise<PublishResult> {
+  publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared?: PreparedConfig): Promise<PublishResult> {
     const run = this.#tail.then(() => this.#publish(config, routingNeeds, prepared)).then((result) => {
       this.#lastResult = result;
       this.options.onResult?.(result);
@@ -82,14 +92,14 @@ export class EnvoyPublisher {
     return run;
   }
 
-  async #publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared: GeneratedConfig | undefined): Promise<PublishResult> {
+  async #publish(config: SluiceConfig, routingNeeds: (target: string) => RoutingNeeds, prepared: PreparedConfig | undefined): Promise<PublishResult> {
     const started = performance.now();
     try {
       let generated = prepared;
       if (generated === undefined) {
         // Most policy reloads change nothing Envoy sees: skip validating (an Envoy process) and
         // writing when the resources are what is already live.
-        const candidate = this.#generate(config, routingNeeds);
+        const candidate = await this.#generate(config, routingNeeds);
         if (this.#last !== undefined && JSON.stringify(candidate.files) === JSON.stringify(this.#last.files)) {
           return { ok: true, written: [], ms: performance.now() - started };
         }
@@ -98,6 +108,8 @@ export class EnvoyPublisher {
       const adminUrl = this.options.envoyAdminUrl?.();
       const { written } = await applyXds(generatorInput(config, routingNeeds, this.options.services).xdsDir, generated, adminUrl ? { envoyAdminUrl: adminUrl } : {});
       this.#last = generated;
+      // Login files of earlier configs (a rotated password) are no longer named by what Envoy runs.
+      await this.options.upstream?.prune(generated.logins);
       const ms = performance.now() - started;
       if (written.length > 0) this.options.logger.info({ written, targets: config.targets.length, ms: Math.round(ms) }, 'envoy config published');
       return { ok: true, written, ms };

@@ -22,5 +22,7 @@ export function actionRefusal(action: Action): ShapeRefusal | null {
     }
     case 'postgres':
       return action.malformed === null ? null : { code: 'ERR_DB_CHECK_INVALID', message: `the database check is malformed: ${action.malformed}` };
+    case 'redis':
+      return null;
   }
 }

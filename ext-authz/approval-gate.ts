@@ -44,6 +44,9 @@ export function approvalAction(action: Action): Pick<GateRequest, 'method' | 'pa
         database: { user: action.user, name: action.database, statement: analysis.normalized },
       };
     }
+    case 'redis':
+      // A redis grant has no approve effect: a login never reaches the gate.
+      return { method: 'LOGIN', path: `redis-login:${action.username}` };
   }
 }
 

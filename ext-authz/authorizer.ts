@@ -76,14 +76,20 @@ export class Authorizer {
           identity, target, rule: null, extra: { guardrail },
         };
       }
-      const { decision, denial } = decideAction(policies, identity, target, request);
+      const { decision, denial, redis } = decideAction(policies, identity, target, request);
       const masking = decision.masking ?? policies.maskingFor(target);
       if (decision.effect === 'approve') return await this.approval(request, identity, target, decision, masking, startedAt, signal);
       if (decision.effect !== 'allow') {
         return { ...deny(denial.code, denial.message), identity, target, rule: decision.rule };
       }
       const textUnguarded = !policies.guardsContent(target);
-      return { kind: 'allow', identity, target, decision, sessionId: this.sessionIdFor(request), masking, startedAt, textUnguarded };
+      return {
+        kind: 'allow', identity, target, decision, sessionId: this.sessionIdFor(request), masking, startedAt, textUnguarded,
+        // A redis login ends with the token, or sooner when its grant says so.
+        ...(redis === undefined ? {} : {
+          redis: { expiresAt: Math.min(identity.expiresAt * 1000, redis.maxSessionMs === null ? Infinity : startedAt + redis.maxSessionMs), rules: redis.rules },
+        }),
+      };
     } catch (err) {
       this.deps.logger.error({ err: describeError(err), target }, 'policy evaluation failed; denying');
       return { ...deny('ERR_INTERNAL', 'authorization is unavailable'), identity, target };
@@ -132,7 +138,8 @@ export class Authorizer {
    * connection, shared by its login and every statement); an HTTP exchange gets a new one.
    */
   private sessionIdFor(request: CheckInput): string {
-    return request.action.kind === 'postgres' && request.action.sessionId !== '' ? request.action.sessionId : this.newSessionId();
+    const action = request.action;
+    return (action.kind === 'postgres' || action.kind === 'redis') && action.sessionId !== '' ? action.sessionId : this.newSessionId();
   }
 
   private identityFailure(err: unknown, target: string, lazySignal: LazySignal | undefined): DenyVerdict {
@@ -166,6 +173,8 @@ function pendingMessage(request: CheckInput, approvalId: string): string {
       return 'this action needs approval; retry once an approver has approved it';
     case 'postgres':
       return `this statement needs approval (approval ${approvalId}); run it again once an approver has approved it`;
+    case 'redis':
+      return `this login needs approval (approval ${approvalId}); log in again once an approver has approved it`;
   }
 }
 

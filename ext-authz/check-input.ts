@@ -25,8 +25,8 @@ export interface CheckInput {
   reason: string;
 }
 
-/** The protocols with an adapter. Later 'redis' (common/decision-metadata.ts already knows it). */
-export type CheckProtocol = 'http' | 'postgres';
+/** The protocols with an adapter. */
+export type CheckProtocol = 'http' | 'postgres' | 'redis';
 
 /**
  * The credential as the caller presented it, not yet verified. PostgreSQL's processor hands the
@@ -44,7 +44,20 @@ export interface BearerCredential {
 }
 
 /** What the caller wants to do. One member per protocol. */
-export type Action = HttpAction | PostgresAction;
+export type Action = HttpAction | PostgresAction | RedisAction;
+
+/**
+ * A Redis login: `AUTH [username] <token>` (or HELLO … AUTH) as redis_proxy hands it to the
+ * external auth service, or as ext-proc's command processor asks about it (same decision).
+ */
+export interface RedisAction {
+  kind: 'redis';
+  phase: 'login';
+  /** The AUTH user name as sent ('' for `AUTH <token>`). */
+  username: string;
+  /** ext-proc's session id for its command log ('' from redis_proxy's own check). */
+  sessionId: string;
+}
 
 export interface HttpAction {
   kind: 'http';

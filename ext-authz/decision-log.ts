@@ -41,6 +41,9 @@ function actionFields(action: Action): Record<string, unknown> {
   switch (action.kind) {
     case 'http':
       return { method: action.method, path: action.path };
+    case 'redis':
+      // The AUTH user name as sent (never the token); empty for `AUTH <token>`.
+      return { phase: action.phase, redis_user: action.username.slice(0, 64), ...(action.sessionId ? { session_id: action.sessionId } : {}) };
     case 'postgres': {
       const fields: Record<string, unknown> = { phase: action.phase, db_user: action.user, database: action.database, ...(action.sessionId ? { session_id: action.sessionId } : {}) };
       const statement = action.statement;

@@ -14,6 +14,7 @@ export function policyContext(config: SluiceConfig): PolicyContext {
       protocol: target.protocol,
       masking: config.extProc.masking.targets[target.name] ?? null,
       grantableRoles: target.postgres?.sessionRoles ? new Set(target.postgres.sessionRoles.grantable) : null,
+      ...(target.redis ? { redisCommands: target.redis.commands } : {}),
     });
   }
   return {

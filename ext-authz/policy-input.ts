@@ -1,5 +1,6 @@
 import type { CallerErrorCode } from '../common/error-codes.ts';
 import type { CheckInput } from './check-input.ts';
+import type { RedisCommandRule } from './policy/evaluate-redis.ts';
 import type { Identity } from './identity/types.ts';
 import type { ContentCheck, Decision, PolicySet } from './policy/types.ts';
 
@@ -13,6 +14,8 @@ import type { ContentCheck, Decision, PolicySet } from './policy/types.ts';
 export interface ActionDecision {
   decision: Decision;
   denial: { code: CallerErrorCode; message: string };
+  /** A redis login's cap on its life and its command rules (allowed logins only). */
+  redis?: { maxSessionMs: number | null; rules: readonly RedisCommandRule[] };
 }
 
 const POLICY_DENIED = Object.freeze({ code: 'ERR_POLICY_DENIED', message: 'access denied by policy' } as const);
@@ -49,6 +52,11 @@ export function decideAction(policies: PolicySet, identity: Identity, target: st
       const decided = policies.evaluateDatabaseStatements({ ...request, statements: analysis.statements });
       return { decision: decided.decision, denial: decided.denial ?? POLICY_DENIED };
     }
+    case 'redis': {
+      const login = policies.evaluateRedisLogin({ identity, target, username: action.username, sourceAddress: input.sourceAddress });
+      if (login.decision.effect !== 'allow') return { decision: login.decision, denial: login.denial ?? POLICY_DENIED };
+      return { decision: login.decision, denial: POLICY_DENIED, redis: { maxSessionMs: login.maxSessionMs, rules: login.rules } };
+    }
   }
 }
 
@@ -63,6 +71,8 @@ export function contentOf(target: string, input: CheckInput): ContentCheck | nul
   switch (action.kind) {
     case 'http':
       return { target, path: action.path, query: action.query, headers: action.headers, body: action.body };
+    case 'redis':
+      return null;
     case 'postgres':
       if (action.statement === null) return null;
       return { target, path: '', query: '', headers: {}, body: Buffer.from(action.statement.text, 'utf8') };

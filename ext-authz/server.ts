@@ -4,7 +4,10 @@ import { performance } from 'node:perf_hooks';
 import { describeError } from '../common/errors.ts';
 import { LazyAbort } from '../common/lazy-signal.ts';
 import type { Logger } from '../common/logger.ts';
-import { authorizationService } from '../common/protos.ts';
+import { authorizationService, redisExternalAuthService } from '../common/protos.ts';
+import { TARGET_METADATA_KEY } from '../envoy/generate/protocols/postgres.ts';
+import { readRedisAuthRequest, type RedisAuthRequestMessage } from './protocols/redis/read-auth-request.ts';
+import { toRedisAuthResponse } from './protocols/redis/auth-response.ts';
 import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { RunningServer } from '../common/running-server.ts';
@@ -42,7 +45,7 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
     metrics.record(request, verdict, latencyMs);
   };
   // grpc.health.v1 for Envoy's health checks of ext-authz replicas.
-  addHealthService(server, { ready: options.ready ?? (async () => true), services: ['envoy.service.auth.v3.Authorization'], logger: options.logger });
+  addHealthService(server, { ready: options.ready ?? (async () => true), services: ['envoy.service.auth.v3.Authorization', 'envoy.service.redis_auth.v3.RedisProxyExternalAuth'], logger: options.logger });
   server.addService(authorizationService().service, {
     Check: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
       const started = performance.now();
@@ -69,6 +72,25 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
           callback(null, adapter.respond(verdict, request));
           decided(request, verdict, started);
         });
+    },
+  });
+  // redis_proxy's external auth: one call per AUTH, the target named in the call's metadata.
+  server.addService(redisExternalAuthService().service, {
+    Authenticate: (call: grpc.ServerUnaryCall<RedisAuthRequestMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = performance.now();
+      const request = readRedisAuthRequest(call.request, String(call.metadata.get(TARGET_METADATA_KEY)[0] ?? ''));
+      const abort = new LazyAbort();
+      const onCancelled = () => abort.abort();
+      call.once('cancelled', onCancelled);
+      const answer = (verdict: Verdict) => {
+        call.off('cancelled', onCancelled);
+        callback(null, toRedisAuthResponse(verdict, request));
+        decided(request, verdict, started);
+      };
+      options.authorizer.check(request, abort.signal).then(answer, (err: unknown) => {
+        options.logger.error({ err: describeError(err), target: request.target }, 'redis auth check failed; denying');
+        answer({ kind: 'deny', code: 'ERR_INTERNAL', message: 'authorization is unavailable' });
+      });
     },
   });
   const port = await bindInsecure(server, options.host ?? '127.0.0.1', options.port ?? 0);

@@ -1,6 +1,7 @@
 import type { Identity } from './identity/types.ts';
 import type { Decision } from './policy/types.ts';
 import type { CallerErrorCode } from '../common/error-codes.ts';
+import type { RedisCommandRule } from './policy/evaluate-redis.ts';
 
 /** What the authorizer decided, before it is turned into Envoy's CheckResponse at the server edge. */
 export type Verdict = AllowVerdict | DenyVerdict;
@@ -21,6 +22,14 @@ export interface AllowVerdict {
   masking: string | null;
   /** No content guardrail read the request's text for this target: the decision rests on its shape alone. */
   textUnguarded?: boolean;
+  /** A redis login: when it must end (the token's exp, capped by the grant) and the command rules it carries. */
+  redis?: RedisLoginGrant;
+}
+
+export interface RedisLoginGrant {
+  /** Epoch ms. */
+  expiresAt: number;
+  rules: readonly RedisCommandRule[];
 }
 
 export interface DenyVerdict {

@@ -17,6 +17,11 @@ export const CREDENTIAL_SCHEMA = {
       type: 'object', additionalProperties: false,
       properties: { user: { type: 'string', minLength: 1, maxLength: 63 } },
     },
+    /** Redis targets: the upstream ACL user the gateway logs in as (its password is `secret`); absent: AUTH with the password alone. */
+    redis: {
+      type: 'object', additionalProperties: false,
+      properties: { user: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\s]+$', hint: 'must be a Redis ACL user name (no spaces)' } },
+    },
     oauth2: {
       type: 'object', additionalProperties: false, required: ['tokenUrl', 'clientId', 'clientSecret'],
       properties: {

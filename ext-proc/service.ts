@@ -24,6 +24,9 @@ import { PgAuthzClient } from './postgres/authz-client.ts';
 import { pgSessionOpener } from './postgres/runtime.ts';
 import { SessionRoleRegistry } from './postgres/session-roles/registry.ts';
 import { hostname } from 'node:os';
+import type { PgSessionOpener } from './postgres/network-stream.ts';
+import { RedisAuthzClient } from './redis/authz-client.ts';
+import { redisSessionOpener } from './redis/runtime.ts';
 
 export interface ExtProcServiceOptions {
   logger: Logger;
@@ -94,6 +97,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   const authzAddress = options.extAuthzAddress ?? (() => { const at = reachable(config.extAuthz.host, config.extAuthz.port); return `${at.host}:${at.port}`; })();
   const pgAuthorizer = new PgAuthzClient(authzAddress);
   const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
+  const redisAuthorizer = new RedisAuthzClient(authzAddress);
   const recording = await startRecording(config, options.logger);
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
@@ -118,7 +122,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
       metrics: metrics.exchanges,
-      postgres: pgSessionOpener({
+      postgres: networkOpener(pgSessionOpener({
         get targets() { return live.targets; },
         get credentials() { return live.credentials; },
         get masking() { return live.masking; },
@@ -128,7 +132,13 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
         authorizer: pgAuthorizer,
         logger: options.logger,
         sessionRoles: (target) => sessionRoles.for(target),
-      }),
+      }), redisSessionOpener({
+        get targets() { return live.targets; },
+        get masking() { return live.masking; },
+        recording: recording?.queue,
+        authorizer: redisAuthorizer,
+        logger: options.logger,
+      })),
       // Without an admin server, the gRPC server itself is all there is to be ready.
       ...(admin ? { ready: () => admin!.ready() } : {}),
       logger: options.logger,
@@ -139,6 +149,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     // A service that fails to start must not leave its admin port bound (a retry would hit EADDRINUSE).
     pgAuthorizer.close();
     await sessionRoles.close();
+    redisAuthorizer.close();
     await admin?.close();
     await recording?.close();
     await secrets.close();
@@ -182,6 +193,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
       // Sessions have ended: their roles are released (and any still live with them).
       await sessionRoles.close();
       pgAuthorizer.close();
+      redisAuthorizer.close();
       await admin?.close();
       await recording?.close();
       await secrets.close();
@@ -217,4 +229,9 @@ function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | u
       throw err;
     }
   });
+}
+
+/** Network ext_proc streams by the protocol their listener names: redis command checks, else PostgreSQL. */
+function networkOpener(postgres: PgSessionOpener, redis: ReturnType<typeof redisSessionOpener>): PgSessionOpener {
+  return (target, send, connection) => (connection.protocol === 'redis' ? redis(target, send) : postgres(target, send, connection));
 }

@@ -37,7 +37,7 @@ export async function startGatewayEnvoy(opts: {
     },
   });
   const needs = (target: string) => policies.current().routingNeeds(target);
-  const generated = publisher.prepare(config, needs);
+  const generated = await publisher.prepare(config, needs);
   const result = await publisher.publish(config, needs, generated);
   await policies.close();
   if (!result.ok) throw result.error;

@@ -7,6 +7,9 @@ import { policyContext } from '../../ext-authz/policy-context.ts';
 import { EnvoyPublisher } from '../../envoy/publisher.ts';
 import { reachable } from '../../envoy/from-config.ts';
 import { staticEquivalent } from '../../envoy/generate/index.ts';
+import { generatorInput } from '../../envoy/from-config.ts';
+import { RedisUpstreamLogins } from '../../envoy/redis-upstream/logins.ts';
+import { openGatewaySecrets } from '../../envoy/redis-upstream/secrets.ts';
 import type { Command } from './types.ts';
 import { HELP } from './help.ts';
 import { DEV_CONFIG, onShutdown, parse, readConfig } from './common.ts';
@@ -26,8 +29,12 @@ export const envoyRenderCommand: Command = {
     const logger = createLogger('envoy-render', { level: values.watch ? config.log.level : 'warn' });
     const policies = await PolicyStore.open(path.resolve(config.baseDir, config.extAuthz.policyDir), { logger, context: policyContext(config) });
     const xdsDir = values.out ? path.resolve(values.out) : undefined;
+    // Redis targets' upstream logins are files beside the xDS files (mode 0600), never inline.
+    const secrets = openGatewaySecrets(config, logger);
+    const loginDir = path.join(xdsDir ?? generatorInput(config, () => ({ mayHold: false, inspectsBody: false }), { extAuthz: [], extProc: [] }).xdsDir, 'secrets');
     const publisher = new EnvoyPublisher({
       logger,
+      upstream: new RedisUpstreamLogins({ dir: loginDir, secrets, logger }),
       validate: !values['no-validate'],
       services: {
         extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)],
@@ -36,10 +43,11 @@ export const envoyRenderCommand: Command = {
       },
     });
     const needs = (target: string) => policies.current().routingNeeds(target);
-    const generated = publisher.prepare(config, needs);
+    const generated = await publisher.prepare(config, needs);
     if (!xdsDir) {
       process.stdout.write(`${JSON.stringify(staticEquivalent(generated), null, 2)}\n`);
       await policies.close();
+      await secrets.close();
       return 0;
     }
     mkdirSync(xdsDir, { recursive: true });
@@ -49,6 +57,7 @@ export const envoyRenderCommand: Command = {
     process.stderr.write(`wrote ${path.join(xdsDir, 'bootstrap.json')} and ${['cds.json', 'rds.json', 'lds.json'].join(', ')} (${config.targets.length} targets)\n`);
     if (!values.watch) {
       await policies.close();
+      await secrets.close();
       return 0;
     }
     const store = new ConfigStore(config, logger);
@@ -61,11 +70,13 @@ export const envoyRenderCommand: Command = {
       return r.ok ? { ok: true } : { ok: false, reason: r.error.message };
     } });
     policies.onReload((r) => void (r.ok && publisher.publish(store.current(), needs)));
+    secrets.onChange(() => void publisher.publish(store.current(), needs));
     policies.watch();
     store.watch();
     onShutdown(logger, async () => {
       await store.close();
       await policies.close();
+      await secrets.close();
     });
     return -1;
   },

@@ -70,7 +70,9 @@ async function runGateway(config: SluiceConfig): Promise<number> {
 function targetLine(config: SluiceConfig): (target: SluiceConfig['targets'][number]) => string {
   return (t) => t.protocol === 'postgres' && t.postgres
     ? `${t.name} postgres://${config.envoy.listenAddress}:${t.postgres.port}`
-    : `${t.name} ${t.http.hosts.join(',') || '*'}${t.http.pathPrefix}`;
+    : t.protocol === 'redis' && t.redis
+      ? `${t.name} redis://${config.envoy.listenAddress}:${t.redis.port}`
+      : `${t.name} ${t.http.hosts.join(',') || '*'}${t.http.pathPrefix}`;
 }
 
 function banner(config: SluiceConfig, gateway: RunningGateway, envoyVersion: string, devIssuer: string | undefined): string {
@@ -102,6 +104,10 @@ function banner(config: SluiceConfig, gateway: RunningGateway, envoyVersion: str
     const db = config.targets.find((t) => t.protocol === 'postgres');
     if (db?.postgres) {
       lines.push(`  psql "host=127.0.0.1 port=${db.postgres.port} user=postgres dbname=test password=$TOKEN" -c 'select 1'`);
+    }
+    const cache = config.targets.find((t) => t.protocol === 'redis');
+    if (cache?.redis) {
+      lines.push(`  redis-cli -p ${cache.redis.port} --no-auth-warning -a "$TOKEN" SET demo:hello world     # CONFIG GET * is refused`);
     }
   }
   lines.push(`Stop with Ctrl-C or SIGTERM: in-flight requests get up to ${config.gateway.drainTimeout} to finish.`, '');

@@ -255,3 +255,28 @@ describe('sluice sessions: credential and masking', () => {
     assert.match(bare.stdout(), /\s+request\s+nothing masked; headers: masked email 1 \(in the record only\)\n/);
   });
 });
+
+test('a redis session shows and replays as a command log: logins, commands with keys and masked values, reply sizes, refusals', async () => {
+  const { replaySession, showSession } = await import('./sessions.ts');
+  const { prepareRecord } = await import('../../ext-proc/sessions/prepare-record.ts');
+  const record: SessionRecord = {
+    version: 2, id: '00000000-0000-4000-8000-00000000abcd', requestId: '', protocol: 'redis', subject: 'worker-1', issuer: 'dev', target: 'jobs',
+    rule: 'workers/redis', decision: 'allow', startedAt: T0, endedAt: T0 + 10, outcome: 'completed', summary: '3 commands, 1 refused',
+    events: [
+      { at: T0, kind: 'redis.login', outcome: 'ok', subject: 'worker-1', issuer: 'dev' },
+      { at: T0 + 1, kind: 'redis.command', command: 'SET', keys: ['jobs:1'], values: ['card ****1111'], args: 2, bytes: 40, outcome: 'ok', replyBytes: 5, rule: 'workers/jobs', durationMs: 0.5 },
+      { at: T0 + 2, kind: 'redis.command', command: 'GET', keys: ['secrets:x'], args: 1, bytes: 30, outcome: 'refused', code: 'ERR_REDIS_COMMAND_DENIED' },
+      { at: T0 + 3, kind: 'redis.command', command: 'HSET', keys: ['jobs:h'], args: 3, bytes: 30, outcome: 'error', error: 'WRONGTYPE Operation against a key holding the wrong kind of value', replyBytes: 68 },
+      { at: T0 + 10, kind: 'end' },
+    ],
+  };
+  const stored = prepareRecord(record, { maxBodyBytes: 1024, redactHeaders: new Set() });
+  assert.deepEqual(stored.events, record.events, 'the store keeps every redis field');
+  const replay = replaySession(stored);
+  assert.match(replay, /\[\+0 ms\] AUTH as worker-1 \(dev\)/);
+  assert.match(replay, /> SET "jobs:1" "card \*\*\*\*1111" → ok, 5 bytes/);
+  assert.match(replay, /> GET "secrets:x" → refused ERR_REDIS_COMMAND_DENIED/);
+  assert.match(replay, /> HSET "jobs:h" \[2 values not recorded\] → error: WRONGTYPE/);
+  assert.match(showSession(stored), /── \[\+1 ms\] SET "jobs:1"/);
+  assert.throws(() => prepareRecord({ ...record, protocol: 'postgres' }, { maxBodyBytes: 1024, redactHeaders: new Set() }), /redis.login belongs to redis sessions/);
+});

@@ -2,7 +2,7 @@ export type { CliIo as SessionsCliIo } from './io.ts';
 import { STATUS_CODES } from 'node:http';
 import { isSluiceError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
-import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type PgLoginEvent, type PgStatementEvent, type SessionFilter, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
+import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type PgLoginEvent, type PgStatementEvent, type RedisCommandEvent, type RedisLoginEvent, type SessionFilter, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
 import type { Command } from './types.ts';
 import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
@@ -366,6 +366,12 @@ export function showSession(r: SessionRecord): string {
       case 'pg.statement':
         out += `\n── ${at} ${clean(pgStatementHead(event))}\n${pgStatementLines(event, '   ')}`;
         break;
+      case 'redis.login':
+        out += `\n── ${at} ${clean(redisLoginLine(event))}\n`;
+        break;
+      case 'redis.command':
+        out += `\n── ${at} ${clean(redisCommandLine(event))}\n`;
+        break;
       case 'body':
         break;
       case 'end':
@@ -412,6 +418,12 @@ export function replaySession(r: SessionRecord): string {
       case 'pg.statement':
         out += `${at} ${clean(pgStatementHead(event))}\n${pgStatementLines(event, '> ')}`;
         break;
+      case 'redis.login':
+        out += `${at} ${clean(redisLoginLine(event))}\n`;
+        break;
+      case 'redis.command':
+        out += `${at} > ${clean(redisCommandLine(event))}\n`;
+        break;
       case 'body':
         out += `${at} ${event.direction} body: ${event.bytes} bytes\n`;
         break;
@@ -423,6 +435,18 @@ export function replaySession(r: SessionRecord): string {
   }
   out += flush();
   return `${out}outcome: ${r.outcome}, ${ms(r.endedAt - r.startedAt)}\n`;
+}
+
+function redisLoginLine(e: RedisLoginEvent): string {
+  return e.outcome === 'ok' ? `AUTH as ${e.subject ?? '?'} (${e.issuer ?? '?'})` : `AUTH refused${e.code ? ` (${e.code})` : ''}`;
+}
+
+/** One line per command, like a command log: the command, its keys, masked values, then what came back. */
+function redisCommandLine(e: RedisCommandEvent): string {
+  const args = [...e.keys, ...(e.values ?? [])].map((a) => JSON.stringify(a)).join(' ');
+  const hidden = e.values === undefined && e.args > e.keys.length ? ` [${e.args - e.keys.length} value${e.args - e.keys.length === 1 ? '' : 's'} not recorded]` : '';
+  const result = e.outcome === 'ok' ? `ok, ${e.replyBytes ?? 0} bytes` : e.outcome === 'refused' ? `refused ${e.code ?? ''}${e.rule ? ` (${e.rule})` : ''}` : e.outcome === 'error' ? `error: ${e.error ?? ''}` : 'cut';
+  return `${e.command}${args ? ` ${args}` : ''}${hidden} → ${result}${e.durationMs === undefined ? '' : ` (${ms(e.durationMs)})`}`;
 }
 
 function pgLoginLine(e: PgLoginEvent): string {

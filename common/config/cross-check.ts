@@ -36,6 +36,16 @@ export function crossCheck(config: CheckInput): DocumentProblem[] {
       }
       return;
     }
+    if (target.protocol === 'redis') {
+      if (target.redis === null) {
+        report(`/targets/${t}`, 'a redis target needs "redis: { port: <listen port> }" (where clients connect)');
+      } else {
+        const owner = ports.get(target.redis.port);
+        if (owner !== undefined) report(`/targets/${t}/redis/port`, `port ${target.redis.port} is already the listener of target "${owner}"`);
+        else ports.set(target.redis.port, target.name);
+      }
+      return;
+    }
     for (const host of target.http.hosts.length > 0 ? target.http.hosts : ['*']) {
       const key = `${host.toLowerCase()} ${target.http.pathPrefix}`;
       const owner = routes.get(key);
@@ -69,6 +79,11 @@ export function crossCheck(config: CheckInput): DocumentProblem[] {
     }
     if (target?.postgres?.sessionRoles !== undefined) {
       report(`${at}/target`, `target "${entry.target}" mints a role per session (postgres.sessionRoles): its admin credential is the only one; remove this entry`);
+    }
+    if (target?.protocol === 'redis' && entry.oauth2 !== undefined) {
+      report(`${at}/oauth2`, 'Envoy logs in to a redis target with a password: give "secret" (and optionally "redis.user"), not "oauth2"');
+    } else if (target?.protocol !== 'redis' && entry.redis !== undefined) {
+      report(`${at}/redis`, `"redis" applies to redis targets only; "${entry.target}" is ${target?.protocol ?? 'unknown'}`);
     }
     if ((entry.secret === undefined) === (entry.oauth2 === undefined)) {
       report(at, 'give exactly one of "secret" (a stored secret) and "oauth2" (a minted token)');

@@ -94,8 +94,9 @@ export function parseConfig(text: string, file: string): SluiceConfig {
   return config;
 }
 
-interface RawTarget extends Omit<TargetConfig, 'endpoints' | 'tls' | 'healthCheck' | 'http' | 'timeouts' | 'postgres'> {
+interface RawTarget extends Omit<TargetConfig, 'endpoints' | 'tls' | 'healthCheck' | 'http' | 'timeouts' | 'postgres' | 'redis'> {
   postgres?: TargetConfig['postgres'];
+  redis?: TargetConfig['redis'];
   endpoints: string[];
   tls?: { enabled: boolean; sni?: string; caFile?: string; certFile?: string; keyFile?: string; subjectAltNames?: string[] };
   healthCheck?: TargetConfig['healthCheck'];
@@ -132,6 +133,7 @@ function normaliseTarget(raw: RawTarget, envoy: SluiceConfig['envoy'], baseDir: 
       ...raw.postgres,
       ...(raw.postgres.tls ? { tls: { ...raw.postgres.tls, certFile: resolve(raw.postgres.tls.certFile)!, keyFile: resolve(raw.postgres.tls.keyFile)! } } : {}),
     } : null,
+    redis: raw.protocol === 'redis' && raw.redis ? { ...raw.redis, deniedCommands: [...new Set(raw.redis.deniedCommands.map((c) => c.toUpperCase()))] } : null,
     timeouts: {
       connect: raw.timeouts?.connect ?? envoy.connectTimeout,
       request: raw.timeouts?.request ?? envoy.routeTimeout,

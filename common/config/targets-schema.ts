@@ -23,6 +23,11 @@ const HOST = {
   hint: 'must be a host name, optionally with a leading "*." wildcard',
 } as const;
 
+const REDIS_COMMAND = {
+  type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_.|-]*$', maxLength: 64,
+  hint: 'must be a Redis command name such as EVAL or XADD',
+} as const;
+
 export const TARGET_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -30,7 +35,7 @@ export const TARGET_SCHEMA = {
   properties: {
     name: TARGET_NAME,
     description: { type: 'string', default: '' },
-    protocol: { enum: ['http', 'postgres'], default: 'http', hint: 'must be "http" or "postgres" (Redis targets are not supported by this version yet)' },
+    protocol: { enum: ['http', 'postgres', 'redis'], default: 'http', hint: 'must be "http", "postgres" or "redis"' },
     /** One or several upstream addresses, load-balanced. */
     endpoints: { type: 'array', minItems: 1, items: ENDPOINT, hint: 'must list at least one "host:port"' },
     lbPolicy: { enum: ['round_robin', 'least_request', 'random'], default: 'round_robin' },
@@ -133,6 +138,35 @@ export const TARGET_SCHEMA = {
             require: { type: 'boolean', default: true },
           },
         },
+      },
+    },
+    /** A Redis target: where clients connect (AUTH <token>), what is never let through, and how commands are checked. */
+    redis: {
+      type: 'object', additionalProperties: false, required: ['port'],
+      properties: {
+        /** The port Envoy listens on for this target (on envoy.listenAddress). */
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        /** Commands refused for everyone, besides the ones always refused (CONFIG, SELECT, FLUSHALL, ...). */
+        deniedCommands: { type: 'array', uniqueItems: true, items: REDIS_COMMAND, default: [] },
+        /**
+         * Per-identity command and key rules and the command log (ext-proc parses every command):
+         * `auto` (default) turns it on when a policy of the target needs it, `on` always, `off`
+         * never (a policy that needs it then does not load).
+         */
+        commands: { enum: ['auto', 'on', 'off'], default: 'auto', hint: 'must be "auto", "on" or "off"' },
+        /** How long one command may take upstream before the client gets an error. */
+        opTimeout: { ...DURATION, default: '5s' },
+        /**
+         * Commands kept per session record (the rest are counted). A record is written in one go
+         * when its connection ends: measured, 32 records of 10,000 commands each stalled ext-proc
+         * past Envoy's 2 s message timeout, so the default keeps records small.
+         */
+        maxRecordedCommands: { type: 'integer', minimum: 1, default: 1000 },
+        /**
+         * Development only: let the upstream user run CONFIG (e.g. a local Redis without ACL
+         * users). Without it, a target whose upstream user can run CONFIG is refused at start.
+         */
+        allowPrivilegedUpstream: { type: 'boolean', default: false },
       },
     },
     timeouts: {

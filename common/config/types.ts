@@ -13,7 +13,7 @@ export interface Endpoint {
 export interface TargetConfig {
   name: string;
   description: string;
-  protocol: 'http' | 'postgres';
+  protocol: 'http' | 'postgres' | 'redis';
   endpoints: Endpoint[];
   lbPolicy: 'round_robin' | 'least_request' | 'random';
   healthCheck: { path: string; interval: string; timeout: string; unhealthyThreshold: number; healthyThreshold: number } | null;
@@ -23,6 +23,8 @@ export interface TargetConfig {
   http: { hosts: string[]; pathPrefix: string };
   /** A PostgreSQL target's listener and session bounds (null for other protocols). */
   postgres: PostgresTargetConfig | null;
+  /** A Redis target's listener, deny list and command checking (null for other protocols). */
+  redis: RedisTargetConfig | null;
   /** Envoy durations, defaults filled in from `envoy:`. */
   timeouts: { connect: string; request: string; idle: string };
 }
@@ -54,6 +56,16 @@ export interface SessionRolesConfig {
   adminTimeout: string;
 }
 
+export interface RedisTargetConfig {
+  port: number;
+  /** Upper-case command names refused for everyone besides the built-in list. */
+  deniedCommands: string[];
+  commands: 'auto' | 'on' | 'off';
+  opTimeout: string;
+  maxRecordedCommands: number;
+  allowPrivilegedUpstream: boolean;
+}
+
 /** One target's upstream credential: a stored secret, or an OAuth2 token minted from one. */
 export interface CredentialEntry {
   target: string;
@@ -61,6 +73,8 @@ export interface CredentialEntry {
   template: string;
   secret?: string;
   postgres?: { user?: string };
+  /** Redis targets: the ACL user the gateway logs in upstream as (AUTH user password); absent: the password alone. */
+  redis?: { user?: string };
   oauth2?: {
     tokenUrl: string;
     clientId: string;

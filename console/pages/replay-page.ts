@@ -1,8 +1,9 @@
-import type { CapturedBody, DirectionMasking, PgStatementEvent, RecordedHeaders, SessionEvent, SessionRecord } from '../../ext-proc/sessions/types.ts';
+import type { CapturedBody, DirectionMasking, PgStatementEvent, RecordedHeaders, RedisCommandEvent, SessionEvent, SessionRecord } from '../../ext-proc/sessions/types.ts';
 import type { ConsoleUser } from '../browser-sessions.ts';
 import { html, type Html } from '../html.ts';
 import { layout } from './layout.ts';
 import { queryLog } from './query-log.ts';
+import { commandLog } from './command-log.ts';
 import { utc } from './sessions-page.ts';
 
 /**
@@ -33,12 +34,13 @@ ${record.masking ? html`<h2>Masking</h2><p>Profile <strong>${record.masking.prof
 type Shown =
   | SessionEvent
   | { kind: 'body.chunks'; at: number; direction: 'request' | 'response'; chunks: number; bytes: number; lastAt: number }
-  | { kind: 'pg.log'; at: number; first: number; statements: PgStatementEvent[] };
+  | { kind: 'pg.log'; at: number; first: number; statements: PgStatementEvent[] }
+  | { kind: 'redis.log'; at: number; first: number; commands: RedisCommandEvent[] };
 
 /**
  * Consecutive body chunks in one direction become one entry: a stream of 1,000 chunks is one line,
- * not a thousand. Consecutive statements become one query log (a table), numbered across the
- * session, which is how an auditor reads a database session.
+ * not a thousand. Consecutive statements (PostgreSQL) or commands (Redis) become one log (a table),
+ * numbered across the session, which is how an auditor reads a database session.
  */
 function collapse(events: readonly SessionEvent[]): Shown[] {
   const out: Shown[] = [];
@@ -49,6 +51,10 @@ function collapse(events: readonly SessionEvent[]): Shown[] {
       numbered++;
       if (last?.kind === 'pg.log') last.statements.push(event);
       else out.push({ kind: 'pg.log', at: event.at, first: numbered, statements: [event] });
+    } else if (event.kind === 'redis.command') {
+      numbered++;
+      if (last?.kind === 'redis.log') last.commands.push(event);
+      else out.push({ kind: 'redis.log', at: event.at, first: numbered, commands: [event] });
     } else if (event.kind === 'body' && last?.kind === 'body.chunks' && last.direction === event.direction) {
       last.chunks++;
       last.bytes += event.bytes;
@@ -77,6 +83,13 @@ function entry(start: number, event: Shown): Html {
       return queryLog(start, event.first, event.statements);
     case 'pg.statement':
       // Gathered into pg.log above; kept so a new event kind fails to compile here.
+      return html``;
+    case 'redis.login':
+      return html`<li class="ev redis-login">${offset}<h3>Redis login ${event.outcome === 'ok' ? '' : html`<span class="outcome refused">refused</span>`}</h3><p>${event.subject ? html`as <strong>${event.subject}</strong>${event.issuer ? ` (${event.issuer})` : ''}` : 'no identity'}${event.code ? html` · <code>${event.code}</code>` : ''}</p></li>`;
+    case 'redis.log':
+      return commandLog(start, event.first, event.commands);
+    case 'redis.command':
+      // Gathered into redis.log above; kept so a new event kind fails to compile here.
       return html``;
     case 'end':
       return html`<li class="ev end">${offset}<h3>End</h3>${event.reason ? html`<p>${event.reason}</p>` : ''}</li>`;

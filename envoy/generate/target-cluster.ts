@@ -27,5 +27,22 @@ export function targetCluster(target: TargetSpec): EnvoyObject {
     ...(target.healthCheck ? { health_checks: [healthCheck(target, target.healthCheck)] } : {}),
     ...(target.tls ? { transport_socket: upstreamTlsSocket(target, target.tls) } : {}),
     ...(target.protocol === 'postgres' ? { per_connection_buffer_limit_bytes: PG_UPSTREAM_READ_BYTES } : {}),
+    ...(target.redis?.upstreamAuth ? { typed_extension_protocol_options: redisUpstreamAuth(target.redis.upstreamAuth) } : {}),
+  };
+}
+
+/**
+ * How Envoy logs in to a redis upstream: the ACL user and password, read from files only Envoy's
+ * user may read (never inline: the xDS files are not secret). The file names carry the secret's
+ * version, so a rotation changes the cluster, and Envoy's new connections log in with the new
+ * password without a restart.
+ */
+function redisUpstreamAuth(auth: { usernameFile?: string; passwordFile: string }): EnvoyObject {
+  return {
+    'envoy.filters.network.redis_proxy': {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProtocolOptions',
+      auth_password: { filename: auth.passwordFile },
+      ...(auth.usernameFile ? { auth_username: { filename: auth.usernameFile } } : {}),
+    },
   };
 }

@@ -7,16 +7,28 @@ export interface TargetTls { sni?: string; caFile?: string; certFile?: string; k
 export interface TargetHealthCheck { path?: string; intervalMs: number; timeoutMs: number; unhealthyThreshold: number; healthyThreshold: number }
 export interface TargetSpec {
   name: string;                                   // [a-z0-9][a-z0-9._-]*
-  protocol: 'http' | 'postgres' | 'redis';        // only http is built now; others: a clear "not supported yet" SluiceError('ERR_CONFIG_INVALID')
+  protocol: 'http' | 'postgres' | 'redis';        // each built by its builder in protocols/
   endpoints: Endpoint[];                          // >= 1, load-balanced
   lbPolicy: 'round_robin' | 'least_request' | 'random';
   healthCheck: TargetHealthCheck | null;          // http: http_health_check on path (default "/"), else tcp
   tls: TargetTls | null;                          // null = plaintext upstream
   http: { hosts: string[]; pathPrefix: string } | null;   // how callers reach it; hosts [] = any host
   postgres?: { port: number; tls?: { certFile: string; keyFile: string; require: boolean } } | null;   // postgres: its listener's port, client TLS
+  redis?: RedisSpec | null;                        // redis: its listener, deny list, command checks, upstream login
   timeouts: { connect: string; request: string; idle: string };   // Envoy durations like "5s", "0s"
 }
-export interface RoutingNeeds { mayHold: boolean; inspectsBody: boolean }   // derived from policies
+export interface RedisSpec {
+  port: number;
+  /** The target's own refused commands (upper case); the builder adds the ones always refused. */
+  deniedCommands: string[];
+  opTimeout: string;
+  /** Sluice's network ext_proc parses every command in front of redis_proxy (per-identity rules, command log). */
+  commandChecks: boolean;
+  /** Files (mode 0600) holding the upstream ACL user and password, read by Envoy; null: no upstream AUTH. */
+  upstreamAuth: { usernameFile?: string; passwordFile: string } | null;
+}
+/** Derived from policies; commandChecks: a redis target's policies need per-command checks. */
+export interface RoutingNeeds { mayHold: boolean; inspectsBody: boolean; commandChecks?: boolean }
 export interface GeneratorInput {
   envoy: { adminAddress: string; adminPort: number; listenAddress: string; httpPort: number;
            extAuthzTimeout: string; approvalTimeout: string; maxRequestBodyBytes: number;

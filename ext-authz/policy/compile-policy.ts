@@ -6,7 +6,7 @@ import { frozenDecision } from './decisions.ts';
 import { compilePathGlobs } from './path-glob.ts';
 import type { RawPolicy, RawRule, RawSubject } from './raw.ts';
 import type { Effect } from './types.ts';
-import { compileApproval } from './compile-approval.ts';
+import { compileApproval, durationMs } from './compile-approval.ts';
 import { compileValueGlobs } from './value-glob.ts';
 import { STATEMENT_CLASSES, type StatementClass } from '../../common/postgres-check.ts';
 import type { CompiledDatabaseGrant, CompiledStatementMatch } from './compiled.ts';
@@ -37,6 +37,10 @@ export function compilePolicy(
     canOverrideAllow: rules.some((rule) => rule.effect !== 'allow'),
     identityHeaders: Object.freeze(Object.entries(raw.identityHeaders ?? {}).map(compileIdentityHeader)),
     database: raw.database === undefined ? null : compileDatabaseGrant(raw.name, raw.database),
+    redis: raw.redis === undefined ? null : Object.freeze({
+      maxSessionMs: raw.redis.maxSession === undefined ? null : durationMs(raw.redis.maxSession),
+      decision: frozenDecision('allow', `${raw.name}/redis`, `login allowed by ${raw.name}/redis`),
+    }),
   });
 }
 
@@ -114,6 +118,10 @@ function compileRule(policyName: string, raw: RawRule, report: (pointer: string,
     methodsText: methods === null ? null : Object.freeze(methods),
     pathsText: raw.paths === undefined ? null : Object.freeze([...raw.paths]),
     statements: compileStatementMatch(raw),
+    commands: raw.commands === undefined ? null : Object.freeze({
+      commands: Object.freeze([...new Set(raw.commands)]),
+      keys: raw.keys === undefined ? null : Object.freeze([...raw.keys]),
+    }),
   });
 }
 

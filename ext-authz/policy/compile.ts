@@ -37,6 +37,8 @@ export interface TargetFacts {
    * (postgres.sessionRoles.grantable); null: it does not mint roles. Absent: not checked.
    */
   readonly grantableRoles?: ReadonlySet<string> | null;
+  /** Redis targets: whether ext-proc checks each command (`redis.commands`); `off` refuses rules that need it. */
+  readonly redisCommands?: 'auto' | 'on' | 'off';
 }
 
 /**
@@ -77,8 +79,11 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
     const named = raw.targets.flatMap((name) => { const facts = declared.get(name); return facts === undefined ? [] : [{ name, protocol: facts.protocol }]; });
     const other = named.find((t) => t.protocol !== 'postgres');
     const postgres = named.find((t) => t.protocol === 'postgres');
+    const notRedis = named.find((t) => t.protocol !== 'redis');
+    const redis = named.find((t) => t.protocol === 'redis');
     if (raw.database !== undefined && other !== undefined) problem('/database', `database applies to postgres targets; "${other.name}" is an ${other.protocol} target`);
     if (raw.database !== undefined) checkGrant(raw.database.grant, raw.targets, problem);
+    if (raw.redis !== undefined && notRedis !== undefined) problem('/redis', `redis applies to redis targets; "${notRedis.name}" is an ${notRedis.protocol} target`);
     raw.rules.forEach((rule, r) => {
       if (rule.statements !== undefined && other !== undefined) {
         problem(`/rules/${r}/statements`, `statements apply to postgres targets; "${other.name}" is an ${other.protocol} target`);
@@ -86,6 +91,17 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
       if (rule.statements === undefined && postgres !== undefined) {
         const what = rule.methods !== undefined ? '/methods' : rule.paths !== undefined ? '/paths' : '';
         problem(`/rules/${r}${what}`, `"${postgres.name}" is a postgres target: its rules say which statements (statements: [read, write, ...]), not methods or paths`);
+      }
+      if ((rule.commands !== undefined || rule.keys !== undefined) && notRedis !== undefined) {
+        problem(`/rules/${r}/${rule.commands !== undefined ? 'commands' : 'keys'}`, `commands and keys apply to redis targets; "${notRedis.name}" is an ${notRedis.protocol} target`);
+      }
+      if (redis !== undefined && rule.commands === undefined) {
+        const what = rule.methods !== undefined ? '/methods' : rule.paths !== undefined ? '/paths' : rule.statements !== undefined ? '/statements' : '';
+        problem(`/rules/${r}${what}`, `"${redis.name}" is a redis target: its rules say which commands (commands: [GET, read, "*", ...]) and keys, not methods, paths or statements`);
+      }
+      const off = named.find((t) => declared.get(t.name)?.redisCommands === 'off');
+      if (off !== undefined && rule.commands !== undefined && needsCommandChecks(rule)) {
+        problem(`/rules/${r}/commands`, `redis target "${off.name}" runs without command checks (redis.commands: off in sluice.yaml), so this rule could not be enforced; use commands: ["*"] without keys, or turn command checks on`);
       }
     });
   };
@@ -170,6 +186,14 @@ export function compilePolicies(files: readonly PolicySourceFile[], context: Pol
     guardrailsByTarget,
     maskingByTarget: new Map([...(declared ?? [])].flatMap(([name, facts]) => (facts.masking === null ? [] : [[name, facts.masking] as const]))),
   });
+}
+
+/**
+ * Whether a redis rule can only be enforced by looking at each command: anything but an allow of
+ * every command on every key is (redis_proxy alone only knows who logged in).
+ */
+export function needsCommandChecks(rule: { effect: string; commands?: readonly string[]; keys?: readonly string[] }): boolean {
+  return !(rule.effect === 'allow' && rule.keys === undefined && rule.commands?.length === 1 && rule.commands[0] === '*');
 }
 
 /** In load order of the files, then by position, whichever check found the issue. */

@@ -72,6 +72,24 @@ export interface CompiledRule {
   readonly pathsText: readonly string[] | null;
   /** Set on a database statement rule (`statements:`), which HTTP requests never match; null on an HTTP rule. */
   readonly statements: CompiledStatementMatch | null;
+  /** Set on a redis command rule (`commands:`); null otherwise. */
+  readonly commands: CompiledCommandMatch | null;
+}
+
+/** What a redis command rule covers, as written (ext-proc compiles its own matcher from the same text). */
+export interface CompiledCommandMatch {
+  /** Upper-case command names, classes, "*". */
+  readonly commands: readonly string[];
+  /** Key globs; null: the rule is about any key (and keyless commands). */
+  readonly keys: readonly string[] | null;
+}
+
+/** A policy's `redis:` block: the subjects may log in to its redis targets. */
+export interface CompiledRedisGrant {
+  /** Cap on a login's life (ms), or null: the token's exp alone. */
+  readonly maxSessionMs: number | null;
+  /** The allow decision of a login it grants (rule `<policy>/redis`). */
+  readonly decision: Decision;
 }
 
 /** What a database statement rule covers (evaluate-postgres.ts). */
@@ -120,4 +138,6 @@ export interface CompiledPolicy {
   readonly identityHeaders: readonly CompiledIdentityHeader[];
   /** The policy's database login grant, or null when it has none. */
   readonly database: CompiledDatabaseGrant | null;
+  /** The policy's redis login grant, or null when it has none. */
+  readonly redis: CompiledRedisGrant | null;
 }

@@ -20,8 +20,18 @@ describe('example policies (policies/)', async () => {
   const decide = (id: typeof alice, method: string, path: string, extra: Partial<Parameters<typeof request>[0]> = {}) =>
     set.evaluate(request({ identity: id, method, path, ...extra }));
 
-  it('declares demo-api, admin-api, ops-api, sql-api and demo-db', () => {
-    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api', 'demo-db', 'ops-api', 'sql-api']);
+  it('declares demo-api, admin-api, ops-api, sql-api, demo-db and demo-cache', () => {
+    assert.deepEqual([...set.targets].sort(), ['admin-api', 'demo-api', 'demo-cache', 'demo-db', 'ops-api', 'sql-api']);
+  });
+
+  it('demo-cache: engineers log in with their token (for 8 hours at most) and read and write demo:* keys; others are refused', () => {
+    const alice = identity({ subject: 'alice', groups: ['engineering'] });
+    const login = set.evaluateRedisLogin({ identity: alice, target: 'demo-cache', username: '' });
+    assert.equal(login.decision.rule, 'demo-cache-engineers/redis');
+    assert.equal(login.maxSessionMs, 8 * 3600_000);
+    assert.equal(set.evaluateRedisLogin({ identity: identity({ subject: 'eve', groups: ['sales'] }), target: 'demo-cache', username: '' }).denial?.code, 'ERR_REDIS_LOGIN_DENIED');
+    assert.deepEqual(login.rules.map((r) => [r.commands, r.keys]), [[['read', 'write'], ['demo:*']]]);
+    assert.equal(set.routingNeeds('demo-cache').commandChecks, true, 'the key rule turns command checks on');
   });
 
   it('demo-db: engineers log in as postgres to test, read freely, are refused DDL, and writes need an SRE', () => {
@@ -86,6 +96,7 @@ describe('example policies (policies/)', async () => {
         ['demo-guardrails', true],
         ['admin-operators', false],
         ['ops-engineers', false],
+        ['demo-cache-engineers', false],
         ['sql-users', false],
       ],
     );

@@ -2,6 +2,7 @@ import type { CompiledPolicy } from './compiled.ts';
 import { evaluateRequest } from './evaluate.ts';
 import type { AccessRequest, ContentCheck, Decision, PolicySet, RoutingNeeds } from './types.ts';
 import { firstViolation, type CompiledGuardrail } from './guardrails.ts';
+import { evaluateRedisLogin, redisNeedsCommandChecks, type RedisLoginDecision, type RedisLoginRequest } from './evaluate-redis.ts';
 import { evaluateDatabaseLogin, evaluateDatabaseStatements, type DatabaseDecision, type DatabaseLoginRequest, type DatabaseStatementRequest } from './evaluate-postgres.ts';
 
 /**
@@ -58,6 +59,10 @@ export class CompiledPolicySet implements PolicySet {
     return evaluateDatabaseStatements(this.byTarget, request);
   }
 
+  evaluateRedisLogin(request: RedisLoginRequest): RedisLoginDecision {
+    return evaluateRedisLogin(this.byTarget, request);
+  }
+
   maskingFor(target: string): string | null {
     return this.maskingByTarget.get(target) ?? null;
   }
@@ -70,7 +75,7 @@ export class CompiledPolicySet implements PolicySet {
   routingNeeds(target: string): RoutingNeeds {
     const mayHold = (this.byTarget.get(target) ?? []).some((policy) => policy.rules.some((rule) => rule.effect === 'approve'));
     const inspectsBody = (this.guardrailsByTarget.get(target) ?? []).some((guardrail) => guardrail.inBody);
-    return { mayHold, inspectsBody };
+    return { mayHold, inspectsBody, commandChecks: redisNeedsCommandChecks(this.byTarget.get(target) ?? []) };
   }
 
   guardsContent(target: string): boolean {

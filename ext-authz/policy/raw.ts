@@ -29,6 +29,8 @@ export interface RawPolicy {
   identityHeaders?: Record<string, string>;
   /** PostgreSQL targets: the login grant (database user and database globs). */
   database?: RawDatabaseGrant;
+  /** Redis targets: the login grant (AUTH <token>), optionally shorter than the token. */
+  redis?: { maxSession?: string };
   rules: RawRule[];
 }
 
@@ -55,6 +57,10 @@ export interface RawRule {
   statements?: string[];
   /** PostgreSQL targets: table globs. */
   tables?: string[];
+  /** Redis targets: command names, classes or "*". */
+  commands?: string[];
+  /** Redis targets: key globs. */
+  keys?: string[];
   when?: RawCondition[];
   approval?: RawApproval;
   masking?: string;

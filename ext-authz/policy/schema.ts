@@ -1,5 +1,6 @@
 import { STATEMENT_CLASSES } from '../../common/postgres-check.ts';
 import { EFFECTS } from './effects.ts';
+import { REDIS_COMMAND_CLASSES } from '../../common/redis/commands.ts';
 
 /*
  * JSON schema of one policy document. `additionalProperties: false` everywhere, so a typo
@@ -126,6 +127,17 @@ const RULE = {
     },
     /** PostgreSQL targets: table globs ("public.*", "orders"), matched against the names as written. */
     tables: NON_EMPTY_STRINGS,
+    /** Redis targets: the commands the rule covers: upper-case names, classes, or "*" for any. */
+    commands: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        anyOf: [{ enum: [...REDIS_COMMAND_CLASSES, '*'] }, { type: 'string', maxLength: 64, pattern: '^[A-Z][A-Z0-9_]*$' }],
+        hint: `must be a command class (${REDIS_COMMAND_CLASSES.join(', ')}), "*" or an upper-case command such as GET`,
+      },
+    },
+    /** Redis targets: key globs ("jobs:*"); `*` also matches ":". An allow rule needs every key of the command to match. */
+    keys: NON_EMPTY_STRINGS,
     approval: APPROVAL,
     /** Overrides the target's masking profile for exchanges this rule lets through. */
     masking: { ...NAME, hint: 'must name a masking profile from extProc.masking.profiles' },
@@ -183,6 +195,12 @@ const POLICY = {
           items: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,62}$', hint: 'must be a lower-case PostgreSQL role name (letters, digits, "_")' },
         },
       },
+    },
+    /** Redis targets: the subjects may log in (AUTH <token>); the login ends at the token's exp, or after maxSession. */
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { maxSession: DURATION },
     },
     rules: { type: 'array', minItems: 1, items: RULE },
   },

@@ -33,8 +33,8 @@ export function splitFixtures(files: Record<string, string>, context: PolicyCont
     const kept: string[] = [];
     for (const doc of docs) {
       const value = (doc.toJS() ?? {}) as Record<string, unknown>;
-      for (const t of (value.targets as { name: string; masking?: string; protocol?: string; grantable?: string[] }[] | undefined) ?? []) {
-        targets.set(t.name, { protocol: t.protocol ?? 'http', masking: t.masking ?? null, grantableRoles: t.grantable ? new Set(t.grantable) : null });
+      for (const t of (value.targets as { name: string; masking?: string; protocol?: string; grantable?: string[]; redisCommands?: 'auto' | 'on' | 'off' }[] | undefined) ?? []) {
+        targets.set(t.name, { protocol: t.protocol ?? 'http', masking: t.masking ?? null, grantableRoles: t.grantable ? new Set(t.grantable) : null, ...(t.redisCommands ? { redisCommands: t.redisCommands } : {}) });
         declared = true;
       }
       delete value.targets;

@@ -1,6 +1,7 @@
 import type { Identity } from '../identity/types.ts';
 import type { ApprovalSpec } from '../approvals/types.ts';
 import type { DatabaseDecision, DatabaseLoginRequest, DatabaseStatementRequest } from './evaluate-postgres.ts';
+import type { RedisLoginDecision, RedisLoginRequest } from './evaluate-redis.ts';
 
 /** What a policy is evaluated against: who, which target, which request. */
 export interface AccessRequest {
@@ -51,6 +52,8 @@ export interface ContentCheck {
 export interface RoutingNeeds {
   readonly mayHold: boolean;
   readonly inspectsBody: boolean;
+  /** A redis target's rules name commands or keys (or a policy records them): ext-proc must see every command. */
+  readonly commandChecks?: boolean;
 }
 
 /** A compiled, immutable policy bundle. `evaluate` is synchronous and allocation-light. */
@@ -63,6 +66,8 @@ export interface PolicySet {
   evaluateDatabaseLogin(request: DatabaseLoginRequest): DatabaseDecision;
   /** A PostgreSQL statement text, each statement analysed (the rules with `statements:`). */
   evaluateDatabaseStatements(request: DatabaseStatementRequest): DatabaseDecision;
+  /** A redis login (the policies' `redis:` grants), with the command rules it carries. */
+  evaluateRedisLogin(request: RedisLoginRequest): RedisLoginDecision;
   /** Set when no policy bundle has ever loaded (the service started on a broken directory): every request is refused. */
   readonly unavailable?: string | undefined;
   /** The operator's default masking profile of a target (sluice.yaml), or null. */

@@ -1,6 +1,7 @@
 import type { CheckRequestMessage, ProtocolAdapter } from './adapter.ts';
 import { httpAdapter } from './http/adapter.ts';
 import { postgresAdapter } from './postgres/adapter.ts';
+import { redisAdapter } from './redis/adapter.ts';
 
 export type { CheckRequestMessage, CheckResponseMessage, ProtocolAdapter } from './adapter.ts';
 
@@ -13,6 +14,7 @@ export type { CheckRequestMessage, CheckResponseMessage, ProtocolAdapter } from 
 export const PROTOCOL_ADAPTERS: readonly ProtocolAdapter[] = Object.freeze([
   // Before http: a PostgreSQL check carries HTTP attributes too (the bearer header, the statement as body).
   postgresAdapter,
+  redisAdapter,
   httpAdapter,
 ]);
 

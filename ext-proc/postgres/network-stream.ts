@@ -4,13 +4,25 @@ import type { Logger } from '../../common/logger.ts';
 import type { CounterCell, GaugeCell } from '../../common/metrics/index.ts';
 import { TARGET_METADATA_KEY, TRANSPORT_METADATA_KEY } from '../../envoy/generate/protocols/postgres.ts';
 import type { NetworkResponse } from './outbox.ts';
-import type { PgSession } from './session.ts';
+import { PROTOCOL_METADATA_KEY } from '../../envoy/generate/protocols/redis.ts';
+
+/** What one connection's processor does (PgSession, RedisSession): chunks in, a close, a backlog the stream watches. */
+export interface NetworkSession {
+  onClientData(data: Buffer, endOfStream: boolean): Promise<void>;
+  onServerData(data: Buffer, endOfStream: boolean): Promise<void>;
+  closed(failed: boolean): void;
+  readonly backlog: number;
+  onBacklog: (() => void) | undefined;
+}
 
 /** Unprocessed chunks of one session before its stream stops reading. */
 const BACKLOG_HIGH = 8;
 
-/** Opens the session for one connection to `target`, or null when ext-proc has no such postgres target. */
-export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void, connection: { plaintextRefused: boolean }) => PgSession | null;
+/**
+ * Opens the session for one connection to `target`, or null when ext-proc has no such target of
+ * that protocol. The listener names the protocol in the stream's metadata (redis; else postgres).
+ */
+export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void, connection: { plaintextRefused: boolean; protocol: 'postgres' | 'redis' }) => NetworkSession | null;
 
 interface NetworkRequest {
   read_data?: { data?: Buffer; end_of_stream?: boolean } | null;
@@ -47,15 +59,16 @@ export function servePgStream(
       call.once('drain', () => { writeBlocked = false; flow(); });
     }
   };
-  let session: PgSession | null = null;
+  let session: NetworkSession | null = null;
+  const protocol = String(call.metadata.get(PROTOCOL_METADATA_KEY)[0] ?? '') === 'redis' ? 'redis' : 'postgres';
   try {
     // A TLS-only listener's plaintext chain says so: the session refuses with a clear FATAL.
-    session = open(target, send, { plaintextRefused: String(call.metadata.get(TRANSPORT_METADATA_KEY)[0] ?? '') === 'plaintext-refused' });
+    session = open(target, send, { plaintextRefused: String(call.metadata.get(TRANSPORT_METADATA_KEY)[0] ?? '') === 'plaintext-refused', protocol });
   } catch (err) {
     logger.error({ err: describeError(err), target }, 'could not open a postgres session; closing the connection');
   }
   if (session === null) {
-    logger.error({ target }, 'a network ext_proc stream names no postgres target ext-proc knows; closing the connection');
+    logger.error({ target, protocol }, 'a network ext_proc stream names no target of its protocol that ext-proc knows; closing the connection');
     send({ connection_status: 'CLOSE' });
     call.end();
     return;

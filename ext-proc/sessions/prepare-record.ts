@@ -114,9 +114,38 @@ function checkEvent(event: unknown, where: string, protocol: unknown): string[] 
     case 'pg.statement':
       if (protocol !== 'postgres') return [`${where}: ${kind} belongs to postgres sessions`];
       return kind === 'pg.login' ? checkPgLogin(event, where) : checkPgStatement(event, where);
+    case 'redis.login':
+    case 'redis.command':
+      if (protocol !== 'redis') return [`${where}: ${kind} belongs to redis sessions`];
+      return kind === 'redis.login' ? checkRedisLogin(event, where) : checkRedisCommand(event, where);
     default:
-      return [`${where}.kind must be one of approval, http.request, http.response, body, end, error, pg.login, pg.statement`];
+      return [`${where}.kind must be one of approval, http.request, http.response, body, end, error, pg.login, pg.statement, redis.login, redis.command`];
   }
+}
+
+function checkRedisLogin(event: Record<string, unknown>, where: string): string[] {
+  const problems: string[] = [];
+  if (event.outcome !== 'ok' && event.outcome !== 'refused') problems.push(`${where}.outcome must be ok or refused`);
+  for (const field of ['subject', 'issuer', 'code'] as const) if (event[field] !== undefined && typeof event[field] !== 'string') problems.push(`${where}.${field} must be a string`);
+  return problems;
+}
+
+const REDIS_OUTCOMES = new Set(['ok', 'error', 'refused', 'cut']);
+
+function checkRedisCommand(event: Record<string, unknown>, where: string): string[] {
+  const problems: string[] = [];
+  if (typeof event.command !== 'string') problems.push(`${where}.command must be a string`);
+  if (!REDIS_OUTCOMES.has(event.outcome as string)) problems.push(`${where}.outcome must be one of ${[...REDIS_OUTCOMES].join(', ')}`);
+  for (const field of ['keys', 'values'] as const) {
+    const list = event[field];
+    if ((field === 'keys' || list !== undefined) && !(Array.isArray(list) && list.every((v) => typeof v === 'string'))) problems.push(`${where}.${field} must be a list of strings`);
+  }
+  for (const field of ['args', 'bytes', 'replyBytes'] as const) {
+    if ((field !== 'replyBytes' || event[field] !== undefined) && !(Number.isSafeInteger(event[field]) && (event[field] as number) >= 0)) problems.push(`${where}.${field} must be a non-negative integer`);
+  }
+  for (const field of ['error', 'code', 'rule'] as const) if (event[field] !== undefined && typeof event[field] !== 'string') problems.push(`${where}.${field} must be a string`);
+  if (event.durationMs !== undefined && !(typeof event.durationMs === 'number' && event.durationMs >= 0)) problems.push(`${where}.durationMs must be a non-negative number`);
+  return problems;
 }
 
 function checkPgLogin(event: Record<string, unknown>, where: string): string[] {
@@ -238,6 +267,24 @@ function prepareEvent(event: SessionEvent, policy: RecordPolicy): SessionEvent {
         ...(event.code === undefined ? {} : { code: safeText(event.code) }),
         ...(event.approvalId === undefined ? {} : { approvalId: safeText(event.approvalId) }),
         ...(event.masked === undefined ? {} : { masked: event.masked }),
+      };
+    case 'redis.login':
+      return {
+        at: event.at, kind: event.kind, outcome: event.outcome,
+        ...(event.subject === undefined ? {} : { subject: safeText(event.subject) }),
+        ...(event.issuer === undefined ? {} : { issuer: safeText(event.issuer) }),
+        ...(event.code === undefined ? {} : { code: safeText(event.code) }),
+      };
+    case 'redis.command':
+      return {
+        at: event.at, kind: event.kind, command: safeText(event.command), keys: event.keys.map(safeText),
+        ...(event.values === undefined ? {} : { values: event.values.map(safeText) }),
+        args: event.args, bytes: event.bytes, outcome: event.outcome,
+        ...(event.replyBytes === undefined ? {} : { replyBytes: event.replyBytes }),
+        ...(event.error === undefined ? {} : { error: safeText(event.error) }),
+        ...(event.code === undefined ? {} : { code: safeText(event.code) }),
+        ...(event.rule === undefined ? {} : { rule: safeText(event.rule) }),
+        ...(event.durationMs === undefined ? {} : { durationMs: event.durationMs }),
       };
   }
 }

@@ -141,13 +141,48 @@ export interface PgStatementEvent {
   masked?: number;
 }
 
+/** A Redis login on the connection (AUTH or HELLO … AUTH): who, and whether the gateway let it in. */
+export interface RedisLoginEvent {
+  at: number;
+  kind: 'redis.login';
+  subject?: string;
+  issuer?: string;
+  outcome: 'ok' | 'refused';
+  code?: string;
+}
+
+/**
+ * One Redis command: `at` is when the client sent it. Key names as sent (capped); the other
+ * arguments only as the target's masking profile shows them (absent without one); the reply's
+ * size. `outcome`: `ok`, `error` (the server or Envoy answered with an error, `error` its first
+ * line), `refused` (the gateway answered `code` and the command never left it), `cut` (the
+ * connection ended before the reply).
+ */
+export interface RedisCommandEvent {
+  at: number;
+  kind: 'redis.command';
+  command: string;
+  keys: string[];
+  /** Non-key arguments, masked by the session's profile; absent when it has none. */
+  values?: string[];
+  /** Arguments after the name. */
+  args: number;
+  bytes: number;
+  outcome: 'ok' | 'error' | 'refused' | 'cut';
+  replyBytes?: number;
+  error?: string;
+  code?: string;
+  rule?: string;
+  durationMs?: number;
+}
+
 /**
  * One step of a session, in order. A discriminated union on `kind`: a protocol adds its own
  * members (`pg.statement`, `redis.command`, …) next to the `http.*` ones, and every consumer's
  * `switch (event.kind)` shows at compile time where it must learn the new kind. `body`, `end` and
  * `error` are shared by every protocol.
  */
-export type SessionEvent = ApprovalEvent | HttpRequestEvent | HttpResponseEvent | BodyEvent | EndEvent | ErrorEvent | PgLoginEvent | PgStatementEvent;
+export type SessionEvent = ApprovalEvent | HttpRequestEvent | HttpResponseEvent | BodyEvent | EndEvent | ErrorEvent | PgLoginEvent | PgStatementEvent | RedisLoginEvent | RedisCommandEvent;
 export type SessionEventKind = SessionEvent['kind'];
 
 export interface SessionRecord {

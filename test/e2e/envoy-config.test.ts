@@ -24,7 +24,7 @@ async function renderAndValidate(configFile: string) {
   const policies = await PolicyStore.open(path.resolve(config.baseDir, config.extAuthz.policyDir), { logger, context: policyContext(config) });
   try {
     const publisher = new EnvoyPublisher({ logger, services: { extAuthz: [{ host: '127.0.0.1', port: 9001 }], extProc: [{ host: '127.0.0.1', port: 9002 }] } });
-    return publisher.prepare(config, (t) => policies.current().routingNeeds(t));
+    return await publisher.prepare(config, (t) => policies.current().routingNeeds(t));
   } finally {
     await policies.close();
   }

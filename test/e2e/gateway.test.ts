@@ -26,6 +26,8 @@ interface Ports {
   listen: number;
   /** The demo-db target (policies/database.yaml): the shared local PostgreSQL behind it. */
   db: number;
+  /** The demo-cache target (policies/redis.yaml): the shared local Redis behind it. */
+  cache: number;
   envoyAdmin: number;
   admin: number;
   authz: number;
@@ -52,7 +54,7 @@ async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolea
   cpSync(path.join(ROOT, 'policies'), path.join(dir, 'policies'), { recursive: true });
   if (opts.brokenPolicy) writeFileSync(path.join(dir, 'policies', 'zz-broken.yaml'), 'policies:\n  - name: broken\n    targets: [demo-api]\n    rules: [{ effect: maybe }]\n');
   const ports: Ports = {
-    listen: await freePort(), db: await freePort(), envoyAdmin: await freePort(), admin: await freePort(), authz: await freePort(),
+    listen: await freePort(), db: await freePort(), cache: await freePort(), envoyAdmin: await freePort(), admin: await freePort(), authz: await freePort(),
     proc: await freePort(), issuer: await freePort(), upstream: await freePort(),
   };
   writeFileSync(path.join(dir, 'secrets.yaml'), `secrets:\n  demo-api-token: ${SECRET}\n  ops-api-key: ops-${SECRET}\n  demo-db-password: db-${SECRET}\n`);
@@ -62,6 +64,7 @@ async function startGateway(opts: { drainTimeout?: string; brokenPolicy?: boolea
   writeFileSync(path.join(dir, 'sluice.yaml'), [
     'targets:', ...targets,
     `  - { name: demo-db, protocol: postgres, endpoints: ["127.0.0.1:5432"], postgres: { port: ${ports.db}, allowCleartextUpstream: true } }`,
+    `  - { name: demo-cache, protocol: redis, endpoints: ["127.0.0.1:6379"], redis: { port: ${ports.cache}, allowPrivilegedUpstream: true } }`,
     `extAuthz: { port: ${ports.authz}, policyDir: policies }`,
     `envoy: { listenPort: ${ports.listen}, adminPort: ${ports.envoyAdmin}, xdsDir: envoy }`,
     `admin: { port: ${ports.admin} }`,

@@ -130,7 +130,8 @@ export class Gateway {
     Gateway.writeSecretsFile(secretsFile, { ...TEST_SECRETS, ...options.secrets });
     const configFile = path.join(workDir, 'sluice.yaml');
     const demoDbPort = await freePort();
-    writeFileSync(configFile, stringify(Gateway.configDocument(options, { policyDir, secretsFile, workDir, servicesHost: runtime.servicesHost, upstreamPort: upstream.address.port, demoDbPort })));
+    const demoCachePort = await freePort();
+    writeFileSync(configFile, stringify(Gateway.configDocument(options, { policyDir, secretsFile, workDir, servicesHost: runtime.servicesHost, upstreamPort: upstream.address.port, demoDbPort, demoCachePort })));
     const config = loadConfig(configFile);
 
     const procAdminPort = options.extProcAdmin || options.console ? await freePort() : undefined;
@@ -189,13 +190,18 @@ export class Gateway {
     return new Gateway(issuer, upstream, replicas, generated.envoy, policyDir, options, holder, procLogs, secretsFile, procPort, procAdminPort, configFile, configStore, generated);
   }
 
+  /** The directory Envoy watches (xDS files, and redis upstream login files under secrets/). */
+  get xdsDir(): string {
+    return this.generated.xdsDir;
+  }
+
   /** The running ext-proc (undefined while a test has it stopped). */
   get proc(): ExtProcService | undefined {
     return this.running.proc;
   }
 
   /** The sluice.yaml document of a test gateway (plain data, written as YAML). */
-  private static configDocument(options: GatewayOptions, at: { policyDir: string; secretsFile: string; workDir: string; servicesHost: string; upstreamPort: number; demoDbPort: number }): Record<string, unknown> {
+  private static configDocument(options: GatewayOptions, at: { policyDir: string; secretsFile: string; workDir: string; servicesHost: string; upstreamPort: number; demoDbPort: number; demoCachePort: number }): Record<string, unknown> {
     const replaced = new Set((options.credentials ?? []).map((c) => c.target));
     const approvals = options.approvals ?? { store: 'memory' };
     return {
@@ -207,6 +213,8 @@ export class Gateway {
         })),
         // The repo's policies/database.yaml is about this one (the local PostgreSQL, as `npm start` has it).
         ...((options.targets ?? []).some((t) => t.name === 'demo-db') ? [] : [{ name: 'demo-db', protocol: 'postgres', endpoints: ['127.0.0.1:5432'], postgres: { port: at.demoDbPort } }]),
+        // The repo's policies/redis.yaml is about this one (the shared local Redis, as `npm start` has it: no ACL user there).
+        ...((options.targets ?? []).some((t) => t.name === 'demo-cache') ? [] : [{ name: 'demo-cache', protocol: 'redis', endpoints: ['127.0.0.1:6379'], redis: { port: at.demoCachePort, allowPrivilegedUpstream: true } }]),
       ],
       extAuthz: { policyDir: at.policyDir },
       envoy: {

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileCommandPolicy } from './command-policy.ts';
+import type { RedisRuleSpec } from '../../common/redis-check.ts';
+
+const WORKERS: RedisRuleSpec[] = [
+  { id: 'workers/no-scripts', effect: 'deny', commands: ['script'], keys: null },
+  { id: 'workers/no-secrets', effect: 'deny', commands: ['*'], keys: ['jobs:secret:*'] },
+  { id: 'workers/jobs', effect: 'allow', commands: ['GET', 'SET', 'DEL', 'MGET'], keys: ['jobs:*'] },
+];
+const ANALYSTS: RedisRuleSpec[] = [{ id: 'analysts/read', effect: 'allow', commands: ['read'], keys: null }];
+const DENIED = new Set(['CONFIG', 'SELECT', 'KEYS']);
+const run = (rules: RedisRuleSpec[], ...args: string[]) => compileCommandPolicy(rules, DENIED, 'w1')(args[0]!.toUpperCase(), args.map((a) => Buffer.from(a)));
+
+test('workers: GET/SET/DEL under jobs:* only; every key must match; a deny rule on any key wins', () => {
+  assert.equal(run(WORKERS, 'GET', 'jobs:1').allowed, true);
+  assert.equal(run(WORKERS, 'SET', 'jobs:1', 'v').rule, 'workers/jobs');
+  assert.equal(run(WORKERS, 'MGET', 'jobs:1', 'jobs:2').allowed, true);
+  const mixed = run(WORKERS, 'MGET', 'jobs:1', 'users:2');
+  assert.equal(mixed.allowed, false);
+  assert.match((mixed as { message: string }).message, /MGET on "jobs:1", "users:2" is not allowed for "w1"/);
+  const secret = run(WORKERS, 'GET', 'jobs:secret:1');
+  assert.equal(secret.rule, 'workers/no-secrets');
+  assert.equal(run(WORKERS, 'HGET', 'jobs:1', 'f').allowed, false, 'not a listed command');
+  assert.equal(run(WORKERS, 'EVAL', 'return 1', '1', 'jobs:1').rule, 'workers/no-scripts');
+  assert.equal(run(WORKERS, 'SCAN', '0').allowed, false, 'a rule with keys never covers a keyless command');
+});
+
+test('analysts: read class, any key; writes refused; connection and transaction commands pass; the deny list beats every rule', () => {
+  assert.equal(run(ANALYSTS, 'GET', 'anything').allowed, true);
+  assert.equal(run(ANALYSTS, 'HGETALL', 'h').allowed, true);
+  assert.equal(run(ANALYSTS, 'SET', 'k', 'v').allowed, false);
+  assert.equal(run(ANALYSTS, 'PING').allowed, true);
+  assert.equal(run(ANALYSTS, 'MULTI').allowed, true);
+  assert.equal(run([{ id: 'all/all', effect: 'allow', commands: ['*'], keys: null }], 'CONFIG', 'GET', '*').allowed, false);
+  assert.match((run(ANALYSTS, 'config', 'get', '*') as { message: string }).message, /CONFIG is refused on this target for everyone/);
+});
+
+test('EVAL-like commands: keys come from numkeys; arguments that do not say which keys are refused', () => {
+  const scripts: RedisRuleSpec[] = [{ id: 's/jobs', effect: 'allow', commands: ['EVAL'], keys: ['jobs:*'] }];
+  assert.equal(run(scripts, 'EVAL', 'return 1', '1', 'jobs:1', 'arg').allowed, true);
+  assert.equal(run(scripts, 'EVAL', 'return 1', '1', 'users:1').allowed, false);
+  assert.equal(run(scripts, 'EVAL', 'return 1', '5', 'jobs:1').allowed, false);
+  assert.equal(run(scripts, 'EVAL', 'return 1', 'x').allowed, false);
+});

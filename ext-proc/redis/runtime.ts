@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { TargetConfig } from '../../common/config.ts';
+import type { Logger } from '../../common/logger.ts';
+import { deniedCommandsOf } from '../../envoy/generate/protocols/redis.ts';
+import type { MaskingPlans } from '../masking-plans.ts';
+import type { NetworkResponse } from '../postgres/outbox.ts';
+import type { NetworkSession } from '../postgres/network-stream.ts';
+import type { RecordingQueue } from '../sessions/index.ts';
+import type { RedisAuthzClient } from './authz-client.ts';
+import { RedisSession } from './session.ts';
+
+/** What redis sessions read, live: a config reload swaps the getters' values. */
+export interface RedisRuntimeDeps {
+  readonly targets: readonly TargetConfig[];
+  readonly masking: MaskingPlans;
+  readonly recording: RecordingQueue | undefined;
+  readonly authorizer: RedisAuthzClient;
+  readonly logger: Logger;
+}
+
+/** One RedisSession per connection, with its target's deny list and bounds as the live config has them. */
+export function redisSessionOpener(deps: RedisRuntimeDeps): (target: string, send: (response: NetworkResponse) => void) => NetworkSession | null {
+  return (name, send) => {
+    const target = deps.targets.find((t) => t.name === name && t.protocol === 'redis');
+    if (!target?.redis) return null;
+    const masking = deps.masking;
+    const recording = deps.recording;
+    return new RedisSession({
+      target: name,
+      sessionId: randomUUID(),
+      check: (input) => deps.authorizer.check(input),
+      denied: new Set(deniedCommandsOf({ redis: { port: target.redis.port, deniedCommands: target.redis.deniedCommands, opTimeout: '', commandChecks: true, upstreamAuth: null } })),
+      maxRecordedCommands: target.redis.maxRecordedCommands,
+      valueMasker: (profile) => {
+        if (profile === null) return null;
+        const chosen = masking.forExchange({ masking: profile });
+        if (!chosen.ok) throw new Error(`masking profile "${chosen.missing}" is not loaded in ext-proc`);
+        const compiled = chosen.profile;
+        return compiled ? (value) => compiled.maskValue(Buffer.from(value, 'utf8')).out.toString('utf8') : null;
+      },
+      record: (record) => {
+        if (recording && !recording.offer(record)) deps.logger.error({ session_id: record.id, target: name }, 'the recording queue refused a redis session record');
+      },
+      logger: deps.logger,
+    }, send);
+  };
+}
