@@ -13,7 +13,7 @@
  * through the masked target while ext-proc's RSS is sampled.
  *   npm run bench:postgres      (BENCH_SECONDS=8 per round, BENCH_ROUNDS=2, BENCH_MODE=simple)
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,10 +24,12 @@ import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startPostgresServer } from '../test/harness/postgres-server.ts';
 import { waitForListeners } from './lib/ports.ts';
+import { startGatewayChild, stopGatewayChild } from './lib/gateway-child.ts';
+import { runCommand } from './lib/run-command.ts';
+import { median } from './lib/stats.ts';
 import { rssMb } from './lib/proc-cpu.ts';
 import { EXT_PROC_ENV, EXT_PROC_NODE_FLAGS } from '../gateway/ext-proc-runtime.ts';
 
-const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
 const ECHO_PROC = fileURLToPath(new URL('./lib/echo-network-proc-server.ts', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -54,17 +56,8 @@ policies:
 
 interface Run { tps: number; latencyMs: number }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolve(stdout + stderr);
-    });
-  });
-}
-
 async function pgbench(port: number, password: string, clients: number): Promise<Run> {
-  const out = await run('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'bench', '-n', '-S', '-M', MODE, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS), 'app'], { PGPASSWORD: password, PGSSLMODE: 'disable' });
+  const out = await runCommand('pgbench', ['-h', '127.0.0.1', '-p', String(port), '-U', 'bench', '-n', '-S', '-M', MODE, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS), 'app'], { PGPASSWORD: password, PGSSLMODE: 'disable' });
   const tps = Number(/tps = ([0-9.]+)/.exec(out)?.[1]);
   const latencyMs = Number(/latency average = ([0-9.]+) ms/.exec(out)?.[1]);
   if (!Number.isFinite(tps) || !Number.isFinite(latencyMs)) throw new Error(`unreadable pgbench output:\n${out}`);
@@ -129,7 +122,7 @@ static_resources:
 }
 
 async function extProcPid(gatewayPid: number): Promise<number> {
-  const out = await run('ps', ['-eo', 'pid,ppid,args']);
+  const out = await runCommand('ps', ['-eo', 'pid,ppid,args']);
   for (const line of out.split('\n')) {
     const [pid, ppid, ...args] = line.trim().split(/\s+/);
     if (Number(ppid) === gatewayPid && args.join(' ').includes(' ext-proc')) return Number(pid);
@@ -146,7 +139,7 @@ async function main(): Promise<void> {
   const issuer = await DevIssuer.start();
   try {
     process.stderr.write('# pgbench -i -s 1 …\n');
-    await run('pgbench', ['-h', db.host, '-p', String(db.port), '-U', 'bench', '-i', '-s', '1', '-q', 'app'], { PGPASSWORD: db.password });
+    await runCommand('pgbench', ['-h', db.host, '-p', String(db.port), '-U', 'bench', '-i', '-s', '1', '-q', 'app'], { PGPASSWORD: db.password });
     const token = await issuer.mint({ sub: 'alice', groups: ['engineering'], ttlSeconds: 7200 });
 
     const ports = { sluice: await freePort(), masked: await freePort(), tcp: await freePort(), http: await freePort(), authz: await freePort(), proc: await freePort(), admin: await freePort(), procAdmin: await freePort(), echo: await freePort(), echoProc: await freePort() };
@@ -172,7 +165,7 @@ async function main(): Promise<void> {
       },
       log: { level: 'warn' },
     }));
-    gateway = spawn(process.execPath, ['--import', 'tsx', CLI, 'gateway', '--config', path.join(dir, 'sluice.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    gateway = startGatewayChild(path.join(dir, 'sluice.yaml'));
     echo = spawn(process.execPath, [...EXT_PROC_NODE_FLAGS, '--import', 'tsx', ECHO_PROC, String(ports.echoProc)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...EXT_PROC_ENV } });
     plain = await startEnvoy({ concurrency: 1, config: baselineEnvoyConfig(ports, db.port) });
     await waitForListeners({ 'plain envoy': ports.tcp, 'echo envoy': ports.echo, 'echo processor': ports.echoProc, 'sluice pgdb': ports.sluice, 'sluice pgmask': ports.masked }, 60_000);
@@ -225,20 +218,13 @@ async function main(): Promise<void> {
       console.log(`\nmasked COPY OUT through Sluice: ${(bytes / 1024 / 1024).toFixed(0)} MB in ${seconds.toFixed(1)} s (${(bytes / 1024 / 1024 / seconds).toFixed(0)} MB/s); ext-proc RSS ${before.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB`);
     }
   } finally {
-    gateway?.kill('SIGTERM');
-    if (gateway) await new Promise((resolve) => { gateway!.once('exit', resolve); setTimeout(resolve, 10_000); });
+    await stopGatewayChild(gateway);
     await plain?.stop();
     echo?.kill('SIGTERM');
     await issuer.close();
     await db.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 main().catch((err) => {

@@ -12,19 +12,20 @@
  * Both Envoys run with --concurrency 1. Prints requests/s per test, ratios to redis_proxy.
  *   npm run bench:redis    (BENCH_REQUESTS=200000 per run, BENCH_ROUNDS=3)
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevIssuer } from '../dev/dev-issuer.ts';
 import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startRedisServer } from '../test/harness/redis-server.ts';
 import { waitForListeners } from './lib/ports.ts';
+import { startGatewayChild, stopGatewayChild } from './lib/gateway-child.ts';
+import { runCommand } from './lib/run-command.ts';
+import { median } from './lib/stats.ts';
 
-const CLI = fileURLToPath(new URL('../cli/sluice.ts', import.meta.url));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const GW_PASSWORD = 'bench-gateway-password-4c1d';
@@ -47,17 +48,8 @@ policies:
 
 type Rates = Record<'SET' | 'GET', number>;
 
-function run(cmd: string, args: string[], timeoutMs = 600_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || err.message}`));
-      else resolve(stdout + stderr);
-    });
-  });
-}
-
 async function benchmark(port: number, password: string | undefined, requests = REQUESTS): Promise<Rates> {
-  const out = await run('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), ...(password ? ['-a', password] : []), '-t', 'get,set', '-P', '16', '-c', '32', '-n', String(requests), '--csv']);
+  const out = await runCommand('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), ...(password ? ['-a', password] : []), '-t', 'get,set', '-P', '16', '-c', '32', '-n', String(requests), '--csv']);
   const rate = (test: string) => Number(new RegExp(`"${test}","([0-9.]+)"`).exec(out)?.[1]);
   const rates = { SET: rate('SET'), GET: rate('GET') };
   if (!Number.isFinite(rates.SET) || !Number.isFinite(rates.GET) || rates.SET === 0) throw new Error(`unreadable redis-benchmark output:\n${out}`);
@@ -120,7 +112,7 @@ async function main(): Promise<void> {
       },
       log: { level: 'warn' },
     }));
-    gateway = spawn(process.execPath, ['--import', 'tsx', CLI, 'gateway', '--config', path.join(dir, 'sluice.yaml')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    gateway = startGatewayChild(path.join(dir, 'sluice.yaml'));
     plain = await startEnvoy({ concurrency: 1, config: plainRedisProxy(ports.plain, server.port) });
     await waitForListeners({ 'plain envoy': ports.plain, 'sluice fast': ports.fast, 'sluice checked': ports.checked }, 60_000);
     await sleep(500);
@@ -152,19 +144,12 @@ async function main(): Promise<void> {
       console.log(`  ${m.name.padEnd(12)} ${set.toFixed(0).padStart(10)} ${get.toFixed(0).padStart(11)}   ×${(set / med('redis_proxy', 'SET')).toFixed(3).padEnd(18)} ×${(get / med('redis_proxy', 'GET')).toFixed(3).padEnd(18)} ${all}`);
     }
   } finally {
-    gateway?.kill('SIGTERM');
-    if (gateway) await new Promise((resolve) => { gateway!.once('exit', resolve); setTimeout(resolve, 10_000); });
+    await stopGatewayChild(gateway);
     await plain?.stop();
     await issuer.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 main().catch((err) => {
