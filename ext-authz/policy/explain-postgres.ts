@@ -1,9 +1,8 @@
 import type { StatementSummary } from '../../common/postgres-check.ts';
 import type { CompiledPolicy, CompiledRule } from './compiled.ts';
 import { anyTable, covers, describe, everyTable, type DatabaseDecision, type DatabaseLoginRequest } from './evaluate-postgres.ts';
-import { subjectMismatch, type ExplainStep } from './explain.ts';
+import { policyStep, type ExplainStep } from './explain.ts';
 import { conditionHolds } from './match-rule.ts';
-import { matchingSubject } from './match-subject.ts';
 import type { CompiledPolicySet } from './policy-set.ts';
 import type { AccessRequest } from './types.ts';
 
@@ -26,17 +25,9 @@ export function explainDatabase(set: CompiledPolicySet, request: DatabaseExplain
   const access: AccessRequest = { identity: request.identity, target: request.target, method: 'SQL', path: '', headers: {}, sourceAddress: request.sourceAddress };
 
   for (const policy of set.policies) {
-    if (!policy.targets.includes(request.target)) {
-      trace.push({ policy: policy.name, matched: false, why: `applies to ${policy.targets.join(', ')}, not ${request.target}` });
-      continue;
-    }
-    const subject = matchingSubject(policy, request.identity);
-    if (subject < 0) {
-      const misses = policy.subjects.map((s) => `#${s.index + 1}: ${subjectMismatch(s, request.identity)}`);
-      trace.push({ policy: policy.name, matched: false, why: `no subject entry matches (${misses.join('; ')})` });
-      continue;
-    }
-    trace.push({ policy: policy.name, matched: true, why: `subject entry #${subject + 1} matches` });
+    const applies = policyStep(policy, request.target, request.identity);
+    trace.push(applies);
+    if (!applies.matched) continue;
     trace.push(loginStep(policy, request));
     if (request.statements === null) continue;
     for (const rule of policy.rules) {

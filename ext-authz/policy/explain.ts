@@ -1,5 +1,5 @@
 import type { Identity } from '../identity/types.ts';
-import type { CompiledRule, CompiledSubject } from './compiled.ts';
+import type { CompiledPolicy, CompiledRule, CompiledSubject } from './compiled.ts';
 import { claimMatches, groupsMatch, issuerMatches, matchingSubject, userMatches } from './match-subject.ts';
 import { conditionHolds, methodMatches, pathMatches } from './match-rule.ts';
 import type { CompiledPolicySet } from './policy-set.ts';
@@ -34,17 +34,9 @@ export function explain(set: CompiledPolicySet, request: AccessRequest): Explana
   const method = request.method.toUpperCase();
 
   for (const policy of set.policies) {
-    if (!policy.targets.includes(request.target)) {
-      trace.push({ policy: policy.name, matched: false, why: `applies to ${policy.targets.join(', ')}, not ${request.target}` });
-      continue;
-    }
-    const subject = matchingSubject(policy, request.identity);
-    if (subject < 0) {
-      const misses = policy.subjects.map((s) => `#${s.index + 1}: ${subjectMismatch(s, request.identity)}`);
-      trace.push({ policy: policy.name, matched: false, why: `no subject entry matches (${misses.join('; ')})` });
-      continue;
-    }
-    trace.push({ policy: policy.name, matched: true, why: `subject entry #${subject + 1} matches` });
+    const applies = policyStep(policy, request.target, request.identity);
+    trace.push(applies);
+    if (!applies.matched) continue;
     for (const rule of policy.rules) {
       const miss = ruleMismatch(rule, request, method, path);
       trace.push({
@@ -58,14 +50,28 @@ export function explain(set: CompiledPolicySet, request: AccessRequest): Explana
   return { decision, trace };
 }
 
+/**
+ * The step about a policy as a whole: it applies to the target and one of its subject entries
+ * matches the identity (matched), or why not. Shared with explain-postgres.ts.
+ */
+export function policyStep(policy: CompiledPolicy, target: string, identity: Identity): ExplainStep {
+  if (!policy.targets.includes(target)) return { policy: policy.name, matched: false, why: `applies to ${policy.targets.join(', ')}, not ${target}` };
+  const subject = matchingSubject(policy, identity);
+  if (subject < 0) {
+    const misses = policy.subjects.map((s) => `#${s.index + 1}: ${subjectMismatch(s, identity)}`);
+    return { policy: policy.name, matched: false, why: `no subject entry matches (${misses.join('; ')})` };
+  }
+  return { policy: policy.name, matched: true, why: `subject entry #${subject + 1} matches` };
+}
+
 function outcome(rule: CompiledRule, decision: Decision): string {
   if (decision.rule === rule.id) return `matches; this rule decides (${rule.effect})`;
   if (decision.effect === 'deny') return `matches (${rule.effect}), but ${decision.rule ?? 'the default'} denies`;
   return `matches (${rule.effect}), but ${decision.rule ?? 'another rule'} decided first`;
 }
 
-/** Why a subject entry does not match the identity ('matches' when it does); shared with explain-postgres.ts. */
-export function subjectMismatch(subject: CompiledSubject, identity: Identity): string {
+/** Why a subject entry does not match the identity ('matches' when it does). */
+function subjectMismatch(subject: CompiledSubject, identity: Identity): string {
   if (!issuerMatches(subject, identity)) return `issuer is not ${subject.issuer}`;
   if (!userMatches(subject, identity)) return `subject is not one of users [${[...subject.users!].join(', ')}]`;
   if (!groupsMatch(subject, identity)) return `no group in [${[...subject.groups!].join(', ')}]`;
