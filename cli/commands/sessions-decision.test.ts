@@ -8,21 +8,9 @@ import { FileSessionStore } from '../../ext-proc/sessions/file-store.ts';
 import { sessionRecord, T0 } from '../../ext-proc/sessions/store-suite.ts';
 import { pgSession, pgStatement } from '../../ext-proc/sessions/store-suite-decision.ts';
 import type { SessionRecord } from '../../ext-proc/sessions/types.ts';
-import { runSessionsList, type SessionsCliIo } from './sessions.ts';
+import { runSessionsList } from './sessions.ts';
+import { capturingIo as io } from './sessions-test-io.ts';
 
-function io(): SessionsCliIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (text) => void (out += text),
-    err: (text) => void (err += text),
-    env: {},
-    fetch: () => Promise.reject(new Error('the sessions CLI makes no HTTP calls')),
-    now: () => T0 + 10 * 60_000,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 describe('sluice sessions list --rule/--approval/--refusals', () => {
   let dir: string;

@@ -9,24 +9,12 @@ import { encodeFrameV1 } from '../../ext-proc/sessions/frame.ts';
 import { sessionRecord, sessionRecordV1, T0 } from '../../ext-proc/sessions/store-suite.ts';
 import { upgradeRecord } from '../../ext-proc/sessions/upgrade-record.ts';
 import type { SessionRecord } from '../../ext-proc/sessions/types.ts';
-import { parseWhen, runSessionsList, runSessionsReplay, runSessionsShow, type SessionsCliIo } from './sessions.ts';
+import { parseWhen, runSessionsList, runSessionsReplay, runSessionsShow } from './sessions.ts';
+import { capturingIo as io } from './sessions-test-io.ts';
 
 let dir: string;
 let records: SessionRecord[];
 
-function io(): SessionsCliIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (text) => void (out += text),
-    err: (text) => void (err += text),
-    env: {},
-    fetch: () => Promise.reject(new Error('the sessions CLI makes no HTTP calls')),
-    now: () => T0 + 10 * 60_000,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 async function snapshot(): Promise<Record<string, { size: number; mtimeMs: number; bytes: string }>> {
   const files: Record<string, { size: number; mtimeMs: number; bytes: string }> = {};
