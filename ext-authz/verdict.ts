@@ -44,3 +44,17 @@ export interface DenyVerdict {
   /** Extra, non-secret fields for the JSON body (e.g. approval_id and status of a pending approval). */
   extra?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * What every protocol's allow answer tells ext-proc about the decision, in one place: who (subject,
+ * the issuer's configured name, groups), which `policy/rule`, and the masking profile.
+ */
+export function allowedFields(verdict: AllowVerdict): { subject: string; issuer: string; groups: string[]; rule: string; masking: string | null } {
+  return {
+    subject: verdict.identity.subject,
+    issuer: verdict.identity.issuerName,
+    groups: [...verdict.identity.groups],
+    rule: verdict.decision.rule ?? '',
+    masking: verdict.masking,
+  };
+}

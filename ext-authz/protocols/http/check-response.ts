@@ -2,7 +2,7 @@ import { encodeDecision } from '../../../common/decision-metadata.ts';
 import { callerErrorBody, ENVOY_STATUS_NAME, type CallerStatus } from '../../../common/caller-error.ts';
 import { httpStatusOf } from '../../../common/error-codes.ts';
 import type { CheckInput } from '../../check-input.ts';
-import type { AllowVerdict, DenyVerdict, Verdict } from '../../verdict.ts';
+import { allowedFields, type AllowVerdict, type DenyVerdict, type Verdict } from '../../verdict.ts';
 import type { CheckResponseMessage, HeaderValueOption } from '../adapter.ts';
 
 /** gRPC status codes carried in CheckResponse.status (google.rpc.Code). */
@@ -49,12 +49,8 @@ function allowResponse(verdict: AllowVerdict, request: CheckInput): CheckRespons
       sessionId: verdict.sessionId,
       requestId: request.requestId,
       target: verdict.target,
-      rule: verdict.decision.rule ?? '',
-      subject: verdict.identity.subject,
-      issuer: verdict.identity.issuerName,
-      groups: verdict.identity.groups,
+      ...allowedFields(verdict),
       approvalId: verdict.approvalId ?? null,
-      masking: verdict.masking,
       requestStartedAt: verdict.startedAt,
       approvalWaitMs: verdict.approvalId === undefined ? undefined : verdict.approvalWaitMs,
     }),

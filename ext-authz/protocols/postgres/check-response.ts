@@ -1,6 +1,6 @@
 import { encodePostgresCheckResponse, type PostgresCheckResult } from '../../../common/postgres-check.ts';
 import type { CheckInput } from '../../check-input.ts';
-import type { Verdict } from '../../verdict.ts';
+import { allowedFields, type Verdict } from '../../verdict.ts';
 import type { CheckResponseMessage } from '../adapter.ts';
 import { isTokenProblem, sqlstateOf } from './sqlstate.ts';
 
@@ -18,11 +18,7 @@ export function toPostgresCheckResponse(verdict: Verdict, input: CheckInput): Ch
     const analysis = action?.statement?.analysis;
     const result: PostgresCheckResult = {
       allowed: true,
-      subject: verdict.identity.subject,
-      issuer: verdict.identity.issuerName,
-      groups: [...verdict.identity.groups],
-      rule: verdict.decision.rule ?? '',
-      masking: verdict.masking,
+      ...allowedFields(verdict),
       expiresAt: verdict.identity.expiresAt * 1000,
       approvalId: verdict.approvalId ?? null,
       ...(verdict.approvalId === undefined || verdict.approvalWaitMs === undefined ? {} : { approvalWaitMs: verdict.approvalWaitMs }),

@@ -1,7 +1,7 @@
 import { encodeRedisCheckResponse, isRedisCheckRequest, readRedisCheckRequest } from '../../../common/redis-check.ts';
 import { httpStatusOf } from '../../../common/error-codes.ts';
 import type { CheckInput } from '../../check-input.ts';
-import type { Verdict } from '../../verdict.ts';
+import { allowedFields, type Verdict } from '../../verdict.ts';
 import type { CheckRequestMessage, CheckResponseMessage, ProtocolAdapter } from '../adapter.ts';
 
 /**
@@ -30,11 +30,7 @@ export const redisAdapter: ProtocolAdapter = {
     if (verdict.kind === 'allow' && verdict.redis !== undefined) {
       return encodeRedisCheckResponse({
         allowed: true,
-        subject: verdict.identity.subject,
-        issuer: verdict.identity.issuerName,
-        groups: [...verdict.identity.groups],
-        rule: verdict.decision.rule ?? '',
-        masking: verdict.masking,
+        ...allowedFields(verdict),
         expiresAt: verdict.redis.expiresAt,
         rules: verdict.redis.rules.map((r) => ({ id: r.id, effect: r.effect, commands: [...r.commands], keys: r.keys === null ? null : [...r.keys] })),
       }) as CheckResponseMessage;
