@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { freePort } from '../../common/free-port.ts';
 import { encodeMarker } from '../../ext-proc/postgres/session-roles/role-sql.ts';
-import { FileSessionStore, type SessionRecord } from '../../ext-proc/sessions/index.ts';
+import type { SessionRecord } from '../../ext-proc/sessions/index.ts';
 import { Gateway } from '../harness/gateway.ts';
 import { startPostgresServer, type PostgresServer } from '../harness/postgres-server.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -42,15 +42,7 @@ function psql(port: number, token: string, commands: string[]): Promise<PsqlResu
 
 const expOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
 
-async function records(gw: Gateway): Promise<SessionRecord[]> {
-  await gw.proc!.recordingQueue!.flush();
-  const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
-  try {
-    return (await store.list({ limit: 1000 })).records.filter((r) => r.protocol === 'postgres');
-  } finally {
-    await store.close();
-  }
-}
+const records = (gw: Gateway): Promise<SessionRecord[]> => gw.records({ protocol: 'postgres' });
 
 describe('PostgreSQL per-session roles through real Envoy', () => {
   let db: PostgresServer;

@@ -11,7 +11,7 @@ import { startPostgresServer } from '../harness/postgres-server.ts';
 import { waitFor } from '../harness/wait.ts';
 import { approvalsCall, pendingFor } from '../harness/approvals-client.ts';
 import { freePort } from '../../common/free-port.ts';
-import { FileSessionStore, type SessionRecord } from '../../ext-proc/sessions/index.ts';
+import type { SessionRecord } from '../../ext-proc/sessions/index.ts';
 
 const POLICY = `
 policies:
@@ -57,15 +57,7 @@ function psql(port: number, user: string, password: string, commands: string[], 
   });
 }
 
-async function records(gw: Gateway): Promise<SessionRecord[]> {
-  await gw.proc!.recordingQueue!.flush();
-  const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
-  try {
-    return (await store.list({ limit: 1000 })).records.filter((r) => r.protocol === 'postgres');
-  } finally {
-    await store.close();
-  }
-}
+const records = (gw: Gateway): Promise<SessionRecord[]> => gw.records({ protocol: 'postgres' });
 
 function statements(record: SessionRecord): any[] {
   return record.events.filter((e) => e.kind === 'pg.statement');

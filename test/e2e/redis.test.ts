@@ -9,7 +9,7 @@ import { startRedisServer, type RedisServer } from '../harness/redis-server.ts';
 import { RespConnection } from '../harness/resp-client.ts';
 import { waitFor } from '../harness/wait.ts';
 import { freePort } from '../../common/free-port.ts';
-import { FileSessionStore, type SessionRecord } from '../../ext-proc/sessions/index.ts';
+import type { SessionRecord } from '../../ext-proc/sessions/index.ts';
 import { replaySession } from '../../cli/commands/sessions.ts';
 
 const GW_USER = 'sluice-gw';
@@ -257,13 +257,7 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     assert.equal(await client.quit(), 'OK');
     let record: SessionRecord | undefined;
     await waitFor(async () => {
-      await gw.proc!.recordingQueue!.flush();
-      const store = await FileSessionStore.open({ dir: gw.sessionsDir, readOnly: true });
-      try {
-        record = (await store.list({ limit: 1000 })).records.find((r) => r.protocol === 'redis' && r.events.some((e) => e.kind === 'redis.command' && e.keys.includes('jobs:card')));
-      } finally {
-        await store.close();
-      }
+      record = (await gw.records({ protocol: 'redis' })).find((r) => r.events.some((e) => e.kind === 'redis.command' && e.keys.includes('jobs:card')));
       return record !== undefined;
     }, 10_000);
     assert.equal(record!.subject, 'worker-1');

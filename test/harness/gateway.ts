@@ -296,12 +296,17 @@ export class Gateway {
    * recording queue has drained (file store). Throws when there is none.
    */
   async recordFor(fragment: string, filter: SessionFilter = {}): Promise<SessionRecord> {
+    const record = (await this.records(filter)).find((r) => httpRequestOf(r)?.path.includes(fragment));
+    if (!record) throw new Error(`no session record for ${fragment}`);
+    return record;
+  }
+
+  /** The recorded sessions matching `filter` (up to 1000, newest first), once the recording queue has drained (file store). */
+  async records(filter: SessionFilter = {}): Promise<SessionRecord[]> {
     await this.proc!.recordingQueue!.flush();
     const store = await FileSessionStore.open({ dir: this.sessionsDir, readOnly: true });
     try {
-      const record = (await store.list({ limit: 1000, ...filter })).records.find((r) => httpRequestOf(r)?.path.includes(fragment));
-      if (!record) throw new Error(`no session record for ${fragment}`);
-      return record;
+      return (await store.list({ limit: 1000, ...filter })).records;
     } finally {
       await store.close();
     }
