@@ -69,7 +69,7 @@ describe('compose.yaml: compose-spec schema and dclint', () => {
     });
     const [result] = linter.lintFiles([path.join(COMPOSE_DIR, 'compose.yaml')], false);
     assert.ok(result);
-    assert.deepEqual(result.messages.map((m) => `${m.line}: ${m.rule}: ${m.message}`), []);
+    assert.deepEqual(result.messages.map((m: { line: number; rule: string; message: string }) => `${m.line}: ${m.rule}: ${m.message}`), []);
   });
 });
 
