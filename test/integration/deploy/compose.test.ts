@@ -17,7 +17,7 @@ import { loadConfig } from '../../../common/config.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { PolicyStore } from '../../../ext-authz/policy/index.ts';
 import { policyContext } from '../../../ext-authz/policy-context.ts';
-import { COMPOSE_DIR, composeFile, ROOT, type Resource } from './manifests.ts';
+import { COMPOSE_DIR, composeFile, ROOT, secretNames, secretsFileNames, type Resource } from './manifests.ts';
 
 // The compose-spec schema as dclint ships it. It is draft-07 (Ajv's default), but names the
 // meta-schema by an https URL Ajv does not know: dropped, as dclint itself does.
@@ -195,7 +195,9 @@ describe('compose: no secret value is inline', () => {
     for (const file of ['deploy/compose/secrets/secrets.yaml', 'deploy/compose/.env']) {
       assert.equal(spawnSync('git', ['check-ignore', '-q', file], { cwd: ROOT }).status, 0, `git ignores ${file}`);
     }
-    const example = readFileSync(path.join(COMPOSE_DIR, 'secrets', 'secrets.example.yaml'), 'utf8');
+    const examplePath = path.join(COMPOSE_DIR, 'secrets', 'secrets.example.yaml');
+    assert.deepEqual(secretsFileNames(examplePath), secretNames(loadConfig(path.join(COMPOSE_DIR, 'config', 'sluice.yaml'))), 'the example lists exactly the secrets the config names');
+    const example = readFileSync(examplePath, 'utf8');
     for (const line of example.split('\n').filter((l) => /^\s+[a-z0-9-]+:/.test(l))) assert.match(line, /REPLACE-ME/, line);
   });
 });

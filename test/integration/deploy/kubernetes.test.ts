@@ -29,7 +29,7 @@ import { EXT_PROC_ENV, EXT_PROC_NODE_FLAGS } from '../../../gateway/ext-proc-run
 import { resolveEnvoyBinary } from '../../../common/envoy-bin.ts';
 import { startEnvoy } from '../../../common/envoy-process.ts';
 import { freePort } from '../../../common/free-port.ts';
-import { byKind, deployment, generatedConfigMaps, KUBERNETES, kubernetesResources, kustomization, ROOT, selects, type Resource } from './manifests.ts';
+import { byKind, deployment, generatedConfigMaps, KUBERNETES, kubernetesResources, kustomization, ROOT, secretNames, secretsFileNames, selects, type Resource } from './manifests.ts';
 
 const MODEL_CLASSES: Record<string, new (data: Resource) => { validate(): void }> = {
   'v1/Namespace': Namespace,
@@ -366,6 +366,13 @@ describe('Kubernetes NetworkPolicies', () => {
 });
 
 describe('Kubernetes manifests hold no secret value', () => {
+  test('the example secrets file lists exactly the secrets the config names, with placeholder values', () => {
+    const example = path.join(KUBERNETES, 'secrets.example.yaml');
+    assert.deepEqual(secretsFileNames(example), secretNames(config));
+    assert.ok(!kustomization().resources.includes('secrets.example.yaml'));
+    for (const line of readFileSync(example, 'utf8').split('\n').filter((l) => /^\s+[a-z0-9-]+:/.test(l))) assert.match(line, /REPLACE-ME/, line);
+  });
+
   test('no Secret object is shipped; secrets come from Secrets the operator creates', () => {
     for (const { file, resource } of kubernetesResources()) assert.notEqual(resource.kind, 'Secret', file);
   });

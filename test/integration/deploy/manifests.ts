@@ -81,3 +81,23 @@ export function dockerInstructions(text = dockerfile()): { op: string; args: str
       return { op: op!.toUpperCase(), args: rest.join(' ') };
     });
 }
+
+/** Every secret name a loaded config refers to: any `secret` or `...Secret` field with a value. */
+export function secretNames(config: unknown): string[] {
+  const names = new Set<string>();
+  const walk = (value: unknown) => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, child] of Object.entries(value)) {
+      if ((key === 'secret' || key.endsWith('Secret')) && typeof child === 'string' && child !== '') names.add(child);
+      else walk(child);
+    }
+  };
+  walk(config);
+  return [...names].sort();
+}
+
+/** The names of a secrets file (`secrets: { name: value }`), sorted. */
+export function secretsFileNames(file: string): string[] {
+  return Object.keys((parse(readFileSync(file, 'utf8')) as { secrets: Record<string, string> }).secrets).sort();
+}
