@@ -6,8 +6,9 @@
  * validates), and no secret value in any manifest.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -399,5 +400,49 @@ describe('Kubernetes manifests hold no secret value', () => {
     }
     // The config names secrets; their values are only in the Secret.
     for (const credential of config.extProc.credentials) assert.ok(credential.secret === undefined || /^[a-z0-9-]+$/.test(credential.secret));
+  });
+});
+
+describe('Kubernetes: Envoy stops gracefully', () => {
+  test('the preStop hook drains real Envoy (listeners closed, nothing in flight) within the grace period', async () => {
+    const pod = deployment('envoy').spec.template.spec;
+    const hook: string[] = pod.containers[0].lifecycle.preStop.exec.command;
+    assert.deepEqual(hook.slice(0, 2), ['sh', '-c']);
+    const [sleep, drain] = hook[2]!.split(' && exec ');
+    const delay = Number(/^sleep (\d+)$/.exec(sleep!)?.[1]);
+    const words = drain!.split(' ');
+    assert.deepEqual(words.slice(0, 6), ['node', '--import', 'tsx', '/app/cli/sluice.ts', 'envoy', 'drain']);
+    const adminUrl = new URL(words[words.indexOf('--admin-url') + 1]!);
+    assert.equal(Number(adminUrl.port), config.envoy.adminPort);
+    const timeout = Number(/^(\d+)s$/.exec(words[words.indexOf('--timeout') + 1]!)?.[1]);
+    // The pod is killed at terminationGracePeriodSeconds, whatever the hook is doing.
+    assert.ok(delay + timeout + 5 <= pod.terminationGracePeriodSeconds, `${delay} + ${timeout} s fit in ${pod.terminationGracePeriodSeconds} s`);
+
+    const envoyConfig = JSON.parse(readFileSync(path.join(KUBERNETES, 'envoy', 'envoy.json'), 'utf8'));
+    envoyConfig.admin.address.socket_address.port_value = 0;
+    for (const listener of envoyConfig.static_resources.listeners) listener.address.socket_address.port_value = 0;
+    const envoy = await startEnvoy({ binary: resolveEnvoyBinary(), config: JSON.stringify(envoyConfig) });
+    try {
+      const httpPort = envoy.listeners.http!;
+      // New connections, not fetch's pooled one: a drain keeps serving connections already open.
+      const connects = () => new Promise<boolean>((resolve) => {
+        const socket = connect(httpPort, '127.0.0.1');
+        socket.once('connect', () => { socket.destroy(); resolve(true); });
+        socket.once('error', () => resolve(false));
+      });
+      assert.equal(await connects(), true, 'the listener accepts before the drain');
+      // The hook's own command line, run from this checkout against this Envoy.
+      const args = [...words.slice(1, 3), path.join(ROOT, 'cli', 'sluice.ts'), ...words.slice(4)];
+      args[args.indexOf('--admin-url') + 1] = envoy.adminUrl;
+      const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile(process.execPath, args, { cwd: ROOT }, (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }));
+      });
+      assert.equal(result.code, 0, result.stdout);
+      assert.equal(JSON.parse(result.stdout).drained, true);
+      assert.equal(await connects(), false, 'the listener is closed after the drain');
+      assert.equal(await fetch(`${envoy.adminUrl}/ready`).then((r) => r.status), 200, 'Envoy itself still runs: SIGTERM comes after the hook');
+    } finally {
+      await envoy.stop();
+    }
   });
 });
