@@ -148,8 +148,14 @@ describe('Kubernetes manifests: hardening', () => {
     });
   }
 
-  test('the TMPDIR the services write to (tsx\'s cache) is a volume, and only the services have one', () => {
-    for (const component of ['ext-authz', 'ext-proc']) assert.ok(mountOf(component, '/tmp').emptyDir, `${component} /tmp`);
+  test('every container that runs sluice (through tsx, which writes its cache to TMPDIR) has /tmp as a volume', () => {
+    for (const component of COMPONENTS) {
+      const container = containerOf(component);
+      const commands = [container.command, container.args, container.lifecycle?.preStop?.exec?.command, container.readinessProbe?.exec?.command].flat().filter(Boolean).join(' ');
+      // tsx refuses to start when it cannot create its cache folder (seen: ENOENT/EROFS on mkdir).
+      if (/\btsx\b/.test(commands) || container.image === 'sluice' && container.command === undefined) assert.ok(mountOf(component, '/tmp').emptyDir, `${component} /tmp`);
+    }
+    assert.ok(/\btsx\b/.test(containerOf('envoy').lifecycle.preStop.exec.command.join(' ')), 'a control: the Envoy pod runs tsx in its preStop hook');
   });
 });
 
