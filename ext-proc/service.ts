@@ -19,7 +19,7 @@ import { startRecording, type Recording } from './recording-setup.ts';
 import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
 import { extProcMetrics } from './metrics.ts';
-import { reachable } from '../envoy/from-config.ts';
+import { serviceEndpoints } from '../envoy/from-config.ts';
 import { PgAuthzClient } from './postgres/authz-client.ts';
 import { pgSessionOpener } from './postgres/runtime.ts';
 import { SessionRoleRegistry } from './postgres/session-roles/registry.ts';
@@ -94,7 +94,8 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
   // reads them once, at its request headers, so it never mixes two configs.
   const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets), targets: config.targets };
-  const authzAddress = options.extAuthzAddress ?? (() => { const at = reachable(config.extAuthz.host, config.extAuthz.port); return `${at.host}:${at.port}`; })();
+  // The first address (in Kubernetes, the ext-authz Service name, which gRPC resolves).
+  const authzAddress = options.extAuthzAddress ?? (() => { const at = serviceEndpoints(config).extAuthz[0]!; return `${at.host}:${at.port}`; })();
   const pgAuthorizer = new PgAuthzClient(authzAddress);
   const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
   const redisAuthorizer = new RedisAuthzClient(authzAddress);

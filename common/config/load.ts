@@ -84,6 +84,9 @@ export function parseConfig(text: string, file: string): SluiceConfig {
     ...typed,
     issuers: typed.issuers.map((issuer) => freezeIssuer(issuer)),
     targets,
+    // Read as "host:port" strings (the schema checked their shape), kept parsed.
+    extAuthz: { ...typed.extAuthz, endpoints: (typed.extAuthz.endpoints as unknown as string[]).map(parseEndpoint) },
+    extProc: { ...typed.extProc, endpoints: (typed.extProc.endpoints as unknown as string[]).map(parseEndpoint) },
     file: path.resolve(file),
     baseDir,
   });

@@ -1,7 +1,7 @@
 import { ISSUER_SCHEMA } from '../../ext-authz/identity/issuer-schema.ts';
 import { CREDENTIAL_SCHEMA } from '../../ext-proc/credentials-schema.ts';
 import { MASKING_PROFILE_SCHEMA } from '../../ext-proc/masking/profile-schema.ts';
-import { TARGET_SCHEMA } from './targets-schema.ts';
+import { ENDPOINT, TARGET_SCHEMA } from './targets-schema.ts';
 import { CONSOLE_SCHEMA } from '../../console/settings.ts';
 
 /*
@@ -25,6 +25,12 @@ export const CONFIG_SCHEMA = {
       properties: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 9001 },
+        /**
+         * Where Envoy and ext-proc reach ext-authz when it runs apart from them (a Kubernetes
+         * Service name); [] = host:port, a wildcard host on loopback. `sluice gateway` always
+         * reaches its own child.
+         */
+        endpoints: { type: 'array', items: ENDPOINT, default: [] },
         policyDir: { type: 'string', default: 'policies' },
         maxTokenBytes: { type: 'integer', minimum: 512, maximum: 1048576, default: 16384 },
         tokenCacheEntries: { type: 'integer', minimum: 0, default: 10000 },
@@ -74,6 +80,8 @@ export const CONFIG_SCHEMA = {
       properties: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 9002 },
+        /** Where Envoy reaches ext-proc when it runs apart (see extAuthz.endpoints); [] = host:port. */
+        endpoints: { type: 'array', items: ENDPOINT, default: [] },
         /** ext-proc's own admin server (/healthz, /readyz, /metrics) when it runs on its own. */
         adminPort: { ...port, default: 9081 },
         secretsFile: { type: 'string', default: '' },

@@ -92,7 +92,15 @@ export interface SluiceConfig {
   file: string;
   baseDir: string;
   targets: TargetConfig[];
-  extAuthz: { host: string; port: number; policyDir: string; maxTokenBytes: number; tokenCacheEntries: number };
+  extAuthz: {
+    host: string;
+    port: number;
+    /** Where it is reached when it runs apart (schema: extAuthz.endpoints); [] = host:port. */
+    endpoints: Endpoint[];
+    policyDir: string;
+    maxTokenBytes: number;
+    tokenCacheEntries: number;
+  };
   issuers: IssuerConfig[];
   envoy: {
     listenAddress: string;
@@ -112,6 +120,8 @@ export interface SluiceConfig {
   extProc: {
     host: string;
     port: number;
+    /** Where Envoy reaches it when it runs apart (schema: extProc.endpoints); [] = host:port. */
+    endpoints: Endpoint[];
     adminPort: number;
     /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
     secretsFile: string;
