@@ -46,6 +46,11 @@ export class SessionIndex {
     return this.byId.get(id);
   }
 
+  /** How many sessions started before `at` (epoch ms). */
+  countStartedBefore(at: number): number {
+    return this.all.countBefore(at);
+  }
+
   /** Adds an entry; false (and nothing changes) when the id is already indexed. */
   add(entry: IndexEntry): boolean {
     if (this.byId.has(entry.id)) return false;
@@ -117,6 +122,10 @@ class SortedEntries {
       return;
     }
     this.items.splice(this.firstNotBefore(entry), 0, entry);
+  }
+
+  countBefore(at: number): number {
+    return this.firstNotBefore({ startedAt: at, id: '' });
   }
 
   /** Index of the newest entry that is before both `to` and the cursor (-1 if none). */

@@ -181,7 +181,7 @@ describe('FileSessionStore after a crash', () => {
     await store.close();
     const [file] = await segments(dir);
     const bytes = await readFile(file!);
-    const second = encodeFrame(records[0]!).byteLength + 30;
+    const second = bytes.indexOf(0x0a) + 1 + 30;
     bytes[second] = bytes[second]! ^ 0x01; // one flipped bit inside the second record
     await writeFile(file!, bytes);
 
