@@ -51,6 +51,9 @@ const LOCKED_HERE = new Set<string>();
 interface SegmentInfo {
   maxStartedAt: number;
   records: number;
+  /** Records with a link, and the first and last link. */
+  chained: number;
+  first?: ChainLink;
   last?: ChainLink;
 }
 
@@ -233,12 +236,16 @@ export class FileSessionStore implements SessionStore {
     try {
       const { size } = await handle.stat();
       let duplicates = 0;
-      const info: SegmentInfo = { maxStartedAt: Number.NEGATIVE_INFINITY, records: 0 };
+      const info: SegmentInfo = { maxStartedAt: Number.NEGATIVE_INFINITY, records: 0, chained: 0 };
       this.segmentInfo.set(segment, info);
       const scan = await scanSegment(handle, size, (meta, offset, length) => {
         info.records += 1;
         info.maxStartedAt = Math.max(info.maxStartedAt, meta.startedAt);
-        if (meta.link !== undefined) info.last = meta.link;
+        if (meta.link !== undefined) {
+          info.chained += 1;
+          info.first ??= meta.link;
+          info.last = meta.link;
+        }
         const { link: _link, ...keys } = meta;
         if (!this.index.add({ ...keys, id: meta.id.toLowerCase(), segment, offset, length })) duplicates += 1;
       });
@@ -312,13 +319,24 @@ export class FileSessionStore implements SessionStore {
   private async purgeNow(options: PurgeOptions): Promise<PurgeReport> {
     const doomed: number[] = [];
     let removed = 0;
+    let chained = 0;
+    let first: ChainLink | undefined;
     let last: ChainLink | undefined;
     for (const segment of this.segments) {
       const info = this.segmentInfo.get(segment);
-      if (info === undefined || info.records === 0 || info.maxStartedAt >= options.before) break;
+      if (info === undefined || (info.records === 0 && segment === this.active?.segment) || (info.records > 0 && info.maxStartedAt >= options.before)) break;
       doomed.push(segment);
       removed += info.records;
+      chained += info.chained;
+      first ??= info.first;
       last = info.last ?? last;
+    }
+    const from = this.chainState?.purged?.seq ?? 0;
+    if (last !== undefined && (first!.seq > from + 1 || chained < last.seq - from)) {
+      // Purging now would hide records removed outside a purge.
+      throw new SessionError('ERR_SESSION_STORE_CORRUPT', `the segments to purge hold ${chained} chained records where seq ${from + 1} to ${last.seq} make ${last.seq - from}: records were removed outside a purge; run sluice sessions verify`, {
+        details: { dir: this.dir, from: from + 1, to: last.seq, present: chained },
+      });
     }
     // Older records that stay because they share a segment with a newer one (or come after one).
     const olderKept = Math.max(0, this.index.countStartedBefore(options.before) - removed);
@@ -410,8 +428,10 @@ export class FileSessionStore implements SessionStore {
     }
     active.size += frame.byteLength;
     this.head = { seq: link.seq, hash: link.hash };
-    const info = this.segmentInfo.get(active.segment) ?? { maxStartedAt: Number.NEGATIVE_INFINITY, records: 0 };
+    const info = this.segmentInfo.get(active.segment) ?? { maxStartedAt: Number.NEGATIVE_INFINITY, records: 0, chained: 0 };
     info.records += 1;
+    info.chained += 1;
+    info.first ??= link;
     info.maxStartedAt = Math.max(info.maxStartedAt, record.startedAt);
     info.last = link;
     this.segmentInfo.set(active.segment, info);

@@ -7,9 +7,12 @@ import { silentLogger } from '../../common/logger.ts';
 import { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.ts';
 import { listAll, sessionRecord, sessionRecordV1, sessionStoreSuite, T0 } from './store-suite.ts';
 import { pgSession, pgStatement } from './store-suite-decision.ts';
-import type { SessionFilter } from './types.ts';
+import type { SessionFilter, SessionRecord } from './types.ts';
 import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 import { tcpProxy } from '../../test/harness/tcp-proxy.ts';
+import { chainKey } from './chain.ts';
+import { verifyChains } from './chain-verify.ts';
+import { chainStoreSuite } from './chain-suite.ts';
 
 const DATABASE_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Every schema this run creates starts with this, so the run can find and drop exactly its own. */
@@ -56,6 +59,50 @@ sessionStoreSuite('PostgresSessionStore', async (policy = {}) => {
       await insertV1(shared.schema!, records);
       return store;
     },
+  };
+});
+
+chainStoreSuite('PostgresSessionStore', async () => {
+  const shared = options();
+  const table = `"${shared.schema}".sluice_sessions`;
+  const keyOf = (key?: Buffer) => (key === undefined ? {} : { chainKey: key });
+  // Migrated before any writer: the tampering helpers may run first.
+  await (await PostgresSessionStore.connect(shared)).close();
+  return {
+    concurrentWriters: true,
+    recordsHead: true,
+    writer: (o = {}) => PostgresSessionStore.connect({ ...shared, ...keyOf(o.chainKey) }),
+    writeUnchained: async (records) => {
+      const v2 = records.filter((r): r is SessionRecord => 'protocol' in r);
+      const v1 = records.filter((r): r is SessionRecordV1 => !('protocol' in r));
+      if (v1.length > 0) await insertV1(shared.schema!, v1);
+      if (v2.length === 0) return;
+      // As a replica from before 005 writes them: no chain columns, no partition.
+      const store = await PostgresSessionStore.connect(shared);
+      for (const record of v2) await store.append(record);
+      await store.close();
+      await admin(async (client) => {
+        await client.query(`UPDATE ${table} SET chain_partition = NULL, chain_seq = NULL, chain_prev = NULL, chain_hash = NULL WHERE id = ANY($1::uuid[])`, [v2.map((r) => r.id)]);
+        await client.query(`DELETE FROM "${shared.schema}".sluice_session_chains WHERE partition = $1`, [store.partition]);
+      });
+    },
+    alterSubject: (id, subject) => admin(async (client) => void (await client.query(`UPDATE ${table} SET subject = $2 WHERE id = $1`, [id, subject]))),
+    remove: (id) => admin(async (client) => void (await client.query(`DELETE FROM ${table} WHERE id = $1`, [id]))),
+    swap: (a, b) => admin(async (client) => {
+      await client.query('BEGIN');
+      await client.query(`UPDATE ${table} SET chain_seq = -chain_seq WHERE id = ANY($1::uuid[])`, [[a, b]]);
+      await client.query(`UPDATE ${table} t SET chain_seq = -(SELECT o.chain_seq FROM ${table} o WHERE o.id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE $1::uuid END) WHERE t.id = ANY(ARRAY[$1::uuid, $2::uuid])`, [a, b]);
+      await client.query('COMMIT');
+    }),
+    verify: async (o = {}) => {
+      const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+      try {
+        return await verifyChains(reader.chainSource(), o.chainKey === undefined ? {} : { key: chainKey(o.chainKey) });
+      } finally {
+        await reader.close();
+      }
+    },
+    close: async () => undefined,
   };
 });
 
