@@ -218,7 +218,11 @@ export class FileSessionStore implements SessionStore {
     }
     this.segments.sort((a, b) => a - b);
     for (const segment of this.segments) await this.loadSegment(segment);
-    if (this.readOnly) return;
+    if (this.readOnly) {
+      // For a dry-run purge; the writer checks it against its key in loadChain().
+      this.chainState = await readChainState(this.dir);
+      return;
+    }
     await this.loadChain();
     const last = this.segments[this.segments.length - 1];
     if (last === undefined) {
@@ -304,11 +308,12 @@ export class FileSessionStore implements SessionStore {
    * Removes whole segments, oldest first, while every record in them started before `before`
    * (a segment holding one newer record stops the purge there: the chain can only lose a prefix),
    * after recording the purge point (the last chained record removed) in the CHAIN file, so verify
-   * starts there. The active segment is sealed first when all of it goes. Needs the writer's lock.
+   * starts there. The active segment is sealed first when all of it goes. Needs the writer's lock,
+   * but for a dry run.
    */
   async purge(options: PurgeOptions): Promise<PurgeReport> {
     this.checkOpen();
-    if (this.readOnly) throw unavailable(`the session store in ${this.dir} was opened read-only`);
+    if (this.readOnly && !options.dryRun) throw unavailable(`the session store in ${this.dir} was opened read-only`);
     let report: PurgeReport | undefined;
     await this.enqueue(async () => {
       report = await this.purgeNow(options);

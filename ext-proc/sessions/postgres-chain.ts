@@ -148,7 +148,8 @@ export async function purgePostgres(ctx: PgChainContext, options: PurgeOptions):
 }
 
 async function purgePartition(client: pg.PoolClient, ctx: PgChainContext, partition: string, before: Date, options: PurgeOptions, dryRun: boolean): Promise<PartitionPurge> {
-  const locked = await client.query<{ head_seq: string; purged_seq: string | null }>(`SELECT head_seq, purged_seq FROM ${ctx.chains} WHERE partition = $1 FOR UPDATE`, [partition]);
+  // Locked against a concurrent purge and the partition's writer (a dry run may be read-only: no lock).
+  const locked = await client.query<{ head_seq: string; purged_seq: string | null }>(`SELECT head_seq, purged_seq FROM ${ctx.chains} WHERE partition = $1${dryRun ? '' : ' FOR UPDATE'}`, [partition]);
   const row = locked.rows[0]!;
   const from = Number(row.purged_seq ?? 0);
   const firstKept = await client.query<{ s: string | null }>(`SELECT min(chain_seq) AS s FROM ${ctx.table} WHERE chain_partition = $1 AND chain_seq > $2 AND started_at >= $3`, [partition, from, before]);

@@ -174,7 +174,7 @@ export class PostgresSessionStore implements SessionStore {
   /** Removes old records per partition, recording each purge point (postgres-chain.ts). */
   async purge(options: PurgeOptions): Promise<PurgeReport> {
     this.checkOpen();
-    if (this.readOnly) throw unavailable('the session store was opened read-only');
+    if (this.readOnly && !options.dryRun) throw unavailable('the session store was opened read-only');
     return purgePostgres(this.chainContext(), options);
   }
 
