@@ -96,7 +96,9 @@ function partitionLines(p: PartitionReport): string[] {
   const keyed = p.alg === 'hmac-sha256' ? `hmac-sha256 key ${p.keyId}` : 'sha256';
   const who = p.writer === undefined ? '' : ` (${clean(p.writer)})`;
   const span = p.first === undefined ? '' : ` (seq ${p.first}..${p.head!.seq})`;
-  const lines = [`partition ${clean(p.partition)}${who} ${keyed}: ${p.verified} verified${span}${p.head === undefined ? '' : `, head ${p.head.seq} ${p.head.hash}`}`];
+  // A broken chain has no head to anchor: only the last link that still holds.
+  const head = p.head === undefined ? '' : p.break === undefined ? `, head ${p.head.seq} ${p.head.hash}` : `, last good link ${p.head.seq} ${p.head.hash}`;
+  const lines = [`partition ${clean(p.partition)}${who} ${keyed}: ${p.verified} verified${span}${head}`];
   if (p.purged !== undefined) lines.push(`  purged up to seq ${p.purged.seq} (records before ${new Date(p.purged.before).toISOString()}, on ${new Date(p.purged.at).toISOString()})`);
   if (p.legacy > 0) lines.push(`  ${p.legacy} unchained record${p.legacy === 1 ? '' : 's'} before the first link`);
   if (p.belowPurge > 0) lines.push(`  ${p.belowPurge} record${p.belowPurge === 1 ? '' : 's'} below the purge point still stored (an interrupted purge): not checked`);

@@ -1,4 +1,5 @@
 export type { CliIo as SessionsCliIo } from './io.ts';
+import { stat } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { isSluiceError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
@@ -217,6 +218,12 @@ export async function withStoreOf<S extends SessionStore = FileSessionStore | Po
   try {
     if (kind === 'file') {
       const { FileSessionStore } = await import('../../ext-proc/sessions/file-store.ts');
+      const dir = values.dir ?? DEFAULT_DIR;
+      // A writer would create the directory: purging a mistyped one must not make an empty store.
+      if (mode.write && !(await stat(dir).then((info) => info.isDirectory(), () => false))) {
+        io.err(`sluice: no session store in ${clean(dir)}\n`);
+        return 1;
+      }
       store = (await FileSessionStore.open({ dir: values.dir ?? DEFAULT_DIR, readOnly: !mode.write, logger: silentLogger(), ...(mode.chainKey === undefined ? {} : { chainKey: mode.chainKey }) })) as unknown as S;
     } else {
       const { PostgresSessionStore } = await import('../../ext-proc/sessions/postgres-store.ts');

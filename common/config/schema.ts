@@ -105,6 +105,8 @@ export const CONFIG_SCHEMA = {
             maxBodyBytes: { type: 'integer', minimum: 0, maximum: 67108864, default: 65536 },
             maxQueuedRecords: { type: 'integer', minimum: 1, default: 10000 },
             onFull: { enum: ['deny', 'drop'], default: 'deny' },
+            /** Secret (in the secret stores) keying the records' hash chain (HMAC-SHA-256); '' = unkeyed SHA-256. */
+            chainKeySecret: { type: 'string', default: '' },
           },
           default: {},
         },
