@@ -168,6 +168,35 @@ describe('sluice sessions verify and purge on PostgreSQL', () => {
     await client.end();
   });
 
+  test('after a key rotation each partition is checked with the key it recorded (--key-file repeated)', async () => {
+    const keySchema = `${schema}_keys`;
+    const secrets = [randomBytes(24).toString('base64'), randomBytes(24).toString('base64')];
+    const files: string[] = [];
+    for (const [i, secret] of secrets.entries()) {
+      const store = await PostgresSessionStore.connect({ connectionString: url, schema: keySchema, logger: silentLogger(), chainKey: Buffer.from(secret, 'utf8') });
+      await store.append(sessionRecord({}, i));
+      await store.close();
+      const dir = await mkdtemp(path.join(tmpdir(), 'sluice-cli-key-'));
+      dirs.push(dir);
+      files.push(path.join(dir, 'key'));
+      await writeFile(files[i]!, secret);
+    }
+    const flags = ['--store', 'postgres', '--database-url', url, '--schema', keySchema];
+    try {
+      const one = io();
+      assert.equal(await runSessionsVerify([...flags, '--key-file', files[0]!], one), 1);
+      assert.match(one.stdout(), /FAILED: 1 of 2 partitions broken/);
+      const both = io();
+      assert.equal(await runSessionsVerify([...flags, '--key-file', files[0]!, '--key-file', files[1]!], both), 0, both.stdout());
+      assert.match(both.stdout(), /verify: OK; 2 records verified in 2 partitions/);
+    } finally {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${keySchema}" CASCADE`);
+      await client.end();
+    }
+  });
+
   test('verify counts partitions and names a row deleted by hand after a purge', async () => {
     for (let writer = 0; writer < 2; writer += 1) {
       const store = await PostgresSessionStore.connect({ connectionString: url, schema, logger: silentLogger() });

@@ -16,6 +16,10 @@ import type { Command } from './types.ts';
 const KEY_HELP = `  --key-file      file holding the chain key, for a store written with extProc.sessions.chainKeySecret
                   (the secret's value; one trailing newline is ignored)
 `;
+const KEYS_HELP = `  --key-file      file holding a chain key, for a store written with extProc.sessions.chainKeySecret
+                  (the secret's value; one trailing newline is ignored). Repeat it after a key rotation:
+                  each partition is checked with the key whose id it recorded
+`;
 
 const HELP = {
   verify: `usage: sluice sessions verify [--json] [--key-file <file>] [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
@@ -30,7 +34,7 @@ unchained: reported, never verified.
 Exit status: 0 every chain holds; 1 a chain is broken or a keyed partition could not be checked (or the
 store could not be read); 2 usage. Progress goes to stderr every 10,000 records.
   --json          the full report as JSON
-${KEY_HELP}${STORE_HELP}`,
+${KEYS_HELP}${STORE_HELP}`,
   purge: `usage: sluice sessions purge --before <when> (--yes | --dry-run) [--json] [--key-file <file>]
        [--store file|postgres] [--dir <dir>] [--database-url <url>] [--schema <name>]
 Removes the records that started before <when>, as far as each chain allows: a chain can only lose its
@@ -51,8 +55,17 @@ ${KEY_HELP}${STORE_HELP}`,
 export const sessionsVerifyCommand: Command = { run: (args) => runSessionsVerify(args) };
 export const sessionsPurgeCommand: Command = { run: (args) => runSessionsPurge(args) };
 
-async function keyFrom(io: CliIo, file: string | undefined): Promise<ChainKey | undefined | null> {
-  if (file === undefined) return undefined;
+async function keysFrom(io: CliIo, files: readonly string[]): Promise<ChainKey[] | null> {
+  const keys: ChainKey[] = [];
+  for (const file of files) {
+    const key = await keyFrom(io, file);
+    if (key === null) return null;
+    keys.push(key);
+  }
+  return keys;
+}
+
+async function keyFrom(io: CliIo, file: string): Promise<ChainKey | null> {
   try {
     const text = await readFile(file, 'utf8');
     return chainKey(Buffer.from(text.endsWith('\n') ? text.slice(0, -1) : text, 'utf8'));
@@ -65,14 +78,14 @@ async function keyFrom(io: CliIo, file: string | undefined): Promise<ChainKey | 
 
 export async function runSessionsVerify(args: string[], io: CliIo = PROCESS_IO): Promise<number> {
   if (wantsHelp(args)) return help(io, HELP.verify);
-  const parsed = parseOrReport(io, () => parse(args, { ...STORE_OPTIONS, json: { type: 'boolean', default: false }, 'key-file': { type: 'string' } }));
+  const parsed = parseOrReport(io, () => parse(args, { ...STORE_OPTIONS, json: { type: 'boolean', default: false }, 'key-file': { type: 'string', multiple: true } }));
   if (parsed === undefined) return 2;
   const { values } = parsed;
-  const key = await keyFrom(io, values['key-file']);
-  if (key === null) return 2;
+  const keys = await keysFrom(io, values['key-file'] ?? []);
+  if (keys === null) return 2;
   return withStoreOf(io, values, { write: false }, async (store) => {
     const result = await verifyChains(store.chainSource(), {
-      ...(key === undefined ? {} : { key }),
+      keys,
       onProgress: (partition, records) => {
         if (records > 0 && records % 10_000 === 0) io.err(`verify: ${partition}: ${records} records…\n`);
       },
@@ -149,7 +162,7 @@ export async function runSessionsPurge(args: string[], io: CliIo = PROCESS_IO): 
     io.err(`sluice: purge removes every record that started before ${new Date(before).toISOString()}; add --yes to do it, or --dry-run to count them\n`);
     return 2;
   }
-  const key = await keyFrom(io, values['key-file']);
+  const key = values['key-file'] === undefined ? undefined : await keyFrom(io, values['key-file']);
   if (key === null) return 2;
   // A dry run reads only (no lock, read-only connections), so it also works while ext-proc writes.
   return withStoreOf(io, values, { write: !dryRun, ...(key === undefined ? {} : { chainKey: key.key }) }, async (store) => {

@@ -103,7 +103,8 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
-  key?: ChainKey;
+  /** Keys of keyed partitions; each partition is checked with the one whose id it records (a rotation leaves older partitions under the old key). */
+  keys?: readonly ChainKey[];
   /** Called every `progressEvery` records (default 10000) and at the end of each partition. */
   onProgress?: (partition: string, records: number) => void;
   progressEvery?: number;
@@ -124,11 +125,12 @@ async function verifyPartition(source: ChainSource, info: ChainPartition, option
   if (info.purged !== undefined) report.purged = info.purged;
   let key: ChainKey | undefined;
   if (info.alg === 'hmac-sha256') {
-    if (options.key === undefined || options.key.id !== info.keyId) {
-      report.break = { kind: 'key', position: (info.purged?.seq ?? 0) + 1, expected: `the chain key ${info.keyId ?? '(unnamed)'}`, found: options.key === undefined ? 'no key given' : `key ${options.key.id}` };
+    const given = options.keys ?? [];
+    key = given.find((k) => k.id === info.keyId);
+    if (key === undefined) {
+      report.break = { kind: 'key', position: (info.purged?.seq ?? 0) + 1, expected: `the chain key ${info.keyId ?? '(unnamed)'}`, found: given.length === 0 ? 'no key given' : `keys ${given.map((k) => k.id).join(', ')}` };
       return report;
     }
-    key = options.key;
   }
   const purgedSeq = info.purged?.seq ?? 0;
   let expectedSeq = purgedSeq + 1;

@@ -99,7 +99,7 @@ chainStoreSuite('FileSessionStore', async () => {
     verify: async (o = {}) => {
       const reader = await FileSessionStore.open({ dir, readOnly: true, logger: silentLogger() });
       try {
-        return await verifyChains(reader.chainSource(), o.chainKey === undefined ? {} : { key: chainKey(o.chainKey) });
+        return await verifyChains(reader.chainSource(), o.chainKey === undefined ? {} : { keys: [chainKey(o.chainKey)] });
       } finally {
         await reader.close();
       }

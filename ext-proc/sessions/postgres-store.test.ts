@@ -97,7 +97,7 @@ chainStoreSuite('PostgresSessionStore', async () => {
     verify: async (o = {}) => {
       const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
       try {
-        return await verifyChains(reader.chainSource(), o.chainKey === undefined ? {} : { key: chainKey(o.chainKey) });
+        return await verifyChains(reader.chainSource(), o.chainKey === undefined ? {} : { keys: [chainKey(o.chainKey)] });
       } finally {
         await reader.close();
       }
