@@ -339,3 +339,94 @@ describe('PostgresSessionStore migrations and outages', () => {
 function proxyTo(url: URL) {
   return tcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
 }
+
+describe('PostgresSessionStore chain writer', () => {
+  /** Wraps the store's pool.query to watch (and break) what goes to the database. */
+  function spy(store: PostgresSessionStore, hook: (sql: string, run: () => Promise<unknown>, values: unknown[]) => Promise<unknown>): void {
+    const pool = (store as unknown as { pool: pg.Pool }).pool;
+    const query = pool.query.bind(pool) as (sql: string, values?: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: unknown }).query = (sql: string, values: unknown[] = []) => hook(sql, () => query(sql, values), values);
+  }
+
+  async function verify(shared: PostgresSessionStoreOptions) {
+    const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+    try {
+      return await verifyChains(reader.chainSource());
+    } finally {
+      await reader.close();
+    }
+  }
+
+  test('concurrent appends go to the database in batches: one INSERT for many records, not one per record', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    let inserts = 0;
+    spy(store, (sql, run) => {
+      if (sql.includes('INSERT INTO') && sql.includes('sluice_sessions (')) inserts += 1;
+      return run();
+    });
+    try {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(sessionRecord({}, i))));
+      assert.ok(inserts >= 1 && inserts <= 3, `${inserts} INSERTs for 100 records`);
+    } finally {
+      await store.close();
+    }
+    const report = await verify(shared);
+    assert.equal(report.ok, true);
+    assert.equal(report.verified, 100);
+  });
+
+  test('a batch that committed though the client saw the connection fail: the retry finds the ids, links nothing twice, the chain verifies', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    const list = Array.from({ length: 5 }, (_, i) => sessionRecord({}, i));
+    let broken = 0;
+    spy(store, async (sql, run) => {
+      const result = await run();
+      if (broken === 0 && sql.startsWith('WITH inserted')) {
+        broken += 1;
+        // As a connection reset after the server committed: no SQLSTATE, outcome unknown.
+        throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
+      }
+      return result;
+    });
+    try {
+      const first = await Promise.allSettled(list.slice(0, 3).map((r) => store.append(r)));
+      assert.ok(first.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_SESSION_STORE_UNAVAILABLE'));
+      // The queue retries them, with new records behind them.
+      await Promise.all(list.map((r) => store.append(r)));
+    } finally {
+      await store.close();
+    }
+    const report = await verify(shared);
+    assert.equal(report.ok, true, JSON.stringify(report.partitions[0]?.break));
+    assert.equal(report.verified, 5);
+    await admin(async (client) => {
+      const rows = await client.query(`SELECT count(*)::int AS n FROM "${shared.schema}".sluice_sessions`);
+      assert.equal(rows.rows[0].n, 5);
+    });
+  });
+
+  test('a batch with a record PostgreSQL refuses: only that one is refused (ERR_SESSION_INVALID), the others are linked', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    const good = [sessionRecord({}, 0), sessionRecord({}, 2)];
+    const bad = sessionRecord({}, 1);
+    // prepareRecord leaves nothing PostgreSQL would refuse, so the refusal is played: every INSERT
+    // carrying this record fails as a data exception would (SQLSTATE class 22), as one statement.
+    spy(store, (sql, run, values) => (sql.startsWith('WITH inserted') && values.includes(bad.id) ? Promise.reject(Object.assign(new Error('invalid input syntax'), { code: '22P02' })) : run()));
+    try {
+      const results = await Promise.allSettled([store.append(good[0]!), store.append(bad), store.append(good[1]!)]);
+      assert.equal(results[0]!.status, 'fulfilled');
+      assert.equal(results[2]!.status, 'fulfilled');
+      assert.equal(results[1]!.status, 'rejected');
+      assert.equal((results[1] as PromiseRejectedResult).reason.code, 'ERR_SESSION_INVALID');
+    } finally {
+      await store.close();
+    }
+    const report = await verify(shared);
+    assert.equal(report.ok, true, JSON.stringify(report.partitions[0]?.break));
+    assert.equal(report.verified, 2);
+  });
+});
+
