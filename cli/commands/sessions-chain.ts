@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isSluiceError } from '../../common/errors.ts';
 import { chainKey, type ChainKey } from '../../ext-proc/sessions/chain.ts';
-import { verifyChains, type PartitionReport, type VerifyReport } from '../../ext-proc/sessions/chain-verify.ts';
+import { verifyChains, type ChainSource, type PartitionReport, type VerifyReport } from '../../ext-proc/sessions/chain-verify.ts';
+import { fileChainSource } from '../../ext-proc/sessions/file-chain.ts';
 import type { PurgeReport } from '../../ext-proc/sessions/purge.ts';
 import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
-import { clean, parseWhen, report, STORE_HELP, STORE_OPTIONS, withStoreOf } from './sessions.ts';
+import { clean, DEFAULT_DIR, parseWhen, report, STORE_HELP, STORE_OPTIONS, withStoreOf } from './sessions.ts';
 import type { Command } from './types.ts';
 
 /**
@@ -83,8 +84,8 @@ export async function runSessionsVerify(args: string[], io: CliIo = PROCESS_IO):
   const { values } = parsed;
   const keys = await keysFrom(io, values['key-file'] ?? []);
   if (keys === null) return 2;
-  return withStoreOf(io, values, { write: false }, async (store) => {
-    const result = await verifyChains(store.chainSource(), {
+  const run = async (source: ChainSource) => {
+    const result = await verifyChains(source, {
       keys,
       onProgress: (partition, records) => {
         if (records > 0 && records % 10_000 === 0) io.err(`verify: ${partition}: ${records} records…\n`);
@@ -92,7 +93,22 @@ export async function runSessionsVerify(args: string[], io: CliIo = PROCESS_IO):
     });
     io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : verifyText(result));
     return result.ok ? 0 : 1;
-  });
+  };
+  if ((values.store ?? 'file') === 'file') {
+    // Straight from the directory: verify reads every line anyway, and opening the store would
+    // first scan it all to build an index verify does not use (measured: a third of the time).
+    const dir = values.dir ?? DEFAULT_DIR;
+    if (!(await stat(dir).then((info) => info.isDirectory(), () => false))) {
+      io.err(`sluice: ERR_SESSION_STORE_UNAVAILABLE: no session store in ${clean(dir)}\n`);
+      return 1;
+    }
+    try {
+      return await run(fileChainSource(dir));
+    } catch (err) {
+      return report(io, err);
+    }
+  }
+  return withStoreOf(io, values, { write: false }, (store) => run(store.chainSource()));
 }
 
 export function verifyText(r: VerifyReport): string {

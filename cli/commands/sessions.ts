@@ -19,7 +19,7 @@ import { DECISION_HELP, DECISION_OPTIONS, decisionFilter } from './session-decis
  */
 
 
-const DEFAULT_DIR = '.sluice/sessions';
+export const DEFAULT_DIR = '.sluice/sessions';
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 export const STORE_HELP = `  --store         file (default) or postgres

@@ -110,6 +110,8 @@ export interface VerifyOptions {
   progressEvery?: number;
 }
 
+const LOOKAHEAD_CAP = 1_000_000;
+
 export async function verifyChains(source: ChainSource, options: VerifyOptions = {}): Promise<VerifyReport> {
   const partitions: PartitionReport[] = [];
   for (const partition of await source.partitions()) partitions.push(await verifyPartition(source, partition, options));
@@ -148,7 +150,8 @@ async function verifyPartition(source: ChainSource, info: ChainPartition, option
     seen += 1;
     if (options.onProgress !== undefined && seen % every === 0) options.onProgress(info.partition, seen);
     if (report.break !== undefined) {
-      if (entry.link !== undefined) {
+      // Only to name the kind of the break; bounded (about 100 MB at the cap), past it a move reads as a removal.
+      if (entry.link !== undefined && laterSeqs.size < LOOKAHEAD_CAP) {
         laterSeqs.add(entry.link.seq);
         laterHashes.add(entry.link.hash);
       }
