@@ -47,6 +47,8 @@ export interface ChainSource {
   entries(partition: string): AsyncIterable<ChainEntry>;
   /** Records outside every partition, written before chaining (PostgreSQL rows without a link). */
   legacyCount(): Promise<number>;
+  /** Releases what the source holds (PostgreSQL: its snapshot); verifyChains calls it at the end. */
+  close?(): Promise<void>;
 }
 
 export type ChainBreakKind =
@@ -114,8 +116,13 @@ const LOOKAHEAD_CAP = 1_000_000;
 
 export async function verifyChains(source: ChainSource, options: VerifyOptions = {}): Promise<VerifyReport> {
   const partitions: PartitionReport[] = [];
-  for (const partition of await source.partitions()) partitions.push(await verifyPartition(source, partition, options));
-  const outside = await source.legacyCount();
+  let outside: number;
+  try {
+    for (const partition of await source.partitions()) partitions.push(await verifyPartition(source, partition, options));
+    outside = await source.legacyCount();
+  } finally {
+    await source.close?.();
+  }
   const legacy = outside + partitions.reduce((sum, p) => sum + p.legacy, 0);
   return { ok: partitions.every((p) => p.break === undefined), partitions, legacy, verified: partitions.reduce((sum, p) => sum + p.verified, 0) };
 }

@@ -36,35 +36,62 @@ export interface PgChainContext {
   fromRow: (row: never) => SessionRecord;
 }
 
+/**
+ * Everything verify reads comes from one REPEATABLE READ snapshot on one connection, so a purge or
+ * a writer committing meanwhile cannot make the partition rows and the records disagree (a purge
+ * point newer than the rows read, which would look like removed records).
+ */
 export function postgresChainSource(ctx: PgChainContext): ChainSource {
+  let snapshot: Promise<pg.PoolClient> | undefined;
+  let broken = false;
+  const client = () => {
+    snapshot ??= (async () => {
+      const c = await ctx.pool.connect();
+      try {
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      } catch (err) {
+        c.release(true);
+        throw err;
+      }
+      return c;
+    })();
+    return snapshot;
+  };
+  const query = async <R extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<pg.QueryResult<R>> => {
+    try {
+      return await (await client()).query<R>(sql, values);
+    } catch (err) {
+      broken = true;
+      throw storeError(err, 'cannot read the session chains');
+    }
+  };
   return {
     partitions: async () => {
-      try {
-        const rows = (await ctx.pool.query<ChainRow>(`SELECT * FROM ${ctx.chains} ORDER BY created_at, partition`)).rows;
-        const partitions = rows.map(partitionOf);
-        // Linked rows whose partition row is gone: checked as unkeyed, from the genesis hash.
-        const known = rows.map((r) => r.partition);
-        const orphans = await ctx.pool.query<{ chain_partition: string }>(
-          `SELECT DISTINCT chain_partition FROM ${ctx.table} WHERE chain_partition IS NOT NULL AND NOT (chain_partition = ANY($1::text[])) ORDER BY chain_partition`,
-          [known],
-        );
-        for (const { chain_partition } of orphans.rows) partitions.push({ partition: chain_partition, alg: 'sha256' });
-        return partitions;
-      } catch (err) {
-        throw storeError(err, 'cannot read the session chains');
-      }
+      const rows = (await query<ChainRow>(`SELECT * FROM ${ctx.chains} ORDER BY created_at, partition`)).rows;
+      const partitions = rows.map(partitionOf);
+      // Linked rows whose partition row is gone: checked as unkeyed, from the genesis hash.
+      const orphans = await query<{ chain_partition: string }>(
+        `SELECT DISTINCT chain_partition FROM ${ctx.table} WHERE chain_partition IS NOT NULL AND NOT (chain_partition = ANY($1::text[])) ORDER BY chain_partition`,
+        [rows.map((r) => r.partition)],
+      );
+      for (const { chain_partition } of orphans.rows) partitions.push({ partition: chain_partition, alg: 'sha256' });
+      return partitions;
     },
-    entries: (partition) => entries(ctx, partition),
-    legacyCount: async () => {
-      try {
-        const result = await ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${ctx.table} WHERE chain_partition IS NULL`);
-        return Number(result.rows[0]!.n);
-      } catch (err) {
-        throw storeError(err, 'cannot read the session chains');
-      }
+    entries: (partition) => entries(ctx, query, partition),
+    legacyCount: async () => Number((await query<{ n: string }>(`SELECT count(*) AS n FROM ${ctx.table} WHERE chain_partition IS NULL`)).rows[0]!.n),
+    close: async () => {
+      if (snapshot === undefined) return;
+      const c = await snapshot.catch(() => undefined);
+      if (c === undefined) return;
+      await c.query('COMMIT').catch(() => {
+        broken = true;
+      });
+      c.release(broken);
     },
   };
 }
+
+type Query = <R extends pg.QueryResultRow>(sql: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
 
 function partitionOf(row: ChainRow): ChainPartition {
   const partition: ChainPartition = { partition: row.partition, alg: row.alg, writer: row.writer, createdAt: row.created_at.getTime() };
@@ -76,15 +103,11 @@ function partitionOf(row: ChainRow): ChainPartition {
   return partition;
 }
 
-async function* entries(ctx: PgChainContext, partition: string): AsyncGenerator<ChainEntry> {
+async function* entries(ctx: PgChainContext, query: Query, partition: string): AsyncGenerator<ChainEntry> {
   let after = -1;
   for (;;) {
-    let rows: (Record<string, unknown> & { chain_seq: string; chain_prev: string; chain_hash: string; id: string })[];
-    try {
-      rows = (await ctx.pool.query(`SELECT ${ctx.columns}, chain_seq, chain_prev, chain_hash FROM ${ctx.table} WHERE chain_partition = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT ${PAGE}`, [partition, after])).rows;
-    } catch (err) {
-      throw storeError(err, 'cannot read the session chains');
-    }
+    type Row = Record<string, unknown> & { chain_seq: string; chain_prev: string; chain_hash: string; id: string };
+    const rows = (await query<Row>(`SELECT ${ctx.columns}, chain_seq, chain_prev, chain_hash FROM ${ctx.table} WHERE chain_partition = $1 AND chain_seq > $2 ORDER BY chain_seq LIMIT ${PAGE}`, [partition, after])).rows;
     for (const row of rows) {
       const seq = Number(row.chain_seq);
       let record: SessionRecord | undefined;
