@@ -407,6 +407,33 @@ describe('PostgresSessionStore chain writer', () => {
     });
   });
 
+  test('a purge committing while verify reads does not look like removed records (verify reads one snapshot)', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+    try {
+      for (let i = 0; i < 5; i += 1) await store.append(sessionRecord({}, i));
+      const source = reader.chainSource();
+      const report = await verifyChains({
+        ...source,
+        partitions: async () => {
+          const partitions = await source.partitions();
+          // After verify has read the partition rows (no purge point yet), before it reads the records.
+          assert.equal((await store.purge({ before: T0 + 2000 })).removed, 2);
+          return partitions;
+        },
+      });
+      assert.equal(report.ok, true, JSON.stringify(report.partitions[0]?.break));
+      assert.equal(report.verified, 5, 'the snapshot still holds the purged records');
+      const after = await verifyChains(reader.chainSource());
+      assert.equal(after.ok, true);
+      assert.equal(after.verified, 3);
+    } finally {
+      await reader.close();
+      await store.close();
+    }
+  });
+
   test('a batch with a record PostgreSQL refuses: only that one is refused (ERR_SESSION_INVALID), the others are linked', async () => {
     const shared = options();
     const store = await PostgresSessionStore.connect(shared);
