@@ -5,7 +5,7 @@ import { chainKey, genesisHash, linkHash } from './chain.ts';
 import type { ChainSource, VerifyReport } from './chain-verify.ts';
 import { verifyChains } from './chain-verify.ts';
 import type { PurgeOptions, PurgeReport } from './purge.ts';
-import { sessionRecord, T0 } from './store-suite.ts';
+import { listAll, sessionRecord, T0 } from './store-suite.ts';
 import type { SessionRecord, SessionStore } from './types.ts';
 import type { SessionRecordV1 } from './upgrade-record.ts';
 
@@ -128,6 +128,8 @@ export function chainStoreSuite(name: string, open: () => Promise<ChainStoreHarn
       assert.equal(done.partitions[0]!.purgedSeq, 3);
       assert.equal(await store.get(list[0]!.id), undefined);
       assert.equal((await store.get(list[3]!.id))?.id, list[3]!.id);
+      assert.deepEqual((await listAll(store)).map((r) => r.id), list.slice(3).map((r) => r.id).reverse(), 'list forgets the purged records');
+      assert.deepEqual((await listAll(store, { subject: 'alice' })).length, 3);
       await store.close();
       let report = await h.verify();
       assert.equal(report.ok, true, JSON.stringify(report));

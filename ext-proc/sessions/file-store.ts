@@ -79,7 +79,7 @@ export class FileSessionStore implements SessionStore {
   private readonly fsyncIntervalMs: number;
   private readonly policy: RecordPolicy;
   private readonly logger: Logger;
-  private index = new SessionIndex();
+  private readonly index = new SessionIndex();
   private readonly chainKey: ChainKey | undefined;
   /** The last link written (or the purge point, or seq 0 at the genesis hash): the next record links to it. */
   private head: { seq: number; hash: string } = { seq: 0, hash: genesisHash(FILE_PARTITION) };
@@ -360,8 +360,7 @@ export class FileSessionStore implements SessionStore {
     }
     await syncDirectory(this.dir);
     this.segments.splice(0, doomed.length);
-    this.index = new SessionIndex();
-    for (const segment of this.segments) await this.loadSegment(segment);
+    this.index.removeSegments(new Set(doomed));
     this.logger.info({ dir: this.dir, removed, segments: doomed.length, before: new Date(options.before).toISOString(), ...(last === undefined ? {} : { purgedSeq: last.seq }) }, 'session store: purged old segments');
     return report;
   }
