@@ -3,6 +3,7 @@ import type { SluiceConfig } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import { SluiceError } from '../common/errors.ts';
 import type { SecretStore } from './secrets/types.ts';
+import { retentionMs, startRetention, type Retention } from './sessions/retention.ts';
 import { FileSessionStore, PostgresSessionStore, RecordingQueue, type SessionStore } from './sessions/index.ts';
 
 /** The chain key named by extProc.sessions.chainKeySecret, read once (a new key needs a new partition: a restart). */
@@ -20,6 +21,8 @@ export interface Recording {
   /** For reads (the sessions API, readiness); writes go through the queue. */
   store: SessionStore;
   maxBodyBytes: number;
+  /** extProc.sessions.retention's purger, when set. */
+  retention?: Retention;
   close(): Promise<void>;
 }
 
@@ -35,16 +38,19 @@ export async function startRecording(config: SluiceConfig, logger: Logger, secre
   }
   const chainKey = sessionChainKey(settings.chainKeySecret, secrets);
   const keyed = chainKey === undefined ? {} : { chainKey };
-  const store: SessionStore = settings.store === 'postgres'
+  const store: FileSessionStore | PostgresSessionStore = settings.store === 'postgres'
     ? await PostgresSessionStore.connect({ connectionString: settings.databaseUrl, logger, maxBodyBytes: settings.maxBodyBytes, ...keyed })
     : await FileSessionStore.open({ dir: path.resolve(config.baseDir, settings.dir), logger, maxBodyBytes: settings.maxBodyBytes, ...keyed });
   const queue = new RecordingQueue(store, { maxRecords: settings.maxQueuedRecords, onFull: settings.onFull, logger });
-  logger.info({ store: settings.store, onFull: settings.onFull }, 'session recording on');
+  const retention = settings.retention === '' ? undefined : startRetention({ store, keepMs: retentionMs(settings.retention), logger });
+  logger.info({ store: settings.store, onFull: settings.onFull, retention: settings.retention || 'off' }, 'session recording on');
   return {
     queue,
     store,
     maxBodyBytes: settings.maxBodyBytes,
+    ...(retention === undefined ? {} : { retention }),
     close: async () => {
+      await retention?.stop();
       await queue.close(AbortSignal.timeout(5000));
       await store.close();
     },

@@ -147,6 +147,8 @@ export interface SluiceConfig {
        * unkeyed SHA-256. Read once at startup.
        */
       chainKeySecret: string;
+      /** Whole days ("90d"): ext-proc purges records that started longer ago, hourly, keeping the chain verifiable; '' = never. */
+      retention: string;
     };
   };
   /** ext-authz's admin HTTP server (health, readiness, approvals API). */
