@@ -136,6 +136,23 @@ describe('sluice sessions purge', () => {
     await left.close();
   });
 
+  test('a keyed file store is purged with its --key-file; without it the writer refuses (ERR_SESSION_CHAIN_KEY) and nothing goes', async () => {
+    const secret = randomBytes(24).toString('base64');
+    const { dir } = await fileStore(3, Buffer.from(secret, 'utf8'));
+    const keyFile = `${dir}.key`;
+    dirs.push(keyFile);
+    await writeFile(keyFile, secret);
+    const without = io();
+    assert.equal(await runSessionsPurge(['--dir', dir, '--before', '2025-01-01T00:00:01Z', '--yes'], without), 1);
+    assert.match(without.stderr(), /ERR_SESSION_CHAIN_KEY: .* is chained with key k1:[0-9a-f]{16}, and this store was given no key/);
+    const withKey = io();
+    assert.equal(await runSessionsPurge(['--dir', dir, '--before', '2025-01-01T00:00:01Z', '--yes', '--key-file', keyFile], withKey), 0, withKey.stderr());
+    assert.match(withKey.stdout(), /removed 1 record /);
+    const verify = io();
+    assert.equal(await runSessionsVerify(['--dir', dir, '--key-file', keyFile], verify), 0, verify.stdout());
+    assert.match(verify.stdout(), /2 verified \(seq 2\.\.3\)/);
+  });
+
   test('--help names the confirmation, the dry run and the file store lock', async () => {
     const out = io();
     assert.equal(await runSessionsPurge(['--help'], out), 0);
