@@ -99,7 +99,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   const pgAuthorizer = new PgAuthzClient(authzAddress);
   const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
   const redisAuthorizer = new RedisAuthzClient(authzAddress);
-  const recording = await startRecording(config, options.logger);
+  const recording = await startRecording(config, options.logger, secrets);
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
   let serving = false;

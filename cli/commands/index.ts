@@ -24,6 +24,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'approvals deny': { summary: 'deny a pending request: sluice approvals deny <id> --reason <text>', load: async () => (await import('./approvals.ts')).approvalsDenyCommand },
   'sessions list': { summary: 'list recorded sessions: [--subject --target --since --until --limit --json] (--store file|postgres)', load: async () => (await import('./sessions.ts')).sessionsListCommand },
   'sessions show': { summary: 'print one recorded session, headers and bodies as recorded: sluice sessions show <id>', load: async () => (await import('./sessions.ts')).sessionsShowCommand },
+  'sessions verify': { summary: 'check the hash chain of the session store; names the first altered, removed or reordered record: [--json --key-file]', load: async () => (await import('./sessions-chain.ts')).sessionsVerifyCommand },
+  'sessions purge': { summary: 'remove records older than a time, keeping the chain verifiable: --before <when> (--yes | --dry-run)', load: async () => (await import('./sessions-chain.ts')).sessionsPurgeCommand },
   'sessions replay': { summary: 'print a recorded exchange in order, with timings: sluice sessions replay <id>', load: async () => (await import('./sessions.ts')).sessionsReplayCommand },
 };
 

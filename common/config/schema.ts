@@ -113,6 +113,10 @@ export const CONFIG_SCHEMA = {
             maxBodyBytes: { type: 'integer', minimum: 0, maximum: 67108864, default: 65536 },
             maxQueuedRecords: { type: 'integer', minimum: 1, default: 10000 },
             onFull: { enum: ['deny', 'drop'], default: 'deny' },
+            /** Secret (in the secret stores) keying the records' hash chain (HMAC-SHA-256); '' = unkeyed SHA-256. */
+            chainKeySecret: { type: 'string', default: '' },
+            /** How long records are kept ("90d"); ext-proc purges older ones hourly. '' = kept for ever. */
+            retention: { type: 'string', pattern: '^([1-9][0-9]*d)?$', hint: 'must be whole days, e.g. "90d", or "" to keep records for ever', default: '' },
           },
           default: {},
         },

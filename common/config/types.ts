@@ -151,6 +151,14 @@ export interface SluiceConfig {
       maxBodyBytes: number;
       maxQueuedRecords: number;
       onFull: 'deny' | 'drop';
+      /**
+       * Secret in the secret stores whose value (UTF-8, at least 16 bytes) keys the hash chain of
+       * the session records (HMAC-SHA-256), so that rewriting the store needs the key too; '' =
+       * unkeyed SHA-256. Read once at startup.
+       */
+      chainKeySecret: string;
+      /** Whole days ("90d"): ext-proc purges records that started longer ago, hourly, keeping the chain verifiable; '' = never. */
+      retention: string;
     };
   };
   /** ext-authz's admin HTTP server (health, readiness, approvals API). */
