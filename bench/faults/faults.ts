@@ -10,6 +10,8 @@ export interface FaultContext {
   disk?: SmallDisk;
   /** How long a fault lasts before it is ended. */
   durationMs: number;
+  /** Resolves when the load next gets a complete upstream answer. */
+  nextAnswer: () => Promise<void>;
 }
 
 /**
@@ -23,8 +25,10 @@ export interface Fault {
   run(ctx: FaultContext): Promise<{ endedAt: number }>;
 }
 
+/** SIGKILL right after a caller got a complete answer, when that exchange's record is freshest. */
 async function kill(ctx: FaultContext, child: 'ext-authz' | 'ext-proc'): Promise<{ endedAt: number }> {
   const pid = await ctx.world.pidOf(child);
+  await ctx.nextAnswer();
   process.kill(pid, 'SIGKILL');
   const endedAt = Date.now();
   await sleep(ctx.durationMs);

@@ -37,6 +37,7 @@ export interface LoadDeps {
 }
 
 const RAW = [CARD, CARD.replaceAll(' ', ''), EMAIL];
+const FAILURE_PAUSE_MS = 100;
 
 /** Bytes of raw sensitive values in a delivered body. */
 export function unmaskedBytes(text: string): number {
@@ -62,6 +63,7 @@ export class Load {
   private running = true;
   private loops: Promise<void>[] = [];
   private refusedTurn = 0;
+  private answerWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: LoadDeps) {}
 
@@ -75,6 +77,14 @@ export class Load {
     await Promise.all(this.loops);
   }
 
+  /**
+   * Resolves the moment the next request gets a complete upstream answer: a kill right then finds
+   * that exchange's session record wherever it is (queued, being written, stored).
+   */
+  nextAnswer(): Promise<void> {
+    return new Promise((resolve) => this.answerWaiters.push(resolve));
+  }
+
   /** Outcomes of requests started in [from, to). */
   between(from: number, to: number): Outcome[] {
     return this.outcomes.filter((o) => o.startedAt >= from && o.startedAt < to);
@@ -82,8 +92,12 @@ export class Load {
 
   private async loop(kind: Kind): Promise<void> {
     while (this.running) {
-      this.outcomes.push(await this.one(kind));
-      await sleep(this.deps.pauseMs);
+      const outcome = await this.one(kind);
+      this.outcomes.push(outcome);
+      if (kind !== 'refused' && succeeded(outcome)) for (const resolve of this.answerWaiters.splice(0)) resolve();
+      // A failing client backs off a little, as a real one would; spinning on instant 503s would
+      // only take CPU from the children the supervisor is restarting.
+      await sleep(succeeded(outcome) ? this.deps.pauseMs : Math.max(this.deps.pauseMs, FAILURE_PAUSE_MS));
     }
   }
 
