@@ -9,6 +9,8 @@ export interface Row {
   ok: number;
   /** Requests that should have passed but were refused or cut, by status ("reset" = no answer, "cut" = 2xx cut short). */
   failedClosed: Map<string, number>;
+  /** The same, per kind of request: which ones a fault hit (e.g. only fresh tokens when the JWKS is down). */
+  failedByKind: Map<string, Map<string, number>>;
   unauthorised: number;
   unmaskedBytes: number;
   /** Complete upstream answers whose record is missing or says another status. */
@@ -21,7 +23,7 @@ export interface Row {
 }
 
 export function emptyRow(fault: string): Row {
-  return { fault, rounds: 0, sent: 0, answered: 0, ok: 0, failedClosed: new Map(), unauthorised: 0, unmaskedBytes: 0, recordsLost: 0, recordsChecked: 0, recoverS: [], restartNeeded: false };
+  return { fault, rounds: 0, sent: 0, answered: 0, ok: 0, failedClosed: new Map(), failedByKind: new Map(), unauthorised: 0, unmaskedBytes: 0, recordsLost: 0, recordsChecked: 0, recoverS: [], restartNeeded: false };
 }
 
 /** Adds one round's outcomes to the row. */
@@ -39,6 +41,9 @@ export function addRound(row: Row, outcomes: Outcome[], unauthorised: number): v
     // A must-refuse request that was refused is a success; one that was not is counted upstream.
     const key = o.status === undefined ? 'reset' : o.status >= 200 && o.status < 300 ? 'cut' : String(o.status);
     row.failedClosed.set(key, (row.failedClosed.get(key) ?? 0) + 1);
+    const byKind = row.failedByKind.get(o.kind) ?? new Map<string, number>();
+    byKind.set(key, (byKind.get(key) ?? 0) + 1);
+    row.failedByKind.set(o.kind, byKind);
   }
 }
 
@@ -61,6 +66,13 @@ export function formatTable(rows: Row[]): string {
   const widths = COLUMNS.map((c, i) => Math.max(c.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 5 || i === 9 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ');
   return [fmt(COLUMNS), widths.map((w) => '-'.repeat(w)).join('-|-'), ...lines.map(fmt)].join('\n');
+}
+
+/** One line per fault: which kinds of request failed, and how. */
+export function formatFailuresByKind(rows: Row[]): string {
+  const counts = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}:${n}`).join(' ');
+  const width = Math.max(...rows.map((r) => r.fault.length));
+  return rows.map((r) => `${r.fault.padEnd(width)}  ${[...r.failedByKind].map(([kind, m]) => `${kind} ${counts(m)}`).join('; ') || 'none'}`).join('\n');
 }
 
 /** The must-be-0 columns, and the restarts: what makes the run fail. */

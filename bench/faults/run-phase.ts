@@ -5,6 +5,12 @@ import { missingRecords } from './records.ts';
 import { addRound, type Row } from './report.ts';
 import type { SessionsConfig, World } from './world.ts';
 
+/**
+ * The gateway's recording queue bound: small, so that a few seconds of a dead store (while each
+ * exchange waits up to 250 ms for its record) fill it and onFull: deny is seen refusing.
+ */
+const QUEUED_RECORDS = 50;
+
 export interface PhaseOptions { rounds: number; durationMs: number; recoverMs: number; pauseMs: number }
 
 export const progress = (line: string) => process.stderr.write(`# ${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -50,6 +56,22 @@ async function recovery(world: World, load: Load, endedAt: number, timeoutMs: nu
   return undefined;
 }
 
+export interface PhaseResult {
+  /** The gateway's children when the phase ended (restarts are the supervisor's). */
+  children: { name: string; state: string; restarts: number }[];
+  /** Latency of successful requests per kind over a quiet window before the first fault. */
+  steady: string;
+}
+
+/** p50 and p99 of successful requests per kind: what the load costs when nothing is failing. */
+function latencies(outcomes: Outcome[]): string {
+  return KINDS.filter((k) => k !== 'approval').map((kind) => {
+    const ms = outcomes.filter((o) => o.kind === kind && succeeded(o)).map((o) => o.endedAt - o.startedAt).sort((a, b) => a - b);
+    const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? NaN;
+    return `${kind} ${at(0.5)}/${at(0.99)} ms (n=${ms.length})`;
+  }).join(', ');
+}
+
 export interface Phase {
   store: 'file' | 'postgres';
   faults: Fault[];
@@ -60,10 +82,10 @@ export interface Phase {
  * injects each fault `rounds` times, adding each round to the fault's row; at the end checks the
  * store for the record of every complete upstream answer, and stops the gateway.
  */
-export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, ctx: Omit<FaultContext, 'world' | 'durationMs' | 'nextAnswer'>, sessions: SessionsConfig, redisUrl: string, rows: Map<string, Row>): Promise<{ name: string; state: string; restarts: number }[]> {
+export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, ctx: Omit<FaultContext, 'world' | 'durationMs' | 'nextAnswer'>, sessions: SessionsConfig, redisUrl: string, rows: Map<string, Row>): Promise<PhaseResult> {
   const phaseStart = Date.now();
   progress(`starting sluice gateway (session store: ${phase.store})`);
-  await world.startGateway({ ...sessions, maxQueuedRecords: 200 }, redisUrl);
+  await world.startGateway({ ...sessions, maxQueuedRecords: QUEUED_RECORDS }, redisUrl);
   const cached = await world.issuer.mint('alice', ['engineering'], 7200);
   const refusedTokens = [
     `${cached.slice(0, -6)}AAAAAA`, // bad signature
@@ -75,11 +97,16 @@ export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, c
   const load = new Load({ url: (p) => world.url(p), cachedToken: cached, freshToken: () => world.issuer.mint('bob', ['engineering'], 600), refusedTokens, pauseMs: opts.pauseMs, timeoutMs: 10_000 });
   const approver = approverLoop(world, await world.issuer.mint('sam', ['sre'], 7200));
   const expected = new Map<string, { fault: string; status: number }>();
+  let steady = '';
   load.start();
   try {
     await sleep(2000);
     const baseline = await recovery(world, load, phaseStart, opts.recoverMs);
     if (baseline === undefined) throw new Error(`the gateway never served every kind of request before any fault; its log: ${world.logFile}`);
+    const quietFrom = Date.now();
+    await sleep(3000);
+    steady = latencies(load.between(quietFrom, Date.now()));
+    progress(`steady load, p50/p99 of successes: ${steady}`);
     for (let round = 1; round <= opts.rounds; round++) {
       for (const fault of phase.faults) {
         const row = rows.get(fault.name)!;
@@ -93,7 +120,7 @@ export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, c
           row.restartNeeded = true;
           progress(`  ${fault.name}: not recovered within ${opts.recoverMs / 1000}s; restarting the gateway by hand`);
           await world.stopGateway();
-          await world.startGateway({ ...sessions, maxQueuedRecords: 200 }, redisUrl);
+          await world.startGateway({ ...sessions, maxQueuedRecords: QUEUED_RECORDS }, redisUrl);
         } else {
           progress(`  recovered ${recoverS.toFixed(2)}s after the fault ended`);
         }
@@ -121,7 +148,7 @@ export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, c
   const restarts = await world.children().catch(() => []);
   progress(`children after the phase: ${restarts.map((c) => `${c.name} ${c.state} (${c.restarts} restarts)`).join(', ')}`);
   await world.stopGateway();
-  return restarts;
+  return { children: restarts, steady };
 }
 
 /** A complete answer from the upstream: its caller got what the upstream said, so a record must say it too. */
