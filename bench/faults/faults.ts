@@ -66,6 +66,8 @@ async function jwks(ctx: FaultContext, mode: 'down' | 'slow' | 'garbage'): Promi
   }, () => issuer.setMode('ok'));
 }
 
+const GARBAGE_SECRETS = 'secrets: [this is: not, {a map\n\u0000\u0001 garbage';
+
 export const FAULTS: readonly Fault[] = [
   { name: 'ext-authz SIGKILL', store: 'file', run: (ctx) => kill(ctx, 'ext-authz') },
   { name: 'ext-authz SIGSTOP/CONT', store: 'file', run: (ctx) => hang(ctx, 'ext-authz') },
@@ -77,6 +79,17 @@ export const FAULTS: readonly Fault[] = [
   { name: 'OAuth2 token endpoint down', store: 'file', run: (ctx) => outage(ctx, () => { ctx.world.tokens.down = true; }, () => { ctx.world.tokens.down = false; }) },
   { name: 'Redis (approvals) down', store: 'file', run: (ctx) => outage(ctx, () => ctx.redis.down(), () => ctx.redis.up()) },
   { name: 'session disk full', store: 'file', run: (ctx) => outage(ctx, () => ctx.disk!.fill(), () => ctx.disk!.free()) },
-  { name: 'secrets file garbage', store: 'file', run: (ctx) => outage(ctx, () => ctx.world.writeSecrets('secrets: [this is: not, {a map\n\u0000\u0001 garbage'), () => ctx.world.writeSecrets()) },
+  { name: 'secrets file garbage', store: 'file', run: (ctx) => outage(ctx, () => ctx.world.writeSecrets(GARBAGE_SECRETS), () => ctx.world.writeSecrets()) },
+  // The last good secrets live in the running process only: a restarted ext-proc refuses to start
+  // on a broken file (never on bad secrets), so until the file is fixed every request fails closed.
+  {
+    name: 'ext-proc SIGKILL, secrets garbage',
+    store: 'file',
+    run: (ctx) => outage(ctx, async () => {
+      ctx.world.writeSecrets(GARBAGE_SECRETS);
+      await sleep(500);
+      await kill({ ...ctx, durationMs: 0 }, 'ext-proc');
+    }, () => ctx.world.writeSecrets()),
+  },
   { name: 'PostgreSQL (sessions) down', store: 'postgres', run: (ctx) => outage(ctx, () => ctx.postgres!.down(), () => ctx.postgres!.up()) },
 ];
