@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { FAULTS } from '../../bench/faults/faults.ts';
 import { emptyRow, type Row } from '../../bench/faults/report.ts';
@@ -27,11 +28,12 @@ describe('faults: ext-authz and ext-proc killed and hung under load', { timeout:
     redis = await startRedisServer();
     const faults = FAULTS.filter((f) => CHOSEN.includes(f.name));
     assert.equal(faults.length, CHOSEN.length);
-    children = await runPhase({ store: 'file', faults }, { rounds: 1, durationMs: 1500, recoverMs: 20_000, pauseMs: 20 }, world, { redis }, { store: 'file', dir: path.join(world.dir, 'sessions') }, `redis://127.0.0.1:${redis.port}`, rows);
+    ({ children } = await runPhase({ store: 'file', faults }, { rounds: 1, durationMs: 1500, recoverMs: 20_000, pauseMs: 20 }, world, { redis }, { store: 'file', dir: path.join(world.dir, 'sessions') }, `redis://127.0.0.1:${redis.port}`, rows));
   });
   after(async () => {
     await world?.close();
     await redis?.stop();
+    if (world) rmSync(world.dir, { recursive: true, force: true });
   });
 
   for (const name of CHOSEN) {
