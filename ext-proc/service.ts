@@ -118,7 +118,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     server = await startExtProcServer({
       get credentials() { return live.credentials; },
       get masking() { return live.masking; },
-      ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes } } : {}),
+      ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes, storedWithinMs: recording.storedWithinMs } } : {}),
       secrets,
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,
