@@ -33,9 +33,10 @@ export interface SessionRecorder {
   /** Hands the finished record to the write queue; false when the queue has no room. */
   submit(record: SessionRecord): boolean;
   /**
-   * Resolves once the records submitted so far are in the store, or once the bound
-   * (`storedWithinMs`) has passed: then they stay queued and are written when the store answers.
-   * Immediately when there is no bound.
+   * Resolves once the submitted record has left this process (written to the OS by the file
+   * store, committed by PostgreSQL; a crash of ext-proc can no longer lose it) or was given up, or
+   * once the bound (`storedWithinMs`) has passed: then it stays queued and is written when the
+   * store answers. Immediately when there is no bound.
    */
   stored(): Promise<void>;
 }
@@ -104,12 +105,21 @@ export async function planExchange(decision: GatewayDecision, deps: PlanDeps): P
       deps.logger.error({ session_id: decision.sessionId, stats: queue.stats() }, 'session recording queue full; refusing new exchanges');
       return refusal('ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now');
     }
+    // The wait is on this exchange's record only, and until it has left the process (written to
+    // the OS or committed), not for the group commit's fsync: what a crash of ext-proc could lose.
+    let out: Promise<void> = Promise.resolve();
     recorder = Object.freeze({
       startedAt: now(),
       maxBodyBytes,
-      submit: (record: SessionRecord) => queue.offer(record),
+      submit: (record: SessionRecord) => {
+        let settle!: () => void;
+        out = new Promise<void>((resolve) => (settle = resolve));
+        const queued = queue.offer(record, settle);
+        if (!queued) settle();
+        return queued;
+      },
       // A store that does not answer in time leaves the record queued (bounded; onFull decides what is admitted).
-      stored: () => (storedWithinMs > 0 ? queue.flush(AbortSignal.timeout(storedWithinMs)).catch(() => undefined) : Promise.resolve()),
+      stored: () => (storedWithinMs > 0 ? within(out, storedWithinMs) : Promise.resolve()),
     });
   }
 
@@ -127,4 +137,13 @@ export async function planExchange(decision: GatewayDecision, deps: PlanDeps): P
 
 function refusal(code: CallerErrorCode, message: string, recording?: Refusal['recording']): Refusal {
   return Object.freeze({ kind: 'refusal', code, message, ...(recording ? { recording } : {}) });
+}
+
+/** Resolves when `promise` does or after `ms`, whichever is first; the timer is cleared either way. */
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }

@@ -30,7 +30,10 @@ export interface Recording {
 
 /**
  * onFull: deny puts audit completeness first, so the last bytes of an exchange reach the caller
- * only once its record is stored (a killed ext-proc loses no record of an answer a caller got).
+ * only once its record has left this process (written to the OS by the file store, committed by
+ * PostgreSQL): a killed ext-proc loses no record of an answer a caller got. The fsync of the
+ * group commit is not waited for (p50 0.6 ms instead of 9 ms, measured offer to release on the
+ * file store): a machine crash may still lose the last few milliseconds of records.
  * The wait is bounded well below Envoy's 1 s ext_proc message timeout: a store that does not
  * answer in time (down, disk full) leaves the record in the bounded queue, as before, rather than
  * failing every exchange. Measured by npm run faults: ext-proc SIGKILL under load lost records

@@ -13,7 +13,7 @@ import { decisionKeys } from './decision-keys.ts';
 import { decodeFrameRecord, encodeFrame, MAX_FRAME_BYTES, scanSegment } from './frame.ts';
 import { encodeCursor, listQuery } from './list-query.ts';
 import { isSessionId, prepareRecord, recordPolicy, type RecordPolicy, type RecordPolicyOptions } from './prepare-record.ts';
-import type { SessionFilter, SessionPage, SessionRecord, SessionStore } from './types.ts';
+import type { AppendProgress, SessionFilter, SessionPage, SessionRecord, SessionStore } from './types.ts';
 
 export interface FileSessionStoreOptions extends RecordPolicyOptions {
   /** Directory of segment files; created if missing (unless read-only). */
@@ -137,7 +137,7 @@ export class FileSessionStore implements SessionStore {
     return this.index.size;
   }
 
-  async append(record: SessionRecord): Promise<void> {
+  async append(record: SessionRecord, progress?: AppendProgress): Promise<void> {
     this.checkOpen();
     if (this.readOnly) throw unavailable(`the session store in ${this.dir} was opened read-only`);
     const prepared = prepareRecord(record, this.policy);
@@ -145,6 +145,8 @@ export class FileSessionStore implements SessionStore {
     if (queued !== undefined) return queued;
     if (this.index.get(prepared.id) !== undefined) return;
     const written = this.enqueue(() => this.write(prepared));
+    // In the OS's hands once written: a crash of this process no longer loses it (fsync follows).
+    if (progress?.written) written.then(progress.written, () => undefined);
     const done = written.then(() => (this.fsync === 'batch' ? this.syncSoon() : undefined));
     this.pending.set(prepared.id, done);
     try {

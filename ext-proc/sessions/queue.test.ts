@@ -214,4 +214,42 @@ describe('RecordingQueue', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  test('an offerer hears once when its record left the process: at the store\'s written point, before the fsync, or when the record is given up', async () => {
+    // The real file store: `written` comes before its group-commit fsync resolves append().
+    const dir = await mkdtemp(path.join(tmpdir(), 'sluice-queue-out-'));
+    try {
+      const store = await FileSessionStore.open({ dir, fsyncIntervalMs: 300, logger: silentLogger() });
+      const q = queue(store);
+      const events: string[] = [];
+      const started = performance.now();
+      assert.equal(q.offer(sessionRecord({}, 1), () => events.push(`out ${Math.round(performance.now() - started)}`)), true);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.equal(events.length, 1, 'out is called once the record is written, not after the 300 ms group commit');
+      await q.flush();
+      assert.equal(events.length, 1, 'and only once');
+      assert.equal((await listAll(store)).length, 1);
+      await q.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+
+    // A record the store refuses, and one still queued when the queue closes, are given up: out is called too.
+    const refusing = new FakeStore();
+    refusing.failing = () => new SessionError('ERR_SESSION_INVALID', 'bad');
+    const q2 = queue(refusing);
+    let refusedOut = 0;
+    q2.offer(sessionRecord({}, 2), () => (refusedOut += 1));
+    await q2.flush();
+    assert.equal(refusedOut, 1);
+    const down = new FakeStore();
+    down.failing = () => unavailable();
+    const q3 = queue(down, { concurrency: 1 });
+    let droppedOut = 0;
+    q3.offer(sessionRecord({}, 3), () => (droppedOut += 1));
+    q3.offer(sessionRecord({}, 4), () => (droppedOut += 1));
+    await q3.close(AbortSignal.timeout(50));
+    assert.equal(droppedOut, 2, 'both records given up at close are reported out');
+  });
 });
+

@@ -54,6 +54,8 @@ interface Entry {
   seq: number;
   record: SessionRecord;
   bytes: number;
+  /** The offerer's hook: called once, when the record left this process or was given up. */
+  out?: () => void;
 }
 
 /**
@@ -124,8 +126,11 @@ export class RecordingQueue {
    * Queues a record for writing; false when it was dropped (queue full or closed; counted in
    * `dropped` and logged with the session id). The queue keeps the object until it is written:
    * do not change it afterwards. A malformed record throws ERR_SESSION_INVALID.
+   * `out`, when given, is called once: as soon as the record has left this process (the store's
+   * `written` point, see SessionStore.append), or when it is given up (dropped or refused, each
+   * logged), so a caller waiting on it never waits for nothing. Not called when offer returns false.
    */
-  offer(record: SessionRecord): boolean {
+  offer(record: SessionRecord, out?: () => void): boolean {
     const problems = checkRecord(record);
     if (problems.length > 0) throw new SessionError('ERR_SESSION_INVALID', `invalid session record: ${problems.join('; ')}`, { details: { problems } });
     if (this.closing !== undefined) {
@@ -139,7 +144,7 @@ export class RecordingQueue {
       this.drop(record, 'the recording queue is full');
       return false;
     }
-    this.waiting.push({ seq: this.nextSeq++, record, bytes });
+    this.waiting.push({ seq: this.nextSeq++, record, bytes, ...(out ? { out: once(out) } : {}) });
     this.held += 1;
     this.heldBytes += bytes;
     this.pump();
@@ -182,6 +187,7 @@ export class RecordingQueue {
           const entry = this.waiting[this.head++]!;
           this.finish(entry);
           this.drop(entry.record, 'the recording queue closed before the store took it');
+          entry.out?.();
         }
         this.settle();
         await this.flush();
@@ -208,7 +214,7 @@ export class RecordingQueue {
   private async write(entry: Entry): Promise<void> {
     for (;;) {
       try {
-        await this.store.append(entry.record);
+        await this.store.append(entry.record, entry.out ? { written: entry.out } : undefined);
         this.counters.written += 1;
         if (this.consecutiveFailures > 0) {
           this.logger.info({ failedWrites: this.consecutiveFailures }, 'session store available again; draining the recording queue');
@@ -236,6 +242,7 @@ export class RecordingQueue {
     }
     this.inFlight.delete(entry);
     this.finish(entry);
+    entry.out?.();
     this.settle();
     this.pump();
   }
@@ -279,4 +286,13 @@ function estimateBytes(record: SessionRecord): number {
     bytes += 'text' in event.body ? event.body.text.length : event.body.base64.length;
   }
   return bytes;
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
 }

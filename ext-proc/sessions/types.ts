@@ -314,6 +314,10 @@ export interface SessionPage {
   nextCursor?: string;
 }
 
+export interface AppendProgress {
+  written?: () => void;
+}
+
 /**
  * Where records go. `append` is idempotent on the id (the first write wins), so a retry after an
  * unclear failure never duplicates a session. Every failure to reach the backing store is
@@ -321,7 +325,13 @@ export interface SessionPage {
  * records of every version and hand back version 2.
  */
 export interface SessionStore {
-  append(record: SessionRecord): Promise<void>;
+  /**
+   * Resolves once the record is stored as durably as the store promises (fsync, commit).
+   * `written`, when given, is called as soon as the record has left this process (written to the
+   * operating system, or committed): a crash of the process can no longer lose it. Stores that
+   * have no earlier point simply never call it; the queue calls it on resolve.
+   */
+  append(record: SessionRecord, progress?: AppendProgress): Promise<void>;
   get(id: string): Promise<SessionRecord | undefined>;
   list(filter?: SessionFilter): Promise<SessionPage>;
   close(): Promise<void>;
