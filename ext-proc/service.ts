@@ -5,6 +5,7 @@ import { createServiceRegistry, registerMetricsRoute } from '../common/metrics/i
 import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
+import type { DrainSettings } from '../common/grpc-server.ts';
 import { compileCredentials } from './credentials.ts';
 import { ChainSecretStore } from './secrets/chain-secret-store.ts';
 import { EnvSecretStore } from './secrets/env-secret-store.ts';
@@ -64,8 +65,12 @@ export interface ExtProcService {
   sessionRolesSwept: Promise<void>;
   /** Follows sluice.yaml: credentials and masking profiles are recompiled and swapped on a reload. */
   configSubscriber: ConfigSubscriber;
-  /** Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). With
+   * `drain` (SIGTERM) instead, gracefully: NOT_SERVING on gRPC health and /readyz, serving on for
+   * the delay, then in-flight exchanges finish within the timeout; their records are then flushed.
+   */
+  close(graceMs?: number, options?: { drain?: DrainSettings }): Promise<void>;
 }
 
 /** Wires config → secret stores (watched file, then environment) + credential plans → gRPC server. */
@@ -102,12 +107,12 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
   let serving = false;
-  let server: Awaited<ReturnType<typeof startExtProcServer>>;
+  let server: Awaited<ReturnType<typeof startExtProcServer>> | undefined;
   try {
     if (options.adminPort !== undefined) {
       admin = await startAdminServer({ host: config.extProc.host, port: options.adminPort, logger: options.logger });
       registerMetricsRoute(admin, registry);
-      registerReadiness(admin, { file, recording, serving: () => serving, logger: options.logger });
+      registerReadiness(admin, { file, recording, serving: () => (server?.draining ? 'draining' : serving), logger: options.logger });
       if (options.sessionsApi && recording) {
         registerSessionsApi(admin, { store: recording.store, verifier: options.sessionsApi.verifier, readers: options.sessionsApi.readers, logger: options.logger });
       } else if (options.sessionsApi) {
@@ -188,7 +193,8 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     secretsFile: file,
     recordingQueue: recording?.queue,
     sessionRolesSwept,
-    close: async (graceMs?: number) => {
+    close: async (graceMs?: number, closeOptions = {}) => {
+      if (closeOptions.drain) await server.drain(closeOptions.drain);
       await server.close(graceMs);
       // Sessions have ended: their roles are released (and any still live with them).
       await sessionRoles.close();
@@ -204,9 +210,13 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
 /** Any well-formed id will do: a lookup that answers at all proves the store is reachable. */
 const PROBE_SESSION_ID = '00000000-0000-4000-8000-000000000000';
 
-function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | undefined; recording: Recording | undefined; serving: () => boolean; logger: Logger }): void {
+function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | undefined; recording: Recording | undefined; serving: () => boolean | 'draining'; logger: Logger }): void {
   const { file, recording } = deps;
-  admin.readiness('grpc', async () => (deps.serving() ? { ok: true } : { ok: false, detail: 'the ext_proc gRPC server is not listening yet' }));
+  admin.readiness('grpc', async () => {
+    const state = deps.serving();
+    if (state === 'draining') return { ok: false, detail: 'draining: shutting down' };
+    return state ? { ok: true } : { ok: false, detail: 'the ext_proc gRPC server is not listening yet' };
+  });
   let lastReloadOk = true;
   file?.onReload((ok) => (lastReloadOk = ok));
   // The file was read when the service opened it; a failed reload keeps the last good secrets live.

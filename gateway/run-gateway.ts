@@ -10,7 +10,7 @@ import { sendJson } from '../common/http.ts';
 import { PolicyStore } from '../ext-authz/policy/index.ts';
 import { policyContext, policyContextSubscriber } from '../ext-authz/policy-context.ts';
 import { startGeneratedEnvoy, type GeneratedEnvoy } from '../envoy/run.ts';
-import { reachable } from '../envoy/from-config.ts';
+import { reachable, serviceAddresses } from '../envoy/from-config.ts';
 import { proxyTo } from './admin-proxy.ts';
 import { drainEnvoy, envoyRun, type EnvoyRun } from './envoy-child.ts';
 import { startNodeChild } from './node-child.ts';
@@ -40,6 +40,12 @@ export interface RunningGateway {
 
 /** Each child's grace on stop: ext-authz and ext-proc close their gRPC servers within it. */
 const CHILD_GRACE_MS = 5000;
+
+/**
+ * The gateway drains Envoy before it stops its children, so no load balancer is left to notice a
+ * child's NOT_SERVING: the children skip the drain delay and only let in-flight calls finish.
+ */
+const NO_DRAIN_DELAY = ['--drain-delay', '0s'];
 
 /**
  * `sluice gateway`: Envoy, ext-authz and ext-proc as one supervised unit, and the admin port in
@@ -77,14 +83,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       name: 'ext-authz',
       logger,
       backoff: backoff(),
-      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort), ...consoleArgs], healthUrl: `${authzAdminUrl}/healthz` }),
+      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort), ...NO_DRAIN_DELAY, ...consoleArgs], healthUrl: `${authzAdminUrl}/healthz` }),
     });
     const proc = new Supervised<ChildRun>({
       name: 'ext-proc',
       logger,
       backoff: backoff(),
       start: () => startNodeChild({
-        args: ['ext-proc', '--config', configFile, '--admin-port', String(procAdminPort)],
+        args: ['ext-proc', '--config', configFile, '--admin-port', String(procAdminPort), ...NO_DRAIN_DELAY],
         // ext-proc's memory settings, shared with npm run ext-proc.
         nodeFlags: [...EXT_PROC_NODE_FLAGS],
         env: { ...process.env, ...EXT_PROC_ENV },
@@ -111,7 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const generated: GeneratedEnvoy<{ adminUrl: string; stop(): Promise<void> }> = await startGeneratedEnvoy({
       configStore,
       policies,
-      services: { extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)], extProc: [reachable(config.extProc.host, config.extProc.port)] },
+      services: serviceAddresses(config),
       logger,
       onPublish: (result) => metrics.published(result),
       start: async (first) => {

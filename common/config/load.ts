@@ -82,6 +82,9 @@ export function parseConfig(text: string, file: string): SluiceConfig {
 
   const config = deepFreeze({
     ...typed,
+    // Replica addresses are "host:port" in the file, parsed like target endpoints.
+    extAuthz: { ...typed.extAuthz, replicas: (typed.extAuthz.replicas as unknown as string[]).map(parseEndpoint) },
+    extProc: { ...typed.extProc, replicas: (typed.extProc.replicas as unknown as string[]).map(parseEndpoint) },
     issuers: typed.issuers.map((issuer) => freezeIssuer(issuer)),
     targets,
     file: path.resolve(file),

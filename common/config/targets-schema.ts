@@ -8,7 +8,7 @@ export const TARGET_NAME = {
   type: 'string', maxLength: 128, pattern: '^[a-z0-9][a-z0-9._-]*$',
   hint: 'must be lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
 } as const;
-const ENDPOINT = {
+export const ENDPOINT = {
   type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]*):[0-9]{1,5}$',
   hint: 'must be "host:port" (a host name or IP address; IPv6 in brackets)',
 } as const;

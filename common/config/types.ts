@@ -1,5 +1,6 @@
 import type { IssuerConfig } from '../../ext-authz/identity/types.ts';
 import type { ConsoleSettings } from '../../console/settings.ts';
+import type { DrainConfig } from './drain.ts';
 
 /** The operator's gateway configuration (sluice.yaml), validated once and frozen. */
 
@@ -92,7 +93,13 @@ export interface SluiceConfig {
   file: string;
   baseDir: string;
   targets: TargetConfig[];
-  extAuthz: { host: string; port: number; policyDir: string; maxTokenBytes: number; tokenCacheEntries: number };
+  extAuthz: {
+    host: string; port: number; policyDir: string; maxTokenBytes: number; tokenCacheEntries: number;
+    /** Where Envoy reaches each replica; [] = the one at host:port. */
+    replicas: Endpoint[];
+    /** How a replica leaves on SIGTERM (common/grpc-server.ts drain). */
+    drain: DrainConfig;
+  };
   issuers: IssuerConfig[];
   envoy: {
     listenAddress: string;
@@ -113,6 +120,10 @@ export interface SluiceConfig {
     host: string;
     port: number;
     adminPort: number;
+    /** Where Envoy reaches each replica; [] = the one at host:port. */
+    replicas: Endpoint[];
+    /** How a replica leaves on SIGTERM (common/grpc-server.ts drain). */
+    drain: DrainConfig;
     /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
     secretsFile: string;
     /**
