@@ -77,3 +77,14 @@ function seconds(duration: string): number {
 export function reachable(host: string, port: number): Endpoint {
   return { host: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port };
 }
+
+/**
+ * Where Envoy reaches ext-authz and ext-proc: every replica listed in `extAuthz.replicas` /
+ * `extProc.replicas` (one cluster endpoint each), else the one service at its host and port.
+ */
+export function serviceAddresses(config: SluiceConfig): Pick<ServiceAddresses, 'extAuthz' | 'extProc'> {
+  return {
+    extAuthz: config.extAuthz.replicas.length > 0 ? [...config.extAuthz.replicas] : [reachable(config.extAuthz.host, config.extAuthz.port)],
+    extProc: config.extProc.replicas.length > 0 ? [...config.extProc.replicas] : [reachable(config.extProc.host, config.extProc.port)],
+  };
+}

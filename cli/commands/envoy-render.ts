@@ -5,9 +5,8 @@ import { createLogger } from '../../common/logger.ts';
 import { PolicyStore } from '../../ext-authz/policy/index.ts';
 import { policyContext } from '../../ext-authz/policy-context.ts';
 import { EnvoyPublisher } from '../../envoy/publisher.ts';
-import { reachable } from '../../envoy/from-config.ts';
 import { staticEquivalent } from '../../envoy/generate/index.ts';
-import { generatorInput } from '../../envoy/from-config.ts';
+import { generatorInput, serviceAddresses } from '../../envoy/from-config.ts';
 import { RedisUpstreamLogins } from '../../envoy/redis-upstream/logins.ts';
 import { openGatewaySecrets } from '../../envoy/redis-upstream/secrets.ts';
 import type { Command } from './types.ts';
@@ -37,8 +36,7 @@ export const envoyRenderCommand: Command = {
       upstream: new RedisUpstreamLogins({ dir: loginDir, secrets, logger }),
       validate: !values['no-validate'],
       services: {
-        extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)],
-        extProc: [reachable(config.extProc.host, config.extProc.port)],
+        ...serviceAddresses(config),
         ...(xdsDir ? { xdsDir } : {}),
       },
     });

@@ -1,9 +1,73 @@
-import { discoveryType, loadAssignment } from './envoy-values.ts';
+import { discoveryType, loadAssignment, msDuration } from './envoy-values.ts';
 import { EXT_AUTHZ_CLUSTER, EXT_PROC_CLUSTER } from './resource-types.ts';
 import type { Endpoint, EnvoyObject } from './types.ts';
 
+/**
+ * Envoy's active health check of every ext-authz and ext-proc replica (grpc.health.v1 Check,
+ * answered from the replica's readiness, common/grpc-health.ts). A draining replica answers
+ * NOT_SERVING at once and is out after two failed checks, i.e. within interval × 2 plus one
+ * check's time (≈ 2-3 s): the drain delay (extAuthz.drain.delay, extProc.drain.delay, 5 s by
+ * default) is longer, so no new call reaches it once it sends its GOAWAY. One good check brings a
+ * restarted replica back. no_traffic_interval is the same interval: Envoy's default (60 s) on a
+ * quiet cluster would leave a drained replica "healthy" for a minute.
+ */
+export const SERVICE_HEALTH_CHECK = { intervalMs: 1000, timeoutMs: 1000, unhealthyThreshold: 2, healthyThreshold: 1 } as const;
+
+/** The longest time Envoy may take to stop sending new calls to a replica that turned NOT_SERVING. */
+export const SERVICE_HEALTH_OUT_MS = SERVICE_HEALTH_CHECK.intervalMs * SERVICE_HEALTH_CHECK.unhealthyThreshold + SERVICE_HEALTH_CHECK.timeoutMs;
+
+function healthChecks(serviceName: string): EnvoyObject[] {
+  const c = SERVICE_HEALTH_CHECK;
+  return [{
+    timeout: msDuration(c.timeoutMs),
+    interval: msDuration(c.intervalMs),
+    no_traffic_interval: msDuration(c.intervalMs),
+    unhealthy_threshold: c.unhealthyThreshold,
+    healthy_threshold: c.healthyThreshold,
+    grpc_health_check: { service_name: serviceName },
+  }];
+}
+
+/**
+ * A replica that crashed (no NOT_SERVING first) is caught between health checks by its failed
+ * connections: two in a row eject it for 5 s (longer each time). Connect failures and resets count
+ * as gateway failures (split_external_local_origin_errors off), whose enforcement Envoy leaves at
+ * 0 % unless set. Up to half the replicas may be ejected, so one of two can be.
+ */
+const OUTLIER_DETECTION: EnvoyObject = {
+  consecutive_gateway_failure: 2,
+  enforcing_consecutive_gateway_failure: 100,
+  consecutive_5xx: 2,
+  enforcing_consecutive_5xx: 100,
+  interval: '1s',
+  base_ejection_time: '5s',
+  max_ejection_percent: 50,
+};
+
+/**
+ * Retries of calls to ext-authz and ext-proc, on another replica: only for failures where the
+ * replica cannot have acted on the call (no connection, a stream refused after its GOAWAY, an
+ * UNAVAILABLE from a server shutting down). A reset mid-call is not retried: the check may have
+ * held for an approval, the exchange may have been recorded.
+ */
+export const SERVICE_RETRY_POLICY: EnvoyObject = {
+  retry_on: 'connect-failure,refused-stream,unavailable',
+  num_retries: 2,
+  retry_back_off: { base_interval: '0.025s', max_interval: '0.25s' },
+  retry_host_predicate: [{
+    name: 'envoy.retry_host_predicates.previous_hosts',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+  }],
+  host_selection_retry_max_attempts: 3,
+};
+
+/** The grpc_service of a filter calling one of the two services: the cluster, its timeout, the retries. */
+export function serviceGrpc(cluster: typeof EXT_AUTHZ_CLUSTER | typeof EXT_PROC_CLUSTER, extra: EnvoyObject = {}): EnvoyObject {
+  return { envoy_grpc: { cluster_name: cluster }, ...extra, retry_policy: SERVICE_RETRY_POLICY };
+}
+
 /** Both services speak gRPC, so HTTP/2 to them. */
-function grpcCluster(name: string, endpoints: readonly Endpoint[], protocolOptions: EnvoyObject): EnvoyObject {
+function grpcCluster(name: string, endpoints: readonly Endpoint[], serviceName: string, protocolOptions: EnvoyObject): EnvoyObject {
   return {
     name,
     ...discoveryType(endpoints),
@@ -15,13 +79,16 @@ function grpcCluster(name: string, endpoints: readonly Endpoint[], protocolOptio
         ...protocolOptions,
       },
     },
-    // One entry per replica; ext-authz replicas share approvals through Redis.
+    health_checks: healthChecks(serviceName),
+    outlier_detection: OUTLIER_DETECTION,
+    // One entry per replica; ext-authz replicas share approvals through Redis, ext-proc replicas
+    // sessions through PostgreSQL.
     load_assignment: loadAssignment(name, endpoints),
   };
 }
 
 export function extAuthzCluster(endpoints: readonly Endpoint[]): EnvoyObject {
-  return grpcCluster(EXT_AUTHZ_CLUSTER, endpoints, {});
+  return grpcCluster(EXT_AUTHZ_CLUSTER, endpoints, 'envoy.service.auth.v3.Authorization', {});
 }
 
 export function extProcCluster(endpoints: readonly Endpoint[]): EnvoyObject {
@@ -29,5 +96,5 @@ export function extProcCluster(endpoints: readonly Endpoint[]): EnvoyObject {
   // a burst of 1000, then 33/s) answers a steady flow of those with GOAWAY, which refuses the
   // streams in flight (a 500 for their callers). A fresh connection every 500 exchanges stays
   // under the burst.
-  return grpcCluster(EXT_PROC_CLUSTER, endpoints, { common_http_protocol_options: { max_requests_per_connection: 500 } });
+  return grpcCluster(EXT_PROC_CLUSTER, endpoints, 'envoy.service.ext_proc.v3.ExternalProcessor', { common_http_protocol_options: { max_requests_per_connection: 500 } });
 }
