@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extAuthzCluster, extProcCluster, SERVICE_HEALTH_OUT_MS, SERVICE_RETRY_POLICY } from './service-clusters.ts';
+import { extAuthzCluster, extProcCluster, SERVICE_HEALTH_OUT_MS } from './service-clusters.ts';
 import { drainSettings } from '../../common/config/drain.ts';
 import { parseConfig } from '../../common/config.ts';
-import { generateEnvoyConfig } from './generate.ts';
-import { gatewayInput, httpTarget } from './sample-input.ts';
 
 const replicas = [{ host: '127.0.0.1', port: 9001 }, { host: '127.0.0.1', port: 9011 }];
 
@@ -28,12 +26,4 @@ test("the default drain delay is longer than Envoy's health checks need to take 
   }
   // A held approval (envoy.approvalTimeout) is not cut by ext-authz's drain.
   assert.ok(drainSettings(config.extAuthz.drain).timeoutMs > Number.parseFloat(config.envoy.approvalTimeout) * 1000);
-});
-
-test('the ext_authz and ext_proc filters retry on another replica only where the replica cannot have acted', () => {
-  const generated = generateEnvoyConfig(gatewayInput([httpTarget('a')]));
-  const filters = JSON.stringify(generated.files['lds.json']);
-  assert.equal(SERVICE_RETRY_POLICY.retry_on, 'connect-failure,refused-stream,unavailable');
-  const policies = filters.split('"retry_policy"').length - 1;
-  assert.ok(policies >= 2, `ext_authz and ext_proc both carry the retry policy (found ${policies})`);
 });

@@ -44,27 +44,13 @@ const OUTLIER_DETECTION: EnvoyObject = {
   max_ejection_percent: 50,
 };
 
-/**
- * Retries of calls to ext-authz and ext-proc, on another replica: only for failures where the
- * replica cannot have acted on the call (no connection, a stream refused after its GOAWAY, an
- * UNAVAILABLE from a server shutting down). A reset mid-call is not retried: the check may have
- * held for an approval, the exchange may have been recorded.
+/*
+ * No retry_policy on the ext_authz / ext_proc grpc_service: measured on Envoy 1.40, any retry
+ * policy there (even retry_on "connect-failure,refused-stream,unavailable" only) makes Envoy end an
+ * approval hold with its status_on_error (503) instead of ext-authz's answer: held checks were cut
+ * after ~0.3 s, or their 403 at the hold's end became a 503 (test/e2e/approvals.test.ts failed 4 of
+ * 10). A replica going away is covered by the health check above and the drain instead.
  */
-export const SERVICE_RETRY_POLICY: EnvoyObject = {
-  retry_on: 'connect-failure,refused-stream,unavailable',
-  num_retries: 2,
-  retry_back_off: { base_interval: '0.025s', max_interval: '0.25s' },
-  retry_host_predicate: [{
-    name: 'envoy.retry_host_predicates.previous_hosts',
-    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
-  }],
-  host_selection_retry_max_attempts: 3,
-};
-
-/** The grpc_service of a filter calling one of the two services: the cluster, its timeout, the retries. */
-export function serviceGrpc(cluster: typeof EXT_AUTHZ_CLUSTER | typeof EXT_PROC_CLUSTER, extra: EnvoyObject = {}): EnvoyObject {
-  return { envoy_grpc: { cluster_name: cluster }, ...extra, retry_policy: SERVICE_RETRY_POLICY };
-}
 
 /** Both services speak gRPC, so HTTP/2 to them. */
 function grpcCluster(name: string, endpoints: readonly Endpoint[], serviceName: string, protocolOptions: EnvoyObject): EnvoyObject {

@@ -1,5 +1,4 @@
 import { EXT_AUTHZ_CLUSTER, EXT_PROC_CLUSTER } from '../resource-types.ts';
-import { serviceGrpc } from '../service-clusters.ts';
 import type { EnvoyObject, GeneratorInput } from '../types.ts';
 import { localReplyConfig } from './http-local-replies.ts';
 
@@ -44,7 +43,7 @@ function extAuthzFilter(input: GeneratorInput): EnvoyObject {
       // Fail closed: if ext-authz is down, slow or answers garbage, deny.
       failure_mode_allow: false,
       status_on_error: { code: 'ServiceUnavailable' },
-      grpc_service: serviceGrpc(EXT_AUTHZ_CLUSTER, { timeout: input.envoy.extAuthzTimeout }),
+      grpc_service: { envoy_grpc: { cluster_name: EXT_AUTHZ_CLUSTER }, timeout: input.envoy.extAuthzTimeout },
       // Route metadata reaches ext-authz too, for operators who prefer it to context_extensions.
       route_metadata_context_namespaces: ['sluice'],
     },
@@ -67,7 +66,7 @@ function extProcFilter(): EnvoyObject {
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
       // The stream lives as long as the exchange; each message must be answered within 1 s.
-      grpc_service: serviceGrpc(EXT_PROC_CLUSTER, { timeout: '300s' }),
+      grpc_service: { envoy_grpc: { cluster_name: EXT_PROC_CLUSTER }, timeout: '300s' },
       // Fail closed: if ext-proc is down or wrong, the caller gets an error, never an exchange
       // without its credential swap.
       failure_mode_allow: false,

@@ -1,6 +1,5 @@
 import { durationSeconds } from '../envoy-values.ts';
 import { EXT_AUTHZ_CLUSTER, targetClusterName, targetRouteName } from '../resource-types.ts';
-import { serviceGrpc } from '../service-clusters.ts';
 import type { EnvoyObject, GeneratorInput, RoutingNeeds, TargetSpec } from '../types.ts';
 import { EXT_AUTHZ_FILTER, EXT_AUTHZ_PER_ROUTE, EXT_PROC_FILTER, EXT_PROC_PER_ROUTE } from './http-filters.ts';
 
@@ -19,7 +18,7 @@ export function targetRoute(target: TargetSpec, prefix: string, needs: RoutingNe
     // ext-authz holds at most one second less, so its answer always arrives before Envoy gives up.
     const seconds = durationSeconds(input.envoy.approvalTimeout, 'envoy.approvalTimeout');
     contextExtensions.max_hold_ms = String(Math.max(0, Math.round((seconds - 1) * 1000)));
-    checkSettings.grpc_service = serviceGrpc(EXT_AUTHZ_CLUSTER, { timeout: input.envoy.approvalTimeout });
+    checkSettings.grpc_service = { envoy_grpc: { cluster_name: EXT_AUTHZ_CLUSTER }, timeout: input.envoy.approvalTimeout };
   }
   if (needs.inspectsBody) {
     // Content guardrails see the body with the check, so a blocked request never reaches the

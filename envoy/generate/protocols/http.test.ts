@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { generateEnvoyConfig } from '../generate.ts';
 import { gatewayInput, httpTarget } from '../sample-input.ts';
 import type { EnvoyObject, GeneratorInput } from '../types.ts';
-import { SERVICE_RETRY_POLICY } from '../service-clusters.ts';
 
 type Route = { name: string; match: { prefix: string }; route?: { cluster: string; timeout: string; idle_timeout: string }; direct_response?: { status: number; body: { inline_string: string } }; typed_per_filter_config: Record<string, any> };
 type VirtualHost = { name: string; domains: string[]; routes: Route[] };
@@ -55,7 +54,7 @@ test('routes that may hold get a hold budget one second under the approval timeo
   input.envoy.approvalTimeout = '45s';
   const settings = virtualHosts(input)[0]!.routes[0]!.typed_per_filter_config['envoy.filters.http.ext_authz'].check_settings;
   assert.deepEqual(settings.context_extensions, { target: 'ops', max_hold_ms: '44000' });
-  assert.deepEqual(settings.grpc_service, { envoy_grpc: { cluster_name: 'sluice_ext_authz' }, timeout: '45s', retry_policy: SERVICE_RETRY_POLICY });
+  assert.deepEqual(settings.grpc_service, { envoy_grpc: { cluster_name: 'sluice_ext_authz' }, timeout: '45s' });
   assert.equal(settings.with_request_body, undefined);
 });
 
