@@ -65,6 +65,13 @@ async function main(): Promise<number> {
     load = undefined;
 
     for (const w of windows) printRow(w.round, { report: w.report, ...window(samples, w.from, w.to) });
+    // Where in a restart the failures fell, for whoever has to find out why.
+    for (const w of windows) {
+      const { failures } = window(samples, w.from, w.to);
+      if (failures.length === 0) continue;
+      const at = failures.map((f) => ((f.sentAt - w.from) / 1000).toFixed(2));
+      console.log(`# ${w.report.kind} ${w.report.index} (round ${w.round}): failures sent at +${at[0]} s … +${at[at.length - 1]} s after the restart began (old process gone at +${(w.report.drainMs / 1000).toFixed(2)} s, new one routed at +${(w.report.backMs / 1000).toFixed(2)} s); through envoy ${[...new Set(failures.map((f) => f.envoy))].join(', ')}`);
+    }
     const failed = samples.filter((s) => !s.ok);
     const answered = samples.filter((s) => s.ok);
     console.log(`\n# total: ${samples.length} requests (${samples.filter((s) => s.kind === 'approval').length} approval holds), ${failed.length} failed${failed.length ? ` (statuses ${statuses(failed)})` : ''}; approver calls that failed (a replica restarting, retried on the other): ${approverErrors}`);

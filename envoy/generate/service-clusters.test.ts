@@ -14,7 +14,11 @@ test('each service cluster has one endpoint per replica, a grpc.health.v1 check 
     assert.deepEqual(c.health_checks[0].grpc_health_check, { service_name: service });
     // A quiet cluster is checked as often as a busy one: a drained replica must not look healthy for a minute.
     assert.equal(c.health_checks[0].no_traffic_interval, c.health_checks[0].interval);
-    assert.equal(c.outlier_detection.enforcing_consecutive_gateway_failure, 100);
+    // Only a replica's refused connections eject it, never the slow answers of a busy one.
+    assert.equal(c.outlier_detection.split_external_local_origin_errors, true);
+    assert.equal(c.outlier_detection.enforcing_consecutive_local_origin_failure, 100);
+    assert.equal(c.outlier_detection.enforcing_consecutive_gateway_failure, 0);
+    assert.equal(c.outlier_detection.enforcing_consecutive_5xx, 0);
     assert.ok(c.outlier_detection.max_ejection_percent >= 50, 'one replica of two can be ejected');
   }
 });

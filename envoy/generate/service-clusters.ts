@@ -5,16 +5,19 @@ import type { Endpoint, EnvoyObject } from './types.ts';
 /**
  * Envoy's active health check of every ext-authz and ext-proc replica (grpc.health.v1 Check,
  * answered from the replica's readiness, common/grpc-health.ts). A draining replica answers
- * NOT_SERVING at once and is out after two failed checks, i.e. within interval × 2 plus one
- * check's time (≈ 2-3 s): the drain delay (extAuthz.drain.delay, extProc.drain.delay, 5 s by
+ * NOT_SERVING at once, so it is out after two failed checks: within two intervals plus the
+ * answer's way (≈ 2-3 s). The drain delay (extAuthz.drain.delay, extProc.drain.delay, 5 s by
  * default) is longer, so no new call reaches it once it sends its GOAWAY. One good check brings a
- * restarted replica back. no_traffic_interval is the same interval: Envoy's default (60 s) on a
- * quiet cluster would leave a drained replica "healthy" for a minute.
+ * restarted replica back. The timeout (2 s) is above what a busy replica needs to answer: on a
+ * loaded 2-core machine, checks of the replica that carried the load while the other restarted
+ * were slow enough that 1 s marked it unhealthy too, and with both out Envoy's panic mode sent
+ * traffic to the one still starting. no_traffic_interval is the same interval: Envoy's default
+ * (60 s) on a quiet cluster would leave a drained replica "healthy" for a minute.
  */
-export const SERVICE_HEALTH_CHECK = { intervalMs: 1000, timeoutMs: 1000, unhealthyThreshold: 2, healthyThreshold: 1 } as const;
+export const SERVICE_HEALTH_CHECK = { intervalMs: 1000, timeoutMs: 2000, unhealthyThreshold: 2, healthyThreshold: 1 } as const;
 
-/** The longest time Envoy may take to stop sending new calls to a replica that turned NOT_SERVING. */
-export const SERVICE_HEALTH_OUT_MS = SERVICE_HEALTH_CHECK.intervalMs * SERVICE_HEALTH_CHECK.unhealthyThreshold + SERVICE_HEALTH_CHECK.timeoutMs;
+/** The longest time Envoy may take to stop sending new calls to a replica that turned NOT_SERVING (its answers are immediate; 1 s for their way). */
+export const SERVICE_HEALTH_OUT_MS = SERVICE_HEALTH_CHECK.intervalMs * SERVICE_HEALTH_CHECK.unhealthyThreshold + 1000;
 
 function healthChecks(serviceName: string): EnvoyObject[] {
   const c = SERVICE_HEALTH_CHECK;
@@ -29,16 +32,21 @@ function healthChecks(serviceName: string): EnvoyObject[] {
 }
 
 /**
- * A replica that crashed (no NOT_SERVING first) is caught between health checks by its failed
- * connections: two in a row eject it for 5 s (longer each time). Connect failures and resets count
- * as gateway failures (split_external_local_origin_errors off), whose enforcement Envoy leaves at
- * 0 % unless set. Up to half the replicas may be ejected, so one of two can be.
+ * A replica that crashed (no NOT_SERVING first) is caught between health checks by its refused
+ * connections: three local-origin failures in a row eject it for 5 s (longer each time), at most
+ * half the replicas. Only connection-level failures count (split_external_local_origin_errors):
+ * measured, counting gateway failures (with timeouts and resets among them) ejected the replica
+ * that carried the load while the other restarted, and with both out Envoy's panic mode sent
+ * calls to the one still starting (137 failed requests in one restart).
  */
 const OUTLIER_DETECTION: EnvoyObject = {
-  consecutive_gateway_failure: 2,
-  enforcing_consecutive_gateway_failure: 100,
-  consecutive_5xx: 2,
-  enforcing_consecutive_5xx: 100,
+  split_external_local_origin_errors: true,
+  consecutive_local_origin_failure: 3,
+  enforcing_consecutive_local_origin_failure: 100,
+  enforcing_consecutive_5xx: 0,
+  enforcing_consecutive_gateway_failure: 0,
+  enforcing_success_rate: 0,
+  enforcing_local_origin_success_rate: 0,
   interval: '1s',
   base_ejection_time: '5s',
   max_ejection_percent: 50,
