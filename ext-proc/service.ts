@@ -20,7 +20,8 @@ import { startRecording, type Recording } from './recording-setup.ts';
 import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
 import { extProcMetrics } from './metrics.ts';
-import { reachable } from '../envoy/from-config.ts';
+import { serviceAddresses } from '../envoy/from-config.ts';
+import { grpcTarget } from '../common/grpc-target.ts';
 import { PgAuthzClient } from './postgres/authz-client.ts';
 import { pgSessionOpener } from './postgres/runtime.ts';
 import { SessionRoleRegistry } from './postgres/session-roles/registry.ts';
@@ -38,7 +39,7 @@ export interface ExtProcServiceOptions {
   adminPort?: number;
   /** Adds the sessions read API to the admin server (needs `adminPort` and recording on). */
   sessionsApi?: { verifier: IdentityVerifier; readers: readonly SessionReader[] };
-  /** Where PostgreSQL sessions ask ext-authz ("host:port"); default: config.extAuthz's address. */
+  /** Where PostgreSQL and Redis sessions ask ext-authz (a grpc-js target); default: every extAuthz.replicas entry, else extAuthz host:port. */
   extAuthzAddress?: string;
   /**
    * This replica's id, written on every per-session role it mints; on start it sweeps its own
@@ -99,7 +100,8 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
   // reads them once, at its request headers, so it never mixes two configs.
   const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets), targets: config.targets };
-  const authzAddress = options.extAuthzAddress ?? (() => { const at = reachable(config.extAuthz.host, config.extAuthz.port); return `${at.host}:${at.port}`; })();
+  // PostgreSQL and Redis sessions ask ext-authz directly: every listed replica, failing over.
+  const authzAddress = options.extAuthzAddress ?? grpcTarget(serviceAddresses(config).extAuthz);
   const pgAuthorizer = new PgAuthzClient(authzAddress);
   const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
   const redisAuthorizer = new RedisAuthzClient(authzAddress);
