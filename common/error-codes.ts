@@ -108,6 +108,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_ENVOY_RELOAD_TIMEOUT: operator,
   ERR_SESSION_STORE_LOCKED: operator,
   ERR_SESSION_STORE_CORRUPT: operator,
+  ERR_SESSION_CHAIN_KEY: operator,
   ERR_CHILD_START: operator,
   ERR_PG_SCRAM_INVALID: operator,
   ERR_PG_SCRAM_SERVER_SIGNATURE: operator,

@@ -73,18 +73,17 @@ function seconds(duration: string): number {
   return Number.parseFloat(duration);
 }
 
+/**
+ * Where Envoy (and ext-proc, for its PostgreSQL and Redis checks) reaches Sluice's services run
+ * apart from it: extAuthz.endpoints / extProc.endpoints, else the service's own host:port.
+ */
+export function serviceEndpoints(config: SluiceConfig): { extAuthz: Endpoint[]; extProc: Endpoint[] } {
+  const at = (service: { host: string; port: number; endpoints: readonly Endpoint[] }) =>
+    service.endpoints.length > 0 ? [...service.endpoints] : [reachable(service.host, service.port)];
+  return { extAuthz: at(config.extAuthz), extProc: at(config.extProc) };
+}
+
 /** How a service bound to `host` is reached: a wildcard bind is reached on loopback. */
 export function reachable(host: string, port: number): Endpoint {
   return { host: host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port };
-}
-
-/**
- * Where Envoy reaches ext-authz and ext-proc: every replica listed in `extAuthz.replicas` /
- * `extProc.replicas` (one cluster endpoint each), else the one service at its host and port.
- */
-export function serviceAddresses(config: SluiceConfig): Pick<ServiceAddresses, 'extAuthz' | 'extProc'> {
-  return {
-    extAuthz: config.extAuthz.replicas.length > 0 ? [...config.extAuthz.replicas] : [reachable(config.extAuthz.host, config.extAuthz.port)],
-    extProc: config.extProc.replicas.length > 0 ? [...config.extProc.replicas] : [reachable(config.extProc.host, config.extProc.port)],
-  };
 }

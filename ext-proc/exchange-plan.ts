@@ -32,6 +32,12 @@ export interface SessionRecorder {
   readonly maxBodyBytes: number;
   /** Hands the finished record to the write queue; false when the queue has no room. */
   submit(record: SessionRecord): boolean;
+  /**
+   * Resolves once the records submitted so far are in the store, or once the bound
+   * (`storedWithinMs`) has passed: then they stay queued and are written when the store answers.
+   * Immediately when there is no bound.
+   */
+  stored(): Promise<void>;
 }
 
 /**
@@ -59,8 +65,11 @@ export interface PlanDeps {
   /** Names the version of the secret each record's credential was made from. */
   readonly versions: SecretVersions;
   readonly logger: Logger;
-  /** Session recording; absent when `extProc.sessions.store` is off. */
-  readonly recording?: { queue: RecordingQueue; maxBodyBytes: number } | undefined;
+  /**
+   * Session recording; absent when `extProc.sessions.store` is off. `storedWithinMs`: how long the
+   * answer that completes an exchange may wait for its record to be stored (0: no wait).
+   */
+  readonly recording?: { queue: RecordingQueue; maxBodyBytes: number; storedWithinMs?: number } | undefined;
   readonly now?: (() => number) | undefined;
 }
 
@@ -90,12 +99,18 @@ export async function planExchange(decision: GatewayDecision, deps: PlanDeps): P
 
   let recorder: SessionRecorder | undefined;
   if (deps.recording) {
-    const { queue, maxBodyBytes } = deps.recording;
+    const { queue, maxBodyBytes, storedWithinMs = 0 } = deps.recording;
     if (!queue.canAccept()) {
       deps.logger.error({ session_id: decision.sessionId, stats: queue.stats() }, 'session recording queue full; refusing new exchanges');
       return refusal('ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now');
     }
-    recorder = Object.freeze({ startedAt: now(), maxBodyBytes, submit: (record: SessionRecord) => queue.offer(record) });
+    recorder = Object.freeze({
+      startedAt: now(),
+      maxBodyBytes,
+      submit: (record: SessionRecord) => queue.offer(record),
+      // A store that does not answer in time leaves the record queued (bounded; onFull decides what is admitted).
+      stored: () => (storedWithinMs > 0 ? queue.flush(AbortSignal.timeout(storedWithinMs)).catch(() => undefined) : Promise.resolve()),
+    });
   }
 
   let credential: ResolvedCredential | undefined;

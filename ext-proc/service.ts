@@ -20,7 +20,7 @@ import { startRecording, type Recording } from './recording-setup.ts';
 import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
 import { extProcMetrics } from './metrics.ts';
-import { serviceAddresses } from '../envoy/from-config.ts';
+import { serviceEndpoints } from '../envoy/from-config.ts';
 import { grpcTarget } from '../common/grpc-target.ts';
 import { PgAuthzClient } from './postgres/authz-client.ts';
 import { pgSessionOpener } from './postgres/runtime.ts';
@@ -39,7 +39,7 @@ export interface ExtProcServiceOptions {
   adminPort?: number;
   /** Adds the sessions read API to the admin server (needs `adminPort` and recording on). */
   sessionsApi?: { verifier: IdentityVerifier; readers: readonly SessionReader[] };
-  /** Where PostgreSQL and Redis sessions ask ext-authz (a grpc-js target); default: every extAuthz.replicas entry, else extAuthz host:port. */
+  /** Where PostgreSQL and Redis sessions ask ext-authz (a grpc-js target); default: every extAuthz.endpoints entry, else extAuthz host:port. */
   extAuthzAddress?: string;
   /**
    * This replica's id, written on every per-session role it mints; on start it sweeps its own
@@ -100,12 +100,13 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
   // reads them once, at its request headers, so it never mixes two configs.
   const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets), targets: config.targets };
-  // PostgreSQL and Redis sessions ask ext-authz directly: every listed replica, failing over.
-  const authzAddress = options.extAuthzAddress ?? grpcTarget(serviceAddresses(config).extAuthz);
+  // Every listed replica as one grpc-js target that fails over (ipv4:a,b), or the first address
+  // (in Kubernetes, the ext-authz Service name, which gRPC resolves).
+  const authzAddress = options.extAuthzAddress ?? grpcTarget(serviceEndpoints(config).extAuthz);
   const pgAuthorizer = new PgAuthzClient(authzAddress);
   const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
   const redisAuthorizer = new RedisAuthzClient(authzAddress);
-  const recording = await startRecording(config, options.logger);
+  const recording = await startRecording(config, options.logger, secrets);
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
   let serving = false;
@@ -124,7 +125,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     server = await startExtProcServer({
       get credentials() { return live.credentials; },
       get masking() { return live.masking; },
-      ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes } } : {}),
+      ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes, storedWithinMs: recording.storedWithinMs } } : {}),
       secrets,
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,

@@ -10,7 +10,7 @@ import { sendJson } from '../common/http.ts';
 import { PolicyStore } from '../ext-authz/policy/index.ts';
 import { policyContext, policyContextSubscriber } from '../ext-authz/policy-context.ts';
 import { startGeneratedEnvoy, type GeneratedEnvoy } from '../envoy/run.ts';
-import { reachable, serviceAddresses } from '../envoy/from-config.ts';
+import { reachable } from '../envoy/from-config.ts';
 import { proxyTo } from './admin-proxy.ts';
 import { drainEnvoy, envoyRun, type EnvoyRun } from './envoy-child.ts';
 import { startNodeChild } from './node-child.ts';
@@ -117,7 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const generated: GeneratedEnvoy<{ adminUrl: string; stop(): Promise<void> }> = await startGeneratedEnvoy({
       configStore,
       policies,
-      services: serviceAddresses(config),
+      services: { extAuthz: [reachable(config.extAuthz.host, config.extAuthz.port)], extProc: [reachable(config.extProc.host, config.extProc.port)] },
       logger,
       onPublish: (result) => metrics.published(result),
       start: async (first) => {

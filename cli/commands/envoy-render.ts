@@ -6,7 +6,7 @@ import { PolicyStore } from '../../ext-authz/policy/index.ts';
 import { policyContext } from '../../ext-authz/policy-context.ts';
 import { EnvoyPublisher } from '../../envoy/publisher.ts';
 import { staticEquivalent } from '../../envoy/generate/index.ts';
-import { generatorInput, serviceAddresses } from '../../envoy/from-config.ts';
+import { generatorInput, serviceEndpoints } from '../../envoy/from-config.ts';
 import { RedisUpstreamLogins } from '../../envoy/redis-upstream/logins.ts';
 import { openGatewaySecrets } from '../../envoy/redis-upstream/secrets.ts';
 import type { Command } from './types.ts';
@@ -36,7 +36,7 @@ export const envoyRenderCommand: Command = {
       upstream: new RedisUpstreamLogins({ dir: loginDir, secrets, logger }),
       validate: !values['no-validate'],
       services: {
-        ...serviceAddresses(config),
+        ...serviceEndpoints(config),
         ...(xdsDir ? { xdsDir } : {}),
       },
     });

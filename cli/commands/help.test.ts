@@ -16,7 +16,7 @@ test('every command prints its usage for --help and exits 0, without starting an
 });
 
 test('a mistyped option names itself, shows the options and exits 2, with no stack trace', () => {
-  for (const name of ['gateway', 'dev', 'ext-authz', 'ext-proc', 'token', 'policy check', 'policy explain', 'envoy render']) {
+  for (const name of ['gateway', 'dev', 'ext-authz', 'ext-proc', 'token', 'policy check', 'policy explain', 'envoy render', 'envoy drain']) {
     const result = run(...name.split(' '), '--bogus-option');
     assert.equal(result.status, 2, `${name}: ${result.stderr}`);
     assert.match(result.stderr, /Unknown option '--bogus-option'/, name);

@@ -99,4 +99,14 @@ ${CONFIG.replace('$SLUICE_CONFIG', '$SLUICE_CONFIG, else the dev config')}
   --no-validate         skip envoy --mode validate (it needs an Envoy binary)
 
 Without --out, prints one static config (the same listeners, routes and clusters) to stdout.`,
+  'envoy drain': `usage: sluice envoy drain [--admin-url URL] [--timeout 30s]
+
+Drains an Envoy that runs apart from sluice gateway (e.g. as a Kubernetes preStop hook): asks its
+admin interface to close every listener (no new connections; open ones keep being served), then
+waits until no request is in flight or the timeout passes. Prints {"drained","active","waitedMs"};
+exits 0 when everything finished, 1 when requests were still in flight at the deadline. Envoy is
+not stopped: whoever runs it stops it next (SIGTERM).
+
+  --admin-url URL       Envoy's admin interface (default: http://127.0.0.1:9901)
+  --timeout 30s         how long in-flight requests may take (whole seconds; default: 30s)`,
 };

@@ -1,9 +1,12 @@
 export type { CliIo as SessionsCliIo } from './io.ts';
+import { stat } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { isSluiceError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { SESSION_OUTCOMES, SESSION_PROTOCOLS, type CapturedBody, type PgLoginEvent, type PgStatementEvent, type RedisCommandEvent, type RedisLoginEvent, type SessionFilter, type SessionOutcome, type SessionProtocol, type SessionRecord, type SessionStore } from '../../ext-proc/sessions/types.ts';
 import type { Command } from './types.ts';
+import type { FileSessionStore } from '../../ext-proc/sessions/file-store.ts';
+import type { PostgresSessionStore } from '../../ext-proc/sessions/postgres-store.ts';
 import { help, parseOrReport, PROCESS_IO, wantsHelp, type CliIo } from './io.ts';
 import { parse } from './common.ts';
 import { DECISION_HELP, DECISION_OPTIONS, decisionFilter } from './session-decision-flags.ts';
@@ -16,10 +19,10 @@ import { DECISION_HELP, DECISION_OPTIONS, decisionFilter } from './session-decis
  */
 
 
-const DEFAULT_DIR = '.sluice/sessions';
+export const DEFAULT_DIR = '.sluice/sessions';
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-const STORE_HELP = `  --store         file (default) or postgres
+export const STORE_HELP = `  --store         file (default) or postgres
   --dir           the file store's directory (default: ${DEFAULT_DIR})
   --database-url  PostgreSQL URL (default: SLUICE_DATABASE_URL or ${DEFAULT_DATABASE_URL})
   --schema        PostgreSQL schema of the sessions table (default: public)
@@ -63,14 +66,14 @@ export const sessionsReplayCommand: Command = {
   run: (args) => runSessionsReplay(args),
 };
 
-const STORE_OPTIONS = {
+export const STORE_OPTIONS = {
   store: { type: 'string', default: 'file' },
   dir: { type: 'string' },
   'database-url': { type: 'string' },
   schema: { type: 'string' },
 } as const;
 
-type StoreValues = { store?: string | undefined; dir?: string | undefined; 'database-url'?: string | undefined; schema?: string | undefined };
+export type StoreValues = { store?: string | undefined; dir?: string | undefined; 'database-url'?: string | undefined; schema?: string | undefined };
 
 export async function runSessionsList(args: string[], io: CliIo = PROCESS_IO): Promise<number> {
   if (wantsHelp(args)) return help(io, HELP.list);
@@ -192,26 +195,46 @@ export async function runSessionsReplay(args: string[], io: CliIo = PROCESS_IO):
 
 /** Opens the chosen store read-only, runs `use`, closes it; store errors print as `sluice: <code>: <message>`. */
 async function withStore(io: CliIo, values: StoreValues, use: (store: SessionStore) => Promise<number>): Promise<number> {
+  return withStoreOf(io, values, { write: false }, use);
+}
+
+/**
+ * Opens the store the flags name, runs `use`, closes it; errors are printed (exit 1). Read-only
+ * unless `write` (purge): then the file store takes its writer's lock, and PostgreSQL gets
+ * connections that may write (the migrations are still left to ext-proc).
+ */
+export async function withStoreOf<S extends SessionStore = FileSessionStore | PostgresSessionStore>(
+  io: CliIo,
+  values: StoreValues,
+  mode: { write: boolean; chainKey?: Buffer },
+  use: (store: S) => Promise<number>,
+): Promise<number> {
   const kind = values.store ?? 'file';
   if (kind !== 'file' && kind !== 'postgres') {
     io.err(`sluice: --store must be file or postgres, got "${clean(kind)}"\n`);
     return 2;
   }
-  let store: SessionStore;
+  let store: S;
   try {
     if (kind === 'file') {
       const { FileSessionStore } = await import('../../ext-proc/sessions/file-store.ts');
-      store = await FileSessionStore.open({ dir: values.dir ?? DEFAULT_DIR, readOnly: true, logger: silentLogger() });
+      const dir = values.dir ?? DEFAULT_DIR;
+      // A writer would create the directory: purging a mistyped one must not make an empty store.
+      if (mode.write && !(await stat(dir).then((info) => info.isDirectory(), () => false))) {
+        io.err(`sluice: no session store in ${clean(dir)}\n`);
+        return 1;
+      }
+      store = (await FileSessionStore.open({ dir: values.dir ?? DEFAULT_DIR, readOnly: !mode.write, logger: silentLogger(), ...(mode.chainKey === undefined ? {} : { chainKey: mode.chainKey }) })) as unknown as S;
     } else {
       const { PostgresSessionStore } = await import('../../ext-proc/sessions/postgres-store.ts');
-      store = await PostgresSessionStore.connect({
+      store = (await PostgresSessionStore.connect({
         connectionString: values['database-url'] ?? io.env.SLUICE_DATABASE_URL ?? DEFAULT_DATABASE_URL,
         ...(values.schema === undefined ? {} : { schema: values.schema }),
-        readOnly: true,
+        readOnly: !mode.write,
         migrate: false,
         poolSize: 1,
         logger: silentLogger(),
-      });
+      })) as unknown as S;
     }
   } catch (err) {
     return report(io, err);
@@ -225,7 +248,7 @@ async function withStore(io: CliIo, values: StoreValues, use: (store: SessionSto
   }
 }
 
-function report(io: CliIo, err: unknown): number {
+export function report(io: CliIo, err: unknown): number {
   if (isSluiceError(err)) io.err(`sluice: ${err.code}: ${clean(err.message)}\n`);
   else io.err(`sluice: ${clean((err as Error)?.message ?? String(err))}\n`);
   return 1;
@@ -543,7 +566,7 @@ function ms(value: number): string {
  * Recorded values came from callers and upstreams: strip control characters so nothing in them
  * can move the cursor, recolour or retitle the auditor's terminal.
  */
-function clean(text: string): string {
+export function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ');
 }
 

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfig } from '../config.ts';
 import { drainSettings } from './drain.ts';
-import { serviceAddresses } from '../../envoy/from-config.ts';
 import { drainFor } from '../../cli/commands/common.ts';
 import { UsageError } from '../../cli/commands/usage-error.ts';
 
@@ -13,22 +12,14 @@ test('drain defaults: 5 s delay for both, 35 s for in-flight checks (above the 3
   assert.deepEqual(drainSettings({ delay: '0.25s', timeout: '2s' }), { delayMs: 250, timeoutMs: 2000 });
 });
 
-test('a bad drain duration or replica address is reported where it is', () => {
+test('a bad drain duration is reported where it is', () => {
   try {
-    parseConfig('extAuthz:\n  drain: { delay: 5 }\nextProc:\n  replicas: ["no-port"]\n', '/tmp/sluice.yaml');
+    parseConfig('extAuthz:\n  drain: { delay: 5 }\nextProc:\n  drain: { timeout: 30 }\n', '/tmp/sluice.yaml');
     assert.fail('accepted');
   } catch (err) {
     assert.ok(err instanceof ConfigError);
-    assert.deepEqual(err.issues.map((i) => i.path), ['/extAuthz/drain/delay', '/extProc/replicas/0']);
+    assert.deepEqual(err.issues.map((i) => i.path), ['/extAuthz/drain/delay', '/extProc/drain/timeout']);
   }
-});
-
-test('Envoy reaches every listed replica, else the one service at its host and port', () => {
-  const listed = parseConfig('extAuthz: { replicas: ["10.0.0.1:9001", "[::1]:9011"] }\nextProc: { host: 0.0.0.0, port: 9102 }\n', '/tmp/sluice.yaml');
-  assert.deepEqual(serviceAddresses(listed), {
-    extAuthz: [{ host: '10.0.0.1', port: 9001 }, { host: '::1', port: 9011 }],
-    extProc: [{ host: '127.0.0.1', port: 9102 }],
-  });
 });
 
 test('--drain-delay overrides the delay only; a malformed one is a usage error', () => {

@@ -82,11 +82,11 @@ export function parseConfig(text: string, file: string): SluiceConfig {
 
   const config = deepFreeze({
     ...typed,
-    // Replica addresses are "host:port" in the file, parsed like target endpoints.
-    extAuthz: { ...typed.extAuthz, replicas: (typed.extAuthz.replicas as unknown as string[]).map(parseEndpoint) },
-    extProc: { ...typed.extProc, replicas: (typed.extProc.replicas as unknown as string[]).map(parseEndpoint) },
     issuers: typed.issuers.map((issuer) => freezeIssuer(issuer)),
     targets,
+    // Read as "host:port" strings (the schema checked their shape), kept parsed.
+    extAuthz: { ...typed.extAuthz, endpoints: (typed.extAuthz.endpoints as unknown as string[]).map(parseEndpoint) },
+    extProc: { ...typed.extProc, endpoints: (typed.extProc.endpoints as unknown as string[]).map(parseEndpoint) },
     file: path.resolve(file),
     baseDir,
   });

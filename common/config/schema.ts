@@ -26,11 +26,15 @@ export const CONFIG_SCHEMA = {
       properties: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 9001 },
+        /**
+         * Where Envoy and ext-proc reach ext-authz when it runs apart from them (a Kubernetes
+         * Service name); [] = host:port, a wildcard host on loopback. `sluice gateway` always
+         * reaches its own child.
+         */
+        endpoints: { type: 'array', items: ENDPOINT, default: [] },
         policyDir: { type: 'string', default: 'policies' },
         maxTokenBytes: { type: 'integer', minimum: 512, maximum: 1048576, default: 16384 },
         tokenCacheEntries: { type: 'integer', minimum: 0, default: 10000 },
-        /** Where Envoy reaches each ext-authz replica ("host:port"); empty: the one at host:port. */
-        replicas: { type: 'array', items: ENDPOINT, default: [] },
         /** On SIGTERM: NOT_SERVING, serve on for `delay`, then in-flight checks get `timeout` (above envoy.approvalTimeout, so a held request is not cut). */
         drain: drainSchema('35s'),
       },
@@ -79,10 +83,10 @@ export const CONFIG_SCHEMA = {
       properties: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 9002 },
+        /** Where Envoy reaches ext-proc when it runs apart (see extAuthz.endpoints); [] = host:port. */
+        endpoints: { type: 'array', items: ENDPOINT, default: [] },
         /** ext-proc's own admin server (/healthz, /readyz, /metrics) when it runs on its own. */
         adminPort: { ...port, default: 9081 },
-        /** Where Envoy reaches each ext-proc replica ("host:port"); empty: the one at host:port. */
-        replicas: { type: 'array', items: ENDPOINT, default: [] },
         /** On SIGTERM: NOT_SERVING, serve on for `delay`, then in-flight exchanges get `timeout`. */
         drain: drainSchema('30s'),
         secretsFile: { type: 'string', default: '' },
@@ -114,6 +118,10 @@ export const CONFIG_SCHEMA = {
             maxBodyBytes: { type: 'integer', minimum: 0, maximum: 67108864, default: 65536 },
             maxQueuedRecords: { type: 'integer', minimum: 1, default: 10000 },
             onFull: { enum: ['deny', 'drop'], default: 'deny' },
+            /** Secret (in the secret stores) keying the records' hash chain (HMAC-SHA-256); '' = unkeyed SHA-256. */
+            chainKeySecret: { type: 'string', default: '' },
+            /** How long records are kept ("90d"); ext-proc purges older ones hourly. '' = kept for ever. */
+            retention: { type: 'string', pattern: '^([1-9][0-9]*d)?$', hint: 'must be whole days, e.g. "90d", or "" to keep records for ever', default: '' },
           },
           default: {},
         },

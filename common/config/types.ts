@@ -94,9 +94,13 @@ export interface SluiceConfig {
   baseDir: string;
   targets: TargetConfig[];
   extAuthz: {
-    host: string; port: number; policyDir: string; maxTokenBytes: number; tokenCacheEntries: number;
-    /** Where Envoy reaches each replica; [] = the one at host:port. */
-    replicas: Endpoint[];
+    host: string;
+    port: number;
+    /** Where it is reached when it runs apart (schema: extAuthz.endpoints); [] = host:port. */
+    endpoints: Endpoint[];
+    policyDir: string;
+    maxTokenBytes: number;
+    tokenCacheEntries: number;
     /** How a replica leaves on SIGTERM (common/grpc-server.ts drain). */
     drain: DrainConfig;
   };
@@ -119,9 +123,9 @@ export interface SluiceConfig {
   extProc: {
     host: string;
     port: number;
+    /** Where Envoy reaches it when it runs apart (schema: extProc.endpoints); [] = host:port. */
+    endpoints: Endpoint[];
     adminPort: number;
-    /** Where Envoy reaches each replica; [] = the one at host:port. */
-    replicas: Endpoint[];
     /** How a replica leaves on SIGTERM (common/grpc-server.ts drain). */
     drain: DrainConfig;
     /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
@@ -152,6 +156,14 @@ export interface SluiceConfig {
       maxBodyBytes: number;
       maxQueuedRecords: number;
       onFull: 'deny' | 'drop';
+      /**
+       * Secret in the secret stores whose value (UTF-8, at least 16 bytes) keys the hash chain of
+       * the session records (HMAC-SHA-256), so that rewriting the store needs the key too; '' =
+       * unkeyed SHA-256. Read once at startup.
+       */
+      chainKeySecret: string;
+      /** Whole days ("90d"): ext-proc purges records that started longer ago, hourly, keeping the chain verifiable; '' = never. */
+      retention: string;
     };
   };
   /** ext-authz's admin HTTP server (health, readiness, approvals API). */

@@ -129,3 +129,90 @@ describe('HTTP session records: headers under the exchange\'s masking profile', 
     assert.equal('headers' in record.masking!.response, false, 'the gateway\'s own answer masks nothing');
   });
 });
+
+describe('HTTP session records are stored before the answer that completes the exchange', () => {
+  /** A queue that takes records at once and reports them stored only when the test says so. */
+  function heldQueue() {
+    const records: SessionRecord[] = [];
+    let release: () => void = () => {};
+    const stored = new Promise<void>((resolve) => { release = resolve; });
+    const flushes: AbortSignal[] = [];
+    const queue = {
+      canAccept: () => true,
+      offer: (record: SessionRecord) => (records.push(record), true),
+      stats: () => ({}),
+      flush: (signal?: AbortSignal) => {
+        if (signal) flushes.push(signal);
+        return new Promise<void>((resolve, reject) => {
+          void stored.then(resolve);
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        });
+      },
+    } as unknown as RecordingQueue;
+    return { queue, records, flushes, release: () => release() };
+  }
+
+  function processorOn(queue: RecordingQueue, storedWithinMs: number) {
+    const secrets = { get: (name: string) => (name === 'orders-key' ? SECRET : undefined), close: async () => {} };
+    return new HttpExchangeProcessor({
+      credentials: compileCredentials(config.extProc.credentials, secrets),
+      masking: compileMaskingPlans(config.extProc.masking, secrets),
+      secrets,
+      versions: new SecretVersions(secrets, Buffer.alloc(32, 7)),
+      removeRequestHeaders: [],
+      logger: silentLogger(),
+      recording: { queue, maxBodyBytes: 4096, storedWithinMs },
+    });
+  }
+
+  async function upToLastChunk(p: HttpExchangeProcessor) {
+    await p.handle({ request: 'request_headers', request_headers: { headers: headerMap([[':method', 'GET'], [':path', '/orders-api/x']]), end_of_stream: true }, metadata_context: metadata('orders-api', 'pii') });
+    await p.handle({ request: 'response_headers', response_headers: { headers: headerMap([[':status', '200'], ['content-type', 'text/plain']]), end_of_stream: false } });
+    await p.handle({ request: 'response_body', response_body: { body: Buffer.from(`card ${CARD} `), end_of_stream: false } });
+  }
+
+  test('the last body chunk is answered only once the record is stored, and the record is handed over once', async () => {
+    const held = heldQueue();
+    const p = processorOn(held.queue, 5000);
+    await upToLastChunk(p);
+    assert.equal(held.records.length, 0, 'nothing is recorded before the exchange completes');
+    let answered = false;
+    const last = p.handle({ request: 'response_body', response_body: { body: Buffer.from(`mail ${EMAIL}`), end_of_stream: true } }).then((answers) => { answered = true; return answers; });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(held.records.length, 1, 'the record is queued as the last chunk arrives');
+    assert.equal(held.records[0]!.outcome, 'completed');
+    assert.equal(answered, false, 'the caller does not get the last chunk while the record is not stored');
+    held.release();
+    const answers = await last;
+    assert.equal(answered, true);
+    const body = Buffer.from(answers.map((a: any) => a.response_body?.response?.body_mutation?.body ?? '').join('')).toString();
+    assert.equal(body.includes(EMAIL), false, 'the held chunk is still masked');
+    assert.equal(p.finished, true);
+    p.close(false);
+    assert.equal(held.records.length, 1, 'close() after a completed exchange does not record it twice');
+  });
+
+  test('a store that does not answer within the bound leaves the record queued and the answer goes out', async () => {
+    const held = heldQueue();
+    const p = processorOn(held.queue, 60);
+    await upToLastChunk(p);
+    const started = performance.now();
+    // The bound's timer (AbortSignal.timeout) does not hold the event loop open; a server would.
+    const keepAlive = setInterval(() => {}, 1000);
+    await p.handle({ request: 'response_body', response_body: { body: Buffer.from('end'), end_of_stream: true } }).finally(() => clearInterval(keepAlive));
+    const waited = performance.now() - started;
+    assert.ok(waited >= 55 && waited < 1000, `waited ${waited.toFixed(0)} ms for a bound of 60 ms`);
+    assert.equal(held.records.length, 1, 'the record stays with the queue');
+    assert.equal(held.flushes.length, 1);
+    assert.equal(held.flushes[0]!.aborted, true);
+  });
+
+  test('without a bound (onFull: drop) the answer does not wait for the store', async () => {
+    const held = heldQueue();
+    const p = processorOn(held.queue, 0);
+    await upToLastChunk(p);
+    await p.handle({ request: 'response_body', response_body: { body: Buffer.from('end'), end_of_stream: true } });
+    assert.equal(held.records.length, 1);
+    assert.equal(held.flushes.length, 0, 'no flush was asked for');
+  });
+});

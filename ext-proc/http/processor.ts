@@ -66,6 +66,9 @@ export class HttpExchangeProcessor {
     if (request.protocol_config) this.modes = BodyModes.from(request.protocol_config);
     const answers = await this.answer(request);
     if (answers.some((a) => a.immediate_response)) this.refused = true;
+    // The answer that completes the exchange goes back only once its record is stored: a crash
+    // of this process after the caller got the last byte must not leave the exchange unrecorded.
+    if (this.finished) await this.endExchange(false)?.stored();
     return answers;
   }
 
@@ -264,9 +267,17 @@ export class HttpExchangeProcessor {
 
   /**
    * The stream ended (failed = cancelled or errored): free what the body phase holds and hand the
-   * session record to the recording queue. Called once per stream.
+   * session record to the recording queue, unless the exchange's last answer already did. Called once per stream.
    */
   close(failed = false): void {
+    this.endExchange(failed);
+  }
+
+  /**
+   * Frees the body flows and hands the session record to the queue, once: the recorder to wait on
+   * for it to be stored, or undefined when nothing is recorded (or it was already handed over).
+   */
+  private endExchange(failed: boolean): SessionRecorder | undefined {
     // A body cut mid-way still reports what was masked of it so far.
     if (this.requestBody) this.reportMasking('request', this.requestBody);
     if (this.responseBody) {
@@ -277,17 +288,17 @@ export class HttpExchangeProcessor {
     this.requestBody = undefined;
     this.responseBody?.destroy();
     this.responseBody = undefined;
-    if (this.recording) {
-      // What counts is how far the exchange got: Envoy may cancel a finished exchange's stream,
-      // and ends the stream cleanly when the upstream dies mid-body.
-      const incomplete = this.progress === 'body' || (failed && this.progress !== 'done');
-      const { record: recording, recorder } = this.recording;
-      this.recording = undefined;
-      const record = recording.finish(this.now(), incomplete);
-      if (!recorder.submit(record)) {
-        this.deps.logger.error({ session_id: record.id }, 'session record not queued (queue full)');
-      }
+    if (!this.recording) return undefined;
+    // What counts is how far the exchange got: Envoy may cancel a finished exchange's stream,
+    // and ends the stream cleanly when the upstream dies mid-body.
+    const incomplete = this.progress === 'body' || (failed && this.progress !== 'done');
+    const { record: recording, recorder } = this.recording;
+    this.recording = undefined;
+    const record = recording.finish(this.now(), incomplete);
+    if (!recorder.submit(record)) {
+      this.deps.logger.error({ session_id: record.id }, 'session record not queued (queue full)');
     }
+    return recorder;
   }
 }
 

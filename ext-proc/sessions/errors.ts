@@ -14,6 +14,8 @@ export const SESSION_ERROR_CODES = [
   'ERR_SESSION_STORE_LOCKED',
   /** A stored record no longer matches its checksum. */
   'ERR_SESSION_STORE_CORRUPT',
+  /** The file store's chain was written under another chain key (or none) than the one given. */
+  'ERR_SESSION_CHAIN_KEY',
 ] as const;
 
 export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[number];

@@ -46,6 +46,29 @@ export class SessionIndex {
     return this.byId.get(id);
   }
 
+  /**
+   * Forgets every entry of these segments (a purge removed their files): a filter of the lists in
+   * memory, so the writer is held up for milliseconds, not a rescan of what stays.
+   */
+  removeSegments(segments: ReadonlySet<number>): void {
+    const keep = (entry: IndexEntry) => !segments.has(entry.segment);
+    for (const [id, entry] of this.byId) if (!keep(entry)) this.byId.delete(id);
+    this.all.retain(keep);
+    this.withApproval.retain(keep);
+    this.withRefusals.retain(keep);
+    for (const map of [this.bySubject, this.byTarget, this.byCredential, this.byMasked, this.byRule, this.byPolicy]) {
+      for (const [key, sorted] of map) {
+        sorted.retain(keep);
+        if (sorted.length === 0) map.delete(key);
+      }
+    }
+  }
+
+  /** How many sessions started before `at` (epoch ms). */
+  countStartedBefore(at: number): number {
+    return this.all.countBefore(at);
+  }
+
   /** Adds an entry; false (and nothing changes) when the id is already indexed. */
   add(entry: IndexEntry): boolean {
     if (this.byId.has(entry.id)) return false;
@@ -100,7 +123,12 @@ function sortedFor(map: Map<string, SortedEntries>, key: string): SortedEntries 
 
 /** Entries oldest first by (startedAt, id). Sessions arrive roughly in time order, so inserts land near the end. */
 class SortedEntries {
-  private readonly items: IndexEntry[] = [];
+  private items: IndexEntry[] = [];
+
+  /** Keeps the entries `keep` says yes to, in order. */
+  retain(keep: (entry: IndexEntry) => boolean): void {
+    this.items = this.items.filter(keep);
+  }
 
   get length(): number {
     return this.items.length;
@@ -117,6 +145,10 @@ class SortedEntries {
       return;
     }
     this.items.splice(this.firstNotBefore(entry), 0, entry);
+  }
+
+  countBefore(at: number): number {
+    return this.firstNotBefore({ startedAt: at, id: '' });
   }
 
   /** Index of the newest entry that is before both `to` and the cursor (-1 if none). */

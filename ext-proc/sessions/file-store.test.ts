@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { silentLogger } from '../../common/logger.ts';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.ts';
-import { encodeFrame, encodeFrameV1, encodeFrameWithoutDecision } from './frame.ts';
+import { decodeFrameMeta, decodeFrameRecord, encodeFrame, encodeFrameV1, encodeFrameWithoutDecision } from './frame.ts';
+import { chainKey } from './chain.ts';
+import { verifyChains } from './chain-verify.ts';
+import { chainStoreSuite } from './chain-suite.ts';
 import { httpRequestOf } from './http-events.ts';
 import { listAll, sessionRecord, sessionStoreSuite, T0 } from './store-suite.ts';
 import type { SessionFilter as SessionFilterArg } from './types.ts';
@@ -32,6 +35,78 @@ function recordingLogger() {
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
   return { logger, lines };
 }
+
+/** The lines of every segment, for tampering the way someone with write access to the directory would. */
+async function segmentLinesOf(dir: string): Promise<{ file: string; lines: Buffer[] }[]> {
+  const out: { file: string; lines: Buffer[] }[] = [];
+  for (const file of await segments(dir)) {
+    const bytes = await readFile(file);
+    const lines: Buffer[] = [];
+    for (let start = 0; start < bytes.byteLength;) {
+      const end = bytes.indexOf(0x0a, start) + 1;
+      lines.push(bytes.subarray(start, end));
+      start = end;
+    }
+    out.push({ file, lines });
+  }
+  return out;
+}
+
+async function rewrite(dir: string, edit: (files: { file: string; lines: Buffer[] }[]) => void): Promise<void> {
+  const files = await segmentLinesOf(dir);
+  edit(files);
+  for (const { file, lines } of files) {
+    if (lines.length === 0) await unlink(file);
+    else await writeFile(file, Buffer.concat(lines));
+  }
+}
+
+function findLine(files: { file: string; lines: Buffer[] }[], id: string): { lines: Buffer[]; i: number } {
+  for (const { lines } of files) {
+    const i = lines.findIndex((line) => decodeFrameMeta(line)?.id === id);
+    if (i >= 0) return { lines, i };
+  }
+  throw new Error(`no line for ${id}`);
+}
+
+chainStoreSuite('FileSessionStore', async () => {
+  const dir = await tempDir();
+  const keyOf = (key?: Buffer) => (key === undefined ? {} : { chainKey: key });
+  return {
+    concurrentWriters: false,
+    recordsHead: false,
+    // Small segments, so that purge (whole segments) has one record per segment to work with.
+    writer: (o = {}) => FileSessionStore.open({ dir, maxFileBytes: 1024, fsync: 'off', logger: silentLogger(), ...keyOf(o.chainKey) }),
+    writeUnchained: async (records) => {
+      await writeFile(path.join(dir, 'sessions-00000001.log'), Buffer.concat(records.map((r) => ('protocol' in r ? encodeFrame(r) : encodeFrameV1(r)))));
+    },
+    alterSubject: (id, subject) => rewrite(dir, (files) => {
+      const { lines, i } = findLine(files, id);
+      const meta = decodeFrameMeta(lines[i]!)!;
+      lines[i] = encodeFrame({ ...decodeFrameRecord(lines[i]!)!, subject }, meta.link);
+    }),
+    remove: (id) => rewrite(dir, (files) => {
+      const { lines, i } = findLine(files, id);
+      lines.splice(i, 1);
+    }),
+    swap: (a, b) => rewrite(dir, (files) => {
+      const x = findLine(files, a);
+      const y = findLine(files, b);
+      const line = x.lines[x.i]!;
+      x.lines[x.i] = y.lines[y.i]!;
+      y.lines[y.i] = line;
+    }),
+    verify: async (o = {}) => {
+      const reader = await FileSessionStore.open({ dir, readOnly: true, logger: silentLogger() });
+      try {
+        return await verifyChains(reader.chainSource(), o.chainKey === undefined ? {} : { keys: [chainKey(o.chainKey)] });
+      } finally {
+        await reader.close();
+      }
+    },
+    close: async () => undefined,
+  };
+});
 
 sessionStoreSuite('FileSessionStore', async (policy = {}) => {
   const dir = await tempDir();
@@ -181,7 +256,7 @@ describe('FileSessionStore after a crash', () => {
     await store.close();
     const [file] = await segments(dir);
     const bytes = await readFile(file!);
-    const second = encodeFrame(records[0]!).byteLength + 30;
+    const second = bytes.indexOf(0x0a) + 1 + 30;
     bytes[second] = bytes[second]! ^ 0x01; // one flipped bit inside the second record
     await writeFile(file!, bytes);
 

@@ -1,4 +1,8 @@
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { chainAlg, chainKey, genesisHash, nextLink, type ChainKey, type ChainLink } from './chain.ts';
+import type { ChainSource } from './chain-verify.ts';
+import { FILE_PARTITION, fileChainSource, readChainState, writeChainState, type FileChainState } from './file-chain.ts';
+import type { PurgeOptions, PurgeReport } from './purge.ts';
 import path from 'node:path';
 import { describeError, SluiceError } from '../../common/errors.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
@@ -29,6 +33,12 @@ export interface FileSessionStoreOptions extends RecordPolicyOptions {
   fsync?: 'batch' | 'always' | 'off';
   /** Group-commit window for `fsync: batch`. Default 10 ms. */
   fsyncIntervalMs?: number;
+  /**
+   * Key of the hash chain (HMAC-SHA-256, at least 16 bytes): without it, someone who can rewrite
+   * the whole directory can recompute the chain. A directory keeps the algorithm and key it was
+   * first chained with (its CHAIN file); opening it for writing with another is refused.
+   */
+  chainKey?: Buffer;
   logger?: Logger;
 }
 
@@ -36,6 +46,16 @@ const SEGMENT_NAME = /^sessions-(\d{8})\.log$/;
 const LOCK_NAME = 'LOCK';
 /** Directories locked by this process: a second writer in the same process is refused too. */
 const LOCKED_HERE = new Set<string>();
+
+/** Per segment, for purge: the newest start time in it, how many records, its last chain link. */
+interface SegmentInfo {
+  maxStartedAt: number;
+  records: number;
+  /** Records with a link, and the first and last link. */
+  chained: number;
+  first?: ChainLink;
+  last?: ChainLink;
+}
 
 interface Active {
   segment: number;
@@ -60,6 +80,11 @@ export class FileSessionStore implements SessionStore {
   private readonly policy: RecordPolicy;
   private readonly logger: Logger;
   private readonly index = new SessionIndex();
+  private readonly chainKey: ChainKey | undefined;
+  /** The last link written (or the purge point, or seq 0 at the genesis hash): the next record links to it. */
+  private head: { seq: number; hash: string } = { seq: 0, hash: genesisHash(FILE_PARTITION) };
+  private chainState: FileChainState | undefined;
+  private readonly segmentInfo = new Map<number, SegmentInfo>();
   private readonly segments: number[] = [];
   private active: Active | undefined;
   /** Writes, rotations and fsyncs run one at a time, in order. */
@@ -95,7 +120,9 @@ export class FileSessionStore implements SessionStore {
     if (!['batch', 'always', 'off'].includes(fsync)) problems.push('fsync must be batch, always or off');
     const fsyncIntervalMs = options.fsyncIntervalMs ?? 10;
     if (!Number.isFinite(fsyncIntervalMs) || fsyncIntervalMs < 0 || fsyncIntervalMs > 10_000) problems.push('fsyncIntervalMs must be from 0 to 10000');
+    if (options.chainKey !== undefined && !(Buffer.isBuffer(options.chainKey) && options.chainKey.byteLength >= 16)) problems.push('chainKey must be at least 16 bytes');
     if (problems.length > 0) throw invalidOptions('file session store', problems);
+    this.chainKey = options.chainKey === undefined ? undefined : chainKey(options.chainKey);
     this.policy = recordPolicy('file session store', options);
     this.dir = path.resolve(options.dir);
     this.readOnly = options.readOnly ?? false;
@@ -117,11 +144,7 @@ export class FileSessionStore implements SessionStore {
     const queued = this.pending.get(prepared.id);
     if (queued !== undefined) return queued;
     if (this.index.get(prepared.id) !== undefined) return;
-    const frame = encodeFrame(prepared);
-    if (frame.byteLength > MAX_FRAME_BYTES) {
-      throw new SessionError('ERR_SESSION_INVALID', `session record ${prepared.id} is ${frame.byteLength} bytes stored, more than ${MAX_FRAME_BYTES}`);
-    }
-    const written = this.enqueue(() => this.write(prepared, frame));
+    const written = this.enqueue(() => this.write(prepared));
     const done = written.then(() => (this.fsync === 'batch' ? this.syncSoon() : undefined));
     this.pending.set(prepared.id, done);
     try {
@@ -195,7 +218,12 @@ export class FileSessionStore implements SessionStore {
     }
     this.segments.sort((a, b) => a - b);
     for (const segment of this.segments) await this.loadSegment(segment);
-    if (this.readOnly) return;
+    if (this.readOnly) {
+      // For a dry-run purge; the writer checks it against its key in loadChain().
+      this.chainState = await readChainState(this.dir);
+      return;
+    }
+    await this.loadChain();
     const last = this.segments[this.segments.length - 1];
     if (last === undefined) {
       await this.startSegment(1);
@@ -212,8 +240,18 @@ export class FileSessionStore implements SessionStore {
     try {
       const { size } = await handle.stat();
       let duplicates = 0;
+      const info: SegmentInfo = { maxStartedAt: Number.NEGATIVE_INFINITY, records: 0, chained: 0 };
+      this.segmentInfo.set(segment, info);
       const scan = await scanSegment(handle, size, (meta, offset, length) => {
-        if (!this.index.add({ ...meta, id: meta.id.toLowerCase(), segment, offset, length })) duplicates += 1;
+        info.records += 1;
+        info.maxStartedAt = Math.max(info.maxStartedAt, meta.startedAt);
+        if (meta.link !== undefined) {
+          info.chained += 1;
+          info.first ??= meta.link;
+          info.last = meta.link;
+        }
+        const { link: _link, ...keys } = meta;
+        if (!this.index.add({ ...keys, id: meta.id.toLowerCase(), segment, offset, length })) duplicates += 1;
       });
       for (const range of scan.corrupt) {
         this.logger.error({ file, offset: range.offset, bytes: range.length }, 'session store: skipping a damaged record (checksum mismatch) between intact ones');
@@ -232,6 +270,99 @@ export class FileSessionStore implements SessionStore {
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * The writer's side of the chain: the CHAIN file (created on the first open) must name the key
+   * this store was given, and the next record links to the last link on disk, or to the purge
+   * point when a purge removed every chained record.
+   */
+  private async loadChain(): Promise<void> {
+    const state = await readChainState(this.dir);
+    const alg = chainAlg(this.chainKey);
+    if (state !== undefined && (state.alg !== alg || state.keyId !== this.chainKey?.id)) {
+      throw new SessionError('ERR_SESSION_CHAIN_KEY', `the session store in ${this.dir} is chained with ${state.alg === 'sha256' ? 'no key' : `key ${state.keyId}`}, and this store was given ${this.chainKey === undefined ? 'no key' : `key ${this.chainKey.id}`}`, {
+        details: { dir: this.dir, ...(state.keyId === undefined ? {} : { expected: state.keyId }), ...(this.chainKey === undefined ? {} : { given: this.chainKey.id }) },
+      });
+    }
+    let last: ChainLink | undefined;
+    for (const segment of this.segments) last = this.segmentInfo.get(segment)?.last ?? last;
+    if (state === undefined) {
+      if (last !== undefined) this.logger.warn({ dir: this.dir }, 'session store: chained records but no CHAIN file; writing a new one (sluice sessions verify will say whether the chain holds)');
+      this.chainState = { format: 'sluice-chain-v1', partition: FILE_PARTITION, alg, ...(this.chainKey === undefined ? {} : { keyId: this.chainKey.id }), createdAt: Date.now() };
+      await writeChainState(this.dir, this.chainState);
+    } else {
+      this.chainState = state;
+    }
+    const purged = this.chainState.purged;
+    if (last !== undefined && (purged === undefined || last.seq > purged.seq)) this.head = { seq: last.seq, hash: last.hash };
+    else if (purged !== undefined) this.head = { seq: purged.seq, hash: purged.hash };
+  }
+
+  /** What `sluice sessions verify` reads: the directory as it is on disk. */
+  chainSource(): ChainSource {
+    return fileChainSource(this.dir);
+  }
+
+  /**
+   * Removes whole segments, oldest first, while every record in them started before `before`
+   * (a segment holding one newer record stops the purge there: the chain can only lose a prefix),
+   * after recording the purge point (the last chained record removed) in the CHAIN file, so verify
+   * starts there. The active segment is sealed first when all of it goes. Needs the writer's lock,
+   * but for a dry run.
+   */
+  async purge(options: PurgeOptions): Promise<PurgeReport> {
+    this.checkOpen();
+    if (this.readOnly && !options.dryRun) throw unavailable(`the session store in ${this.dir} was opened read-only`);
+    let report: PurgeReport | undefined;
+    await this.enqueue(async () => {
+      report = await this.purgeNow(options);
+    });
+    return report!;
+  }
+
+  private async purgeNow(options: PurgeOptions): Promise<PurgeReport> {
+    const doomed: number[] = [];
+    let removed = 0;
+    let chained = 0;
+    let first: ChainLink | undefined;
+    let last: ChainLink | undefined;
+    for (const segment of this.segments) {
+      const info = this.segmentInfo.get(segment);
+      if (info === undefined || (info.records === 0 && segment === this.active?.segment) || (info.records > 0 && info.maxStartedAt >= options.before)) break;
+      doomed.push(segment);
+      removed += info.records;
+      chained += info.chained;
+      first ??= info.first;
+      last = info.last ?? last;
+    }
+    const from = this.chainState?.purged?.seq ?? 0;
+    if (last !== undefined && (first!.seq > from + 1 || chained < last.seq - from)) {
+      // Purging now would hide records removed outside a purge.
+      throw new SessionError('ERR_SESSION_STORE_CORRUPT', `the segments to purge hold ${chained} chained records where seq ${from + 1} to ${last.seq} make ${last.seq - from}: records were removed outside a purge; run sluice sessions verify`, {
+        details: { dir: this.dir, from: from + 1, to: last.seq, present: chained },
+      });
+    }
+    // Older records that stay because they share a segment with a newer one (or come after one).
+    const olderKept = Math.max(0, this.index.countStartedBefore(options.before) - removed);
+    const partition = { partition: FILE_PARTITION, removed, ...(last === undefined ? {} : { purgedSeq: last.seq, purgedHash: last.hash }) };
+    const report: PurgeReport = { dryRun: options.dryRun ?? false, before: options.before, removed, olderKept, partitions: removed === 0 ? [] : [partition] };
+    if (options.dryRun || doomed.length === 0) return report;
+    if (doomed.includes(this.active?.segment ?? -1)) await this.rotate();
+    if (last !== undefined) {
+      const state: FileChainState = { ...this.chainState!, purged: { seq: last.seq, hash: last.hash, at: options.now ?? Date.now(), before: options.before } };
+      await writeChainState(this.dir, state);
+      this.chainState = state;
+    }
+    for (const segment of doomed) {
+      await unlink(this.segmentPath(segment));
+      this.segmentInfo.delete(segment);
+    }
+    await syncDirectory(this.dir);
+    this.segments.splice(0, doomed.length);
+    this.index.removeSegments(new Set(doomed));
+    this.logger.info({ dir: this.dir, removed, segments: doomed.length, before: new Date(options.before).toISOString(), ...(last === undefined ? {} : { purgedSeq: last.seq }) }, 'session store: purged old segments');
+    return report;
   }
 
   private async lock(): Promise<void> {
@@ -266,9 +397,15 @@ export class FileSessionStore implements SessionStore {
     return run;
   }
 
-  private async write(record: SessionRecord, frame: Buffer): Promise<void> {
+  private async write(record: SessionRecord): Promise<void> {
     if (this.failure !== undefined) throw unavailable('the session store failed to sync to disk; restart to recover', this.failure);
     if (this.index.get(record.id) !== undefined) return;
+    // Linked here, on the chain of writes, so records link in the order they land in the file.
+    const link = nextLink(this.head, record, this.chainKey);
+    const frame = encodeFrame(record, link);
+    if (frame.byteLength > MAX_FRAME_BYTES) {
+      throw new SessionError('ERR_SESSION_INVALID', `session record ${record.id} is ${frame.byteLength} bytes stored, more than ${MAX_FRAME_BYTES}`);
+    }
     let active: Active;
     try {
       // No active segment: the last rotation failed half-way; start the next one now.
@@ -294,6 +431,14 @@ export class FileSessionStore implements SessionStore {
       throw unavailable(`cannot write to ${this.segmentPath(active.segment)}`, err);
     }
     active.size += frame.byteLength;
+    this.head = { seq: link.seq, hash: link.hash };
+    const info = this.segmentInfo.get(active.segment) ?? { maxStartedAt: Number.NEGATIVE_INFINITY, records: 0, chained: 0 };
+    info.records += 1;
+    info.chained += 1;
+    info.first ??= link;
+    info.maxStartedAt = Math.max(info.maxStartedAt, record.startedAt);
+    info.last = link;
+    this.segmentInfo.set(active.segment, info);
     this.index.add({ id: record.id, subject: record.subject, target: record.target, startedAt: record.startedAt, protocol: record.protocol, outcome: record.outcome, ...auditKeys(record), ...decisionKeys(record), segment: active.segment, offset, length: frame.byteLength });
     if (this.fsync === 'always') await this.syncActive();
   }

@@ -4,6 +4,7 @@ import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 import type { SessionOutcome, SessionProtocol, SessionRecord } from './types.ts';
 import { auditKeys, type AuditKeys } from './audit-fields.ts';
 import { decisionKeys, type DecisionKeys } from './decision-keys.ts';
+import { HASH_PATTERN, type ChainLink } from './chain.ts';
 
 /**
  * The file store's on-disk record: one line per session,
@@ -25,6 +26,9 @@ import { decisionKeys, type DecisionKeys } from './decision-keys.ts';
  * record; they are still read: their protocol and outcome come from upgrading the record, which
  * costs a full parse of each old line at startup, once.
  *
+ * `link` is the record's place in the directory's hash chain (chain.ts), [seq, prev, hash]; lines
+ * written before chaining have eight elements and no link (verify reports them as unchained).
+ *
  * JSON text never contains a raw newline or tab, so the line and the two parts split cleanly. A
  * line that lacks its newline or fails its checksum is not a record: that is how a write torn by
  * a crash is told apart from whole records. The small index part lets a startup scan build the
@@ -41,6 +45,8 @@ const HEADER_BYTES = 9;
 
 export interface FrameMeta extends AuditKeys, DecisionKeys {
   id: string;
+  /** Absent on lines written before chaining. */
+  link?: ChainLink;
   subject: string;
   target: string;
   startedAt: number;
@@ -48,10 +54,11 @@ export interface FrameMeta extends AuditKeys, DecisionKeys {
   outcome: SessionOutcome;
 }
 
-export function encodeFrame(record: SessionRecord): Buffer {
+export function encodeFrame(record: SessionRecord, link?: ChainLink): Buffer {
   const keys = auditKeys(record);
   const decision = decisionKeys(record);
-  const meta = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals]];
+  const meta: unknown[] = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals]];
+  if (link !== undefined) meta.push([link.seq, link.prev, link.hash]);
   return frameOf(JSON.stringify(meta), record);
 }
 
@@ -99,13 +106,15 @@ export function decodeFrameMeta(line: Buffer): FrameMeta | undefined {
       const record = recordOf(payload, tab);
       return record === undefined ? undefined : { id, subject, target, startedAt, protocol: record.protocol, outcome: record.outcome, ...NO_AUDIT_KEYS, masked: [], ...decisionKeys(record) };
     }
-    const [, , , , protocol, outcome, audit, decision] = meta;
+    const [, , , , protocol, outcome, audit, decision, chained] = meta;
     if (typeof protocol !== 'string' || typeof outcome !== 'string') return undefined;
     const keys = audit === undefined ? { ...NO_AUDIT_KEYS, masked: [] } : auditKeysOf(audit);
     if (keys === undefined) return undefined;
     const decided = decision === undefined ? olderDecisionKeys(payload, tab) : decisionKeysOf(decision);
     if (decided === undefined) return undefined;
-    return { id, subject, target, startedAt, protocol: protocol as SessionProtocol, outcome: outcome as SessionOutcome, ...keys, ...decided };
+    const link = chained === undefined ? undefined : linkOf(chained);
+    if (chained !== undefined && link === undefined) return undefined;
+    return { id, subject, target, startedAt, protocol: protocol as SessionProtocol, outcome: outcome as SessionOutcome, ...keys, ...decided, ...(link === undefined ? {} : { link }) };
   } catch {
     return undefined;
   }
@@ -119,6 +128,13 @@ function auditKeysOf(audit: unknown): AuditKeys | undefined {
   const nameOrNull = (v: unknown) => v === null || typeof v === 'string';
   if (!nameOrNull(credentialName) || !nameOrNull(credentialVersion) || !Array.isArray(masked) || !masked.every((m) => typeof m === 'string')) return undefined;
   return { credentialName: credentialName as string | null, credentialVersion: credentialVersion as string | null, masked: masked as string[] };
+}
+
+function linkOf(chained: unknown): ChainLink | undefined {
+  if (!Array.isArray(chained) || chained.length !== 3) return undefined;
+  const [seq, prev, hash] = chained as unknown[];
+  if (!Number.isSafeInteger(seq) || (seq as number) < 1 || typeof prev !== 'string' || !HASH_PATTERN.test(prev) || typeof hash !== 'string' || !HASH_PATTERN.test(hash)) return undefined;
+  return { seq: seq as number, prev, hash };
 }
 
 function decisionKeysOf(decision: unknown): DecisionKeys | undefined {
@@ -158,6 +174,45 @@ export interface SegmentScan {
 }
 
 /**
+ * Splits a segment's bytes, fed in order in chunks, into lines: `onLine` gets each whole line (a
+ * view that is only valid during the call; undefined when longer than MAX_FRAME_BYTES) with its
+ * offset and length. A last line without its newline is never passed on: it is not a record.
+ */
+class LineSplitter {
+  private lineStart = 0;
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  private oversized = false;
+
+  constructor(private readonly onLine: (line: Buffer | undefined, offset: number, length: number) => void) {}
+
+  feed(view: Buffer): void {
+    let from = 0;
+    while (from < view.byteLength) {
+      const newline = view.indexOf(NEWLINE, from);
+      if (newline < 0) {
+        this.partBytes += view.byteLength - from;
+        if (this.partBytes > MAX_FRAME_BYTES) {
+          this.oversized = true;
+          this.parts = [];
+        } else if (!this.oversized) {
+          this.parts.push(Buffer.from(view.subarray(from)));
+        }
+        return;
+      }
+      const length = this.partBytes + newline - from + 1;
+      const line = this.oversized || length > MAX_FRAME_BYTES ? undefined : this.parts.length === 0 ? view.subarray(from, newline + 1) : Buffer.concat([...this.parts, view.subarray(from, newline + 1)]);
+      this.onLine(line, this.lineStart, length);
+      this.lineStart += length;
+      this.parts = [];
+      this.partBytes = 0;
+      this.oversized = false;
+      from = newline + 1;
+    }
+  }
+}
+
+/**
  * Reads a segment front to back in chunks (memory stays bounded by the longest record) and calls
  * `onFrame` for every intact record in order.
  */
@@ -171,51 +226,62 @@ export async function scanSegment(
   const corrupt: SegmentScan['corrupt'] = [];
   let pendingBad: SegmentScan['corrupt'] = [];
   let goodEnd = 0;
-  let position = 0;
-  let lineStart = 0;
-  let parts: Buffer[] = [];
-  let partBytes = 0;
-  let oversized = false;
-
-  const endLine = (line: Buffer | undefined, length: number) => {
+  const splitter = new LineSplitter((line, offset, length) => {
     const meta = line === undefined ? undefined : decodeFrameMeta(line);
     if (meta === undefined) {
-      pendingBad.push({ offset: lineStart, length });
+      pendingBad.push({ offset, length });
     } else {
-      onFrame(meta, lineStart, length);
+      onFrame(meta, offset, length);
       corrupt.push(...pendingBad);
       pendingBad = [];
-      goodEnd = lineStart + length;
+      goodEnd = offset + length;
     }
-    lineStart += length;
-    parts = [];
-    partBytes = 0;
-    oversized = false;
-  };
-
+  });
+  let position = 0;
   while (position < size) {
     const { bytesRead } = await handle.read(chunk, 0, Math.min(chunkBytes, size - position), position);
     if (bytesRead === 0) break;
-    const view = chunk.subarray(0, bytesRead);
-    let from = 0;
-    while (from < bytesRead) {
-      const newline = view.indexOf(NEWLINE, from);
-      if (newline < 0) {
-        partBytes += bytesRead - from;
-        if (partBytes > MAX_FRAME_BYTES) {
-          oversized = true;
-          parts = [];
-        } else if (!oversized) {
-          parts.push(Buffer.from(view.subarray(from)));
-        }
-        break;
-      }
-      const length = partBytes + newline - from + 1;
-      const line = oversized || length > MAX_FRAME_BYTES ? undefined : parts.length === 0 ? view.subarray(from, newline + 1) : Buffer.concat([...parts, view.subarray(from, newline + 1)]);
-      endLine(line, length);
-      from = newline + 1;
-    }
+    splitter.feed(chunk.subarray(0, bytesRead));
     position += bytesRead;
   }
   return { goodEnd, corrupt };
+}
+
+/** A line of a segment as verify reads it: its index part and record, or neither when it is damaged. */
+export interface SegmentLine {
+  offset: number;
+  length: number;
+  meta?: FrameMeta;
+  record?: SessionRecord;
+}
+
+/**
+ * Every line of a segment, whole records and damaged ones, in order, read in chunks. Damaged lines
+ * after the last intact record are left out: that is a torn tail (or a write in progress), which
+ * no reader counts as a record.
+ */
+export async function* segmentLines(handle: FileHandle, size: number, chunkBytes = 1024 * 1024): AsyncGenerator<SegmentLine> {
+  const chunk = Buffer.allocUnsafe(chunkBytes);
+  let ready: SegmentLine[] = [];
+  let damaged: SegmentLine[] = [];
+  const splitter = new LineSplitter((line, offset, length) => {
+    const meta = line === undefined ? undefined : decodeFrameMeta(line);
+    const record = meta === undefined ? undefined : decodeFrameRecord(line!);
+    if (meta === undefined || record === undefined) {
+      damaged.push({ offset, length });
+      return;
+    }
+    ready.push(...damaged, { offset, length, meta, record });
+    damaged = [];
+  });
+  let position = 0;
+  while (position < size) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunkBytes, size - position), position);
+    if (bytesRead === 0) break;
+    splitter.feed(chunk.subarray(0, bytesRead));
+    position += bytesRead;
+    const lines = ready;
+    ready = [];
+    yield* lines;
+  }
 }

@@ -7,9 +7,12 @@ import { silentLogger } from '../../common/logger.ts';
 import { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.ts';
 import { listAll, sessionRecord, sessionRecordV1, sessionStoreSuite, T0 } from './store-suite.ts';
 import { pgSession, pgStatement } from './store-suite-decision.ts';
-import type { SessionFilter } from './types.ts';
+import type { SessionFilter, SessionRecord } from './types.ts';
 import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 import { tcpProxy } from '../../test/harness/tcp-proxy.ts';
+import { chainKey } from './chain.ts';
+import { verifyChains } from './chain-verify.ts';
+import { chainStoreSuite } from './chain-suite.ts';
 
 const DATABASE_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Every schema this run creates starts with this, so the run can find and drop exactly its own. */
@@ -59,6 +62,50 @@ sessionStoreSuite('PostgresSessionStore', async (policy = {}) => {
   };
 });
 
+chainStoreSuite('PostgresSessionStore', async () => {
+  const shared = options();
+  const table = `"${shared.schema}".sluice_sessions`;
+  const keyOf = (key?: Buffer) => (key === undefined ? {} : { chainKey: key });
+  // Migrated before any writer: the tampering helpers may run first.
+  await (await PostgresSessionStore.connect(shared)).close();
+  return {
+    concurrentWriters: true,
+    recordsHead: true,
+    writer: (o = {}) => PostgresSessionStore.connect({ ...shared, ...keyOf(o.chainKey) }),
+    writeUnchained: async (records) => {
+      const v2 = records.filter((r): r is SessionRecord => 'protocol' in r);
+      const v1 = records.filter((r): r is SessionRecordV1 => !('protocol' in r));
+      if (v1.length > 0) await insertV1(shared.schema!, v1);
+      if (v2.length === 0) return;
+      // As a replica from before 005 writes them: no chain columns, no partition.
+      const store = await PostgresSessionStore.connect(shared);
+      for (const record of v2) await store.append(record);
+      await store.close();
+      await admin(async (client) => {
+        await client.query(`UPDATE ${table} SET chain_partition = NULL, chain_seq = NULL, chain_prev = NULL, chain_hash = NULL WHERE id = ANY($1::uuid[])`, [v2.map((r) => r.id)]);
+        await client.query(`DELETE FROM "${shared.schema}".sluice_session_chains WHERE partition = $1`, [store.partition]);
+      });
+    },
+    alterSubject: (id, subject) => admin(async (client) => void (await client.query(`UPDATE ${table} SET subject = $2 WHERE id = $1`, [id, subject]))),
+    remove: (id) => admin(async (client) => void (await client.query(`DELETE FROM ${table} WHERE id = $1`, [id]))),
+    swap: (a, b) => admin(async (client) => {
+      await client.query('BEGIN');
+      await client.query(`UPDATE ${table} SET chain_seq = -chain_seq WHERE id = ANY($1::uuid[])`, [[a, b]]);
+      await client.query(`UPDATE ${table} t SET chain_seq = -(SELECT o.chain_seq FROM ${table} o WHERE o.id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE $1::uuid END) WHERE t.id = ANY(ARRAY[$1::uuid, $2::uuid])`, [a, b]);
+      await client.query('COMMIT');
+    }),
+    verify: async (o = {}) => {
+      const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+      try {
+        return await verifyChains(reader.chainSource(), o.chainKey === undefined ? {} : { keys: [chainKey(o.chainKey)] });
+      } finally {
+        await reader.close();
+      }
+    },
+    close: async () => undefined,
+  };
+});
+
 /** Rows as a version 1 replica inserts them: the 001 columns only. */
 async function insertV1(schema: string, records: readonly SessionRecordV1[]): Promise<void> {
   await admin(async (client) => {
@@ -85,10 +132,10 @@ describe('PostgresSessionStore migrations and outages', () => {
     await again.close();
     await admin(async (client) => {
       const applied = await client.query(`SELECT component, version FROM "${shared.schema}".sluice_schema_migrations`);
-      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }, { component: 'sessions', version: '002_session_events' }, { component: 'sessions', version: '003_session_audit' }, { component: 'sessions', version: '004_session_decision' }]);
+      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }, { component: 'sessions', version: '002_session_events' }, { component: 'sessions', version: '003_session_audit' }, { component: 'sessions', version: '004_session_decision' }, { component: 'sessions', version: '005_session_chain' }]);
       const indexes = await client.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [shared.schema, 'sluice_sessions']);
       assert.deepEqual(indexes.rows.map((r) => r.indexname), [
-        'sluice_sessions_approval_idx', 'sluice_sessions_credential_idx', 'sluice_sessions_credential_version_idx', 'sluice_sessions_masked_idx',
+        'sluice_sessions_approval_idx', 'sluice_sessions_chain_idx', 'sluice_sessions_credential_idx', 'sluice_sessions_credential_version_idx', 'sluice_sessions_masked_idx',
         'sluice_sessions_outcome_idx', 'sluice_sessions_pkey', 'sluice_sessions_protocol_idx', 'sluice_sessions_refusals_idx', 'sluice_sessions_rule_idx', 'sluice_sessions_rule_policy_idx',
         'sluice_sessions_started_idx', 'sluice_sessions_subject_idx', 'sluice_sessions_target_idx',
       ]);
@@ -130,7 +177,8 @@ describe('PostgresSessionStore migrations and outages', () => {
     const all = await loadMigrations(new URL('./migrations/', import.meta.url));
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     try {
-      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => m.version < '004'), logger: silentLogger() });
+      // 005 (the chain columns, which append writes) without 004: a replica from before 004 inserts the same columns but those.
+      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => !m.version.startsWith('004')), logger: silentLogger() });
     } finally {
       await pool.end();
     }
@@ -291,3 +339,121 @@ describe('PostgresSessionStore migrations and outages', () => {
 function proxyTo(url: URL) {
   return tcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
 }
+
+describe('PostgresSessionStore chain writer', () => {
+  /** Wraps the store's pool.query to watch (and break) what goes to the database. */
+  function spy(store: PostgresSessionStore, hook: (sql: string, run: () => Promise<unknown>, values: unknown[]) => Promise<unknown>): void {
+    const pool = (store as unknown as { pool: pg.Pool }).pool;
+    const query = pool.query.bind(pool) as (sql: string, values?: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: unknown }).query = (sql: string, values: unknown[] = []) => hook(sql, () => query(sql, values), values);
+  }
+
+  async function verify(shared: PostgresSessionStoreOptions) {
+    const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+    try {
+      return await verifyChains(reader.chainSource());
+    } finally {
+      await reader.close();
+    }
+  }
+
+  test('concurrent appends go to the database in batches: one INSERT for many records, not one per record', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    let inserts = 0;
+    spy(store, (sql, run) => {
+      if (sql.includes('INSERT INTO') && sql.includes('sluice_sessions (')) inserts += 1;
+      return run();
+    });
+    try {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(sessionRecord({}, i))));
+      assert.ok(inserts >= 1 && inserts <= 3, `${inserts} INSERTs for 100 records`);
+    } finally {
+      await store.close();
+    }
+    const report = await verify(shared);
+    assert.equal(report.ok, true);
+    assert.equal(report.verified, 100);
+  });
+
+  test('a batch that committed though the client saw the connection fail: the retry finds the ids, links nothing twice, the chain verifies', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    const list = Array.from({ length: 5 }, (_, i) => sessionRecord({}, i));
+    let broken = 0;
+    spy(store, async (sql, run) => {
+      const result = await run();
+      if (broken === 0 && sql.startsWith('WITH inserted')) {
+        broken += 1;
+        // As a connection reset after the server committed: no SQLSTATE, outcome unknown.
+        throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
+      }
+      return result;
+    });
+    try {
+      const first = await Promise.allSettled(list.slice(0, 3).map((r) => store.append(r)));
+      assert.ok(first.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_SESSION_STORE_UNAVAILABLE'));
+      // The queue retries them, with new records behind them.
+      await Promise.all(list.map((r) => store.append(r)));
+    } finally {
+      await store.close();
+    }
+    const report = await verify(shared);
+    assert.equal(report.ok, true, JSON.stringify(report.partitions[0]?.break));
+    assert.equal(report.verified, 5);
+    await admin(async (client) => {
+      const rows = await client.query(`SELECT count(*)::int AS n FROM "${shared.schema}".sluice_sessions`);
+      assert.equal(rows.rows[0].n, 5);
+    });
+  });
+
+  test('a purge committing while verify reads does not look like removed records (verify reads one snapshot)', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    const reader = await PostgresSessionStore.connect({ ...shared, readOnly: true });
+    try {
+      for (let i = 0; i < 5; i += 1) await store.append(sessionRecord({}, i));
+      const source = reader.chainSource();
+      const report = await verifyChains({
+        ...source,
+        partitions: async () => {
+          const partitions = await source.partitions();
+          // After verify has read the partition rows (no purge point yet), before it reads the records.
+          assert.equal((await store.purge({ before: T0 + 2000 })).removed, 2);
+          return partitions;
+        },
+      });
+      assert.equal(report.ok, true, JSON.stringify(report.partitions[0]?.break));
+      assert.equal(report.verified, 5, 'the snapshot still holds the purged records');
+      const after = await verifyChains(reader.chainSource());
+      assert.equal(after.ok, true);
+      assert.equal(after.verified, 3);
+    } finally {
+      await reader.close();
+      await store.close();
+    }
+  });
+
+  test('a batch with a record PostgreSQL refuses: only that one is refused (ERR_SESSION_INVALID), the others are linked', async () => {
+    const shared = options();
+    const store = await PostgresSessionStore.connect(shared);
+    const good = [sessionRecord({}, 0), sessionRecord({}, 2)];
+    const bad = sessionRecord({}, 1);
+    // prepareRecord leaves nothing PostgreSQL would refuse, so the refusal is played: every INSERT
+    // carrying this record fails as a data exception would (SQLSTATE class 22), as one statement.
+    spy(store, (sql, run, values) => (sql.startsWith('WITH inserted') && values.includes(bad.id) ? Promise.reject(Object.assign(new Error('invalid input syntax'), { code: '22P02' })) : run()));
+    try {
+      const results = await Promise.allSettled([store.append(good[0]!), store.append(bad), store.append(good[1]!)]);
+      assert.equal(results[0]!.status, 'fulfilled');
+      assert.equal(results[2]!.status, 'fulfilled');
+      assert.equal(results[1]!.status, 'rejected');
+      assert.equal((results[1] as PromiseRejectedResult).reason.code, 'ERR_SESSION_INVALID');
+    } finally {
+      await store.close();
+    }
+    const report = await verify(shared);
+    assert.equal(report.ok, true, JSON.stringify(report.partitions[0]?.break));
+    assert.equal(report.verified, 2);
+  });
+});
+

@@ -1,4 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import pg from 'pg';
+import { chainKey, type ChainKey } from './chain.ts';
+import type { ChainSource } from './chain-verify.ts';
+import { PgChainWriter } from './postgres-chain-writer.ts';
+import { postgresChainSource, purgePostgres, type PgChainContext } from './postgres-chain.ts';
+import { storeError, unavailable } from './postgres-errors.ts';
+import type { PurgeOptions, PurgeReport } from './purge.ts';
 import { describeError } from '../../common/errors.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { invalidOptions, SessionError } from './errors.ts';
@@ -25,6 +33,13 @@ export interface PostgresSessionStoreOptions extends RecordPolicyOptions {
   connectTimeoutMs?: number;
   /** A query without an answer after this long fails with ERR_SESSION_STORE_UNAVAILABLE. Default 5000 ms. */
   queryTimeoutMs?: number;
+  /**
+   * Key of the hash chain (HMAC-SHA-256, at least 16 bytes). Each store instance writes a
+   * partition of its own, which records whether it is keyed and the key's id.
+   */
+  chainKey?: Buffer;
+  /** Who writes, recorded with the partition for the operator (default: host name and pid). */
+  writer?: string;
   logger?: Logger;
 }
 
@@ -32,6 +47,7 @@ const MIGRATIONS = new URL('./migrations/', import.meta.url);
 const COMPONENT = 'sessions';
 /** Written by append: the 001 columns an http session can fill, the 002 ones, and the 003 audit ones. */
 const INSERT_COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, events, version, protocol, outcome, summary, credential, masking, credential_name, credential_version, masked';
+const VERSION_POSITION = 13;
 /** Read back: everything a record of either version needs (not the 003 keys, which the jsonb holds). */
 const COLUMNS = 'id, request_id, subject, issuer, target, rule, decision, method, path, status, started_at, ended_at, events, version, protocol, outcome, summary, credential, masking, timings, request, response';
 
@@ -78,6 +94,11 @@ export class PostgresSessionStore implements SessionStore {
   private readonly readOnly: boolean;
   private readonly policy: RecordPolicy;
   private readonly logger: Logger;
+  private readonly chains: string;
+  private readonly chainKey: ChainKey | undefined;
+  private readonly writer: PgChainWriter;
+  /** This instance's chain partition (its row is created by the first append). */
+  readonly partition: string;
   private closed = false;
 
   /** Connects, checks the database answers and applies migrations; rejects with ERR_SESSION_STORE_UNAVAILABLE. */
@@ -106,12 +127,16 @@ export class PostgresSessionStore implements SessionStore {
       const value = options[name];
       if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) problems.push(`${name} must be a positive integer`);
     }
+    if (options.chainKey !== undefined && !(Buffer.isBuffer(options.chainKey) && options.chainKey.byteLength >= 16)) problems.push('chainKey must be at least 16 bytes');
+    if (options.writer !== undefined && (typeof options.writer !== 'string' || options.writer === '' || options.writer.length > 200)) problems.push('writer must be a name of 1 to 200 characters');
     if (problems.length > 0) throw invalidOptions('PostgreSQL session store', problems);
     this.policy = recordPolicy('PostgreSQL session store', options);
     this.schema = schema;
     this.table = `${quoteIdent(schema)}.sluice_sessions`;
+    this.chains = `${quoteIdent(schema)}.sluice_session_chains`;
     this.readOnly = options.readOnly ?? false;
     this.logger = options.logger ?? createLogger('sluice-sessions');
+    this.chainKey = options.chainKey === undefined ? undefined : chainKey(options.chainKey);
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: poolSize,
@@ -122,6 +147,39 @@ export class PostgresSessionStore implements SessionStore {
     });
     // An idle connection that breaks emits here; without a listener it would crash the process.
     this.pool.on('error', (err) => this.logger.warn({ err: describeError(err) }, 'PostgreSQL session store: idle connection failed'));
+    {
+      // A partition per store instance: sortable by when it started, unique without coordination.
+      // Made even when read-only (the database refuses the write anyway); created on the first append.
+      this.partition = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex')}`;
+      this.writer = new PgChainWriter({
+        pool: this.pool,
+        table: this.table,
+        chains: this.chains,
+        columns: INSERT_COLUMNS,
+        placeholders: (param, values) => values.map((value, i) => (i === VERSION_POSITION ? '2' : param(value))).join(', '),
+        partition: this.partition,
+        writer: options.writer ?? `${hostname()} pid ${process.pid}`,
+        key: this.chainKey,
+        logger: this.logger,
+      });
+    }
+  }
+
+  /** What `sluice sessions verify` reads: every partition, by seq. */
+  chainSource(): ChainSource {
+    this.checkOpen();
+    return postgresChainSource(this.chainContext());
+  }
+
+  /** Removes old records per partition, recording each purge point (postgres-chain.ts). */
+  async purge(options: PurgeOptions): Promise<PurgeReport> {
+    this.checkOpen();
+    if (this.readOnly && !options.dryRun) throw unavailable('the session store was opened read-only');
+    return purgePostgres(this.chainContext(), options);
+  }
+
+  private chainContext(): PgChainContext {
+    return { pool: this.pool, table: this.table, chains: this.chains, columns: COLUMNS, fromRow: fromRow as (row: never) => SessionRecord };
   }
 
   async append(record: SessionRecord): Promise<void> {
@@ -130,22 +188,19 @@ export class PostgresSessionStore implements SessionStore {
     const r = prepareRecord(record, this.policy);
     const request = httpRequestOf(r);
     const keys = auditKeys(r);
-    try {
-      await this.pool.query(
-        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 2, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (id) DO NOTHING`,
-        [
-          r.id, r.requestId, r.subject, r.issuer, r.target, r.rule, r.decision,
-          request?.method ?? null, request?.path ?? null, httpResponseOf(r)?.status ?? null,
-          new Date(r.startedAt), new Date(r.endedAt),
-          JSON.stringify(r.events.map(toStoredEvent)), r.protocol, r.outcome, r.summary,
-          r.credential === undefined ? null : JSON.stringify(r.credential),
-          r.masking === undefined ? null : JSON.stringify(toStoredMasking(r.masking)),
-          keys.credentialName, keys.credentialVersion, keys.masked,
-        ],
-      );
-    } catch (err) {
-      throw storeError(err, `cannot store session ${r.id}`);
-    }
+    const events = JSON.stringify(r.events.map(toStoredEvent));
+    const credential = r.credential === undefined ? null : JSON.stringify(r.credential);
+    const masking = r.masking === undefined ? null : JSON.stringify(toStoredMasking(r.masking));
+    // In INSERT_COLUMNS order; `version` (VERSION_POSITION) is written as the literal 2.
+    const values = [
+      r.id, r.requestId, r.subject, r.issuer, r.target, r.rule, r.decision,
+      request?.method ?? null, request?.path ?? null, httpResponseOf(r)?.status ?? null,
+      new Date(r.startedAt), new Date(r.endedAt),
+      events, 2, r.protocol, r.outcome, r.summary, credential, masking,
+      keys.credentialName, keys.credentialVersion, keys.masked,
+    ];
+    // The first write of an id wins (a retry after an unclear failure is no second session): the writer checks.
+    await this.writer.append(r, values, 512 + events.length + (credential?.length ?? 0) + (masking?.length ?? 0));
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -198,6 +253,7 @@ export class PostgresSessionStore implements SessionStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.writer.drain();
     await this.pool.end().catch(() => undefined);
   }
 
@@ -306,24 +362,4 @@ function headersOf(pairs: StoredHeaders): Record<string, string> {
     Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return headers;
-}
-
-function unavailable(message: string, cause?: unknown): SessionError {
-  const detail = cause === undefined ? '' : `: ${describeError(cause).message}`;
-  return new SessionError('ERR_SESSION_STORE_UNAVAILABLE', `${message}${detail}`, cause === undefined ? {} : { cause });
-}
-
-/**
- * A driver error as a SessionError. SQLSTATE class 22 (data exception) is a record PostgreSQL will
- * never take, so it is ERR_SESSION_INVALID and not retried; a missing table means the migrations
- * have not run; anything else (refused, reset, timed out, shutting down) is unavailable.
- */
-function storeError(err: unknown, message: string): SessionError {
-  if (err instanceof SessionError) return err;
-  const sqlState = (err as { code?: unknown }).code;
-  if (typeof sqlState === 'string' && sqlState.startsWith('22')) {
-    return new SessionError('ERR_SESSION_INVALID', `${message}: PostgreSQL refused the record: ${describeError(err).message}`, { cause: err });
-  }
-  if (sqlState === '42P01') return unavailable(`${message}: no sessions table (ext-proc applies the migrations when it starts)`, err);
-  return unavailable(message, err);
 }

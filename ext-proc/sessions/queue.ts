@@ -23,7 +23,8 @@ export interface RecordingQueueOptions {
   admitHeadroom?: number;
   /**
    * Appends in flight at once. The file store group-commits concurrent appends into one fsync, so
-   * this bounds its throughput (about concurrency / fsyncIntervalMs). Default 64.
+   * this bounds its throughput (about concurrency / fsyncIntervalMs); PostgreSQL links and inserts
+   * the appends waiting behind an INSERT in flight as the next one, so it bounds its batches. Default 64.
    */
   concurrency?: number;
   /** First retry delay after ERR_SESSION_STORE_UNAVAILABLE; doubles up to retryMaxMs. Default 50. */

@@ -17,6 +17,10 @@ export interface RedisServer {
   port: number;
   /** Runs one command as the given user (default: the first `admin` login below, else none). */
   command(args: string[], login?: { user?: string; password: string }): Promise<string>;
+  /** Kills the server (SIGKILL, as a crash would); its data is gone (no persistence). */
+  down(): Promise<void>;
+  /** Starts it again on the same port with the same config, after down(). */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,13 +51,20 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     child.kill('SIGKILL');
     if (attempt >= 3) throw new Error(`redis-server did not start on ${port}:\n${output}`);
   }
-  const live = child!;
-  const stop = async () => {
-    if (live.exitCode === null) {
+  let live = child!;
+  const down = async () => {
+    if (live.exitCode === null && live.signalCode === null) {
       const exited = new Promise((r) => live.once('exit', r));
       live.kill('SIGKILL');
       await exited;
     }
+  };
+  const up = async () => {
+    live = spawn('redis-server', [path.join(dir, 'redis.conf')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    if (!(await waitReady(port, live))) throw new Error(`redis-server did not start again on ${port}`);
+  };
+  const stop = async () => {
+    await down();
     await rm(dir, { recursive: true, force: true });
   };
   process.once('exit', () => live.kill('SIGKILL'));
@@ -62,6 +73,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     port,
     admin,
     command: (args, login = admin) => redisCommand(port, args, login),
+    down,
+    up,
     stop,
   };
 }

@@ -15,7 +15,7 @@ import { DemoUpstream } from '../../dev/demo-upstream.ts';
 import { PolicyStore } from '../../ext-authz/policy/index.ts';
 import { policyContext } from '../../ext-authz/policy-context.ts';
 import { EnvoyPublisher } from '../../envoy/publisher.ts';
-import { serviceAddresses } from '../../envoy/from-config.ts';
+import { serviceEndpoints } from '../../envoy/from-config.ts';
 import { EXT_AUTHZ_CLUSTER, EXT_PROC_CLUSTER } from '../../envoy/generate/resource-types.ts';
 
 const CLI = fileURLToPath(new URL('../../cli/sluice.ts', import.meta.url));
@@ -131,9 +131,9 @@ export class ReplicaSet {
         { name: 'ops-api', prefix: '/ops/' }, { name: 'sql-api', prefix: '/sql/' }, { name: 'admin-api', prefix: '/admin/' }, { name: 'demo-api', prefix: '/' },
       ].map((t) => ({ name: t.name, endpoints: [`127.0.0.1:${upstream.address.port}`], http: { pathPrefix: t.prefix } })),
       issuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }],
-      extAuthz: { policyDir, replicas: authz.map((r) => `127.0.0.1:${r.port}`), ...(options.drain ? { drain: options.drain } : {}) },
+      extAuthz: { policyDir, endpoints: authz.map((r) => `127.0.0.1:${r.port}`), ...(options.drain ? { drain: options.drain } : {}) },
       extProc: {
-        replicas: proc.map((r) => `127.0.0.1:${r.port}`),
+        endpoints: proc.map((r) => `127.0.0.1:${r.port}`),
         ...(options.drain ? { drain: options.drain } : {}),
         secretsFile,
         credentials: [
@@ -289,7 +289,7 @@ async function envoyBootstrap(config: SluiceConfig, xdsDir: string, httpPort: nu
   const logger = createLogger('replica-set-envoy', { level: 'warn' });
   const policies = await PolicyStore.open(path.resolve(config.baseDir, config.extAuthz.policyDir), { logger, context: policyContext(config) });
   try {
-    const publisher = new EnvoyPublisher({ logger, services: { ...serviceAddresses(config), envoy: { httpPort, adminPort: 0 }, xdsDir } });
+    const publisher = new EnvoyPublisher({ logger, services: { ...serviceEndpoints(config), envoy: { httpPort, adminPort: 0 }, xdsDir } });
     const needs = (target: string) => policies.current().routingNeeds(target);
     const generated = await publisher.prepare(config, needs);
     const result = await publisher.publish(config, needs, generated);

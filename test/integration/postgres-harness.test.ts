@@ -106,3 +106,20 @@ describe('startPostgresServer: other methods, options, stop and a failed start',
     assert.equal(existsSync(dir), false, 'the directory is removed');
   });
 });
+
+describe('startPostgresServer({ durable: true }): down() and up()', () => {
+  let server: PostgresServer;
+  before(async () => { server = await startPostgresServer({ auth: 'scram-sha-256', durable: true }); });
+  after(async () => { await server?.stop(); });
+
+  test('a commit survives an immediate stop; logins fail while down and work again on the same port after up()', async () => {
+    assert.equal((await server.sql('SHOW synchronous_commit')).trim(), 'on');
+    assert.equal((await server.sql('SHOW fsync')).trim(), 'on');
+    await server.sql('CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)');
+    await server.down();
+    await assert.rejects(pgLogin(server, server.password));
+    await server.up();
+    assert.equal(await pgLogin(server, server.password), server.user);
+    assert.equal((await server.sql('SELECT n FROM kept')).trim(), '42');
+  });
+});

@@ -23,6 +23,8 @@ export interface AdminEndpoint {
   password: () => string | undefined;
   tls: TargetConfig['tls'];
   timeoutMs: number;
+  /** The target's postgres.allowCleartextUpstream: without it a server asking for the password in cleartext is refused. */
+  allowCleartext: boolean;
 }
 
 /**
@@ -70,9 +72,17 @@ export class PgAdminConnections implements AdminSql {
   }
 
   private async open(database: string): Promise<pg.Client> {
-    const { host, port, user, tls, timeoutMs } = this.endpoint;
-    const password = this.endpoint.password();
-    if (password === undefined) throw new SessionRoleError('ERR_PG_ROLE_ADMIN_UNAVAILABLE', 'the admin secret is not in any secret store');
+    const { host, port, user, tls, timeoutMs, allowCleartext } = this.endpoint;
+    const secret = this.endpoint.password();
+    if (secret === undefined) throw new SessionRoleError('ERR_PG_ROLE_ADMIN_UNAVAILABLE', 'the admin secret is not in any secret store');
+    // pg answers every password request alike; the admin password must not cross a network in
+    // cleartext any more than the sessions' credential (upstream-login.ts). pg asks this function
+    // for the password after the server said how it wants it, so a cleartext request is seen first.
+    let cleartextAsked = false;
+    const password = async (): Promise<string> => {
+      if (cleartextAsked && !allowCleartext) throw new SessionRoleError('ERR_PG_ROLE_ADMIN_UNAVAILABLE', `the server at ${host}:${port} asks for the admin password in cleartext over a network; refused (use scram-sha-256, or TLS to the server, or postgres.allowCleartextUpstream for a local path)`);
+      return secret;
+    };
     const client = new pg.Client({
       host, port, user, password, database,
       connectionTimeoutMillis: timeoutMs,
@@ -83,10 +93,15 @@ export class PgAdminConnections implements AdminSql {
     });
     // A broken connection is replaced on next use; its error must not crash the process.
     client.on('error', () => this.forget(database, client));
+    // Runs before pg's own handler of the same message, which then asks `password` above.
+    (client as unknown as { connection: NodeJS.EventEmitter }).connection.prependListener('authenticationCleartextPassword', () => {
+      cleartextAsked = true;
+    });
     try {
       await client.connect();
     } catch (err) {
       client.end().catch(() => undefined);
+      if (err instanceof SessionRoleError) throw err;
       const sqlstate = err instanceof pg.DatabaseError ? ` (${err.code})` : '';
       // pg's messages name host and user, never the password.
       throw new SessionRoleError('ERR_PG_ROLE_ADMIN_UNAVAILABLE', `could not open the admin connection as "${user}" to ${host}:${port}/${database}${sqlstate}: ${(err as Error).message}`, { cause: err });

@@ -50,6 +50,7 @@ export class SessionRoleRegistry {
           host: endpoint.host, port: endpoint.port, user: config.admin.user, tls: target.tls,
           password: () => this.deps.secrets.get(config.admin.secret),
           timeoutMs,
+          allowCleartext: target.postgres!.allowCleartextUpstream,
         }),
       });
       this.current.set(target.name, { spec, roles });
