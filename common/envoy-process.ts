@@ -22,6 +22,13 @@ export interface EnvoyStartOptions {
    * terminal) does not reach it: the caller drains and stops it (sluice gateway).
    */
   ownProcessGroup?: boolean;
+  /**
+   * Hot restart instead of `--disable-hot-restart`: epoch 0 picks a free base id (read back as
+   * `baseId`); a later epoch with the same base id takes over the running Envoy's listening
+   * sockets, and that one drains for `drainTimeS` and exits after `parentShutdownTimeS`, so a
+   * restart refuses no connection. Listener ports must then be fixed (not 0).
+   */
+  hotRestart?: { epoch: number; baseId?: number; drainTimeS: number; parentShutdownTimeS: number };
 }
 
 export interface RunningEnvoy {
@@ -30,6 +37,8 @@ export interface RunningEnvoy {
   listeners: Record<string, number>;
   logFile: string;
   pid: number;
+  /** With hot restart: the base id a next epoch must be started with. */
+  baseId?: number;
   /** Resolves with the exit code when Envoy exits, for whatever reason. */
   exited: Promise<number>;
   stop(): Promise<void>;
@@ -57,13 +66,15 @@ export async function startEnvoy(options: EnvoyStartOptions): Promise<RunningEnv
   const configFile = path.join(dir, 'envoy.yaml');
   const adminAddressFile = path.join(dir, 'admin-address');
   const logFile = options.logFile ?? path.join(dir, 'envoy.log');
+  const baseIdFile = path.join(dir, 'base-id');
   writeFileSync(configFile, options.config);
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn(binary.path, [
     '-c', configFile,
     '--admin-address-path', adminAddressFile,
-    // Several Envoys run side by side in tests and benches; hot restart's shared memory would collide.
-    '--disable-hot-restart',
+    // Several Envoys run side by side in tests and benches; hot restart's shared memory would collide
+    // unless each has a base id of its own.
+    ...hotRestartArgs(options.hotRestart, baseIdFile),
     '--concurrency', String(options.concurrency ?? 1),
     '--log-level', options.logLevel ?? 'warn',
     ...(options.extraArgs ?? []),
@@ -105,7 +116,8 @@ export async function startEnvoy(options: EnvoyStartOptions): Promise<RunningEnv
       await sleep(25);
     }
     const listeners = await readListeners(adminUrl);
-    return { adminUrl, listeners, logFile, pid: child.pid ?? -1, exited: exitedPromise, stop };
+    const baseId = options.hotRestart ? options.hotRestart.baseId ?? Number(readFileSync(baseIdFile, 'utf8').trim()) : undefined;
+    return { adminUrl, listeners, logFile, pid: child.pid ?? -1, exited: exitedPromise, stop, ...(baseId === undefined ? {} : { baseId }) };
   } catch (err) {
     await stop();
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '';
@@ -122,4 +134,10 @@ async function readListeners(adminUrl: string): Promise<Record<string, number>> 
     out[status.name] = status.local_address?.socket_address?.port_value ?? 0;
   }
   return out;
+}
+
+function hotRestartArgs(hot: EnvoyStartOptions['hotRestart'], baseIdFile: string): string[] {
+  if (!hot) return ['--disable-hot-restart'];
+  const base = hot.baseId === undefined ? ['--use-dynamic-base-id', '--base-id-path', baseIdFile] : ['--base-id', String(hot.baseId)];
+  return [...base, '--restart-epoch', String(hot.epoch), '--drain-time-s', String(hot.drainTimeS), '--parent-shutdown-time-s', String(hot.parentShutdownTimeS), '--drain-strategy', 'immediate'];
 }

@@ -8,7 +8,7 @@ import { authorizationService, redisExternalAuthService } from '../common/protos
 import { TARGET_METADATA_KEY } from '../envoy/generate/protocols/postgres.ts';
 import { readRedisAuthRequest, type RedisAuthRequestMessage } from './protocols/redis/read-auth-request.ts';
 import { toRedisAuthResponse } from './protocols/redis/auth-response.ts';
-import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
+import { bindInsecure, runningServer, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { RunningServer } from '../common/running-server.ts';
 import { adapterFor } from './protocols/index.ts';
@@ -45,7 +45,7 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
     metrics.record(request, verdict, latencyMs);
   };
   // grpc.health.v1 for Envoy's health checks of ext-authz replicas.
-  addHealthService(server, { ready: options.ready ?? (async () => true), services: ['envoy.service.auth.v3.Authorization', 'envoy.service.redis_auth.v3.RedisProxyExternalAuth'], logger: options.logger });
+  const health = addHealthService(server, { ready: options.ready ?? (async () => true), services: ['envoy.service.auth.v3.Authorization', 'envoy.service.redis_auth.v3.RedisProxyExternalAuth'], logger: options.logger });
   server.addService(authorizationService().service, {
     Check: (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
       const started = performance.now();
@@ -94,5 +94,5 @@ export async function startExtAuthzServer(options: ExtAuthzServerOptions): Promi
     },
   });
   const port = await bindInsecure(server, options.host ?? '127.0.0.1', options.port ?? 0);
-  return { port, close: (graceMs) => shutdown(server, graceMs) };
+  return runningServer(server, port, health, options.logger);
 }

@@ -12,6 +12,7 @@ import { Authorizer } from './authorizer.ts';
 import { startExtAuthzServer } from './server.ts';
 import { startApprovals, type Approvals } from './approvals-setup.ts';
 import type { RunningServer } from '../common/running-server.ts';
+import type { DrainSettings } from '../common/grpc-server.ts';
 import { extAuthzMetrics } from './metrics.ts';
 import { ApprovalFeed } from '../console/approval-feed.ts';
 import { startConsole } from '../console/setup.ts';
@@ -25,7 +26,12 @@ export interface ExtAuthzService {
   policies: PolicyStore;
   /** Follows sluice.yaml: its targets and masking defaults are what policies are checked against. */
   configSubscriber: ConfigSubscriber;
-  close(): Promise<void>;
+  /**
+   * Stops. With `drain` (SIGTERM), gracefully: NOT_SERVING on gRPC health and /readyz, serving on
+   * for the delay, then in-flight checks (approval holds too) finish within the timeout; the
+   * admin server (approvals API) stays up until then.
+   */
+  close(options?: { drain?: DrainSettings }): Promise<void>;
 }
 
 export interface ExtAuthzServiceOptions {
@@ -88,11 +94,14 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
   });
 
   let serving = false;
-  admin.readiness('grpc', async () => (serving ? { ok: true } : { ok: false, detail: 'the ext_authz gRPC server is not listening yet' }));
+  admin.readiness('grpc', async () => {
+    if (server?.draining) return { ok: false, detail: 'draining: shutting down' };
+    return serving ? { ok: true } : { ok: false, detail: 'the ext_authz gRPC server is not listening yet' };
+  });
 
   let approvals: Approvals | undefined;
   let operatorConsole: { close(): void } | undefined;
-  let server: RunningServer;
+  let server: RunningServer | undefined;
   try {
     // The console hears of held and decided requests as one more approvals notifier.
     const feed = config.console.enabled ? new ApprovalFeed() : undefined;
@@ -131,9 +140,10 @@ export async function startExtAuthzService(config: SluiceConfig, options: ExtAut
     metrics: registry,
     policies,
     configSubscriber,
-    close: async () => {
+    close: async (closeOptions = {}) => {
+      if (closeOptions.drain) await server!.drain(closeOptions.drain);
       operatorConsole?.close();
-      await server.close();
+      await server!.close();
       await admin.close();
       await approvals!.close();
       await policies.close();

@@ -5,7 +5,7 @@ import type { Logger } from '../common/logger.ts';
 import { externalProcessorService } from '../common/protos.ts';
 import { networkProcessorDefinition } from './postgres/network-codec.ts';
 import { servePgStream, type PgSessionOpener } from './postgres/network-stream.ts';
-import { bindInsecure, shutdown, SERVER_OPTIONS } from '../common/grpc-server.ts';
+import { bindInsecure, runningServer, SERVER_OPTIONS } from '../common/grpc-server.ts';
 import { HttpExchangeProcessor, type HttpProcessorDeps } from './http/processor.ts';
 import type { RunningServer } from '../common/running-server.ts';
 import type { CounterCell, GaugeCell } from '../common/metrics/index.ts';
@@ -44,7 +44,7 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
   const server = new grpc.Server(SERVER_OPTIONS);
   const metrics = deps.metrics ?? extProcMetrics().exchanges;
   // grpc.health.v1 for Envoy's health checks of ext-proc replicas (ready: the admin checks).
-  addHealthService(server, { ready: deps.ready ?? (async () => true), services: ['envoy.service.ext_proc.v3.ExternalProcessor', 'envoy.service.network_ext_proc.v3.NetworkExternalProcessor'], logger: deps.logger });
+  const health = addHealthService(server, { ready: deps.ready ?? (async () => true), services: ['envoy.service.ext_proc.v3.ExternalProcessor', 'envoy.service.network_ext_proc.v3.NetworkExternalProcessor'], logger: deps.logger });
   // `deps` is passed on as it is, never spread: its credential and masking plans are getters
   // the service swaps on a config reload.
   for (const kind of PROCESSORS) {
@@ -57,7 +57,7 @@ export async function startExtProcServer(deps: ProcessorDeps & { host?: string; 
   const openPg: PgSessionOpener = deps.postgres ?? (() => null);
   server.addService(networkProcessorDefinition(), { Process: (call: grpc.ServerDuplexStream<any, any>) => servePgStream(call, openPg, deps.logger, pgCells) });
   const port = await bindInsecure(server, deps.host ?? '127.0.0.1', deps.port ?? 0);
-  return { port, close: (graceMs = 2000) => shutdown(server, graceMs) };
+  return runningServer(server, port, health, deps.logger);
 }
 
 function serveStream(call: grpc.ServerDuplexStream<any, any>, processor: StreamProcessor, logger: Logger, cells: { started: CounterCell; active: GaugeCell }): void {

@@ -5,6 +5,7 @@ import { createServiceRegistry, registerMetricsRoute } from '../common/metrics/i
 import type { ConfigSubscriber, SluiceConfig } from '../common/config.ts';
 import { describeError, isSluiceError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
+import type { DrainSettings } from '../common/grpc-server.ts';
 import { compileCredentials } from './credentials.ts';
 import { ChainSecretStore } from './secrets/chain-secret-store.ts';
 import { EnvSecretStore } from './secrets/env-secret-store.ts';
@@ -20,6 +21,7 @@ import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
 import { extProcMetrics } from './metrics.ts';
 import { serviceEndpoints } from '../envoy/from-config.ts';
+import { grpcTarget } from '../common/grpc-target.ts';
 import { PgAuthzClient } from './postgres/authz-client.ts';
 import { pgSessionOpener } from './postgres/runtime.ts';
 import { SessionRoleRegistry } from './postgres/session-roles/registry.ts';
@@ -37,7 +39,7 @@ export interface ExtProcServiceOptions {
   adminPort?: number;
   /** Adds the sessions read API to the admin server (needs `adminPort` and recording on). */
   sessionsApi?: { verifier: IdentityVerifier; readers: readonly SessionReader[] };
-  /** Where PostgreSQL sessions ask ext-authz ("host:port"); default: config.extAuthz's address. */
+  /** Where PostgreSQL and Redis sessions ask ext-authz (a grpc-js target); default: every extAuthz.endpoints entry, else extAuthz host:port. */
   extAuthzAddress?: string;
   /**
    * This replica's id, written on every per-session role it mints; on start it sweeps its own
@@ -64,8 +66,12 @@ export interface ExtProcService {
   sessionRolesSwept: Promise<void>;
   /** Follows sluice.yaml: credentials and masking profiles are recompiled and swapped on a reload. */
   configSubscriber: ConfigSubscriber;
-  /** Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops; in-flight exchanges get `graceMs` to finish (0 = cut them now, as a crash would). With
+   * `drain` (SIGTERM) instead, gracefully: NOT_SERVING on gRPC health and /readyz, serving on for
+   * the delay, then in-flight exchanges finish within the timeout; their records are then flushed.
+   */
+  close(graceMs?: number, options?: { drain?: DrainSettings }): Promise<void>;
 }
 
 /** Wires config → secret stores (watched file, then environment) + credential plans → gRPC server. */
@@ -94,8 +100,9 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   // The plans an exchange is processed with; a config reload swaps both at once. Each exchange
   // reads them once, at its request headers, so it never mixes two configs.
   const live = { credentials: compileCredentials(config.extProc.credentials, secrets, undefined, metrics), masking: compileMaskingPlans(config.extProc.masking, secrets), targets: config.targets };
-  // The first address (in Kubernetes, the ext-authz Service name, which gRPC resolves).
-  const authzAddress = options.extAuthzAddress ?? (() => { const at = serviceEndpoints(config).extAuthz[0]!; return `${at.host}:${at.port}`; })();
+  // Every listed replica as one grpc-js target that fails over (ipv4:a,b), or the first address
+  // (in Kubernetes, the ext-authz Service name, which gRPC resolves).
+  const authzAddress = options.extAuthzAddress ?? grpcTarget(serviceEndpoints(config).extAuthz);
   const pgAuthorizer = new PgAuthzClient(authzAddress);
   const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
   const redisAuthorizer = new RedisAuthzClient(authzAddress);
@@ -103,12 +110,12 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
   let serving = false;
-  let server: Awaited<ReturnType<typeof startExtProcServer>>;
+  let server: Awaited<ReturnType<typeof startExtProcServer>> | undefined;
   try {
     if (options.adminPort !== undefined) {
       admin = await startAdminServer({ host: config.extProc.host, port: options.adminPort, logger: options.logger });
       registerMetricsRoute(admin, registry);
-      registerReadiness(admin, { file, recording, serving: () => serving, logger: options.logger });
+      registerReadiness(admin, { file, recording, serving: () => (server?.draining ? 'draining' : serving), logger: options.logger });
       if (options.sessionsApi && recording) {
         registerSessionsApi(admin, { store: recording.store, verifier: options.sessionsApi.verifier, readers: options.sessionsApi.readers, logger: options.logger });
       } else if (options.sessionsApi) {
@@ -189,7 +196,8 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     secretsFile: file,
     recordingQueue: recording?.queue,
     sessionRolesSwept,
-    close: async (graceMs?: number) => {
+    close: async (graceMs?: number, closeOptions = {}) => {
+      if (closeOptions.drain) await server.drain(closeOptions.drain);
       await server.close(graceMs);
       // Sessions have ended: their roles are released (and any still live with them).
       await sessionRoles.close();
@@ -205,9 +213,13 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
 /** Any well-formed id will do: a lookup that answers at all proves the store is reachable. */
 const PROBE_SESSION_ID = '00000000-0000-4000-8000-000000000000';
 
-function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | undefined; recording: Recording | undefined; serving: () => boolean; logger: Logger }): void {
+function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | undefined; recording: Recording | undefined; serving: () => boolean | 'draining'; logger: Logger }): void {
   const { file, recording } = deps;
-  admin.readiness('grpc', async () => (deps.serving() ? { ok: true } : { ok: false, detail: 'the ext_proc gRPC server is not listening yet' }));
+  admin.readiness('grpc', async () => {
+    const state = deps.serving();
+    if (state === 'draining') return { ok: false, detail: 'draining: shutting down' };
+    return state ? { ok: true } : { ok: false, detail: 'the ext_proc gRPC server is not listening yet' };
+  });
   let lastReloadOk = true;
   file?.onReload((ok) => (lastReloadOk = ok));
   // The file was read when the service opened it; a failed reload keeps the last good secrets live.

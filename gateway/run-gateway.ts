@@ -42,6 +42,12 @@ export interface RunningGateway {
 const CHILD_GRACE_MS = 5000;
 
 /**
+ * The gateway drains Envoy before it stops its children, so no load balancer is left to notice a
+ * child's NOT_SERVING: the children skip the drain delay and only let in-flight calls finish.
+ */
+const NO_DRAIN_DELAY = ['--drain-delay', '0s'];
+
+/**
  * `sluice gateway`: Envoy, ext-authz and ext-proc as one supervised unit, and the admin port in
  * front of them. The children are the same `sluice ext-authz` / `sluice ext-proc` an operator
  * runs for scale-out, on the config's gRPC ports (so Envoy's clusters never change) and on
@@ -77,14 +83,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       name: 'ext-authz',
       logger,
       backoff: backoff(),
-      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort), ...consoleArgs], healthUrl: `${authzAdminUrl}/healthz` }),
+      start: () => startNodeChild({ args: ['ext-authz', '--config', configFile, '--admin-port', String(authzAdminPort), ...NO_DRAIN_DELAY, ...consoleArgs], healthUrl: `${authzAdminUrl}/healthz` }),
     });
     const proc = new Supervised<ChildRun>({
       name: 'ext-proc',
       logger,
       backoff: backoff(),
       start: () => startNodeChild({
-        args: ['ext-proc', '--config', configFile, '--admin-port', String(procAdminPort)],
+        args: ['ext-proc', '--config', configFile, '--admin-port', String(procAdminPort), ...NO_DRAIN_DELAY],
         // ext-proc's memory settings, shared with npm run ext-proc.
         nodeFlags: [...EXT_PROC_NODE_FLAGS],
         env: { ...process.env, ...EXT_PROC_ENV },

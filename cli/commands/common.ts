@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { ConfigStore, loadConfig, type ConfigSubscriber, type SluiceConfig } from '../../common/config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { UsageError } from './usage-error.ts';
+import { drainSettings, type DrainConfig } from '../../common/config/drain.ts';
+import type { DrainSettings } from '../../common/grpc-server.ts';
 
 export const DEV_CONFIG = fileURLToPath(new URL('../../deploy/sluice.dev.yaml', import.meta.url));
 export const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
@@ -99,4 +101,16 @@ export function port(value: string, option: string): number {
 export function devIssuers(config: SluiceConfig): unknown[] {
   if (!config.dev.enabled) return [];
   return [{ name: 'dev', issuer: `http://127.0.0.1:${config.dev.issuerPort}`, audiences: [config.dev.audience] }];
+}
+
+/** A duration in seconds given on the command line ("5s", "0.5s"), in ms; a bad one is a usage error. */
+export function seconds(value: string, option: string): number {
+  if (!/^[0-9]+(\.[0-9]{1,3})?s$/.test(value)) throw new UsageError(`${option} must be a duration in seconds such as "5s", got "${value}"`);
+  return Math.round(Number.parseFloat(value) * 1000);
+}
+
+/** The service's drain on SIGTERM: sluice.yaml's, with the delay a supervisor may override. */
+export function drainFor(config: DrainConfig, delayFlag: string | undefined): DrainSettings {
+  const settings = drainSettings(config);
+  return delayFlag === undefined ? settings : { ...settings, delayMs: seconds(delayFlag, '--drain-delay') };
 }

@@ -24,22 +24,37 @@ DEVELOPMENT issuer, a demo upstream, ext-authz, ext-proc and Envoy, all on loopb
 Refuses a config without dev.enabled: true.
 
 ${CONFIG.replace('$SLUICE_CONFIG', 'deploy/sluice.dev.yaml')}`,
-  'ext-authz': `usage: sluice ext-authz --config sluice.yaml [--admin-port N]
+  'ext-authz': `usage: sluice ext-authz --config sluice.yaml [--admin-port N] [--port N] [--drain-delay Ns]
 
 Runs the ext-authz gRPC service (Envoy's ext_authz) and its admin server (/healthz, /readyz,
 /metrics, the approvals API). Follows sluice.yaml and the policy directory while it runs; a
 policy directory that does not load at start refuses every request and is not ready until fixed.
 
 ${CONFIG}
-  --admin-port N        the admin server's port (default: admin.port)`,
-  'ext-proc': `usage: sluice ext-proc --config sluice.yaml     (npm run ext-proc -- --config ... adds the memory flags)
+  --admin-port N        the admin server's port (default: admin.port)
+  --port N              the gRPC port (default: extAuthz.port); a second replica on one host needs its own
+  --drain-delay Ns      on SIGTERM, how long to keep serving after reporting NOT_SERVING
+                        (default: extAuthz.drain.delay, 5s); sluice gateway passes 0s, as it drains Envoy first
+
+On SIGTERM it drains: NOT_SERVING on grpc.health.v1 and /readyz, serving on for the delay (Envoy's
+health checks take it out), then no new streams (GOAWAY) and in-flight checks, approval holds
+included, get extAuthz.drain.timeout (35s) to finish.`,
+  'ext-proc': `usage: sluice ext-proc --config sluice.yaml [--admin-port N] [--port N] [--drain-delay Ns]
+                                                 (npm run ext-proc -- --config ... adds the memory flags)
 
 Runs the ext-proc gRPC service (Envoy's ext_proc): credential injection, streaming masking,
 session recording, and its admin server (/healthz, /readyz, /metrics). Follows sluice.yaml
 (credentials, masking profiles) while it runs.
 
 ${CONFIG}
-  --admin-port N        the admin server's port (default: extProc.adminPort)`,
+  --admin-port N        the admin server's port (default: extProc.adminPort)
+  --port N              the gRPC port (default: extProc.port); a second replica on one host needs its own
+  --drain-delay Ns      on SIGTERM, how long to keep serving after reporting NOT_SERVING
+                        (default: extProc.drain.delay, 5s); sluice gateway passes 0s, as it drains Envoy first
+
+On SIGTERM it drains: NOT_SERVING on grpc.health.v1 and /readyz, serving on for the delay, then no
+new streams (GOAWAY) and in-flight exchanges get extProc.drain.timeout (30s) to finish; their
+session records are written before it exits.`,
   token: `usage: sluice token --sub NAME [--groups a,b] [--claim k=v ...] [--aud AUD] [--ttl SECONDS]
 
 Mints a DEVELOPMENT-ONLY token from the dev issuer that npm start runs; prints it.

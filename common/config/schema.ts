@@ -2,6 +2,7 @@ import { ISSUER_SCHEMA } from '../../ext-authz/identity/issuer-schema.ts';
 import { CREDENTIAL_SCHEMA } from '../../ext-proc/credentials-schema.ts';
 import { MASKING_PROFILE_SCHEMA } from '../../ext-proc/masking/profile-schema.ts';
 import { ENDPOINT, TARGET_SCHEMA } from './targets-schema.ts';
+import { drainSchema } from './drain.ts';
 import { CONSOLE_SCHEMA } from '../../console/settings.ts';
 
 /*
@@ -34,6 +35,8 @@ export const CONFIG_SCHEMA = {
         policyDir: { type: 'string', default: 'policies' },
         maxTokenBytes: { type: 'integer', minimum: 512, maximum: 1048576, default: 16384 },
         tokenCacheEntries: { type: 'integer', minimum: 0, default: 10000 },
+        /** On SIGTERM: NOT_SERVING, serve on for `delay`, then in-flight checks get `timeout` (above envoy.approvalTimeout, so a held request is not cut). */
+        drain: drainSchema('35s'),
       },
       default: {},
     },
@@ -84,6 +87,8 @@ export const CONFIG_SCHEMA = {
         endpoints: { type: 'array', items: ENDPOINT, default: [] },
         /** ext-proc's own admin server (/healthz, /readyz, /metrics) when it runs on its own. */
         adminPort: { ...port, default: 9081 },
+        /** On SIGTERM: NOT_SERVING, serve on for `delay`, then in-flight exchanges get `timeout`. */
+        drain: drainSchema('30s'),
         secretsFile: { type: 'string', default: '' },
         /** Secret (in the secret stores) holding the key of secret versions; '' = versionKeyFile. */
         versionKeySecret: { type: 'string', default: '' },

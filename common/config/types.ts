@@ -1,5 +1,6 @@
 import type { IssuerConfig } from '../../ext-authz/identity/types.ts';
 import type { ConsoleSettings } from '../../console/settings.ts';
+import type { DrainConfig } from './drain.ts';
 
 /** The operator's gateway configuration (sluice.yaml), validated once and frozen. */
 
@@ -100,6 +101,8 @@ export interface SluiceConfig {
     policyDir: string;
     maxTokenBytes: number;
     tokenCacheEntries: number;
+    /** How a replica leaves on SIGTERM (common/grpc-server.ts drain). */
+    drain: DrainConfig;
   };
   issuers: IssuerConfig[];
   envoy: {
@@ -123,6 +126,8 @@ export interface SluiceConfig {
     /** Where Envoy reaches it when it runs apart (schema: extProc.endpoints); [] = host:port. */
     endpoints: Endpoint[];
     adminPort: number;
+    /** How a replica leaves on SIGTERM (common/grpc-server.ts drain). */
+    drain: DrainConfig;
     /** YAML file of `secrets: { name: value }`, watched; '' for none (environment only). */
     secretsFile: string;
     /**
