@@ -5,6 +5,7 @@
  *   redis_proxy  → a plain Envoy redis_proxy (no auth) → redis-server (the floor for any Envoy path)
  *   +faults, +acl, +extauth   the plain redis_proxy with one of Sluice's differences each: the deny
  *                list as faults, the upstream ACL user, external auth (bench/lib/redis-baseline-envoy.ts)
+ *   +all         all three in that same Envoy: Sluice's listener without Sluice's Envoy process
  *   sluice       → `sluice gateway`: redis_proxy with external auth (AUTH <token> per connection,
  *                  expiry on), the deny list, the upstream ACL user (a policy that allows "*": no
  *                  per-command checks)
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     const token = await issuer.mint({ sub: 'bench', groups: ['bench'], ttlSeconds: 7200 });
     const ports = {
       fast: await freePort(), checked: await freePort(), replied: await freePort(), http: await freePort(), authz: await freePort(), proc: await freePort(), admin: await freePort(), envoyAdmin: await freePort(),
-      plain: await freePort(), faults: await freePort(), acl: await freePort(), extauth: await freePort(), echo: await freePort(), echoRead: await freePort(), echoProc: await freePort(),
+      plain: await freePort(), faults: await freePort(), acl: await freePort(), extauth: await freePort(), all: await freePort(), echo: await freePort(), echoRead: await freePort(), echoProc: await freePort(),
     };
     mkdirSync(path.join(dir, 'policies'));
     writeFileSync(path.join(dir, 'policies', 'bench.yaml'), POLICY);
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
       { name: '+faults', port: ports.faults, envoy: pids.baseline },
       { name: '+acl', port: ports.acl, envoy: pids.baseline },
       { name: '+extauth', port: ports.extauth, password: token, envoy: pids.baseline },
+      { name: '+all', port: ports.all, password: token, envoy: pids.baseline },
       { name: 'sluice', port: ports.fast, password: token, envoy: pids.envoy },
       { name: 'echo', port: ports.echo, envoy: pids.baseline, processor: pids.echo },
       { name: 'echo-read', port: ports.echoRead, envoy: pids.baseline, processor: pids.echo },

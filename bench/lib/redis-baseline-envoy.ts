@@ -5,6 +5,7 @@
  *   faults     + the deny list as redis_proxy error faults (what every Sluice redis target has)
  *   acl        + the upstream ACL user on the cluster (auth_username/auth_password)
  *   extauth    + external auth (AUTH <token> checked by Sluice's own ext-authz, expiry on)
+ *   all        all three at once: Sluice's listener and cluster, in this Envoy
  *   echo       a network ext_proc in front of the plain redis_proxy, to a processor that echoes
  *              every chunk in both directions (bench/lib/echo-network-proc-server.ts): Envoy's filter
  *              + gRPC round trips, before any Sluice work
@@ -17,6 +18,7 @@ export interface RedisBaselinePorts {
   faults: number;
   acl: number;
   extauth: number;
+  all: number;
   echo: number;
   echoRead: number;
   /** The echo processor's gRPC port. */
@@ -90,6 +92,7 @@ static_resources:
     listener('faults', ports.faults, redisProxy('faults', 'redis', `\n                faults: ${faults}`)),
     listener('acl', ports.acl, redisProxy('acl', 'redis_acl')),
     listener('extauth', ports.extauth, redisProxy('extauth', 'redis', `\n                external_auth_provider: ${extAuth}`)),
+    listener('all', ports.all, redisProxy('all', 'redis_acl', `\n                external_auth_provider: ${extAuth}\n                faults: ${faults}`)),
     listener('echo', ports.echo, echoFilter('echo', '') + redisProxy('echo', 'redis')),
     listener('echo_read', ports.echoRead, echoFilter('echo_read', '\n                processing_mode: { process_write: SKIP }') + redisProxy('echo_read', 'redis')),
   ].join('')}
