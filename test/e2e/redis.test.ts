@@ -281,7 +281,9 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
 
   test('commands (the default): refusals come from redis_proxy in their place in a pipeline, carrying the gateway\'s code; the refused command never reaches the server; the connection stays usable', async () => {
     const w = await RespConnection.open(queuePort);
-    assert.match(await w.command('SET', 'jobs:q1', 'early'), /^-NOAUTH/, 'before AUTH');
+    // Before AUTH: redis_proxy answers the stand-in (it looks names up before it checks the login).
+    assert.match(await w.command('SET', 'jobs:q1', 'early'), /^-ERR unknown command 'NOAUTH ERR_REDIS_NOT_LOGGED_IN: log in with AUTH <token> first'/);
+    assert.equal(await server.command(['EXISTS', 'jobs:q1']), ':0\r\n', 'nothing before AUTH reached the server');
     assert.equal(await w.command('AUTH', worker), '+OK\r\n');
     assert.equal(await w.command('SET', 'jobs:q1', 'queued'), '+OK\r\n');
     assert.match(await w.command('SET', 'users:q1', 'x'), /^-ERR unknown command 'NOPERM ERR_REDIS_COMMAND_DENIED: SET on "users:q1" is not allowed for "worker-1" by policy'/);
