@@ -43,15 +43,16 @@ interface Login {
 }
 
 const MAX_KEYS = 16;
-const DONE: Promise<void> = Promise.resolve();
 const MAX_ARG_CHARS = 256;
 const MAX_VALUES = 16;
+/** What onClientData returns for a chunk handled at once. */
+const DONE: Promise<void> = Promise.resolve();
 
 /**
  * One client connection to a redis target, in front of redis_proxy. Phases: logged out → (AUTH
  * or HELLO … AUTH, checked with ext-authz, forwarded so redis_proxy logs in too) → logged in
- * (every command checked against the login's rules; denied ones answered here and never
- * forwarded) → logged out again at the login's end or after a refused re-AUTH.
+ * (every command checked against the login's rules; refused ones get their refusal in their
+ * place and are never forwarded) → logged out again at the login's end or after a refused re-AUTH.
  *
  * Replies stay in order whoever answers (reply-path.ts): the gateway itself when the listener
  * sends replies (`commands+replies`), else redis_proxy, to commands that stand in for the
