@@ -24,7 +24,7 @@ import { startEnvoy } from '../common/envoy-process.ts';
 import { freePort } from '../common/free-port.ts';
 import { startPostgresServer } from '../test/harness/postgres-server.ts';
 import { waitForListeners } from './lib/ports.ts';
-import { startGatewayChild, stopGatewayChild } from './lib/gateway-child.ts';
+import { startGatewayChild, stopGatewayChild, gatewayChildPid } from './lib/gateway-child.ts';
 import { runCommand } from './lib/run-command.ts';
 import { median } from './lib/stats.ts';
 import { rssMb } from './lib/proc-cpu.ts';
@@ -121,15 +121,6 @@ static_resources:
 `;
 }
 
-async function extProcPid(gatewayPid: number): Promise<number> {
-  const out = await runCommand('ps', ['-eo', 'pid,ppid,args']);
-  for (const line of out.split('\n')) {
-    const [pid, ppid, ...args] = line.trim().split(/\s+/);
-    if (Number(ppid) === gatewayPid && args.join(' ').includes(' ext-proc')) return Number(pid);
-  }
-  throw new Error('ext-proc child of the gateway not found');
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-pg-'));
   const db = await startPostgresServer({ auth: 'scram-sha-256', user: 'bench' });
@@ -201,7 +192,7 @@ async function main(): Promise<void> {
     }
 
     if (COPY_MB > 0) {
-      const procPid = await extProcPid(gateway.pid!);
+      const procPid = await gatewayChildPid(gateway.pid!, 'ext-proc');
       const rows = Math.round((COPY_MB * 1024 * 1024) / 100);
       const sql = `COPY (SELECT g, 'customer ' || g, 'note with no sensitive value, just padding to a hundred bytes ' || md5(g::text) FROM generate_series(1, ${rows}) g) TO STDOUT`;
       let peak = rssMb(procPid);

@@ -1,15 +1,22 @@
 /**
  * What does Sluice cost a Redis workload? `redis-benchmark -t get,set -P 16 -c 32` against one
- * throwaway redis-server (its own port; the shared 6379 is left alone), four ways, in alternating
- * rounds:
+ * throwaway redis-server (its own port; the shared 6379 is left alone), in alternating rounds:
  *   direct       redis-benchmark → redis-server
  *   redis_proxy  → a plain Envoy redis_proxy (no auth) → redis-server (the floor for any Envoy path)
+ *   +faults, +acl, +extauth   the plain redis_proxy with one of Sluice's differences each: the deny
+ *                list as faults, the upstream ACL user, external auth (bench/lib/redis-baseline-envoy.ts)
+ *   +all         all three in that same Envoy: Sluice's listener without Sluice's Envoy process
  *   sluice       → `sluice gateway`: redis_proxy with external auth (AUTH <token> per connection,
  *                  expiry on), the deny list, the upstream ACL user (a policy that allows "*": no
  *                  per-command checks)
+ *   echo, echo-read   the plain redis_proxy behind a network ext_proc whose processor only echoes
+ *                bytes (both directions; client bytes only): the floor of any processor in front
  *   checked      the same target kind with a per-command policy (GET/SET on key:* only): Sluice's
  *                network ext_proc parses, checks and records every command in front of redis_proxy
- * Both Envoys run with --concurrency 1. Prints requests/s per test, ratios to redis_proxy.
+ *                (recording: commands, the default: it reads client bytes only; floor echo-read)
+ *   +replies     the same with recording: commands+replies: it reads every reply too (floor echo)
+ * Both Envoys run with --concurrency 1. Prints requests/s per test, ratios to redis_proxy and, for
+ * the processor paths, to the echo floor of the same shape.
  *   npm run bench:redis    (BENCH_REQUESTS=200000 per run, BENCH_ROUNDS=3)
  */
 import type { ChildProcess } from 'node:child_process';
@@ -18,17 +25,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DevIssuer } from '../dev/dev-issuer.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startEnvoy } from '../common/envoy-process.ts';
+import { EXT_PROC_ENV, EXT_PROC_NODE_FLAGS } from '../gateway/ext-proc-runtime.ts';
 import { freePort } from '../common/free-port.ts';
 import { startRedisServer } from '../test/harness/redis-server.ts';
 import { waitForListeners } from './lib/ports.ts';
-import { startGatewayChild, stopGatewayChild } from './lib/gateway-child.ts';
+import { gatewayChildPid, startGatewayChild, stopGatewayChild } from './lib/gateway-child.ts';
+import { redisBaselineEnvoyConfig } from './lib/redis-baseline-envoy.ts';
+import { measureCpu } from './lib/proc-cpu.ts';
 import { runCommand } from './lib/run-command.ts';
 import { median } from './lib/stats.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const GW_PASSWORD = 'bench-gateway-password-4c1d';
+const ECHO_PROC = fileURLToPath(new URL('./lib/echo-network-proc-server.ts', import.meta.url));
 
 const POLICY = `
 policies:
@@ -39,7 +52,7 @@ policies:
     rules:
       - { name: all, effect: allow, commands: ["*"] }
   - name: bench-checked
-    targets: [checked]
+    targets: [checked, replied]
     subjects: [{ issuer: dev, groups: [bench] }]
     redis: {}
     rules:
@@ -57,41 +70,33 @@ async function benchmark(port: number, password: string | undefined, requests = 
   return rates;
 }
 
-function plainRedisProxy(listenPort: number, redisPort: number): string {
-  return `
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }
-static_resources:
-  listeners:
-    - name: redis
-      address: { socket_address: { address: 127.0.0.1, port_value: ${listenPort} } }
-      filter_chains:
-        - filters:
-            - name: envoy.filters.network.redis_proxy
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy
-                stat_prefix: redis
-                settings: { op_timeout: 5s }
-                prefix_routes: { catch_all_route: { cluster: redis } }
-  clusters:
-    - name: redis
-      connect_timeout: 1s
-      type: STATIC
-      load_assignment:
-        cluster_name: redis
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${redisPort} } } } }] }]
-`;
+interface Mode {
+  name: string;
+  port: number;
+  password?: string;
+  /** The echo floor of the same Envoy shape, for the processor paths. */
+  floor?: string;
+  /** The Envoy and the network processor (if any) this path runs through, for CPU per request. */
+  envoy?: number;
+  processor?: number;
 }
+
+interface Run { rates: Rates; envoyUs: number; processorUs: number }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-redis-'));
   // The default user (no password) for direct and plain; the gateway logs in as its own ACL user.
   const server = await startRedisServer({ users: [`user sluice-gw on >${GW_PASSWORD} ~* &* +@all -@dangerous -select -client`] });
   let gateway: ChildProcess | undefined;
-  let plain: Awaited<ReturnType<typeof startEnvoy>> | undefined;
+  let echo: ChildProcess | undefined;
+  let baseline: Awaited<ReturnType<typeof startEnvoy>> | undefined;
   const issuer = await DevIssuer.start();
   try {
     const token = await issuer.mint({ sub: 'bench', groups: ['bench'], ttlSeconds: 7200 });
-    const ports = { fast: await freePort(), checked: await freePort(), plain: await freePort(), http: await freePort(), authz: await freePort(), proc: await freePort(), admin: await freePort(), envoyAdmin: await freePort() };
+    const ports = {
+      fast: await freePort(), checked: await freePort(), replied: await freePort(), http: await freePort(), authz: await freePort(), proc: await freePort(), admin: await freePort(), envoyAdmin: await freePort(),
+      plain: await freePort(), faults: await freePort(), acl: await freePort(), extauth: await freePort(), all: await freePort(), echo: await freePort(), echoRead: await freePort(), echoProc: await freePort(),
+    };
     mkdirSync(path.join(dir, 'policies'));
     writeFileSync(path.join(dir, 'policies', 'bench.yaml'), POLICY);
     writeFileSync(path.join(dir, 'secrets.yaml'), `secrets:\n  bench-redis: ${JSON.stringify(GW_PASSWORD)}\n`);
@@ -99,6 +104,7 @@ async function main(): Promise<void> {
       targets: [
         { name: 'fast', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port: ports.fast } },
         { name: 'checked', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port: ports.checked } },
+        { name: 'replied', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port: ports.replied, recording: 'commands+replies' } },
       ],
       issuers: [{ name: 'dev', issuer: issuer.url, audiences: ['sluice'] }],
       extAuthz: { port: ports.authz, policyDir: 'policies' },
@@ -107,45 +113,68 @@ async function main(): Promise<void> {
       extProc: {
         port: ports.proc,
         secretsFile: 'secrets.yaml',
-        credentials: ['fast', 'checked'].map((target) => ({ target, secret: 'bench-redis', redis: { user: 'sluice-gw' } })),
+        credentials: ['fast', 'checked', 'replied'].map((target) => ({ target, secret: 'bench-redis', redis: { user: 'sluice-gw' } })),
         sessions: { store: 'file', dir: 'sessions' },
       },
       log: { level: 'warn' },
     }));
     gateway = startGatewayChild(path.join(dir, 'sluice.yaml'));
-    plain = await startEnvoy({ concurrency: 1, config: plainRedisProxy(ports.plain, server.port) });
-    await waitForListeners({ 'plain envoy': ports.plain, 'sluice fast': ports.fast, 'sluice checked': ports.checked }, 60_000);
+    echo = spawn(process.execPath, [...EXT_PROC_NODE_FLAGS, '--import', 'tsx', ECHO_PROC, String(ports.echoProc)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...EXT_PROC_ENV } });
+    baseline = await startEnvoy({ concurrency: 1, config: redisBaselineEnvoyConfig(ports, { redisPort: server.port, aclUser: 'sluice-gw', aclPassword: GW_PASSWORD, authTarget: 'fast' }) });
+    await waitForListeners({ 'baseline envoy': ports.plain, 'echo processor': ports.echoProc, 'sluice fast': ports.fast, 'sluice checked': ports.checked, 'sluice replied': ports.replied }, 60_000);
     await sleep(500);
+    const pids = { envoy: await gatewayChildPid(gateway.pid!, 'envoy'), extProc: await gatewayChildPid(gateway.pid!, 'ext-proc'), baseline: baseline.pid, echo: echo.pid! };
 
-    const modes: { name: string; port: number; password?: string }[] = [
+    const modes: Mode[] = [
       { name: 'direct', port: server.port },
-      { name: 'redis_proxy', port: ports.plain },
-      { name: 'sluice', port: ports.fast, password: token },
-      { name: 'checked', port: ports.checked, password: token },
+      { name: 'redis_proxy', port: ports.plain, envoy: pids.baseline },
+      { name: '+faults', port: ports.faults, envoy: pids.baseline },
+      { name: '+acl', port: ports.acl, envoy: pids.baseline },
+      { name: '+extauth', port: ports.extauth, password: token, envoy: pids.baseline },
+      { name: '+all', port: ports.all, password: token, envoy: pids.baseline },
+      { name: 'sluice', port: ports.fast, password: token, envoy: pids.envoy },
+      { name: 'echo', port: ports.echo, envoy: pids.baseline, processor: pids.echo },
+      { name: 'echo-read', port: ports.echoRead, envoy: pids.baseline, processor: pids.echo },
+      { name: 'checked', port: ports.checked, password: token, floor: 'echo-read', envoy: pids.envoy, processor: pids.extProc },
+      { name: '+replies', port: ports.replied, password: token, floor: 'echo', envoy: pids.envoy, processor: pids.extProc },
     ];
+    const run = async (m: Mode): Promise<Run> => {
+      const watched = { ...(m.envoy ? { envoy: m.envoy } : {}), ...(m.processor ? { processor: m.processor } : {}) };
+      const { result, cpuMs } = await measureCpu(watched, () => benchmark(m.port, m.password));
+      // Both tests (SET, GET) ran REQUESTS each.
+      const perRequest = (ms: number) => (ms * 1000) / (2 * REQUESTS);
+      return { rates: result, envoyUs: m.envoy ? perRequest(cpuMs.envoy!) : NaN, processorUs: m.processor ? perRequest(cpuMs.processor!) : NaN };
+    };
     for (const m of modes) await benchmark(m.port, m.password, 20_000).catch((err) => { throw new Error(`${m.name}: ${err.message}`); });
 
     console.log(`\nredis-benchmark -t get,set -P 16 -c 32 -n ${REQUESTS}, ${ROUNDS} alternating rounds (median shown), both Envoys --concurrency 1`);
-    const results = new Map<string, Rates[]>(modes.map((m) => [m.name, []]));
+    const results = new Map<string, Run[]>(modes.map((m) => [m.name, []]));
     try {
-      for (let round = 0; round < ROUNDS; round++) for (const m of modes) results.get(m.name)!.push(await benchmark(m.port, m.password));
+      for (let round = 0; round < ROUNDS; round++) for (const m of modes) results.get(m.name)!.push(await run(m));
     } catch (err) {
       // What Envoy saw on the Sluice listeners when a run failed (timeouts, closed streams).
       const stats = await (await fetch(`http://127.0.0.1:${ports.envoyAdmin}/stats`)).text().catch(() => '');
-      console.error(stats.split('\n').filter((l) => /ext_proc|redis_(fast|checked)\.(downstream|upstream|command)|auth/.test(l) && !/: 0$/.test(l)).slice(0, 60).join('\n'));
+      console.error(stats.split('\n').filter((l) => /ext_proc|redis_(fast|checked|replied)\.(downstream|upstream|command)|auth/.test(l) && !/: 0$/.test(l)).slice(0, 60).join('\n'));
       throw err;
     }
-    const med = (name: string, test: keyof Rates) => median(results.get(name)!.map((r) => r[test]));
-    console.log('  path          SET req/s   GET req/s   SET / redis_proxy   GET / redis_proxy   (all rounds, SET)');
+    const med = (name: string, test: keyof Rates) => median(results.get(name)!.map((r) => r.rates[test]));
+    const ratio = (name: string, to: string, test: keyof Rates) => `×${(med(name, test) / med(to, test)).toFixed(3)}`;
+    console.log('  path          SET req/s   GET req/s   SET / redis_proxy   GET / redis_proxy   SET / echo   GET / echo   (all rounds, SET)');
     for (const m of modes) {
-      const set = med(m.name, 'SET');
-      const get = med(m.name, 'GET');
-      const all = results.get(m.name)!.map((r) => r.SET.toFixed(0)).join(' ');
-      console.log(`  ${m.name.padEnd(12)} ${set.toFixed(0).padStart(10)} ${get.toFixed(0).padStart(11)}   ×${(set / med('redis_proxy', 'SET')).toFixed(3).padEnd(18)} ×${(get / med('redis_proxy', 'GET')).toFixed(3).padEnd(18)} ${all}`);
+      const all = results.get(m.name)!.map((r) => r.rates.SET.toFixed(0)).join(' ');
+      const floor = m.floor ? `${ratio(m.name, m.floor, 'SET').padEnd(12)} ${ratio(m.name, m.floor, 'GET').padEnd(12)}` : ' '.repeat(25);
+      console.log(`  ${m.name.padEnd(12)} ${med(m.name, 'SET').toFixed(0).padStart(10)} ${med(m.name, 'GET').toFixed(0).padStart(11)}   ${ratio(m.name, 'redis_proxy', 'SET').padEnd(18)}  ${ratio(m.name, 'redis_proxy', 'GET').padEnd(18)}  ${floor} ${all}`);
+    }
+    // Where the time goes: CPU each process spent per request (SET and GET together), medians.
+    console.log('\n  CPU per request (µs, median of rounds)   Envoy   processor (ext-proc or echo)');
+    for (const m of modes.filter((x) => x.envoy)) {
+      const us = (pick: (r: Run) => number) => median(results.get(m.name)!.map(pick));
+      console.log(`  ${m.name.padEnd(40)} ${us((r) => r.envoyUs).toFixed(2).padStart(5)}   ${m.processor ? us((r) => r.processorUs).toFixed(2).padStart(5) : ''}`);
     }
   } finally {
     await stopGatewayChild(gateway);
-    await plain?.stop();
+    echo?.kill('SIGTERM');
+    await baseline?.stop();
     await issuer.close();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -192,7 +192,7 @@ extProc:
     - { target: cache, secret: cache-pw, redis: { user: sluice-gw } }
 `, 'sluice.yaml');
   const redis = config.targets[0]!.redis!;
-  assert.deepEqual(redis, { port: 16379, deniedCommands: ['EVAL', 'XADD'], commands: 'auto', opTimeout: '5s', maxRecordedCommands: 1000, allowPrivilegedUpstream: false });
+  assert.deepEqual(redis, { port: 16379, deniedCommands: ['EVAL', 'XADD'], commands: 'auto', recording: 'commands', opTimeout: '5s', maxRecordedCommands: 1000, allowPrivilegedUpstream: false });
   assert.deepEqual(config.extProc.credentials[0]!.redis, { user: 'sluice-gw' });
 
   const text = issuesOf(`targets:

@@ -61,6 +61,7 @@ function targetSpec(target: TargetConfig, needs: RoutingNeeds, logins: UpstreamL
       port: target.redis.port,
       deniedCommands: target.redis.deniedCommands,
       opTimeout: target.redis.opTimeout,
+      recording: target.redis.recording,
       // `auto`: on when a policy of the target has per-command or key rules (or records them).
       commandChecks: target.redis.commands === 'on' || (target.redis.commands === 'auto' && needs.commandChecks === true),
       upstreamAuth: logins.get(target.name) ?? null,

@@ -246,5 +246,5 @@ function registerReadiness(admin: AdminServer, deps: { file: FileSecretStore | u
 
 /** Network ext_proc streams by the protocol their listener names: redis command checks, else PostgreSQL. */
 function networkOpener(postgres: PgSessionOpener, redis: ReturnType<typeof redisSessionOpener>): PgSessionOpener {
-  return (target, send, connection) => (connection.protocol === 'redis' ? redis(target, send) : postgres(target, send, connection));
+  return (target, send, connection) => (connection.protocol === 'redis' ? redis(target, send, connection.redisRecording) : postgres(target, send, connection));
 }

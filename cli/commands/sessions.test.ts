@@ -244,7 +244,7 @@ describe('sluice sessions: credential and masking', () => {
   });
 });
 
-test('a redis session shows and replays as a command log: logins, commands with keys and masked values, reply sizes, refusals', async () => {
+test('a redis session shows and replays as a command log: logins, commands with keys and masked values, reply sizes, refusals; a command whose reply was not read is "sent"', async () => {
   const { replaySession, showSession } = await import('./sessions.ts');
   const { prepareRecord } = await import('../../ext-proc/sessions/prepare-record.ts');
   const record: SessionRecord = {
@@ -255,6 +255,8 @@ test('a redis session shows and replays as a command log: logins, commands with 
       { at: T0 + 1, kind: 'redis.command', command: 'SET', keys: ['jobs:1'], values: ['card ****1111'], args: 2, bytes: 40, outcome: 'ok', replyBytes: 5, rule: 'workers/jobs', durationMs: 0.5 },
       { at: T0 + 2, kind: 'redis.command', command: 'GET', keys: ['secrets:x'], args: 1, bytes: 30, outcome: 'refused', code: 'ERR_REDIS_COMMAND_DENIED' },
       { at: T0 + 3, kind: 'redis.command', command: 'HSET', keys: ['jobs:h'], args: 3, bytes: 30, outcome: 'error', error: 'WRONGTYPE Operation against a key holding the wrong kind of value', replyBytes: 68 },
+      // recording: commands: forwarded, no reply read.
+      { at: T0 + 4, kind: 'redis.command', command: 'INCR', keys: ['jobs:n'], args: 1, bytes: 28, outcome: 'sent', rule: 'workers/jobs' },
       { at: T0 + 10, kind: 'end' },
     ],
   };
@@ -265,6 +267,7 @@ test('a redis session shows and replays as a command log: logins, commands with 
   assert.match(replay, /> SET "jobs:1" "card \*\*\*\*1111" → ok, 5 bytes/);
   assert.match(replay, /> GET "secrets:x" → refused ERR_REDIS_COMMAND_DENIED/);
   assert.match(replay, /> HSET "jobs:h" \[2 values not recorded\] → error: WRONGTYPE/);
+  assert.match(replay, /> INCR "jobs:n" → sent\n/);
   assert.match(showSession(stored), /── \[\+1 ms\] SET "jobs:1"/);
   assert.throws(() => prepareRecord({ ...record, protocol: 'postgres' }, { maxBodyBytes: 1024, redactHeaders: new Set() }), /redis.login belongs to redis sessions/);
 });

@@ -468,7 +468,11 @@ function redisLoginLine(e: RedisLoginEvent): string {
 function redisCommandLine(e: RedisCommandEvent): string {
   const args = [...e.keys, ...(e.values ?? [])].map((a) => JSON.stringify(a)).join(' ');
   const hidden = e.values === undefined && e.args > e.keys.length ? ` [${e.args - e.keys.length} value${e.args - e.keys.length === 1 ? '' : 's'} not recorded]` : '';
-  const result = e.outcome === 'ok' ? `ok, ${e.replyBytes ?? 0} bytes` : e.outcome === 'refused' ? `refused ${e.code ?? ''}${e.rule ? ` (${e.rule})` : ''}` : e.outcome === 'error' ? `error: ${e.error ?? ''}` : 'cut';
+  const result = e.outcome === 'ok' ? `ok, ${e.replyBytes ?? 0} bytes`
+    : e.outcome === 'refused' ? `refused ${e.code ?? ''}${e.rule ? ` (${e.rule})` : ''}`
+    : e.outcome === 'error' ? `error: ${e.error ?? ''}`
+    // recording: commands: forwarded; its reply was not read.
+    : e.outcome === 'sent' ? 'sent' : 'cut';
   return `${e.command}${args ? ` ${args}` : ''}${hidden} → ${result}${e.durationMs === undefined ? '' : ` (${ms(e.durationMs)})`}`;
 }
 

@@ -154,6 +154,14 @@ export const TARGET_SCHEMA = {
          * never (a policy that needs it then does not load).
          */
         commands: { enum: ['auto', 'on', 'off'], default: 'auto', hint: 'must be "auto", "on" or "off"' },
+        /**
+         * What the command log of a target with command checks holds, and so what ext-proc sees:
+         * `commands` (default): every command (keys, masked values, refusals); ext-proc reads the
+         * client's bytes only, redis_proxy answers every command itself, refusals included.
+         * `commands+replies`: also each reply's size, time and error; ext-proc then reads every
+         * reply too, which costs most of the throughput (README: figures).
+         */
+        recording: { enum: ['commands', 'commands+replies'], default: 'commands', hint: 'must be "commands" or "commands+replies"' },
         /** How long one command may take upstream before the client gets an error. */
         opTimeout: { ...DURATION, default: '5s' },
         /**

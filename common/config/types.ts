@@ -57,11 +57,15 @@ export interface SessionRolesConfig {
   adminTimeout: string;
 }
 
+export type RedisRecording = 'commands' | 'commands+replies';
+
 export interface RedisTargetConfig {
   port: number;
   /** Upper-case command names refused for everyone besides the built-in list. */
   deniedCommands: string[];
   commands: 'auto' | 'on' | 'off';
+  /** What a command check records: the commands alone, or their replies too (ext-proc reads them). */
+  recording: RedisRecording;
   opTimeout: string;
   maxRecordedCommands: number;
   allowPrivilegedUpstream: boolean;

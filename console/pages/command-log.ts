@@ -29,6 +29,8 @@ function row(start: number, n: number, c: RedisCommandEvent): Html {
 function facts(c: RedisCommandEvent): Html {
   const parts: Html[] = [];
   if (c.replyBytes !== undefined) parts.push(html`${c.replyBytes} bytes`);
+  // recording: commands: the command went upstream; its reply was not read.
+  if (c.outcome === 'sent') parts.push(html`reply not recorded`);
   if (c.code) parts.push(html`<code>${c.code}</code>`);
   const message = c.error ? html`<p class="message">${c.error}</p>` : '';
   return html`${parts.map((p, i) => html`${i > 0 ? ' · ' : ''}${p}`)}${message}`;

@@ -17,6 +17,7 @@ const record: SessionRecord = {
     { at: start + 1, kind: 'redis.login', subject: 'alice', issuer: 'dev', outcome: 'ok' },
     { at: start + 5, kind: 'redis.command', command: 'SET', keys: ['demo:card'], values: ['**** **** **** 1111'], args: 2, bytes: 48, outcome: 'ok', replyBytes: 5, durationMs: 0.4 },
     { at: start + 9, kind: 'redis.command', command: 'GET', keys: ['demo:card'], args: 1, bytes: 30, outcome: 'ok', replyBytes: 27, durationMs: 0.3 },
+    { at: start + 10, kind: 'redis.command', command: 'INCR', keys: ['demo:n'], args: 1, bytes: 28, outcome: 'sent' },
     { at: start + 12, kind: 'redis.command', command: 'FLUSHALL', keys: [], args: 0, bytes: 14, outcome: 'refused', code: 'ERR_REDIS_COMMAND_DENIED', error: '-NOPERM ERR_REDIS_COMMAND_DENIED: FLUSHALL is not allowed' },
     { at: start + 40, kind: 'end', reason: 'the client closed the connection' },
   ],
@@ -25,9 +26,10 @@ const record: SessionRecord = {
 test('a Redis session replays as a login and one command log: numbered rows, keys, masked values, reply sizes, the refusal code', () => {
   const page = replayPage(user, record);
   assert.match(page, /<h3>Redis login <\/h3><p>as <strong>alice<\/strong> \(dev\)/);
-  assert.match(page, /<h3>3 commands: 2 ok, 1 refused<\/h3>/);
+  assert.match(page, /<h3>4 commands: 2 ok, 1 sent, 1 refused<\/h3>/);
   const rows = [...page.matchAll(/<tr class="redis-command (\w+)"><td class="num">(\d+)<\/td>/g)].map((m) => `${m[2]}:${m[1]}`);
-  assert.deepEqual(rows, ['1:ok', '2:ok', '3:refused']);
+  assert.deepEqual(rows, ['1:ok', '2:ok', '3:sent', '4:refused']);
+  assert.match(page, /<strong>INCR<\/strong> <code>demo:n<\/code> .*reply not recorded/s);
   assert.match(page, /<strong>SET<\/strong> <code>demo:card<\/code>/);
   assert.match(page, /Values: <code>\*\*\*\* \*\*\*\* \*\*\*\* 1111<\/code>/);
   assert.match(page, /27 bytes/);

@@ -24,6 +24,8 @@ export interface RedisSpec {
   opTimeout: string;
   /** Sluice's network ext_proc parses every command in front of redis_proxy (per-identity rules, command log). */
   commandChecks: boolean;
+  /** With command checks: whether ext-proc reads the replies too (`commands+replies`) or the client's bytes only. */
+  recording: 'commands' | 'commands+replies';
   /** Files (mode 0600) holding the upstream ACL user and password, read by Envoy; null: no upstream AUTH. */
   upstreamAuth: { usernameFile?: string; passwordFile: string } | null;
 }

@@ -72,3 +72,23 @@ test('a session backlog pauses and resumes reading; a drain does not resume whil
   session.onBacklog();
   assert.equal(call.paused, false);
 });
+
+test('a redis stream opens its session with the reply path its listener names; a listener that names none sends replies (commands+replies)', () => {
+  const opened = (metadata: Record<string, string>) => {
+    const call = new FakeCall();
+    call.metadata = { get: (key: string) => (key in metadata ? [metadata[key]!] : []) };
+    let seen: unknown;
+    const open: PgSessionOpener = (_target, _send, connection) => {
+      seen = connection;
+      return { backlog: 0, onBacklog: undefined, onClientData: async () => {}, onServerData: async () => {}, closed() {} };
+    };
+    const cell = { inc() {}, dec() {} };
+    servePgStream(call as unknown as grpc.ServerDuplexStream<any, NetworkResponse>, open, createLogger('test', { level: 'silent' }), { started: cell, active: cell } as any);
+    return seen as { protocol: string; redisRecording: string };
+  };
+  const base = { 'x-sluice-target': 'cache', 'x-sluice-protocol': 'redis' };
+  assert.deepEqual([opened({ ...base, 'x-sluice-redis-recording': 'commands' }).redisRecording, opened({ ...base, 'x-sluice-redis-recording': 'commands+replies' }).redisRecording], ['commands', 'commands+replies']);
+  assert.equal(opened(base).redisRecording, 'commands+replies', 'an older listener processes both directions');
+  assert.equal(opened({ ...base, 'x-sluice-redis-recording': 'bogus' }).redisRecording, 'commands+replies');
+  assert.equal(opened(base).protocol, 'redis');
+});

@@ -4,7 +4,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { CounterCell, GaugeCell } from '../../common/metrics/index.ts';
 import { TARGET_METADATA_KEY, TRANSPORT_METADATA_KEY } from '../../envoy/generate/protocols/postgres.ts';
 import type { NetworkResponse } from './outbox.ts';
-import { PROTOCOL_METADATA_KEY } from '../../envoy/generate/protocols/redis.ts';
+import { PROTOCOL_METADATA_KEY, RECORDING_METADATA_KEY } from '../../envoy/generate/protocols/redis.ts';
 
 /** What one connection's processor does (PgSession, RedisSession): chunks in, a close, a backlog the stream watches. */
 export interface NetworkSession {
@@ -20,9 +20,17 @@ const BACKLOG_HIGH = 8;
 
 /**
  * Opens the session for one connection to `target`, or null when ext-proc has no such target of
- * that protocol. The listener names the protocol in the stream's metadata (redis; else postgres).
+ * that protocol. The listener names the protocol in the stream's metadata (redis; else postgres),
+ * and for redis whether it sends the replies too (a listener that does not say is one generated
+ * before it could skip them: it sends them).
  */
-export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void, connection: { plaintextRefused: boolean; protocol: 'postgres' | 'redis' }) => NetworkSession | null;
+export type PgSessionOpener = (target: string, send: (response: NetworkResponse) => void, connection: NetworkConnection) => NetworkSession | null;
+
+export interface NetworkConnection {
+  plaintextRefused: boolean;
+  protocol: 'postgres' | 'redis';
+  redisRecording: 'commands' | 'commands+replies';
+}
 
 interface NetworkRequest {
   read_data?: { data?: Buffer; end_of_stream?: boolean } | null;
@@ -63,7 +71,11 @@ export function servePgStream(
   const protocol = String(call.metadata.get(PROTOCOL_METADATA_KEY)[0] ?? '') === 'redis' ? 'redis' : 'postgres';
   try {
     // A TLS-only listener's plaintext chain says so: the session refuses with a clear FATAL.
-    session = open(target, send, { plaintextRefused: String(call.metadata.get(TRANSPORT_METADATA_KEY)[0] ?? '') === 'plaintext-refused', protocol });
+    session = open(target, send, {
+      plaintextRefused: String(call.metadata.get(TRANSPORT_METADATA_KEY)[0] ?? '') === 'plaintext-refused',
+      protocol,
+      redisRecording: String(call.metadata.get(RECORDING_METADATA_KEY)[0] ?? '') === 'commands' ? 'commands' : 'commands+replies',
+    });
   } catch (err) {
     logger.error({ err: describeError(err), target }, 'could not open a postgres session; closing the connection');
   }

@@ -43,3 +43,32 @@ test('EVAL-like commands: keys come from numkeys; arguments that do not say whic
   assert.equal(run(scripts, 'EVAL', 'return 1', '5', 'jobs:1').allowed, false);
   assert.equal(run(scripts, 'EVAL', 'return 1', 'x').allowed, false);
 });
+
+test('key globs match the same whether compared as bytes (a literal, a literal then *) or by the expression (anything else)', () => {
+  const rules = (keys: string[]): RedisRuleSpec[] => [{ id: 'k/k', effect: 'allow', commands: ['GET'], keys }];
+  const cases: [string[], string, boolean][] = [
+    [['jobs:*'], 'jobs:1', true], [['jobs:*'], 'jobs:', true], [['jobs:*'], 'job', false], [['jobs:*'], 'xjobs:1', false],
+    [['exact'], 'exact', true], [['exact'], 'exact2', false], [['exact'], 'exac', false],
+    [['*'], '', true], [['*'], 'anything', true], [[''], '', true], [[''], 'x', false],
+    [['j?bs:*'], 'jobs:1', true], [['j?bs:*'], 'jbs:1', false], [['a*b'], 'a-x-b', true], [['a*b'], 'a-x-c', false],
+    [['ключ:*'], 'ключ:1', true], [['ключ:*'], 'клю', false], [['k?:*'], 'ké:1', true],
+    [['[x]*'], '[x]1', true], [['a.b'], 'axb', false], [['jobs:*', 'users:1'], 'users:1', true], [['jobs:*', 'users:1'], 'users:2', false],
+  ];
+  for (const [globs, key, allowed] of cases) assert.equal(run(rules(globs), 'GET', key).allowed, allowed, `${JSON.stringify(globs)} ${key}`);
+  // Invalid UTF-8 decodes to U+FFFD: a glob naming U+FFFD matches it through the text, as before.
+  const invalid = compileCommandPolicy(rules(['\uFFFD*']), DENIED, 'w1')('GET', [Buffer.from('GET'), Buffer.from([0xff, 0x31])]);
+  assert.equal(invalid.allowed, true);
+  const deny: RedisRuleSpec[] = [{ id: 'd/d', effect: 'deny', commands: ['*'], keys: ['secret:*'] }, { id: 'a/a', effect: 'allow', commands: ['*'], keys: null }];
+  assert.equal(run(deny, 'MGET', 'ok', 'secret:1').rule, 'd/d');
+  assert.match((run(deny, 'MGET', 'ok', 'secret:1') as { message: string }).message, /MGET on "secret:1" is denied by policy rule d\/d/);
+});
+
+test('a name is planned once per login, whatever case or order: the same verdicts on the second and later commands', () => {
+  const policy = compileCommandPolicy(WORKERS, DENIED, 'w1');
+  for (let i = 0; i < 3; i++) {
+    assert.equal(policy('GET', [Buffer.from('GET'), Buffer.from('jobs:1')]).allowed, true);
+    assert.equal(policy('GET', [Buffer.from('GET'), Buffer.from('jobs:secret:1')]).rule, 'workers/no-secrets');
+    assert.equal(policy('CONFIG', [Buffer.from('CONFIG'), Buffer.from('GET'), Buffer.from('x')]).allowed, false);
+  }
+  for (let i = 0; i < 300; i++) assert.equal(policy(`X${i}`, [Buffer.from(`X${i}`), Buffer.from('jobs:1')]).allowed, false, 'unknown names past the plan bound are still refused');
+});

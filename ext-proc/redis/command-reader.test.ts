@@ -33,8 +33,14 @@ test('a pipeline of RESP and inline commands reads the same however it is split 
   assert.deepEqual(read(bytes).map((c) => c.raw.toString()), whole.map((c) => c.raw.toString()));
 });
 
+test('negative counts are skipped as Redis does ("*-1", "*-2"), the command after them read', () => {
+  const reader = new CommandReader();
+  assert.deepEqual(reader.push(Buffer.from('*-1\r\n*-2\r\n*1\r\n$4\r\nPING\r\n')).map((c) => c.args.map(String)), [['PING']]);
+  assert.equal(reader.buffered, 0);
+});
+
 test('bytes that are not RESP, or past the bounds, are ERR_REDIS_PROTOCOL', () => {
-  for (const bad of ['*1\r\n:5\r\n', '*1\r\n$3\r\nabcde\r\n', '*x\r\n', '*1\r\n$-5\r\n']) {
+  for (const bad of ['*1\r\n:5\r\n', '*1\r\n$3\r\nabcde\r\n', '*x\r\n', '*1\r\n$-5\r\n', '*1\r\n$-2\r\n', '*\r\n', '*1\r\n$\r\n', '*1\r\n$3\rx', `*${'9'.repeat(16)}`]) {
     assert.throws(() => new CommandReader().push(Buffer.from(bad)), (err: any) => err.code === 'ERR_REDIS_PROTOCOL', bad);
   }
   const small = new CommandReader({ maxCommandBytes: 100, maxArgs: 4, maxLineBytes: 32 });

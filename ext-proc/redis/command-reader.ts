@@ -1,6 +1,6 @@
-import { encodeCommand, lineEnd, parseInteger, RespProtocolError } from '../../common/redis/resp.ts';
+import { encodeCommand, RespProtocolError } from '../../common/redis/resp.ts';
 
-/** One client command: its arguments (args[0] the name, as sent) and the RESP bytes to forward. */
+/** One client command: its arguments (args[0] the name, as sent) and the RESP bytes to forward; views of the chunk read. */
 export interface ParsedCommand {
   args: Buffer[];
   /** RESP array bytes: as the client sent them, or an inline command re-encoded (redis_proxy reads arrays only). */
@@ -18,6 +18,9 @@ export interface CommandLimits {
   maxLineBytes: number;
 }
 
+/** #number: the line has not all arrived (no header can hold it: at most 15 digits). */
+const INCOMPLETE = Number.MIN_SAFE_INTEGER;
+
 export const DEFAULT_COMMAND_LIMITS: CommandLimits = Object.freeze({ maxCommandBytes: 64 * 1024 * 1024, maxArgs: 1024 * 1024, maxLineBytes: 64 * 1024 });
 
 /**
@@ -28,6 +31,8 @@ export const DEFAULT_COMMAND_LIMITS: CommandLimits = Object.freeze({ maxCommandB
  */
 export class CommandReader {
   #pending: Buffer = Buffer.alloc(0);
+  /** Where the header line #number last read ends (past its CRLF). */
+  #end = 0;
 
   constructor(private readonly limits: CommandLimits = DEFAULT_COMMAND_LIMITS) {}
 
@@ -52,21 +57,19 @@ export class CommandReader {
   }
 
   #array(buf: Buffer, start: number): { command: ParsedCommand | null; end: number } | null {
-    const cr = this.#line(buf, start + 1);
-    if (cr === -1) return null;
-    const count = parseInteger(buf, start + 1, cr);
+    const count = this.#number(buf, start + 1);
+    if (count === INCOMPLETE) return null;
     if (count > this.limits.maxArgs) throw new RespProtocolError(`a command of ${count} arguments is past the limit`);
-    let at = cr + 2;
+    let at = this.#end;
     if (count <= 0) return { command: null, end: at }; // "*0" / "*-1": Redis ignores them too
     const args: Buffer[] = [];
     for (let i = 0; i < count; i++) {
       if (at >= buf.length) return null;
       if (buf[at] !== 36 /* $ */) throw new RespProtocolError('a command argument that is not a bulk string');
-      const lcr = this.#line(buf, at + 1);
-      if (lcr === -1) return null;
-      const length = parseInteger(buf, at + 1, lcr);
+      const length = this.#number(buf, at + 1);
+      if (length === INCOMPLETE) return null;
       if (length < 0 || length > this.limits.maxCommandBytes) throw new RespProtocolError(`an argument of ${length} bytes`);
-      const dataStart = lcr + 2;
+      const dataStart = this.#end;
       if (dataStart + length + 2 > buf.length) {
         if (dataStart + length - start > this.limits.maxCommandBytes) throw new RespProtocolError(`a command of more than ${this.limits.maxCommandBytes} bytes`);
         return null;
@@ -75,8 +78,34 @@ export class CommandReader {
       args.push(buf.subarray(dataStart, dataStart + length));
       at = dataStart + length + 2;
     }
+    // Views of the chunk, not copies: nothing keeps them past the chunk's own processing.
     const raw = buf.subarray(start, at);
-    return { command: { args: args.map((a) => Buffer.from(a)), raw: Buffer.from(raw), bytes: raw.length }, end: at };
+    return { command: { args, raw, bytes: raw.length }, end: at };
+  }
+
+  /**
+   * The decimal of a header line ("*3", "$5") whose digits start at `from`, read in one pass (a
+   * pipeline has three such lines per SET); #end is then past its CRLF. INCOMPLETE when the line
+   * has not all arrived. At most 15 digits, so a header line is bounded without its own limit.
+   */
+  #number(buf: Buffer, from: number): number {
+    let i = from;
+    const negative = buf[i] === 45; /* - */
+    if (negative) i++;
+    const digitsFrom = i;
+    let value = 0;
+    for (; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (c === 13) break;
+      const d = c - 48;
+      if (d < 0 || d > 9 || i - digitsFrom >= 15) throw new RespProtocolError('a length or integer that is not a number');
+      value = value * 10 + d;
+    }
+    if (i + 1 >= buf.length) return INCOMPLETE;
+    if (buf[i + 1] !== 10) throw new RespProtocolError('a CR not followed by LF');
+    if (i === digitsFrom) throw new RespProtocolError('a length or integer that is not a number');
+    this.#end = i + 2;
+    return negative ? -value : value;
   }
 
   #inline(buf: Buffer, start: number): { command: ParsedCommand | null; end: number } | null {
@@ -93,10 +122,4 @@ export class CommandReader {
     return { command: { args, raw: encodeCommand(args), bytes: lf + 1 - start }, end: lf + 1 };
   }
 
-  #line(buf: Buffer, from: number): number {
-    const cr = lineEnd(buf, from);
-    if (cr === -1 && buf.length - from > this.limits.maxLineBytes) throw new RespProtocolError('a header line longer than the limit');
-    if (cr - from > this.limits.maxLineBytes) throw new RespProtocolError('a header line longer than the limit');
-    return cr;
-  }
 }

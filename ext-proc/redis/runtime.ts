@@ -18,18 +18,21 @@ export interface RedisRuntimeDeps {
   readonly logger: Logger;
 }
 
-/** One RedisSession per connection, with its target's deny list and bounds as the live config has them. */
-export function redisSessionOpener(deps: RedisRuntimeDeps): (target: string, send: (response: NetworkResponse) => void) => NetworkSession | null {
-  return (name, send) => {
+/**
+ * One RedisSession per connection, with its target's deny list and bounds as the live config has
+ * them, and the reply path its listener was generated for (the stream's metadata says which).
+ */
+export function redisSessionOpener(deps: RedisRuntimeDeps): (target: string, send: (response: NetworkResponse) => void, recording: 'commands' | 'commands+replies') => NetworkSession | null {
+  return (name, send, recording) => {
     const target = deps.targets.find((t) => t.name === name && t.protocol === 'redis');
     if (!target?.redis) return null;
     const masking = deps.masking;
-    const recording = deps.recording;
+    const queue = deps.recording;
     return new RedisSession({
       target: name,
       sessionId: randomUUID(),
       check: (input) => deps.authorizer.check(input),
-      denied: new Set(deniedCommandsOf({ redis: { port: target.redis.port, deniedCommands: target.redis.deniedCommands, opTimeout: '', commandChecks: true, upstreamAuth: null } })),
+      denied: new Set(deniedCommandsOf(target.redis.deniedCommands)),
       maxRecordedCommands: target.redis.maxRecordedCommands,
       valueMasker: (profile) => {
         if (profile === null) return null;
@@ -39,8 +42,9 @@ export function redisSessionOpener(deps: RedisRuntimeDeps): (target: string, sen
         return compiled ? (value) => compiled.maskValue(Buffer.from(value, 'utf8')).out.toString('utf8') : null;
       },
       record: (record) => {
-        if (recording && !recording.offer(record)) deps.logger.error({ session_id: record.id, target: name }, 'the recording queue refused a redis session record');
+        if (queue && !queue.offer(record)) deps.logger.error({ session_id: record.id, target: name }, 'the recording queue refused a redis session record');
       },
+      recording,
       logger: deps.logger,
     }, send);
   };

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import { encodeError, RespProtocolError } from '../../common/redis/resp.ts';
+import { RespProtocolError } from '../../common/redis/resp.ts';
 import { commandKeys, redisCommandInfo } from '../../common/redis/commands.ts';
 import type { RedisCheckInput, RedisCheckResult } from '../../common/redis-check.ts';
 import { describeError } from '../../common/errors.ts';
@@ -7,7 +7,11 @@ import { Outbox, type NetworkResponse } from '../postgres/outbox.ts';
 import type { RedisCommandEvent, RedisLoginEvent, SessionRecord } from '../sessions/types.ts';
 import { CommandReader, type ParsedCommand } from './command-reader.ts';
 import { compileCommandPolicy, type CommandPolicy } from './command-policy.ts';
-import { ReplyScanner } from './reply-scanner.ts';
+import { CommandNames } from './command-names.ts';
+import { joinBytes } from './join-bytes.ts';
+import { GatewayAnswers } from './gateway-answers.ts';
+import { ProxyAnswers } from './proxy-answers.ts';
+import type { ReplyPath } from './reply-path.ts';
 
 export interface RedisSessionDeps {
   target: string;
@@ -20,6 +24,11 @@ export interface RedisSessionDeps {
   /** A masker for the values of a login with this profile; null: values are not recorded. */
   valueMasker(profile: string | null): ((value: string) => string) | null;
   record(record: SessionRecord): void;
+  /**
+   * What the connection's listener sends: `commands` (client bytes only; redis_proxy answers
+   * every command) or `commands+replies` (every reply too; the gateway writes its own answers).
+   */
+  recording: 'commands' | 'commands+replies';
   logger: Logger;
   now?: () => number;
 }
@@ -33,67 +42,82 @@ interface Login {
   mask: ((value: string) => string) | null;
 }
 
-/** What answers the next reply the client gets: a command sent upstream, or the gateway's own answer. */
-type Slot =
-  | { kind: 'upstream'; event: RedisCommandEvent | null; started: number; replace: Buffer | null }
-  | { kind: 'local'; bytes: Buffer };
-
 const MAX_KEYS = 16;
 const MAX_ARG_CHARS = 256;
 const MAX_VALUES = 16;
+/** What onClientData returns for a chunk handled at once. */
+const DONE: Promise<void> = Promise.resolve();
 
 /**
  * One client connection to a redis target, in front of redis_proxy. Phases: logged out → (AUTH
  * or HELLO … AUTH, checked with ext-authz, forwarded so redis_proxy logs in too) → logged in
- * (every command checked against the login's rules; denied ones answered here and never
- * forwarded) → logged out again at the login's end or after a refused re-AUTH.
+ * (every command checked against the login's rules; refused ones get their refusal in their
+ * place and are never forwarded) → logged out again at the login's end or after a refused re-AUTH.
  *
- * Replies stay in order: every command gets a slot (upstream or local); a local answer goes out
- * when every reply before it has. Inside MULTI a refused command also refuses the EXEC: the
- * gateway sends DISCARD upstream in its place and answers EXECABORT, as Redis does for a command
- * it could not queue. Every command is one event of the session's record (keys, masked values,
- * reply size), written when the connection ends.
+ * Replies stay in order whoever answers (reply-path.ts): the gateway itself when the listener
+ * sends replies (`commands+replies`), else redis_proxy, to commands that stand in for the
+ * gateway's answers (`commands`). Inside MULTI a refused command also refuses the EXEC, as Redis
+ * does for a command it could not queue. Every command is one event of the session's record
+ * (keys, masked values; reply size and time with `commands+replies`), written when the
+ * connection ends.
  */
 export class RedisSession {
   readonly #outbox: Outbox;
   readonly #reader = new CommandReader();
-  readonly #scanner = new ReplyScanner();
-  readonly #slots: Slot[] = [];
+  readonly #names = new CommandNames();
+  readonly #answers: ReplyPath;
   readonly #events: (RedisCommandEvent | RedisLoginEvent)[] = [];
   readonly #now: () => number;
   readonly #started: number;
   #dropped = 0;
   #login: Login | null = null;
   #firstLogin: Login | null = null;
-  #chain: Promise<void> = Promise.resolve();
+  /** The chunk still waiting for a login check, and those queued behind it; null: none. */
+  #chain: Promise<void> | null = null;
   #multi: 'none' | 'open' | 'spoiled' = 'none';
   #ended = false;
-  /** QUIT was read: answer it once every reply before it has gone out, then close. */
+  /** QUIT (or unreadable bytes) was read: nothing after it is. */
   #quitting = false;
   backlog = 0;
   onBacklog: (() => void) | undefined;
 
   constructor(private readonly deps: RedisSessionDeps, send: (response: NetworkResponse) => void) {
     this.#outbox = new Outbox(send);
+    this.#answers = deps.recording === 'commands' ? new ProxyAnswers(this.#outbox) : new GatewayAnswers(this.#outbox, { logger: deps.logger, target: deps.target });
     this.#now = deps.now ?? Date.now;
     this.#started = this.#now();
   }
 
+  /**
+   * Chunks are handled in order. Only a login check (AUTH) waits, so a chunk is handled at once,
+   * without a promise, unless one before it is still waiting: a pipeline of plain commands costs
+   * no microtask per chunk or per command.
+   */
   onClientData(data: Buffer, endOfStream: boolean): Promise<void> {
     this.#outbox.opened('read', endOfStream);
+    if (this.#chain === null) {
+      const waiting = this.#client(data);
+      return waiting === undefined ? DONE : this.#queue(waiting);
+    }
+    return this.#queue(this.#chain.then(() => this.#client(data)));
+  }
+
+  #queue(work: Promise<void>): Promise<void> {
     this.backlog++;
     this.onBacklog?.();
-    this.#chain = this.#chain.then(() => this.#client(data)).finally(() => {
+    const chain: Promise<void> = work.finally(() => {
       this.backlog--;
+      if (this.#chain === chain) this.#chain = null;
       this.onBacklog?.();
     });
-    return this.#chain;
+    this.#chain = chain;
+    return chain;
   }
 
   async onServerData(data: Buffer, endOfStream: boolean): Promise<void> {
     this.#outbox.opened('write', endOfStream);
     try {
-      this.#server(data);
+      this.#answers.serverData(data);
     } finally {
       this.#outbox.respond('write');
     }
@@ -102,94 +126,91 @@ export class RedisSession {
   closed(failed: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    for (const slot of this.#slots) if (slot.kind === 'upstream' && slot.event) this.#finish(slot, { outcome: 'cut' });
-    this.#slots.length = 0;
+    this.#answers.closed();
     this.#writeRecord(failed);
   }
 
   // ---- client → server --------------------------------------------------------------------
 
-  async #client(data: Buffer): Promise<void> {
+  /** One client chunk: undefined when it is done, else the login check it waits for. */
+  #client(data: Buffer): Promise<void> | undefined {
     const forward: Buffer[] = [];
-    try {
-      let commands: ParsedCommand[];
+    let commands: ParsedCommand[] = [];
+    if (!this.#quitting) {
       try {
         commands = this.#reader.push(data);
       } catch (err) {
-        if (!(err instanceof RespProtocolError)) throw err;
-        this.#local(encodeError(`ERR ERR_REDIS_PROTOCOL: ${err.message}`));
-        this.#outbox.emit('read', Buffer.concat(forward));
-        this.#outbox.respond('read');
-        this.#outbox.close();
-        return;
+        if (!(err instanceof RespProtocolError)) return this.#failed(err);
+        this.#quitting = true;
+        this.#answers.fail(`ERR ERR_REDIS_PROTOCOL: ${err.message}`, forward);
       }
-      for (const command of commands) {
-        if (this.#quitting) break;
-        await this.#command(command, forward);
+    }
+    return this.#commands(commands, 0, forward);
+  }
+
+  #commands(commands: readonly ParsedCommand[], from: number, forward: Buffer[]): Promise<void> | undefined {
+    try {
+      for (let i = from; i < commands.length && !this.#quitting; i++) {
+        const command = commands[i]!;
+        const name = this.#names.of(command.args[0]!);
+        const auth = authArgs(name, command.args);
+        if (auth !== null) {
+          return this.#authenticate(auth, this.#now()).then(() => {
+            // redis_proxy logs the connection in (or refuses it) with the same ext-authz.
+            this.#answers.forward(command.raw, forward, null);
+            return this.#commands(commands, i + 1, forward);
+          }, (err) => this.#failed(err));
+        }
+        this.#command(name, command, forward);
       }
     } catch (err) {
-      this.deps.logger.error({ err: describeError(err), target: this.deps.target }, 'redis session failed; closing the connection');
-      this.#outbox.close();
-      return;
+      return this.#failed(err);
     }
-    this.#outbox.emit('read', forward.length === 1 ? forward[0]! : Buffer.concat(forward));
+    this.#outbox.emit('read', joinBytes(forward));
     this.#outbox.respond('read');
-    this.#closeIfQuit();
+    this.#answers.afterClientChunk();
+    return undefined;
   }
 
-  /**
-   * QUIT is answered here, not forwarded: redis_proxy would answer it and close at once, and its
-   * +OK could be lost in the close while this filter holds it.
-   */
-  #closeIfQuit(): void {
-    if (this.#quitting && this.#slots.length === 0 && !this.#outbox.isClosed) this.#outbox.close();
+  #failed(err: unknown): undefined {
+    this.deps.logger.error({ err: describeError(err), target: this.deps.target }, 'redis session failed; closing the connection');
+    this.#outbox.close();
+    return undefined;
   }
 
-  async #command(command: ParsedCommand, forward: Buffer[]): Promise<void> {
-    const name = command.args[0]!.toString('latin1').toUpperCase();
+  #command(name: string, command: ParsedCommand, forward: Buffer[]): void {
     const at = this.#now();
-    const auth = authArgs(name, command.args);
-    if (auth !== null) {
-      await this.#authenticate(auth, at);
-      // redis_proxy logs the connection in (or refuses it) with the same ext-authz.
-      this.#send(command, forward, null);
-      return;
-    }
     const event = this.#event(name, command, at);
     if (name === 'QUIT') {
       this.#quitting = true;
-      this.#local(Buffer.from('+OK\r\n'));
+      this.#answers.quit(command.raw, forward);
       return;
     }
     const login = this.#login;
     if (login === null || at >= login.expiresAt) {
       if (login !== null) this.#login = null;
-      this.#refuse(event, 'ERR_REDIS_NOT_LOGGED_IN', login === null ? 'log in with AUTH <token> first' : 'the login has ended (its token expired); AUTH again', 'NOAUTH');
+      this.#refuse(event, forward, 'ERR_REDIS_NOT_LOGGED_IN', login === null ? 'log in with AUTH <token> first' : 'the login has ended (its token expired); AUTH again', 'NOAUTH');
       return;
     }
     const verdict = login.policy(name, command.args);
     if (event) this.#describe(event, command, verdict.keys, login);
+    if (event && verdict.rule) event.rule = verdict.rule;
     if (!verdict.allowed) {
-      if (this.#multi !== 'none') this.#multi = 'spoiled';
-      if (event && verdict.rule) event.rule = verdict.rule;
       // NOPERM, as Redis' own ACLs answer: clients read it as a permission error (ioredis, for one,
       // carries on past a NOPERM to its INFO ready check).
-      this.#refuse(event, 'ERR_REDIS_COMMAND_DENIED', verdict.message, 'NOPERM');
+      this.#refuse(event, forward, 'ERR_REDIS_COMMAND_DENIED', verdict.message, 'NOPERM');
       return;
     }
-    if (event && verdict.rule) event.rule = verdict.rule;
     if (name === 'MULTI') this.#multi = 'open';
     if ((name === 'EXEC' || name === 'DISCARD') && this.#multi !== 'none') {
       const spoiled = this.#multi === 'spoiled' && name === 'EXEC';
       this.#multi = 'none';
       if (spoiled) {
-        // The upstream queued the other commands: drop them, and tell the client why.
-        this.#slots.push({ kind: 'upstream', event, started: performance.now(), replace: encodeError('EXECABORT Transaction discarded because a command was refused by the gateway') });
-        forward.push(Buffer.from('*1\r\n$7\r\nDISCARD\r\n'));
+        this.#answers.abortExec(command.raw, forward, event);
         return;
       }
     }
-    this.#send(command, forward, event);
+    this.#answers.forward(command.raw, forward, event);
   }
 
   async #authenticate(auth: { username: string; token: string }, at: number): Promise<void> {
@@ -210,23 +231,14 @@ export class RedisSession {
     this.#push({ at, kind: 'redis.login', outcome: 'ok', subject: result.subject, issuer: result.issuer });
   }
 
-  #send(command: ParsedCommand, forward: Buffer[], event: RedisCommandEvent | null): void {
-    this.#slots.push({ kind: 'upstream', event, started: performance.now(), replace: null });
-    forward.push(command.raw);
-  }
-
-  #refuse(event: RedisCommandEvent | null, code: string, message: string, kind = 'ERR'): void {
+  #refuse(event: RedisCommandEvent | null, forward: Buffer[], code: string, message: string, kind: string): void {
     if (event) {
       event.outcome = 'refused';
       event.code = code;
     }
-    this.#local(encodeError(`${kind} ${code}: ${message}`));
-  }
-
-  /** The gateway's own answer, in its place among the replies. */
-  #local(bytes: Buffer): void {
-    if (this.#slots.length === 0) this.#outbox.emit('write', bytes);
-    else this.#slots.push({ kind: 'local', bytes });
+    const inMulti = this.#multi !== 'none';
+    if (inMulti) this.#multi = 'spoiled';
+    this.#answers.refuse(`${kind} ${code}: ${message}`, forward, inMulti);
   }
 
   #event(name: string, command: ParsedCommand, at: number): RedisCommandEvent | null {
@@ -250,46 +262,6 @@ export class RedisSession {
     }
     this.#events.push(event);
     return true;
-  }
-
-  // ---- server → client --------------------------------------------------------------------
-
-  #server(data: Buffer): void {
-    const out: Buffer[] = [];
-    let from = 0;
-    let ends;
-    try {
-      ends = this.#scanner.push(data);
-    } catch (err) {
-      this.deps.logger.error({ err: describeError(err), target: this.deps.target }, 'unreadable reply from redis_proxy; closing the connection');
-      this.#outbox.close();
-      return;
-    }
-    for (const end of ends) {
-      const slot = this.#slots.shift();
-      const bytes = data.subarray(from, end.end);
-      from = end.end;
-      if (slot === undefined || slot.kind !== 'upstream') {
-        // Not ours to place (nothing is waiting): pass it on as it is.
-        out.push(bytes);
-        continue;
-      }
-      out.push(slot.replace ?? bytes);
-      if (slot.event) this.#finish(slot, end.error ? { outcome: 'error', error: end.errorText, replyBytes: end.bytes } : { outcome: 'ok', replyBytes: end.bytes });
-      while (this.#slots[0]?.kind === 'local') out.push((this.#slots.shift() as { bytes: Buffer }).bytes);
-    }
-    if (from < data.length) out.push(data.subarray(from));
-    this.#outbox.emit('write', out.length === 1 ? out[0]! : Buffer.concat(out));
-    this.#closeIfQuit();
-  }
-
-  #finish(slot: Extract<Slot, { kind: 'upstream' }>, result: { outcome: RedisCommandEvent['outcome']; error?: string; replyBytes?: number }): void {
-    const event = slot.event!;
-    if (event.outcome === 'refused') return;
-    event.outcome = result.outcome;
-    if (result.error !== undefined) event.error = result.error.slice(0, 200);
-    if (result.replyBytes !== undefined) event.replyBytes = result.replyBytes;
-    event.durationMs = Math.round((performance.now() - slot.started) * 1000) / 1000;
   }
 
   // ---- the record -------------------------------------------------------------------------

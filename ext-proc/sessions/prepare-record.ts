@@ -130,7 +130,7 @@ function checkRedisLogin(event: Record<string, unknown>, where: string): string[
   return problems;
 }
 
-const REDIS_OUTCOMES = new Set(['ok', 'error', 'refused', 'cut']);
+const REDIS_OUTCOMES = new Set(['ok', 'error', 'sent', 'refused', 'cut']);
 
 function checkRedisCommand(event: Record<string, unknown>, where: string): string[] {
   const problems: string[] = [];

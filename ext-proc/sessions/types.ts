@@ -168,7 +168,11 @@ export interface RedisCommandEvent {
   /** Arguments after the name. */
   args: number;
   bytes: number;
-  outcome: 'ok' | 'error' | 'refused' | 'cut';
+  /**
+   * ok / error: how its reply ended (recording: commands+replies); sent: forwarded, its reply not
+   * read (recording: commands); refused: by the gateway; cut: the connection ended before its reply.
+   */
+  outcome: 'ok' | 'error' | 'sent' | 'refused' | 'cut';
   replyBytes?: number;
   error?: string;
   code?: string;

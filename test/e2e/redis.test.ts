@@ -31,7 +31,7 @@ policies:
         effect: allow
         commands: ["*"]
   - name: jobs-workers
-    targets: [jobs]
+    targets: [jobs, queue]
     subjects:
       - issuer: dev
         groups: [workers]
@@ -42,7 +42,7 @@ policies:
         commands: [GET, SET, INCR, DEL, MGET]
         keys: ["jobs:*"]
   - name: jobs-analysts
-    targets: [jobs]
+    targets: [jobs, queue]
     subjects:
       - issuer: dev
         groups: [analysts]
@@ -77,6 +77,7 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
   let gw: Gateway;
   let port: number;
   let jobsPort: number;
+  let queuePort: number;
   let alice: string;
   let worker: string;
   let analyst: string;
@@ -85,16 +86,19 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     server = await startRedisServer({ users: ['user default off', gatewayAcl(PASSWORD_1)] });
     port = await freePort();
     jobsPort = await freePort();
+    queuePort = await freePort();
     gw = await Gateway.start({
       extraPolicies: { 'cache.yaml': POLICY },
       targets: [
         { name: 'cache', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port } },
-        // Its policies name commands and keys: command checks (ext-proc in front of redis_proxy) turn on by themselves.
-        { name: 'jobs', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port: jobsPort } },
+        // Its policies name commands and keys: command checks (ext-proc in front of redis_proxy) turn on
+        // by themselves. jobs records the replies too (ext-proc reads them); queue, by default, does not.
+        { name: 'jobs', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port: jobsPort, recording: 'commands+replies' } },
+        { name: 'queue', protocol: 'redis', endpoints: [`127.0.0.1:${server.port}`], redis: { port: queuePort } },
       ],
-      credentials: [{ target: 'cache', secret: 'cache-password', redis: { user: GW_USER } }, { target: 'jobs', secret: 'cache-password', redis: { user: GW_USER } }],
+      credentials: ['cache', 'jobs', 'queue'].map((target) => ({ target, secret: 'cache-password', redis: { user: GW_USER } })),
       secrets: { 'cache-password': PASSWORD_1 },
-      masking: { profiles: [{ name: 'pii', recognizers: [{ use: 'card', strategy: 'keep-last-4' }] }], targets: { jobs: 'pii' } },
+      masking: { profiles: [{ name: 'pii', recognizers: [{ use: 'card', strategy: 'keep-last-4' }] }], targets: { jobs: 'pii', queue: 'pii' } },
     });
     alice = await gw.issuer.mint({ sub: 'alice', groups: ['engineering'] });
     worker = await gw.issuer.mint({ sub: 'worker-1', groups: ['workers'] });
@@ -201,14 +205,17 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     c.close();
   });
 
-  test('command checks are on exactly where a policy needs them: ext_proc sits in front of redis_proxy on jobs, not on cache', () => {
+  test('command checks are on exactly where a policy needs them: ext_proc sits in front of redis_proxy on jobs and queue, not on cache; it reads replies on jobs only', () => {
     const listeners = JSON.parse(readFileSync(path.join(gw.xdsDir, 'lds.json'), 'utf8')).resources;
-    const filters = (name: string) => listeners.find((l: any) => l.name === name).filter_chains[0].filters.map((f: any) => f.name);
-    assert.deepEqual(filters('redis_jobs'), ['envoy.filters.network.ext_proc', 'envoy.filters.network.redis_proxy']);
-    assert.deepEqual(filters('redis_cache'), ['envoy.filters.network.redis_proxy']);
+    const filters = (name: string) => listeners.find((l: any) => l.name === name).filter_chains[0].filters;
+    assert.deepEqual(filters('redis_jobs').map((f: any) => f.name), ['envoy.filters.network.ext_proc', 'envoy.filters.network.redis_proxy']);
+    assert.deepEqual(filters('redis_queue').map((f: any) => f.name), ['envoy.filters.network.ext_proc', 'envoy.filters.network.redis_proxy']);
+    assert.deepEqual(filters('redis_cache').map((f: any) => f.name), ['envoy.filters.network.redis_proxy']);
+    assert.equal(filters('redis_jobs')[0].typed_config.processing_mode, undefined);
+    assert.deepEqual(filters('redis_queue')[0].typed_config.processing_mode, { process_write: 'SKIP' });
   });
 
-  test('per-identity rules: a worker GETs and SETs jobs:* only, an analyst reads anything and writes nothing; refusals are answered in place, the connection stays usable', async () => {
+  test('commands+replies: per-identity rules: a worker GETs and SETs jobs:* only, an analyst reads anything and writes nothing; refusals are answered in place, the connection stays usable', async () => {
     const w = await RespConnection.open(jobsPort);
     assert.equal(await w.command('AUTH', worker), '+OK\r\n');
     assert.equal(await w.command('SET', 'jobs:1', 'queued'), '+OK\r\n');
@@ -234,7 +241,7 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     a.close();
   });
 
-  test('MULTI with a refused command is discarded whole (EXECABORT); nothing of it runs', async () => {
+  test('commands+replies: MULTI with a refused command is discarded whole (EXECABORT); nothing of it runs', async () => {
     const w = await RespConnection.open(jobsPort);
     assert.equal(await w.command('AUTH', worker), '+OK\r\n');
     await w.command('SET', 'jobs:tx', '0');
@@ -248,7 +255,7 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     w.close();
   });
 
-  test('ioredis through command checks; every command is recorded as one session, shown by sluice sessions replay (values masked, no token)', async () => {
+  test('commands+replies: ioredis through command checks; every command is recorded as one session with its reply size, shown by sluice sessions replay (values masked, no token)', async () => {
     const client = new Redis({ host: '127.0.0.1', port: jobsPort, password: worker, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
     await client.connect();
     await client.set('jobs:card', 'paid with 4111 1111 1111 1111');
@@ -272,13 +279,108 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     assert.ok(!JSON.stringify(record).includes('4111 1111 1111 1111'), 'the card is masked in the record');
   });
 
-  test('ext-proc down: a connection to a target with command checks is closed (fail closed), nothing reaches the server', async () => {
+  test('commands (the default): refusals come from redis_proxy in their place in a pipeline, carrying the gateway\'s code; the refused command never reaches the server; the connection stays usable', async () => {
+    const w = await RespConnection.open(queuePort);
+    // Before AUTH: redis_proxy answers the stand-in (it looks names up before it checks the login).
+    assert.match(await w.command('SET', 'jobs:q1', 'early'), /^-ERR unknown command 'NOAUTH ERR_REDIS_NOT_LOGGED_IN: log in with AUTH <token> first'/);
+    assert.equal(await server.command(['EXISTS', 'jobs:q1']), ':0\r\n', 'nothing before AUTH reached the server');
+    assert.equal(await w.command('AUTH', worker), '+OK\r\n');
+    assert.equal(await w.command('SET', 'jobs:q1', 'queued'), '+OK\r\n');
+    assert.match(await w.command('SET', 'users:q1', 'x'), /^-ERR unknown command 'NOPERM ERR_REDIS_COMMAND_DENIED: SET on "users:q1" is not allowed for "worker-1" by policy'/);
+    assert.match(await w.command('CONFIG', 'GET', 'requirepass'), /^-ERR unknown command 'NOPERM ERR_REDIS_COMMAND_DENIED: CONFIG is refused on this target for everyone'/);
+    assert.equal(await server.command(['EXISTS', 'users:q1']), ':0\r\n', 'the refused SET never reached the server');
+    // Allowed, refused, inline, refused, allowed, in one write: every reply in its place.
+    w.sendRaw(Buffer.concat([enc('INCR', 'jobs:qn'), enc('GET', 'users:q2'), Buffer.from('GET jobs:q1\r\n'), enc('DEL', 'other'), enc('GET', 'jobs:q1')]));
+    const replies = await w.replies(5);
+    assert.match(replies[0]!, /^:\d+\r\n$/);
+    assert.match(replies[1]!, /^-ERR unknown command 'NOPERM ERR_REDIS_COMMAND_DENIED: GET on "users:q2"/);
+    assert.equal(replies[2], '$6\r\nqueued\r\n');
+    assert.match(replies[3]!, /ERR_REDIS_COMMAND_DENIED: DEL on "other"/);
+    assert.equal(replies[4], '$6\r\nqueued\r\n');
+    assert.equal(await w.command('GET', 'jobs:q1'), '$6\r\nqueued\r\n', 'still usable');
+    w.close();
+    const a = await RespConnection.open(queuePort);
+    assert.equal(await a.command('AUTH', analyst), '+OK\r\n');
+    assert.match(await a.command('SET', 'jobs:q1', 'hacked'), /ERR_REDIS_COMMAND_DENIED/);
+    assert.equal(await a.command('GET', 'jobs:q1'), '$6\r\nqueued\r\n');
+    a.close();
+  });
+
+  test('commands (the default): MULTI with a refused command is discarded whole by Redis (EXECABORT); the refusal names the gateway\'s code; nothing of it runs', async () => {
+    const w = await RespConnection.open(queuePort);
+    assert.equal(await w.command('AUTH', worker), '+OK\r\n');
+    await w.command('SET', 'jobs:qtx', '0');
+    w.sendRaw(Buffer.concat([enc('MULTI'), enc('INCR', 'jobs:qtx'), enc('INCR', 'users:qtx'), enc('INCR', 'jobs:qtx'), enc('EXEC')]));
+    const [multi, queued, refused, queued2, exec] = await w.replies(5);
+    assert.equal(multi, '+OK\r\n');
+    assert.equal(queued, '+QUEUED\r\n');
+    assert.match(refused!, /^-ERR unknown command 'sluice\.refused', with args beginning with: 'NOPERM ERR_REDIS_COMMAND_DENIED: INCR on "users:qtx"/);
+    assert.equal(queued2, '+QUEUED\r\n');
+    assert.match(exec!, /^-EXECABORT/);
+    assert.equal(await w.command('GET', 'jobs:qtx'), '$1\r\n0\r\n', 'the transaction did not run');
+    assert.equal(await server.command(['EXISTS', 'users:qtx']), ':0\r\n');
+    // A transaction without refusals still commits.
+    w.sendRaw(Buffer.concat([enc('MULTI'), enc('INCR', 'jobs:qtx'), enc('EXEC')]));
+    assert.deepEqual(await w.replies(3), ['+OK\r\n', '+QUEUED\r\n', '*1\r\n:1\r\n']);
+    w.close();
+  });
+
+  test('commands (the default): QUIT in a pipeline gets +OK after the replies before it and ends the connection; nothing after it runs', async () => {
+    const w = await RespConnection.open(queuePort);
+    assert.equal(await w.command('AUTH', worker), '+OK\r\n');
+    await w.command('SET', 'jobs:qquit', 'before');
+    w.sendRaw(Buffer.concat([enc('GET', 'jobs:qquit'), enc('QUIT'), enc('SET', 'jobs:qquit', 'after')]));
+    assert.deepEqual(await w.replies(2), ['$6\r\nbefore\r\n', '+OK\r\n']);
+    await waitFor(() => w.closed, 5000);
+    assert.equal(await server.command(['GET', 'jobs:qquit']), '$6\r\nbefore\r\n');
+  });
+
+  test('commands (the default): bytes that are not RESP get ERR_REDIS_PROTOCOL and the connection ends', async () => {
+    const w = await RespConnection.open(queuePort);
+    assert.equal(await w.command('AUTH', worker), '+OK\r\n');
+    w.sendRaw('*1\r\n:5\r\n');
+    assert.match(await w.reply(), /ERR_REDIS_PROTOCOL: a command argument that is not a bulk string/);
+    await waitFor(() => w.closed, 5000);
+  });
+
+  test('commands (the default): ioredis works through it (its ready check too); the record has every command, forwarded ones as "sent" without reply sizes; values masked, no token', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: queuePort, password: worker, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    await client.connect();
+    await client.set('jobs:qcard', 'paid with 4111 1111 1111 1111');
+    assert.equal(await client.get('jobs:qcard'), 'paid with 4111 1111 1111 1111');
+    await assert.rejects(client.get('secrets:qx'), /NOPERM ERR_REDIS_COMMAND_DENIED: GET on "secrets:qx"/);
+    // A pipeline with a refusal in the middle: each result in its place.
+    const results = (await client.pipeline().get('jobs:qcard').get('secrets:qy').set('jobs:qp', '1').exec())!;
+    assert.equal(results[0]![1], 'paid with 4111 1111 1111 1111');
+    assert.match(String(results[1]![0]), /ERR_REDIS_COMMAND_DENIED: GET on "secrets:qy"/);
+    assert.equal(results[2]![1], 'OK');
+    assert.equal(await client.quit(), 'OK');
+    let record: SessionRecord | undefined;
+    await waitFor(async () => {
+      record = (await gw.records({ protocol: 'redis' })).find((r) => r.target === 'queue' && r.events.some((e) => e.kind === 'redis.command' && e.keys.includes('jobs:qcard')));
+      return record !== undefined;
+    }, 10_000);
+    assert.equal(record!.subject, 'worker-1');
+    const commands = record!.events.filter((e) => e.kind === 'redis.command') as any[];
+    const set = commands.find((e) => e.command === 'SET');
+    assert.deepEqual([set.outcome, set.values, set.replyBytes, set.durationMs], ['sent', ['paid with **** **** **** 1111'], undefined, undefined]);
+    assert.ok(commands.some((e) => e.command === 'GET' && e.keys[0] === 'secrets:qx' && e.outcome === 'refused' && e.code === 'ERR_REDIS_COMMAND_DENIED'));
+    const replay = replaySession(record!);
+    assert.match(replay, /SET "jobs:qcard" "paid with \*{4} \*{4} \*{4} 1111" → sent\n/);
+    assert.match(replay, /GET "secrets:qx" → refused ERR_REDIS_COMMAND_DENIED/);
+    assert.ok(!JSON.stringify(record).includes(worker), 'no token in the record');
+    assert.ok(!JSON.stringify(record).includes('4111 1111 1111 1111'), 'the card is masked in the record');
+  });
+
+  test('ext-proc down: a connection to a target with command checks is closed (fail closed), nothing reaches the server, whichever the recording', async () => {
     await gw.stopExtProc();
     try {
-      const c = await RespConnection.open(jobsPort);
-      c.send('AUTH', worker).send('SET', 'jobs:down', '1');
-      await assert.rejects(c.reply(5000));
-      assert.equal(await server.command(['EXISTS', 'jobs:down']), ':0\r\n');
+      for (const [p, key] of [[jobsPort, 'jobs:down'], [queuePort, 'jobs:qdown']] as const) {
+        const c = await RespConnection.open(p);
+        c.send('AUTH', worker).send('SET', key, '1');
+        await assert.rejects(c.reply(5000));
+        assert.equal(await server.command(['EXISTS', key]), ':0\r\n');
+      }
     } finally {
       await gw.restartExtProc();
     }

@@ -4,8 +4,9 @@ import { generateEnvoyConfig } from '../generate.ts';
 import { gatewayInput, httpTarget } from '../sample-input.ts';
 import { EXT_AUTHZ_CLUSTER, EXT_PROC_CLUSTER, targetClusterName } from '../resource-types.ts';
 import type { RedisSpec } from '../types.ts';
+import { RECORDING_METADATA_KEY, REFUSED_IN_MULTI_COMMAND } from './redis.ts';
 
-const redis = (overrides: Partial<RedisSpec> = {}): RedisSpec => ({ port: 16379, deniedCommands: [], opTimeout: '5s', commandChecks: false, upstreamAuth: null, ...overrides });
+const redis = (overrides: Partial<RedisSpec> = {}): RedisSpec => ({ port: 16379, deniedCommands: [], opTimeout: '5s', commandChecks: false, recording: 'commands', upstreamAuth: null, ...overrides });
 const generate = (spec: RedisSpec) => generateEnvoyConfig(gatewayInput([httpTarget('cache', { protocol: 'redis', http: null, redis: spec })])) as any;
 
 test('a redis target gets its own listener: redis_proxy with external auth (ext-authz, the target in the call metadata, expiry on) to its cluster', () => {
@@ -42,14 +43,28 @@ test('the upstream login is read from files (never inline) on the cluster; none 
   assert.equal(without.typed_extension_protocol_options, undefined);
 });
 
-test('with command checks, Sluice\'s network ext_proc (fail closed) comes before redis_proxy', () => {
+test('with command checks, Sluice\'s network ext_proc (fail closed) comes before redis_proxy; by default it reads client bytes only, and redis_proxy knows the stand-in for refusals inside MULTI', () => {
   const listener = generate(redis({ commandChecks: true })).files['lds.json'].resources.find((l: any) => l.name === 'redis_cache');
   const [proc, proxy] = listener.filter_chains[0].filters;
   assert.equal(proc.name, 'envoy.filters.network.ext_proc');
   assert.equal(proc.typed_config.failure_mode_allow, false);
   assert.equal(proc.typed_config.grpc_service.envoy_grpc.cluster_name, EXT_PROC_CLUSTER);
-  assert.deepEqual(proc.typed_config.grpc_service.initial_metadata, [{ key: 'x-sluice-target', value: 'cache' }, { key: 'x-sluice-protocol', value: 'redis' }]);
+  assert.deepEqual(proc.typed_config.grpc_service.initial_metadata, [
+    { key: 'x-sluice-target', value: 'cache' }, { key: 'x-sluice-protocol', value: 'redis' }, { key: RECORDING_METADATA_KEY, value: 'commands' },
+  ]);
+  assert.deepEqual(proc.typed_config.processing_mode, { process_write: 'SKIP' });
   assert.equal(proxy.name, 'envoy.filters.network.redis_proxy');
+  assert.deepEqual(proxy.typed_config.custom_commands, [REFUSED_IN_MULTI_COMMAND]);
+});
+
+test('recording commands+replies: ext_proc reads both directions (no processing_mode), tells ext-proc so, and redis_proxy needs no stand-in', () => {
+  const listener = generate(redis({ commandChecks: true, recording: 'commands+replies' })).files['lds.json'].resources.find((l: any) => l.name === 'redis_cache');
+  const [proc, proxy] = listener.filter_chains[0].filters;
+  assert.equal(proc.typed_config.processing_mode, undefined);
+  assert.deepEqual(proc.typed_config.grpc_service.initial_metadata.at(-1), { key: RECORDING_METADATA_KEY, value: 'commands+replies' });
+  assert.equal(proxy.typed_config.custom_commands, undefined);
+  const plain = generate(redis()).files['lds.json'].resources.find((l: any) => l.name === 'redis_cache');
+  assert.equal(plain.filter_chains[0].filters[0].typed_config.custom_commands, undefined, 'no stand-in without command checks');
 });
 
 test('a redis target without a port is refused, naming the target', () => {
