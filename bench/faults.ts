@@ -17,6 +17,9 @@ import { emptyRow, formatFailuresByKind, formatTable, violations } from './fault
 import { progress, runPhase, type PhaseOptions } from './faults/run-phase.ts';
 import { World } from './faults/world.ts';
 
+/** Size of the tmpfs holding the file session store (RAM; filled only during the disk-full fault). */
+const DISK_MB = 256;
+
 const HELP = `npm run faults -- [options]
 
 Runs \`sluice gateway\` (real Envoy) against a local issuer, upstream, OAuth2 token endpoint,
@@ -95,7 +98,10 @@ async function main(): Promise<void> {
   try {
     const fileFaults = chosen.filter((f) => f.store === 'file');
     if (fileFaults.length > 0) {
-      disk = await SmallDisk.mount(path.join(world.dir, 'disk'), 16);
+      // Every record of the file phase lands here too: 16 MB filled up from load alone in a run of
+      // ~30 faults (ENOSPC before the disk-full fault, then nothing recovered), so leave room; the
+      // disk-full fault fills what is left to the byte.
+      disk = await SmallDisk.mount(path.join(world.dir, 'disk'), DISK_MB);
       const sessions = { store: 'file' as const, dir: path.join(disk.mountPoint, 'sessions') };
       const result = await runPhase({ store: 'file', faults: fileFaults }, opts, world, { redis, disk }, sessions, `redis://127.0.0.1:${redis.port}`, rows);
       steady.push(`file store: ${result.steady}`);
