@@ -14,6 +14,7 @@ import { capturedLogger } from './log-capture.ts';
 import { FileSessionStore, httpRequestOf, type SessionFilter, type SessionRecord } from '../../ext-proc/sessions/index.ts';
 import { freePort } from '../../common/free-port.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from '../../ext-authz/identity/index.ts';
+import { ReplicaGateway, replicaTopology } from './replica-gateway.ts';
 
 const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
 
@@ -103,6 +104,9 @@ export class Gateway {
   ) {}
 
   static async start(options: GatewayOptions = {}): Promise<Gateway> {
+    // SLUICE_E2E_TOPOLOGY=replicas: the same surface on 2 Envoys + 2 ext-authz + 2 ext-proc processes
+    // (test/harness/replica-gateway.ts); what has no meaning there throws there, by name.
+    if (replicaTopology()) return (await ReplicaGateway.start(options)) as unknown as Gateway;
     // A start that fails half way must not leave servers behind: they would keep the test
     // process alive after its suite failed, and the runner would wait for it forever.
     const started: (() => Promise<unknown> | unknown)[] = [];

@@ -36,6 +36,14 @@ export interface ReplicaSetOptions {
   /** Hot restart: how long the old Envoy drains, and when it exits. */
   envoyDrainS?: number;
   envoyParentShutdownS?: number;
+  /** Policy directory copied for the replicas (default: test/fixtures/policies). */
+  policySource?: string;
+  /** Approvals store: Redis at this URL under this key prefix (default: the local Redis, a prefix of the set's own). */
+  approvals?: { redisUrl: string; keyPrefix: string };
+  /** log.level of every replica (default warn). */
+  logLevel?: string;
+  /** Edits every replica's sluice.yaml document before it is written (the harness gateway's options). */
+  editConfig?: (doc: Record<string, any>) => void;
 }
 
 /** One `sluice ext-authz` / `sluice ext-proc` process, on ports it keeps across restarts. */
@@ -104,14 +112,15 @@ export class ReplicaSet {
     const workDir = mkdtempSync(path.join(tmpdir(), 'sluice-replicas-'));
     undo.push(() => rmSync(workDir, { recursive: true, force: true }));
     const policyDir = path.join(workDir, 'policies');
-    cpSync(FIXTURE_POLICIES, policyDir, { recursive: true });
+    cpSync(options.policySource ?? FIXTURE_POLICIES, policyDir, { recursive: true });
     const issuer = await DevIssuer.start();
     undo.push(() => issuer.close());
     const upstream = await DemoUpstream.start();
     undo.push(() => upstream.close());
     const database = await createDatabase();
     undo.push(() => dropDatabase(database.name));
-    const redisKeyPrefix = `sluice-replicas-${process.pid}-${Date.now().toString(36)}:`;
+    const redisKeyPrefix = options.approvals?.keyPrefix ?? `sluice-replicas-${process.pid}-${Date.now().toString(36)}:`;
+    const redisUrl = options.approvals?.redisUrl ?? REDIS_URL;
     undo.push(() => deleteKeys(redisKeyPrefix));
 
     const replica = async (kind: ServiceKind, index: number): Promise<ServiceReplica> => {
@@ -126,7 +135,8 @@ export class ReplicaSet {
 
     const secretsFile = path.join(workDir, 'secrets.yaml');
     writeFileSync(secretsFile, 'secrets:\n  demo-api-token: "demo-upstream-secret-0001"\n  ops-api-key: "ops-upstream-secret-0001"\n');
-    const document = (webhook?: string, name = 'all') => ({
+    const document = (webhook?: string, name = 'all'): Record<string, any> => {
+      const doc: Record<string, any> = {
       targets: [
         { name: 'ops-api', prefix: '/ops/' }, { name: 'sql-api', prefix: '/sql/' }, { name: 'admin-api', prefix: '/admin/' }, { name: 'demo-api', prefix: '/' },
       ].map((t) => ({ name: t.name, endpoints: [`127.0.0.1:${upstream.address.port}`], http: { pathPrefix: t.prefix } })),
@@ -142,10 +152,13 @@ export class ReplicaSet {
         ],
         sessions: { store: 'postgres', databaseUrl: database.url },
       },
-      approvals: { store: 'redis', redisUrl: REDIS_URL, redisKeyPrefix, ...(webhook ? { webhooks: [{ url: webhook, format: 'json' }] } : {}) },
+      approvals: { store: 'redis', redisUrl, redisKeyPrefix, ...(webhook ? { webhooks: [{ url: webhook, format: 'json' }] } : {}) },
       envoy: { xdsDir: path.join(workDir, 'envoy') },
-      log: { level: 'warn', decisionLog: path.join(workDir, `decisions-${name}.log`) },
-    });
+      log: { level: options.logLevel ?? 'warn', decisionLog: path.join(workDir, `decisions-${name}.log`) },
+      };
+      options.editConfig?.(doc);
+      return doc;
+    };
     const configFile = path.join(workDir, 'sluice.yaml');
     writeFileSync(configFile, JSON.stringify(document()));
     for (const r of authz) writeFileSync(r.configFile, JSON.stringify(document(options.approvalWebhook ? `${options.approvalWebhook}/${r.index}` : undefined, `ext-authz-${r.index}`)));
@@ -231,6 +244,13 @@ export class ReplicaSet {
     return { kind, index, drainMs, exitCode, backMs: performance.now() - started };
   }
 
+  /** SIGTERM → the replica drains and exits (it stays stopped until startService). */
+  async stopService(r: ServiceReplica): Promise<number | null> {
+    if (!r.child || r.child.exitCode !== null || r.child.signalCode !== null) return r.child?.exitCode ?? null;
+    r.child.kill('SIGTERM');
+    return await r.exited!;
+  }
+
   /** Hot restart of Envoy `index`: the next epoch takes its sockets, the old one drains and exits. */
   async restartEnvoy(index: number): Promise<RestartReport> {
     const e = this.envoys[index]!;
@@ -277,6 +297,11 @@ export class ReplicaSet {
     // SLUICE_KEEP_REPLICA_LOGS=1 keeps every process's log (and the configs) for a look afterwards.
     if (process.env.SLUICE_KEEP_REPLICA_LOGS) console.error(`# replica logs kept in ${this.workDir}`);
     else rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  /** The PostgreSQL database the ext-proc replicas record sessions into. */
+  get databaseUrl(): string {
+    return this.database.url;
   }
 
   /** Where the processes' logs are (kept with SLUICE_KEEP_REPLICA_LOGS=1). */
