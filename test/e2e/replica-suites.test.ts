@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SPREAD_FILE_ENV, TOPOLOGY_ENV, type SpreadReport } from '../harness/replica-gateway.ts';
+import { Gateway } from '../harness/gateway.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -65,5 +66,27 @@ test('HTTP authz, approval and recording e2e suites pass on 2 Envoys + 2 ext-aut
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replica mode refuses what it cannot do, by name: an unsupported option at start, an in-process member on access', async () => {
+  const previous = process.env[TOPOLOGY_ENV];
+  process.env[TOPOLOGY_ENV] = 'replicas';
+  try {
+    await assert.rejects(Gateway.start({ console: {} }), /replica mode \(SLUICE_E2E_TOPOLOGY=replicas\) does not support the gateway option\(s\) console/);
+    const gw = await Gateway.start({});
+    try {
+      assert.throws(() => gw.sessionsDir, /replica mode .*no sessionsDir/);
+      assert.throws(() => gw.updateConfig(() => {}), /replica mode .*no updateConfig/);
+      assert.throws(() => gw.proc, /replica mode: ext-proc runs as two processes/);
+      assert.throws(() => gw.replicas[0]!.service, /replica mode: ext-authz runs as its own process/);
+      // Successive requests alternate between the two Envoys.
+      assert.notEqual(new URL(gw.url('/')).port, new URL(gw.url('/')).port);
+    } finally {
+      await gw.stop();
+    }
+  } finally {
+    if (previous === undefined) delete process.env[TOPOLOGY_ENV];
+    else process.env[TOPOLOGY_ENV] = previous;
   }
 });

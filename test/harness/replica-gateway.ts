@@ -96,7 +96,21 @@ export class ReplicaGateway {
         doc.extProc.sessions = { ...doc.extProc.sessions, ...sessionOptions };
       },
     });
-    return new ReplicaGateway(set, path.join(set.logDir, 'policies'));
+    return ReplicaGateway.strict(new ReplicaGateway(set, path.join(set.logDir, 'policies')));
+  }
+
+  /**
+   * Suites hold this as a Gateway: a member the in-process gateway has and this one does not
+   * (updateConfig, sessionsDir, configStore…) throws on access instead of reading as undefined.
+   */
+  private static strict(gateway: ReplicaGateway): ReplicaGateway {
+    return new Proxy(gateway, {
+      get(target, prop, receiver) {
+        // `then` is how await probes for a promise; it must read as absent.
+        if (typeof prop === 'string' && prop !== 'then' && !(prop in target)) throw new Error(`replica mode (${TOPOLOGY_ENV}=replicas): the harness gateway has no ${prop} here`);
+        return Reflect.get(target, prop, receiver);
+      },
+    });
   }
 
   get issuer() { return this.set.issuer; }
