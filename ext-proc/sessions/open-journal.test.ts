@@ -43,14 +43,17 @@ test('an exchange opened and noted but not closed is what a later process recove
   next.close();
 });
 
-test('writes are batched: nothing is written until the turn ends, then one write', async () => {
+test('writes are batched: nothing is written until the turn ends, except a status, written at once', async () => {
   const where = dir();
   const journal = OpenJournal.open({ dir: where, instance: 'batch', logger: quiet });
   journal.opened(exchange(ID_A));
-  journal.note(ID_A, { status: 201, at: 1_700_000_000_010 });
+  journal.note(ID_A, { method: 'GET', path: '/', at: 1_700_000_000_005 });
   assert.equal(statSync(journal.file).size, 0);
   await tick();
   assert.equal(readFileSync(journal.file, 'utf8').trim().split('\n').length, 2);
+  journal.note(ID_A, { status: 201, at: 1_700_000_000_010 });
+  // Before the answer with the status can go back: no turn has passed.
+  assert.equal(readJournal(journal.file).get(ID_A)?.status, 201);
   journal.close();
 });
 

@@ -49,8 +49,8 @@ const HELD_HERE = new Set<string>();
  * records them as `incomplete` (recording-setup.ts), so a caller who got part of an answer still
  * has a record.
  *
- * Cost on the data path: lines are buffered and written with one write(2) per event-loop turn,
- * without fsync (it must survive a process crash, not a machine crash: the page cache does).
+ * Cost on the data path: lines are buffered and written with one write(2) per event-loop turn
+ * (a response status at once, before the answer that carries it goes back), without fsync (it must survive a process crash, not a machine crash: the page cache does).
  * The file is truncated whenever no exchange is open at a flush, and rewritten with only the open
  * entries when it grows past maxBytes, so it stays small.
  */
@@ -65,6 +65,8 @@ export class OpenJournal {
   private pending: string[] = [];
   private scheduled = false;
   private closed = false;
+  /** write(2), ftruncate(2) and rewrite calls so far (bench/journal.ts reports them per exchange). */
+  syscalls = 0;
 
   private constructor(file: string, lockFile: string, fd: number, fileBytes: number, maxBytes: number, logger: Logger) {
     this.file = file;
@@ -129,6 +131,9 @@ export class OpenJournal {
     const { at, ...fields } = note;
     Object.assign(entry, fields, { lastAt: Math.max(entry.lastAt, at) });
     this.push({ op: 'note', id, ...note });
+    // The status is written before the answer carrying it can reach the caller (with whatever else
+    // this turn has buffered): a kill a moment later still finds it. Everything else waits for the turn.
+    if (note.status !== undefined) this.flushNow();
   }
 
   /** The exchange's record has left this process (or was given up, which was logged). */
@@ -185,6 +190,7 @@ export class OpenJournal {
 
   private write(text: string, bytes: number): void {
     try {
+      this.syscalls += 1;
       writeSync(this.fd, text);
       this.fileBytes += bytes;
     } catch (err) {
@@ -194,6 +200,7 @@ export class OpenJournal {
   }
 
   private truncate(): void {
+    this.syscalls += 1;
     ftruncateSync(this.fd, 0);
     this.fileBytes = 0;
   }
@@ -201,6 +208,7 @@ export class OpenJournal {
   /** A fresh file carrying only the open entries, renamed over the old one. */
   private rewrite(): void {
     const text = [...this.open.values()].map((entry) => `${JSON.stringify({ op: 'open', ...entry })}\n`).join('');
+    this.syscalls += 1;
     const fresh = `${this.file}.fresh`;
     writeFileSync(fresh, text, { mode: 0o600 });
     renameSync(fresh, this.file);
