@@ -3,9 +3,10 @@
  * exchanges through a real HttpExchangeProcessor (request headers, response headers, a streamed
  * body in two chunks) behind the recording queue and the real file store, with the journal (what
  * ext-proc does) and without (before). Rounds alternate so both see the same machine; each round
- * runs `--concurrency` exchanges at once. Reports exchanges per second and the journal's writes.
+ * runs `--concurrency` exchanges at once, each last answer waiting for its record to leave the
+ * process (onFull: deny). Reports exchanges per second and the journal's syscalls.
  *
- *   npm run bench:journal [-- --exchanges 2000 --concurrency 16 --rounds 6]
+ *   npm run bench:journal [-- --exchanges 2000 --concurrency 16 --rounds 6 --journal-dir /dev/shm]
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,10 +25,10 @@ import { RecordingQueue } from '../ext-proc/sessions/queue.ts';
 import { median } from './lib/stats.ts';
 
 const { values } = parseArgs({ options: {
-  exchanges: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '6' }, help: { type: 'boolean', default: false },
+  exchanges: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' }, rounds: { type: 'string', default: '6' }, 'journal-dir': { type: 'string', default: '' }, help: { type: 'boolean', default: false },
 } });
 if (values.help) {
-  console.log('usage: npm run bench:journal [-- --exchanges N --concurrency C --rounds R]\nRecorded HTTP exchanges per second through the ext-proc processor, with and without the open-exchange journal (alternating rounds, file store).');
+  console.log('usage: npm run bench:journal [-- --exchanges N --concurrency C --rounds R --journal-dir DIR]\nRecorded HTTP exchanges per second through the ext-proc processor, with and without the open-exchange journal (alternating rounds, file store).');
   process.exit(0);
 }
 const exchanges = Number.parseInt(values.exchanges!, 10);
@@ -46,14 +47,17 @@ const CHUNK = Buffer.from('{"orders":[' + '{"id":1,"item":"book"},'.repeat(40));
 const dir = await mkdtemp(path.join(tmpdir(), 'sluice-bench-journal-'));
 const store = await FileSessionStore.open({ dir: path.join(dir, 'sessions'), logger: silentLogger() });
 const queue = new RecordingQueue(store, { logger: silentLogger() });
-const journal = OpenJournal.open({ dir: path.join(dir, 'journal'), instance: 'bench', logger: silentLogger() });
+// Beside the store by default (same filesystem, as the default config has it); --journal-dir elsewhere (e.g. a tmpfs).
+const journalDir = values['journal-dir'] ? await mkdtemp(path.join(values['journal-dir'], 'sluice-bench-journal-')) : path.join(dir, 'journal');
+const journal = OpenJournal.open({ dir: journalDir, instance: 'bench', logger: silentLogger() });
 const secrets = { get: () => undefined, close: async () => {} };
 const base = {
   credentials: new Map(), masking: new MaskingPlans(new Map()), secrets, versions: new SecretVersions(secrets, Buffer.alloc(32, 7)),
   removeRequestHeaders: [], logger: silentLogger(),
 };
-const withJournal = { ...base, recording: { queue, maxBodyBytes: 4096, journal } };
-const without = { ...base, recording: { queue, maxBodyBytes: 4096 } };
+// As ext-proc runs with onFull: deny: the last answer waits until its record left the process.
+const withJournal = { ...base, recording: { queue, maxBodyBytes: 4096, storedWithinMs: 250, journal } };
+const without = { ...base, recording: { queue, maxBodyBytes: 4096, storedWithinMs: 250 } };
 
 
 async function exchange(deps: typeof withJournal | typeof without): Promise<void> {
@@ -93,6 +97,7 @@ try {
   journal.close();
   await queue.close();
   await rm(dir, { recursive: true, force: true });
+  await rm(journalDir, { recursive: true, force: true });
 }
 const journaled = rounds * exchanges;
 const writes = journal.syscalls;
@@ -100,4 +105,4 @@ const costUs = (1e6 / median(rates.journal)) - (1e6 / median(rates.none));
 console.log(`without journal (before)  ${median(rates.none).toFixed(0).padStart(7)} exchanges/s (median of ${rounds} rounds)`);
 console.log(`with journal (now)        ${median(rates.journal).toFixed(0).padStart(7)} exchanges/s`);
 console.log(`ratio with/without: ${(median(rates.journal) / median(rates.none)).toFixed(3)}   about ${costUs.toFixed(1)} µs per exchange`);
-console.log(`journal syscalls (write, truncate, rewrite): ${writes} for ${journaled} exchanges (${(writes / journaled).toFixed(2)} per exchange), concurrency ${concurrency}, file store, no network`);
+console.log(`journal syscalls (write, truncate, rewrite): ${writes} for ${journaled} exchanges (${(writes / journaled).toFixed(2)} per exchange), concurrency ${concurrency}, file store, no network, journal in ${values['journal-dir'] || 'the store\'s filesystem'}`);
