@@ -67,6 +67,7 @@ export class OpenJournal {
   private closed = false;
   /** write(2), ftruncate(2) and rewrite calls so far (bench/journal.ts reports them per exchange). */
   syscalls = 0;
+  private failing = false;
 
   private constructor(file: string, lockFile: string, fd: number, fileBytes: number, maxBytes: number, logger: Logger) {
     this.file = file;
@@ -193,9 +194,13 @@ export class OpenJournal {
       this.syscalls += 1;
       writeSync(this.fd, text);
       this.fileBytes += bytes;
+      if (this.failing) this.logger.info({ file: this.file }, 'open-exchange journal writable again');
+      this.failing = false;
     } catch (err) {
       // A journal that cannot be written only weakens crash recovery; the records still flow.
-      this.logger.error({ file: this.file, err: String(err) }, 'open-exchange journal write failed');
+      // Logged once per outage, not once per turn.
+      if (!this.failing) this.logger.error({ file: this.file, err: String(err) }, 'open-exchange journal write failed; exchanges cut by a crash now may go unrecorded');
+      this.failing = true;
     }
   }
 
