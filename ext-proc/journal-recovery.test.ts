@@ -5,13 +5,16 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { parseConfig } from '../common/config.ts';
 import { silentLogger } from '../common/logger.ts';
 import { recoverInterrupted, startRecording } from './recording-setup.ts';
 import { FileSessionStore, PostgresSessionStore, httpResponseOf, type SessionStore } from './sessions/index.ts';
-import { OpenJournal } from './sessions/open-journal.ts';
+import { OpenJournal, readJournal } from './sessions/open-journal.ts';
+import { RecordingQueue } from './sessions/queue.ts';
+import { SessionError } from './sessions/errors.ts';
 import { sessionRecord } from './sessions/store-suite.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -69,6 +72,8 @@ describe('open-exchange journal: an ext-proc killed mid-exchange', () => {
     const config = parseConfig(await readFile(configFile, 'utf8'), configFile);
     const recording = (await startRecording(config, silentLogger(), undefined, 'port-19999'))!;
     try {
+      await recording.queue.flush();
+      await tick();
       const done = await recording.store.get(completed);
       assert.equal(done?.outcome, 'completed');
       const cut = await recording.store.get(streaming);
@@ -81,12 +86,13 @@ describe('open-exchange journal: an ext-proc killed mid-exchange', () => {
       const held = await recording.store.get(waiting);
       assert.equal(held?.outcome, 'incomplete');
       assert.equal(httpResponseOf(held!), undefined);
-      assert.equal((await readFile(journalFile, 'utf8')).length, 0, 'the journal was cleared');
+      assert.equal((await readFile(journalFile, 'utf8')).length, 0, 'the journal is empty once the recovered records are out');
     } finally {
       await recording.close();
     }
     // A second start finds nothing to recover and writes nothing twice.
     const again = (await startRecording(config, silentLogger(), undefined, 'port-19999'))!;
+    await again.queue.flush();
     const page = await again.store.list({ limit: 100 });
     assert.deepEqual(page.records.map((s) => s.id).sort(), [...ids].sort());
     await again.close();
@@ -104,7 +110,13 @@ async function keepsStoredRecord(store: SessionStore, dir: string): Promise<void
   journal.flushNow();
   journal.close();
   const next = OpenJournal.open({ dir, instance: 'idem', logger: silentLogger() });
-  assert.equal(await recoverInterrupted(next, store, silentLogger()), 2);
+  const queue = new RecordingQueue(store, { logger: silentLogger() });
+  assert.equal(recoverInterrupted(next, queue, silentLogger()), 2);
+  // Until their records are out, the recovered exchanges stay open in the new journal.
+  assert.equal(next.size, 2);
+  assert.deepEqual([...readJournal(next.file).keys()].sort(), [real.id, other].sort());
+  await queue.flush();
+  assert.equal(next.size, 0);
   next.close();
   assert.equal((await store.get(real.id))?.outcome, 'completed', 'the real record is kept');
   assert.equal((await store.get(other))?.outcome, 'incomplete');
@@ -137,4 +149,35 @@ describe('recovery never duplicates a record that was stored', () => {
       await client.end();
     }
   });
+});
+
+test('a store that is down at start does not stop it: the recovered exchange stays journaled until the store takes it', async () => {
+  const dir = path.join(await tempDir(), 'journal');
+  const journal = OpenJournal.open({ dir, instance: 'down', logger: silentLogger() });
+  const id = randomUUID();
+  journal.opened({ id, requestId: 'r', subject: 'bob', issuer: 'dev', target: 'orders', rule: 'p/r', startedAt: 1_700_000_000_000 });
+  journal.flushNow();
+  journal.close();
+
+  let up = false;
+  const written: string[] = [];
+  const store = {
+    append: async (record: { id: string }) => {
+      if (!up) throw new SessionError('ERR_SESSION_STORE_UNAVAILABLE', 'down');
+      written.push(record.id);
+    },
+    get: async () => undefined, list: async () => ({ records: [] }), close: async () => undefined,
+  } as unknown as SessionStore;
+  const next = OpenJournal.open({ dir, instance: 'down', logger: silentLogger() });
+  const queue = new RecordingQueue(store, { retryInitialMs: 5, retryMaxMs: 10, logger: silentLogger() });
+  assert.equal(recoverInterrupted(next, queue, silentLogger()), 1);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await tick();
+  assert.deepEqual([...readJournal(next.file).keys()], [id], 'still journaled while the store is down');
+  up = true;
+  await queue.flush();
+  await tick();
+  assert.deepEqual(written, [id]);
+  assert.equal(readJournal(next.file).size, 0);
+  next.close();
 });

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { SluiceConfig } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
-import { SluiceError } from '../common/errors.ts';
+import { describeError, SluiceError } from '../common/errors.ts';
 import type { SecretStore } from './secrets/types.ts';
 import { retentionMs, startRetention, type Retention } from './sessions/retention.ts';
 import { FileSessionStore, PostgresSessionStore, RecordingQueue, type SessionStore } from './sessions/index.ts';
@@ -47,17 +47,27 @@ let ephemeralCount = 0;
 
 /**
  * Records, as `incomplete`, every exchange a previous process of this instance journaled as open
- * and never closed (it was killed mid-exchange), then clears the journal. Runs before ext-proc
- * serves. A store that already has the real record keeps it (append is idempotent on the id).
- * A store that fails here fails the start: the journal is kept, and the next start tries again.
+ * and never closed (it was killed mid-exchange). Runs before ext-proc serves. The records go
+ * through the queue, which retries while the store is down (a start never waits on the store),
+ * and stay open in this process's journal until they are out: a second crash before that finds
+ * them again. A store that already has the real record keeps it (append is idempotent on the id).
  */
-export async function recoverInterrupted(journal: OpenJournal, store: SessionStore, logger: Logger): Promise<number> {
+export function recoverInterrupted(journal: OpenJournal, queue: RecordingQueue, logger: Logger): number {
   const left = journal.recover();
-  for (const open of left) {
-    await store.append(interruptedRecord(open));
-    logger.warn({ session_id: open.id, request_id: open.requestId, target: open.target, status: open.status }, 'recorded an exchange the previous ext-proc process was killed in (outcome incomplete, ERR_RECORDING_INTERRUPTED)');
-  }
+  // Carried into this process's journal first, so the fresh file (renamed over the old one) still holds them.
+  for (const open of left) journal.carry(open);
   journal.clear();
+  for (const open of left) {
+    const fields = { session_id: open.id, request_id: open.requestId, target: open.target, status: open.status };
+    try {
+      if (!queue.offer(interruptedRecord(open), () => journal.closedOne(open.id))) journal.closedOne(open.id);
+      else logger.warn(fields, 'recording an exchange the previous ext-proc process was killed in (outcome incomplete, ERR_RECORDING_INTERRUPTED)');
+    } catch (err) {
+      // A journal line that makes no valid record (edited, damaged) is logged and left, not retried for ever.
+      logger.error({ ...fields, err: describeError(err) }, 'the open-exchange journal names an exchange that makes no valid record; skipped');
+      journal.closedOne(open.id);
+    }
+  }
   return left.length;
 }
 
@@ -92,18 +102,13 @@ export async function startRecording(config: SluiceConfig, logger: Logger, secre
   let journal: OpenJournal;
   try {
     journal = OpenJournal.open({ dir: path.resolve(config.baseDir, settings.journalDir), instance, logger });
-    try {
-      await recoverInterrupted(journal, store, logger);
-    } catch (err) {
-      journal.close();
-      throw err;
-    }
   } catch (err) {
     await store.close();
     throw err;
   }
   const ephemeral = instance.startsWith('ephemeral-');
   const queue = new RecordingQueue(store, { maxRecords: settings.maxQueuedRecords, onFull: settings.onFull, logger });
+  recoverInterrupted(journal, queue, logger);
   const retention = settings.retention === '' ? undefined : startRetention({ store, keepMs: retentionMs(settings.retention), logger });
   logger.info({ store: settings.store, onFull: settings.onFull, retention: settings.retention || 'off' }, 'session recording on');
   return {

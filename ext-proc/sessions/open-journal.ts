@@ -126,6 +126,13 @@ export class OpenJournal {
     this.push({ op: 'open', ...entry });
   }
 
+  /** An exchange a previous process left open, kept open here until its record is out. */
+  carry(exchange: OpenExchange): void {
+    if (this.closed) return;
+    this.open.set(exchange.id, { ...exchange });
+    this.push({ op: 'open', ...exchange });
+  }
+
   note(id: string, note: OpenExchangeNote): void {
     const entry = this.open.get(id);
     if (this.closed || entry === undefined) return;
