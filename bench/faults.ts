@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   console.log(`\nfailed closed, by kind of request:\n${formatFailuresByKind(table)}\n`);
   console.log(`steady load before the first fault (p50/p99 of successes):\n${steady.map((l) => `  ${l}`).join('\n')}`);
   console.log('\nfailed closed: refused or cut requests that would have passed without the fault (reset: no answer; cut: 2xx cut short).');
-  console.log('records lost: complete upstream answers with no record of the status the caller got / answers checked.');
+  console.log('records lost: upstream answers, complete or cut short, with no record of the status the caller got / answers checked (of which cut short).');
   console.log('recover s: from the fault\'s end (a kill ends at once) until every kind has succeeded again and /readyz is 200,');
   console.log('  counted at each request\'s end (a masked stream lasts about 0.5 s by itself).');
   if (world.upstream.unauthorisedSamples.length > 0) console.log(`unauthorised requests seen upstream: ${world.upstream.unauthorisedSamples.join('; ')}`);

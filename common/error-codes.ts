@@ -109,6 +109,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_SESSION_STORE_LOCKED: operator,
   ERR_SESSION_STORE_CORRUPT: operator,
   ERR_SESSION_CHAIN_KEY: operator,
+  ERR_RECORDING_INTERRUPTED: operator,
   ERR_CHILD_START: operator,
   ERR_PG_SCRAM_INVALID: operator,
   ERR_PG_SCRAM_SERVER_SIGNATURE: operator,

@@ -7,6 +7,7 @@ import type { MaskingPlans } from './masking-plans.ts';
 import type { SecretStore } from './secrets/types.ts';
 import type { SecretVersions } from './secrets/secret-versions.ts';
 import type { RecordingQueue, SessionRecord } from './sessions/index.ts';
+import type { OpenExchangeNote, OpenJournal } from './sessions/open-journal.ts';
 
 /**
  * What an exchange is processed with, whatever its protocol, decided once at its start from
@@ -39,6 +40,12 @@ export interface SessionRecorder {
    * store answers. Immediately when there is no bound.
    */
   stored(): Promise<void>;
+  /**
+   * Tells the open-exchange journal what the record would say so far (the recorded request line,
+   * the response status once headers went back), so a crash of ext-proc before the record is
+   * stored still leaves an `incomplete` one. Only recorded (masked) values: never a credential.
+   */
+  note(note: OpenExchangeNote): void;
 }
 
 /**
@@ -70,7 +77,7 @@ export interface PlanDeps {
    * Session recording; absent when `extProc.sessions.store` is off. `storedWithinMs`: how long the
    * answer that completes an exchange may wait for its record to be stored (0: no wait).
    */
-  readonly recording?: { queue: RecordingQueue; maxBodyBytes: number; storedWithinMs?: number } | undefined;
+  readonly recording?: { queue: RecordingQueue; maxBodyBytes: number; storedWithinMs?: number; journal?: OpenJournal | undefined } | undefined;
   readonly now?: (() => number) | undefined;
 }
 
@@ -100,7 +107,7 @@ export async function planExchange(decision: GatewayDecision, deps: PlanDeps): P
 
   let recorder: SessionRecorder | undefined;
   if (deps.recording) {
-    const { queue, maxBodyBytes, storedWithinMs = 0 } = deps.recording;
+    const { queue, maxBodyBytes, storedWithinMs = 0, journal } = deps.recording;
     if (!queue.canAccept()) {
       deps.logger.error({ session_id: decision.sessionId, stats: queue.stats() }, 'session recording queue full; refusing new exchanges');
       return refusal('ERR_RECORDING_UNAVAILABLE', 'the gateway cannot record this exchange right now');
@@ -108,16 +115,28 @@ export async function planExchange(decision: GatewayDecision, deps: PlanDeps): P
     // The wait is on this exchange's record only, and until it has left the process (written to
     // the OS or committed), not for the group commit's fsync: what a crash of ext-proc could lose.
     let out: Promise<void> = Promise.resolve();
+    const startedAt = now();
+    const id = decision.sessionId;
+    // Journaled at admission, before anything goes upstream or back: closed once the record is out.
+    journal?.opened({ id, requestId: decision.requestId, subject: decision.subject, issuer: decision.issuer, target: decision.target, rule: decision.rule, startedAt: Math.min(startedAt, decision.requestStartedAt ?? startedAt) });
     recorder = Object.freeze({
-      startedAt: now(),
+      startedAt,
       maxBodyBytes,
       submit: (record: SessionRecord) => {
         let settle!: () => void;
         out = new Promise<void>((resolve) => (settle = resolve));
-        const queued = queue.offer(record, settle);
-        if (!queued) settle();
+        const queued = queue.offer(record, () => {
+          journal?.closedOne(id);
+          settle();
+        });
+        if (!queued) {
+          // Dropped (logged at error by the queue): the journal is not the place to keep it.
+          journal?.closedOne(id);
+          settle();
+        }
         return queued;
       },
+      note: (note: OpenExchangeNote) => journal?.note(id, note),
       // A store that does not answer in time leaves the record queued (bounded; onFull decides what is admitted).
       stored: () => (storedWithinMs > 0 ? within(out, storedWithinMs) : Promise.resolve()),
     });

@@ -73,6 +73,11 @@ export class ExchangeRecording {
     this.events.push(this.request);
   }
 
+  /** The request line as recorded (the path masked with the profile). */
+  requestLine(): { method: string; path: string } {
+    return { method: this.request.method, path: this.request.path };
+  }
+
   /** The response headers as they reached the caller (the record masks its own copy). */
   onResponseHeaders(headers: Record<string, string>, at: number): void {
     const status = Number(headers[':status']);

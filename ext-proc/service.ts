@@ -16,7 +16,7 @@ import { loadVersionKey } from './secrets/version-key.ts';
 import type { RecordingQueue } from './sessions/index.ts';
 import { startExtProcServer } from './server.ts';
 import { compileMaskingPlans } from './masking-plans.ts';
-import { startRecording, type Recording } from './recording-setup.ts';
+import { journalInstance, startRecording, type Recording } from './recording-setup.ts';
 import type { IdentityVerifier } from '../ext-authz/identity/types.ts';
 import { registerSessionsApi, type SessionReader } from './sessions-api/index.ts';
 import { extProcMetrics } from './metrics.ts';
@@ -106,7 +106,8 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
   const pgAuthorizer = new PgAuthzClient(authzAddress);
   const sessionRoles = new SessionRoleRegistry({ secrets, replica: options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID ?? hostname(), logger: options.logger });
   const redisAuthorizer = new RedisAuthzClient(authzAddress);
-  const recording = await startRecording(config, options.logger, secrets);
+  const replicaId = options.replicaId ?? (options.env ?? process.env).SLUICE_REPLICA_ID;
+  const recording = await startRecording(config, options.logger, secrets, journalInstance(replicaId, options.port ?? config.extProc.port));
   if (recording) metrics.watchRecordingQueue(() => recording.queue.stats());
   let admin: AdminServer | undefined;
   let serving = false;
@@ -125,7 +126,7 @@ export async function startExtProcService(config: SluiceConfig, options: ExtProc
     server = await startExtProcServer({
       get credentials() { return live.credentials; },
       get masking() { return live.masking; },
-      ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes, storedWithinMs: recording.storedWithinMs } } : {}),
+      ...(recording ? { recording: { queue: recording.queue, maxBodyBytes: recording.maxBodyBytes, storedWithinMs: recording.storedWithinMs, journal: recording.journal } } : {}),
       secrets,
       versions,
       removeRequestHeaders: config.extProc.removeRequestHeaders,

@@ -13,17 +13,19 @@ export interface Row {
   failedByKind: Map<string, Map<string, number>>;
   unauthorised: number;
   unmaskedBytes: number;
-  /** Complete upstream answers whose record is missing or says another status. */
+  /** Upstream answers (complete or cut short) whose record is missing or says another status. */
   recordsLost: number;
-  /** Complete upstream answers checked against the store. */
+  /** Upstream answers (complete or cut short) checked against the store. */
   recordsChecked: number;
+  /** Of those, answers cut short (the caller got the status and part of the body). */
+  recordsCutChecked: number;
   /** Seconds from the fault's end to the first success of every kind, per round (undefined: never). */
   recoverS: (number | undefined)[];
   restartNeeded: boolean;
 }
 
 export function emptyRow(fault: string): Row {
-  return { fault, rounds: 0, sent: 0, answered: 0, ok: 0, failedClosed: new Map(), failedByKind: new Map(), unauthorised: 0, unmaskedBytes: 0, recordsLost: 0, recordsChecked: 0, recoverS: [], restartNeeded: false };
+  return { fault, rounds: 0, sent: 0, answered: 0, ok: 0, failedClosed: new Map(), failedByKind: new Map(), unauthorised: 0, unmaskedBytes: 0, recordsLost: 0, recordsChecked: 0, recordsCutChecked: 0, recoverS: [], restartNeeded: false };
 }
 
 /** Adds one round's outcomes to the row. */
@@ -59,7 +61,7 @@ export function formatTable(rows: Row[]): string {
     [...r.failedClosed].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}:${n}`).join(' ') || '-',
     String(r.unauthorised),
     String(r.unmaskedBytes),
-    `${r.recordsLost}/${r.recordsChecked}`,
+    `${r.recordsLost}/${r.recordsChecked}${r.recordsCutChecked > 0 ? ` (${r.recordsCutChecked} cut)` : ''}`,
     r.recoverS.map((s) => (s === undefined ? 'never' : s.toFixed(2))).join(', '),
     r.restartNeeded ? 'YES' : 'no',
   ]);

@@ -80,7 +80,7 @@ export interface Phase {
 /**
  * One gateway's run: starts `sluice gateway` on this session store, the load and the approver, then
  * injects each fault `rounds` times, adding each round to the fault's row; at the end checks the
- * store for the record of every complete upstream answer, and stops the gateway.
+ * store for the record of every upstream answer (complete or cut short), and stops the gateway.
  */
 export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, ctx: Omit<FaultContext, 'world' | 'durationMs' | 'nextAnswer'>, sessions: SessionsConfig, redisUrl: string, rows: Map<string, Row>): Promise<PhaseResult> {
   const phaseStart = Date.now();
@@ -96,7 +96,7 @@ export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, c
   ];
   const load = new Load({ url: (p) => world.url(p), cachedToken: cached, freshToken: () => world.issuer.mint('bob', ['engineering'], 600), refusedTokens, pauseMs: opts.pauseMs, timeoutMs: 10_000 });
   const approver = approverLoop(world, await world.issuer.mint('sam', ['sre'], 7200));
-  const expected = new Map<string, { fault: string; status: number }>();
+  const expected = new Map<string, { fault: string; status: number; cut: boolean }>();
   let steady = '';
   load.start();
   try {
@@ -129,7 +129,7 @@ export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, c
         // Requests in flight when the fault began count too (a stream cut mid-body).
         const outcomes = load.outcomes.filter((o) => o.endedAt >= startedAt && o.startedAt < windowEnd);
         addRound(row, outcomes, world.upstream.unauthorised - unauthorisedBefore);
-        for (const o of outcomes) if (wantsRecord(o)) expected.set(o.rid, { fault: fault.name, status: o.status! });
+        for (const o of outcomes) if (wantsRecord(o)) expected.set(o.rid, { fault: fault.name, status: o.status!, cut: !o.complete });
       }
     }
   } finally {
@@ -138,12 +138,16 @@ export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, c
   }
   progress(`checking ${expected.size} session records against the store`);
   const missing = await missingRecords(sessions, phaseStart - 60_000, new Map([...expected].map(([rid, e]) => [rid, e.status])), 20_000);
-  for (const [, e] of expected) rows.get(e.fault)!.recordsChecked += 1;
+  for (const [, e] of expected) {
+    const row = rows.get(e.fault)!;
+    row.recordsChecked += 1;
+    if (e.cut) row.recordsCutChecked += 1;
+  }
   for (const { rid, recorded } of missing) {
     const e = expected.get(rid)!;
     rows.get(e.fault)!.recordsLost += 1;
     const o = load.outcomes.find((x) => x.rid === rid)!;
-    progress(`  lost: ${o.kind} rid=${rid} started ${new Date(o.startedAt).toISOString()} took ${o.endedAt - o.startedAt} ms, caller got ${o.status}; the store has ${recorded === undefined ? 'no record' : `status ${recorded}`}`);
+    progress(`  lost: ${o.kind} rid=${rid} started ${new Date(o.startedAt).toISOString()} took ${o.endedAt - o.startedAt} ms, caller got ${o.status}${o.complete ? '' : ' (cut short)'}; the store has ${recorded === undefined ? 'no record' : `status ${recorded}`}`);
   }
   const restarts = await world.children().catch(() => []);
   progress(`children after the phase: ${restarts.map((c) => `${c.name} ${c.state} (${c.restarts} restarts)`).join(', ')}`);
@@ -151,8 +155,13 @@ export async function runPhase(phase: Phase, opts: PhaseOptions, world: World, c
   return { children: restarts, steady };
 }
 
-/** A complete answer from the upstream: its caller got what the upstream said, so a record must say it too. */
+/**
+ * An answer from the upstream, complete or cut short: its caller got (some of) what the upstream
+ * said, so a record must say that status too. A cut answer's record is `incomplete` (written by
+ * ext-proc as the stream broke, or at its next start from the open-exchange journal when it was
+ * killed); one with no record is lost, as a complete one is.
+ */
 function wantsRecord(o: Outcome): boolean {
-  return o.kind !== 'refused' && o.fromUpstream && o.complete && o.status !== undefined;
+  return o.kind !== 'refused' && o.fromUpstream && o.status !== undefined;
 }
 

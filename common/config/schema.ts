@@ -118,6 +118,8 @@ export const CONFIG_SCHEMA = {
             maxBodyBytes: { type: 'integer', minimum: 0, maximum: 67108864, default: 65536 },
             maxQueuedRecords: { type: 'integer', minimum: 1, default: 10000 },
             onFull: { enum: ['deny', 'drop'], default: 'deny' },
+            /** Where ext-proc journals the exchanges whose record is not stored yet (one file per instance). */
+            journalDir: { type: 'string', default: '.sluice/journal' },
             /** Secret (in the secret stores) keying the records' hash chain (HMAC-SHA-256); '' = unkeyed SHA-256. */
             chainKeySecret: { type: 'string', default: '' },
             /** How long records are kept ("90d"); ext-proc purges older ones hourly. '' = kept for ever. */

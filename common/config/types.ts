@@ -161,6 +161,12 @@ export interface SluiceConfig {
       maxQueuedRecords: number;
       onFull: 'deny' | 'drop';
       /**
+       * Directory of the open-exchange journal (ext-proc/sessions/open-journal.ts), relative to the
+       * config file: one locked file per ext-proc instance (its replica id, else its gRPC port),
+       * read at start to record the exchanges a killed process left as `incomplete`.
+       */
+      journalDir: string;
+      /**
        * Secret in the secret stores whose value (UTF-8, at least 16 bytes) keys the hash chain of
        * the session records (HMAC-SHA-256), so that rewriting the store needs the key too; '' =
        * unkeyed SHA-256. Read once at startup.

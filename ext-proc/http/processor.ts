@@ -154,6 +154,7 @@ export class HttpExchangeProcessor {
       headers,
     }, recorder.startedAt, recorder.maxBodyBytes, { credential, profile });
     this.recording = { record, recorder };
+    recorder.note({ protocol: 'http', ...record.requestLine(), at: recorder.startedAt });
   }
 
   /**
@@ -199,7 +200,10 @@ export class HttpExchangeProcessor {
     }
     // The record keeps what the caller got: without the headers that echoed the credential.
     const delivered = echoed.length === 0 ? headers : Object.fromEntries(Object.entries(headers).filter(([name]) => !echoed.includes(name)));
-    this.recording?.record.onResponseHeaders(delivered, this.now());
+    const at = this.now();
+    this.recording?.record.onResponseHeaders(delivered, at);
+    const status = Number(headers[':status']);
+    if (Number.isInteger(status) && status >= 100 && status <= 999) this.recording?.recorder.note({ status, at });
     if (request.response_headers?.end_of_stream) {
       this.progress = 'done';
       return this.modes.withoutResponseBody(headersResponse('response_headers', mutation), this.requestBody !== undefined);
