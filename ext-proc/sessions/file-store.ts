@@ -1,4 +1,5 @@
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { processAlive } from '../../common/process-alive.ts';
 import { chainAlg, chainKey, genesisHash, nextLink, type ChainKey, type ChainLink } from './chain.ts';
 import type { ChainSource } from './chain-verify.ts';
 import { FILE_PARTITION, fileChainSource, readChainState, writeChainState, type FileChainState } from './file-chain.ts';
@@ -551,15 +552,6 @@ function locked(dir: string, pid: number | undefined): SessionError {
   return new SessionError('ERR_SESSION_STORE_LOCKED', `the session store in ${dir} is in use by ${pid === process.pid ? 'this process' : `process ${pid ?? 'unknown'}`}`, {
     details: { dir, pid },
   });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Makes a new file's directory entry durable. */

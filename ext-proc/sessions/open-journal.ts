@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { processAlive } from '../../common/process-alive.ts';
 import path from 'node:path';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { SessionError } from './errors.ts';
@@ -319,11 +320,3 @@ function lockedBy(lockFile: string, pid: number | undefined): SessionError {
   });
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
