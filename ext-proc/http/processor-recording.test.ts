@@ -45,8 +45,13 @@ const decodedValue = (value: ProtoValue): unknown => {
 
 /** A processor whose records land in `records` (the queue always has room). */
 function processor(records: SessionRecord[]) {
-  const secrets = { get: (name: string) => (name === 'orders-key' ? SECRET : undefined), close: async () => {} };
   const queue = { canAccept: () => true, offer: (record: SessionRecord) => (records.push(record), true), stats: () => ({}) } as unknown as RecordingQueue;
+  return processorOn(queue);
+}
+
+/** A processor recording into `queue`; `storedWithinMs` as recording-setup.ts gives it (0: no wait). */
+function processorOn(queue: RecordingQueue, storedWithinMs = 0) {
+  const secrets = { get: (name: string) => (name === 'orders-key' ? SECRET : undefined), close: async () => {} };
   return new HttpExchangeProcessor({
     credentials: compileCredentials(config.extProc.credentials, secrets),
     masking: compileMaskingPlans(config.extProc.masking, secrets),
@@ -54,7 +59,7 @@ function processor(records: SessionRecord[]) {
     versions: new SecretVersions(secrets, Buffer.alloc(32, 7)),
     removeRequestHeaders: [],
     logger: silentLogger(),
-    recording: { queue, maxBodyBytes: 4096 },
+    recording: { queue, maxBodyBytes: 4096, storedWithinMs },
   });
 }
 
@@ -145,19 +150,6 @@ describe('HTTP session records are stored before the answer that completes the e
       stats: () => ({}),
     } as unknown as RecordingQueue;
     return { queue, records, outs, release: () => outs.forEach((out) => out()) };
-  }
-
-  function processorOn(queue: RecordingQueue, storedWithinMs: number) {
-    const secrets = { get: (name: string) => (name === 'orders-key' ? SECRET : undefined), close: async () => {} };
-    return new HttpExchangeProcessor({
-      credentials: compileCredentials(config.extProc.credentials, secrets),
-      masking: compileMaskingPlans(config.extProc.masking, secrets),
-      secrets,
-      versions: new SecretVersions(secrets, Buffer.alloc(32, 7)),
-      removeRequestHeaders: [],
-      logger: silentLogger(),
-      recording: { queue, maxBodyBytes: 4096, storedWithinMs },
-    });
   }
 
   async function upToLastChunk(p: HttpExchangeProcessor) {

@@ -3,21 +3,14 @@ import { processAlive } from '../../common/process-alive.ts';
 import path from 'node:path';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { SessionError } from './errors.ts';
-import type { SessionProtocol } from './types.ts';
+import type { SessionProtocol, SessionRecord } from './types.ts';
 
 /**
  * What is known of an exchange admitted for recording whose record has not yet left this process:
  * enough for an `incomplete` record if the process dies before it does (see interrupted-record.ts).
  * Only what the record itself would say: the path is the recorded (masked) one, never a credential.
  */
-export interface OpenExchange {
-  id: string;
-  requestId: string;
-  subject: string;
-  issuer: string;
-  target: string;
-  rule: string;
-  startedAt: number;
+export interface OpenExchange extends Pick<SessionRecord, 'id' | 'requestId' | 'subject' | 'issuer' | 'target' | 'rule' | 'startedAt'> {
   protocol?: SessionProtocol;
   method?: string;
   path?: string;
