@@ -15,6 +15,7 @@ import { FileSessionStore, httpRequestOf, type SessionFilter, type SessionRecord
 import { freePort } from '../../common/free-port.ts';
 import { JwtIdentityVerifier, parseIssuerConfig } from '../../ext-authz/identity/index.ts';
 import { ReplicaGateway, replicaTopology } from './replica-gateway.ts';
+import { sendRequest, type RequestInit } from './http-request.ts';
 
 const REPO_POLICIES = fileURLToPath(new URL('../../policies/', import.meta.url));
 
@@ -352,12 +353,8 @@ export class Gateway {
   }
 
   /** Sends a request through Envoy with an optional bearer token. */
-  async request(pathAndQuery: string, init: { method?: string; token?: string; headers?: Record<string, string>; body?: string } = {}) {
-    const headers: Record<string, string> = { ...init.headers };
-    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-    const response = await fetch(this.url(pathAndQuery), { method: init.method ?? 'GET', headers, body: init.body });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as any };
+  request(pathAndQuery: string, init: RequestInit = {}) {
+    return sendRequest(this.url(pathAndQuery), init);
   }
 
   async stopExtAuthz(index = 0): Promise<void> {

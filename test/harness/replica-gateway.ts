@@ -5,6 +5,7 @@ import { waitFor } from './wait.ts';
 import { EXT_AUTHZ_CLUSTER, EXT_PROC_CLUSTER } from '../../envoy/generate/resource-types.ts';
 import { PostgresSessionStore, httpRequestOf, type SessionFilter, type SessionRecord } from '../../ext-proc/sessions/index.ts';
 import type { GatewayOptions } from './gateway.ts';
+import { sendRequest, type RequestInit } from './http-request.ts';
 
 /** The environment variable that puts the e2e harness gateway on the replica topology. */
 export const TOPOLOGY_ENV = 'SLUICE_E2E_TOPOLOGY';
@@ -130,12 +131,8 @@ export class ReplicaGateway {
     return `${this.set.url(index)}${pathAndQuery}`;
   }
 
-  async request(pathAndQuery: string, init: { method?: string; token?: string; headers?: Record<string, string>; body?: string } = {}) {
-    const headers: Record<string, string> = { ...init.headers };
-    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
-    const response = await fetch(this.url(pathAndQuery), { method: init.method ?? 'GET', headers, body: init.body });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as any };
+  request(pathAndQuery: string, init: RequestInit = {}) {
+    return sendRequest(this.url(pathAndQuery), init);
   }
 
   /** Sessions recorded in the set's PostgreSQL (newest first). ext-proc's queues live in other processes: nothing to flush here. */
