@@ -17,7 +17,8 @@
  *   +replies     the same with recording: commands+replies: it reads every reply too (floor echo)
  * Both Envoys run with --concurrency 1. Prints requests/s per test, ratios to redis_proxy and, for
  * the processor paths, to the echo floor of the same shape.
- *   npm run bench:redis    (BENCH_REQUESTS=200000 per run, BENCH_ROUNDS=3)
+ *   npm run bench:redis    (BENCH_REQUESTS=200000 per run, BENCH_ROUNDS=3; BENCH_PATHS=checked,echo-read
+ *                          runs only those paths, redis_proxy always among them for the ratios)
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ import { median } from './lib/stats.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ONLY = process.env.BENCH_PATHS ? new Set(['redis_proxy', ...process.env.BENCH_PATHS.split(',').map((p) => p.trim())]) : null;
 const GW_PASSWORD = 'bench-gateway-password-4c1d';
 const ECHO_PROC = fileURLToPath(new URL('./lib/echo-network-proc-server.ts', import.meta.url));
 
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
     await sleep(500);
     const pids = { envoy: await gatewayChildPid(gateway.pid!, 'envoy'), extProc: await gatewayChildPid(gateway.pid!, 'ext-proc'), baseline: baseline.pid, echo: echo.pid! };
 
-    const modes: Mode[] = [
+    const allModes: Mode[] = [
       { name: 'direct', port: server.port },
       { name: 'redis_proxy', port: ports.plain, envoy: pids.baseline },
       { name: '+faults', port: ports.faults, envoy: pids.baseline },
@@ -138,6 +140,9 @@ async function main(): Promise<void> {
       { name: 'checked', port: ports.checked, password: token, floor: 'echo-read', envoy: pids.envoy, processor: pids.extProc },
       { name: '+replies', port: ports.replied, password: token, floor: 'echo', envoy: pids.envoy, processor: pids.extProc },
     ];
+    const modes = allModes.filter((m) => ONLY === null || ONLY.has(m.name) || allModes.some((x) => ONLY.has(x.name) && x.floor === m.name));
+    const unknown = [...(ONLY ?? [])].filter((name) => !allModes.some((m) => m.name === name));
+    if (unknown.length > 0) throw new Error(`BENCH_PATHS names no such path: ${unknown.join(', ')} (paths: ${allModes.map((m) => m.name).join(', ')})`);
     const run = async (m: Mode): Promise<Run> => {
       const watched = { ...(m.envoy ? { envoy: m.envoy } : {}), ...(m.processor ? { processor: m.processor } : {}) };
       const { result, cpuMs } = await measureCpu(watched, () => benchmark(m.port, m.password));
