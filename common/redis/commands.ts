@@ -83,27 +83,54 @@ export function redisCommandInfo(name: string): RedisCommandInfo {
   return INFO.get(name) ?? OTHER;
 }
 
+/** Which arguments of a command are its keys: `extra` (an index; -1: none), then first, first + step, … up to last. */
+export interface KeyIndexes {
+  extra: number;
+  first: number;
+  last: number;
+  step: number;
+}
+
 /**
- * The keys of one command (args[0] is the name). Undefined when the arguments do not fit the
- * command's spec (a numkeys that is not a number or runs past the end): the command is refused.
+ * Where the keys of a command of `argc` arguments (argument 0 its name) are, written into `into`
+ * (nothing is made per command). `numkeys`: for a numkeys spec, the number the argument at its
+ * numkeysAt holds (NaN when it is missing or not a number); ignored for the others. False when
+ * the arguments do not fit the spec (a numkeys that is not a count or runs past the end): such a
+ * command is refused, since which keys it touches cannot be known.
  */
-export function commandKeys<T>(info: RedisCommandInfo, args: readonly T[], text: (arg: T) => string): T[] | undefined {
+export function commandKeyIndexes(info: RedisCommandInfo, argc: number, numkeys: number, into: KeyIndexes): boolean {
   const spec = info.keys;
+  into.extra = -1;
+  into.step = 1;
   switch (spec.kind) {
     case 'none':
-      return [];
-    case 'range': {
-      const last = spec.last < 0 ? args.length + spec.last : spec.last;
-      const keys: T[] = [];
-      for (let i = spec.first; i <= last && i < args.length; i += spec.step) keys.push(args[i]!);
-      return keys;
-    }
-    case 'numkeys': {
-      const raw = args[spec.numkeysAt];
-      const count = raw === undefined ? NaN : Number(text(raw));
-      if (!Number.isInteger(count) || count < 0 || spec.numkeysAt + count >= args.length) return undefined;
-      const keys = args.slice(spec.numkeysAt + 1, spec.numkeysAt + 1 + count);
-      return spec.destination ? [args[1]!, ...keys] : keys;
-    }
+      into.first = 1;
+      into.last = 0;
+      return true;
+    case 'range':
+      into.first = spec.first;
+      into.last = Math.min(spec.last < 0 ? argc + spec.last : spec.last, argc - 1);
+      into.step = spec.step;
+      return true;
+    case 'numkeys':
+      if (!Number.isInteger(numkeys) || numkeys < 0 || spec.numkeysAt + numkeys >= argc) return false;
+      if (spec.destination) into.extra = 1;
+      into.first = spec.numkeysAt + 1;
+      into.last = spec.numkeysAt + numkeys;
+      return true;
   }
+}
+
+/** How many keys the indexes name. */
+export function keyCount(k: KeyIndexes): number {
+  return (k.extra >= 0 ? 1 : 0) + (k.last >= k.first ? Math.floor((k.last - k.first) / k.step) + 1 : 0);
+}
+
+/** The argument index of key n (0 ≤ n < keyCount). */
+export function keyIndex(k: KeyIndexes, n: number): number {
+  if (k.extra >= 0) {
+    if (n === 0) return k.extra;
+    n--;
+  }
+  return k.first + n * k.step;
 }

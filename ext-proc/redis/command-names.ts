@@ -10,14 +10,15 @@ export class CommandNames {
 
   constructor(private readonly size = 8) {}
 
-  of(raw: Buffer): string {
+  /** The name in buf[start, end). */
+  of(buf: Buffer, start: number, end: number): string {
     for (let i = 0; i < this.#bytes.length; i++) {
-      if (sameBytes(this.#bytes[i]!, raw)) return this.#names[i]!;
+      if (sameBytes(this.#bytes[i]!, buf, start, end)) return this.#names[i]!;
     }
-    const name = raw.toString('latin1').toUpperCase();
-    if (raw.length <= 32) {
-      // A copy: the raw bytes are a view of a chunk that must not be kept alive.
-      this.#bytes[this.#next] = Buffer.from(raw);
+    const name = buf.toString('latin1', start, end).toUpperCase();
+    if (end - start <= 32) {
+      // A copy: the bytes are a chunk's, which must not be kept alive.
+      this.#bytes[this.#next] = Buffer.from(buf.subarray(start, end));
       this.#names[this.#next] = name;
       this.#next = (this.#next + 1) % this.size;
     }
@@ -25,8 +26,8 @@ export class CommandNames {
   }
 }
 
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function sameBytes(a: Buffer, buf: Buffer, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
   return true;
 }

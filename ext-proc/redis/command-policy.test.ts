@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileCommandPolicy } from './command-policy.ts';
 import type { RedisRuleSpec } from '../../common/redis-check.ts';
+import { encodeCommand } from '../../common/redis/resp.ts';
+import { CommandReader, type CommandBatch } from './command-reader.ts';
 
 const WORKERS: RedisRuleSpec[] = [
   { id: 'workers/no-scripts', effect: 'deny', commands: ['script'], keys: null },
@@ -10,7 +12,9 @@ const WORKERS: RedisRuleSpec[] = [
 ];
 const ANALYSTS: RedisRuleSpec[] = [{ id: 'analysts/read', effect: 'allow', commands: ['read'], keys: null }];
 const DENIED = new Set(['CONFIG', 'SELECT', 'KEYS']);
-const run = (rules: RedisRuleSpec[], ...args: string[]) => compileCommandPolicy(rules, DENIED, 'w1')(args[0]!.toUpperCase(), args.map((a) => Buffer.from(a)));
+/** One command, read as the session reads it. */
+const batch = (args: (string | Buffer)[]): CommandBatch => new CommandReader().push(encodeCommand(args.map((a) => Buffer.from(a))));
+const run = (rules: RedisRuleSpec[], ...args: string[]) => compileCommandPolicy(rules, DENIED, 'w1')(args[0]!.toUpperCase(), batch(args), 0);
 
 test('workers: GET/SET/DEL under jobs:* only; every key must match; a deny rule on any key wins', () => {
   assert.equal(run(WORKERS, 'GET', 'jobs:1').allowed, true);
@@ -42,6 +46,13 @@ test('EVAL-like commands: keys come from numkeys; arguments that do not say whic
   assert.equal(run(scripts, 'EVAL', 'return 1', '1', 'users:1').allowed, false);
   assert.equal(run(scripts, 'EVAL', 'return 1', '5', 'jobs:1').allowed, false);
   assert.equal(run(scripts, 'EVAL', 'return 1', 'x').allowed, false);
+  // A destination before numkeys (ZUNIONSTORE) is a key too; MSET's keys are every other argument.
+  const stores: RedisRuleSpec[] = [{ id: 's/jobs', effect: 'allow', commands: ['ZUNIONSTORE', 'MSET'], keys: ['jobs:*'] }];
+  assert.equal(run(stores, 'ZUNIONSTORE', 'jobs:out', '2', 'jobs:a', 'jobs:b').allowed, true);
+  assert.equal(run(stores, 'ZUNIONSTORE', 'users:out', '2', 'jobs:a', 'jobs:b').allowed, false);
+  assert.equal(run(stores, 'ZUNIONSTORE', 'jobs:out', '2', 'jobs:a', 'users:b').allowed, false);
+  assert.equal(run(stores, 'MSET', 'jobs:1', 'users:1', 'jobs:2', 'v').allowed, true, 'values are not keys');
+  assert.equal(run(stores, 'MSET', 'jobs:1', 'v', 'users:1', 'v').allowed, false);
 });
 
 test('key globs match the same whether compared as bytes (a literal, a literal then *) or by the expression (anything else)', () => {
@@ -56,7 +67,7 @@ test('key globs match the same whether compared as bytes (a literal, a literal t
   ];
   for (const [globs, key, allowed] of cases) assert.equal(run(rules(globs), 'GET', key).allowed, allowed, `${JSON.stringify(globs)} ${key}`);
   // Invalid UTF-8 decodes to U+FFFD: a glob naming U+FFFD matches it through the text, as before.
-  const invalid = compileCommandPolicy(rules(['\uFFFD*']), DENIED, 'w1')('GET', [Buffer.from('GET'), Buffer.from([0xff, 0x31])]);
+  const invalid = compileCommandPolicy(rules(['\uFFFD*']), DENIED, 'w1')('GET', batch(['GET', Buffer.from([0xff, 0x31])]), 0);
   assert.equal(invalid.allowed, true);
   const deny: RedisRuleSpec[] = [{ id: 'd/d', effect: 'deny', commands: ['*'], keys: ['secret:*'] }, { id: 'a/a', effect: 'allow', commands: ['*'], keys: null }];
   assert.equal(run(deny, 'MGET', 'ok', 'secret:1').rule, 'd/d');
@@ -66,9 +77,9 @@ test('key globs match the same whether compared as bytes (a literal, a literal t
 test('a name is planned once per login, whatever case or order: the same verdicts on the second and later commands', () => {
   const policy = compileCommandPolicy(WORKERS, DENIED, 'w1');
   for (let i = 0; i < 3; i++) {
-    assert.equal(policy('GET', [Buffer.from('GET'), Buffer.from('jobs:1')]).allowed, true);
-    assert.equal(policy('GET', [Buffer.from('GET'), Buffer.from('jobs:secret:1')]).rule, 'workers/no-secrets');
-    assert.equal(policy('CONFIG', [Buffer.from('CONFIG'), Buffer.from('GET'), Buffer.from('x')]).allowed, false);
+    assert.equal(policy('GET', batch(['GET', 'jobs:1']), 0).allowed, true);
+    assert.equal(policy('GET', batch(['GET', 'jobs:secret:1']), 0).rule, 'workers/no-secrets');
+    assert.equal(policy('CONFIG', batch(['CONFIG', 'GET', 'x']), 0).allowed, false);
   }
-  for (let i = 0; i < 300; i++) assert.equal(policy(`X${i}`, [Buffer.from(`X${i}`), Buffer.from('jobs:1')]).allowed, false, 'unknown names past the plan bound are still refused');
+  for (let i = 0; i < 300; i++) assert.equal(policy(`X${i}`, batch([`X${i}`, 'jobs:1']), 0).allowed, false, 'unknown names past the plan bound are still refused');
 });

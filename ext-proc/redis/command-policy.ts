@@ -1,12 +1,14 @@
-import { commandKeys, redisCommandInfo, REDIS_COMMAND_CLASSES, type RedisCommandInfo } from '../../common/redis/commands.ts';
+import { commandKeyIndexes, keyCount, keyIndex, redisCommandInfo, REDIS_COMMAND_CLASSES, type KeyIndexes, type RedisCommandInfo } from '../../common/redis/commands.ts';
 import type { RedisRuleSpec } from '../../common/redis-check.ts';
+import type { CommandBatch } from './command-reader.ts';
 
-/** What one command may do for the logged-in identity. */
+/** What one command may do for the logged-in identity. An allowed verdict is shared (one per rule): read it, never keep changes to it. */
 export type CommandVerdict =
-  | { allowed: true; rule: string | null; keys: Buffer[] }
-  | { allowed: false; rule: string | null; message: string; keys: Buffer[] };
+  | { readonly allowed: true; readonly rule: string | null }
+  | { readonly allowed: false; readonly rule: string | null; readonly message: string };
 
-export type CommandPolicy = (name: string, args: readonly Buffer[]) => CommandVerdict;
+/** The verdict on command c of the batch, whose upper-case name is `name`. */
+export type CommandPolicy = (name: string, batch: CommandBatch, c: number) => CommandVerdict;
 
 interface CompiledRule {
   id: string;
@@ -15,10 +17,13 @@ interface CompiledRule {
   names: ReadonlySet<string>;
   classes: ReadonlySet<string>;
   keys: KeyMatcher | null;
+  allowed: CommandVerdict;
 }
 
-/** Whether one key (its bytes, as sent) matches a rule's globs. */
-type KeyMatcher = (key: Buffer) => boolean;
+/** Whether one key (buf[start, end), as sent) matches a rule's globs. */
+type KeyMatcher = (buf: Buffer, start: number, end: number) => boolean;
+
+const FREE: CommandVerdict = Object.freeze({ allowed: true, rule: null });
 
 /** What a command name meets, worked out once per name and login: its info and the rules that cover it. */
 interface NamePlan {
@@ -55,29 +60,50 @@ export function compileCommandPolicy(rules: readonly RedisRuleSpec[], denied: Re
     if (plans.size < MAX_PLANS) plans.set(name, plan);
     return plan;
   };
-  return (name, args) => {
+  // One per login, reused for every command: the policy runs to its end before the next command.
+  const keys: KeyIndexes = { extra: -1, first: 1, last: 0, step: 1 };
+  return (name, batch, c) => {
     const plan = planOf(name);
-    if (plan.denied) return { allowed: false, rule: null, keys: [], message: `${name} is refused on this target for everyone` };
-    if (plan.info.kind === 'connection' || plan.info.kind === 'transaction') return { allowed: true, rule: null, keys: [] };
-    const keys = commandKeys(plan.info, args, (b) => b.toString('latin1'));
-    if (keys === undefined) return { allowed: false, rule: null, keys: [], message: `the arguments of ${name} do not say which keys it touches` };
+    if (plan.denied) return { allowed: false, rule: null, message: `${name} is refused on this target for everyone` };
+    if (plan.info.kind === 'connection' || plan.info.kind === 'transaction') return FREE;
+    if (!readKeyIndexes(plan.info, batch, c, keys)) return { allowed: false, rule: null, message: `the arguments of ${name} do not say which keys it touches` };
+    const count = keyCount(keys);
+    const buf = batch.bytes(c);
     for (const rule of plan.deny) {
-      const hit = rule.keys === null ? null : keys.find(rule.keys);
-      if (rule.keys === null || hit !== undefined) {
-        return { allowed: false, rule: rule.id, keys, message: `${name}${hit ? ` on ${quoted(hit.toString('utf8'))}` : ''} is denied by policy rule ${rule.id}` };
+      if (rule.keys === null) return { allowed: false, rule: rule.id, message: `${name} is denied by policy rule ${rule.id}` };
+      for (let n = 0; n < count; n++) {
+        const a = keyIndex(keys, n);
+        if (rule.keys(buf, batch.argStart(c, a), batch.argEnd(c, a))) {
+          return { allowed: false, rule: rule.id, message: `${name} on ${quoted(batch.argText(c, a, 'utf8'))} is denied by policy rule ${rule.id}` };
+        }
       }
     }
     for (const rule of plan.allow) {
-      if (rule.keys === null || (keys.length > 0 && keys.every(rule.keys))) return { allowed: true, rule: rule.id, keys };
+      if (rule.keys === null) return rule.allowed;
+      let all = count > 0;
+      for (let n = 0; n < count && all; n++) {
+        const a = keyIndex(keys, n);
+        all = rule.keys(buf, batch.argStart(c, a), batch.argEnd(c, a));
+      }
+      if (all) return rule.allowed;
     }
-    const texts = keys.map((k) => k.toString('utf8'));
-    const on = texts.length === 0 ? '' : ` on ${texts.slice(0, 3).map(quoted).join(', ')}${texts.length > 3 ? ', …' : ''}`;
-    return { allowed: false, rule: null, keys, message: `${name}${on} is not allowed for "${subject}" by policy` };
+    const texts: string[] = [];
+    for (let n = 0; n < Math.min(count, 4); n++) texts.push(batch.argText(c, keyIndex(keys, n), 'utf8'));
+    const on = texts.length === 0 ? '' : ` on ${texts.slice(0, 3).map(quoted).join(', ')}${count > 3 ? ', …' : ''}`;
+    return { allowed: false, rule: null, message: `${name}${on} is not allowed for "${subject}" by policy` };
   };
+}
+
+/** Where command c's keys are (commandKeyIndexes, reading its numkeys argument where it has one): false when that cannot be known. */
+export function readKeyIndexes(info: RedisCommandInfo, batch: CommandBatch, c: number, into: KeyIndexes): boolean {
+  const spec = info.keys;
+  const numkeys = spec.kind === 'numkeys' && spec.numkeysAt < batch.argc(c) ? Number(batch.argText(c, spec.numkeysAt)) : NaN;
+  return commandKeyIndexes(info, batch.argc(c), numkeys, into);
 }
 
 function compileRule(spec: RedisRuleSpec): CompiledRule {
   return {
+    allowed: Object.freeze({ allowed: true, rule: spec.id }),
     id: spec.id,
     effect: spec.effect,
     any: spec.commands.includes('*'),
@@ -110,15 +136,16 @@ function keyMatcher(globs: readonly string[]): KeyMatcher {
     else patterns.push([...glob].map((c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : c.replace(/[\\^$.|+()[\]{}/]/g, '\\$&'))).join(''));
   }
   const regex = patterns.length === 0 ? null : new RegExp(`^(?:${patterns.join('|')})$`, 'u');
-  return (key) => {
-    for (const prefix of prefixes) if (key.length >= prefix.length && startsWith(key, prefix)) return true;
-    for (const value of exact) if (key.length === value.length && startsWith(key, value)) return true;
-    return regex !== null && regex.test(key.toString('utf8'));
+  return (buf, start, end) => {
+    const length = end - start;
+    for (const prefix of prefixes) if (length >= prefix.length && startsWith(buf, start, prefix)) return true;
+    for (const value of exact) if (length === value.length && startsWith(buf, start, value)) return true;
+    return regex !== null && regex.test(buf.toString('utf8', start, end));
   };
 }
 
-function startsWith(key: Buffer, prefix: Buffer): boolean {
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
+function startsWith(buf: Buffer, start: number, prefix: Buffer): boolean {
+  for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false;
   return true;
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandReader } from './command-reader.ts';
+import { CommandReader, type CommandBatch } from './command-reader.ts';
 import { ReplyScanner } from './reply-scanner.ts';
 
 const PIPELINE = Buffer.from(
@@ -14,18 +14,31 @@ const PIPELINE = Buffer.from(
 );
 const EXPECTED = [['AUTH', 'token'], ['SET', 'jobs:1', 'hello\r\nworld'], ['PING'], ['MULTI'], ['INCR', 'n'], ['EXEC'], ['get', '"jobs:1"'], ['GET', '']];
 
+/** A batch's commands as plain values: what each view and offset says. */
+function commandsOf(batch: CommandBatch) {
+  return Array.from({ length: batch.length }, (_, c) => {
+    const args = batch.args(c);
+    assert.deepEqual(args.map((a, i) => batch.argText(c, i)), args.map((a) => a.toString('latin1')), 'argText reads what arg views');
+    assert.equal(batch.argc(c), args.length);
+    return { args, raw: batch.raw(c), bytes: batch.sentBytes(c) };
+  });
+}
+
 test('a pipeline of RESP and inline commands reads the same however it is split (every byte boundary, and byte by byte)', () => {
   const read = (chunks: Buffer[]) => {
     const reader = new CommandReader();
-    const commands = chunks.flatMap((c) => reader.push(c));
+    const commands = chunks.flatMap((c) => commandsOf(reader.push(c)));
     assert.equal(reader.buffered, 0);
     return commands;
   };
   const whole = read([PIPELINE]);
   assert.deepEqual(whole.map((c) => c.args.map(String)), EXPECTED);
   assert.equal(whole.reduce((n, c) => n + c.bytes, 0), PIPELINE.length - '*0\r\n'.length, 'every byte but the empty *0 is accounted to a command');
-  // Inline commands are forwarded as RESP arrays (redis_proxy reads nothing else).
+  // Inline commands are forwarded as RESP arrays (redis_proxy reads nothing else), their arguments read from that encoding.
   assert.equal(whole[2]!.raw.toString(), '*1\r\n$4\r\nPING\r\n');
+  assert.equal(whole[6]!.raw.toString(), '*2\r\n$3\r\nget\r\n$8\r\n"jobs:1"\r\n');
+  // Every RESP command's raw bytes are its slice of the pipeline, one after another.
+  assert.equal(whole.filter((_, i) => i !== 2 && i !== 6).map((c) => c.raw.toString()).join(''), PIPELINE.toString().replace('PING\r\n', '').replace('get  "jobs:1"\n', '').replace('*0\r\n', ''));
   for (let cut = 1; cut < PIPELINE.length; cut++) {
     assert.deepEqual(read([PIPELINE.subarray(0, cut), PIPELINE.subarray(cut)]).map((c) => c.args.map(String)), EXPECTED, `split at ${cut}`);
   }
@@ -35,7 +48,7 @@ test('a pipeline of RESP and inline commands reads the same however it is split 
 
 test('negative counts are skipped as Redis does ("*-1", "*-2"), the command after them read', () => {
   const reader = new CommandReader();
-  assert.deepEqual(reader.push(Buffer.from('*-1\r\n*-2\r\n*1\r\n$4\r\nPING\r\n')).map((c) => c.args.map(String)), [['PING']]);
+  assert.deepEqual(commandsOf(reader.push(Buffer.from('*-1\r\n*-2\r\n*1\r\n$4\r\nPING\r\n'))).map((c) => c.args.map(String)), [['PING']]);
   assert.equal(reader.buffered, 0);
 });
 

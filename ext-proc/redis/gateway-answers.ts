@@ -3,6 +3,8 @@ import type { Logger } from '../../common/logger.ts';
 import { encodeError } from '../../common/redis/resp.ts';
 import type { Outbox } from '../postgres/outbox.ts';
 import type { RedisCommandEvent } from '../sessions/types.ts';
+import type { CommandBatch } from './command-reader.ts';
+import type { ForwardBytes } from './forward-bytes.ts';
 import type { ReplyPath } from './reply-path.ts';
 import { ReplyScanner } from './reply-scanner.ts';
 
@@ -31,19 +33,19 @@ export class GatewayAnswers implements ReplyPath {
 
   constructor(private readonly outbox: Outbox, private readonly log: { logger: Logger; target: string }) {}
 
-  forward(raw: Buffer, forward: Buffer[], event: RedisCommandEvent | null): void {
+  forward(batch: CommandBatch, c: number, forward: ForwardBytes, event: RedisCommandEvent | null): void {
     this.#slots.push({ kind: 'upstream', event, started: performance.now(), replace: null });
-    forward.push(raw);
+    forward.command(batch, c);
   }
 
   refuse(text: string): void {
     this.#local(encodeError(text));
   }
 
-  abortExec(_raw: Buffer, forward: Buffer[], event: RedisCommandEvent | null): void {
+  abortExec(_batch: CommandBatch, _c: number, forward: ForwardBytes, event: RedisCommandEvent | null): void {
     // The upstream queued the other commands: drop them, and tell the client why.
     this.#slots.push({ kind: 'upstream', event, started: performance.now(), replace: EXECABORT });
-    forward.push(DISCARD);
+    forward.bytes(DISCARD);
   }
 
   /**

@@ -2,6 +2,8 @@ import { encodeCommand } from '../../common/redis/resp.ts';
 import { REFUSED_IN_MULTI_COMMAND } from '../../envoy/generate/protocols/redis.ts';
 import type { Outbox } from '../postgres/outbox.ts';
 import type { RedisCommandEvent } from '../sessions/types.ts';
+import type { CommandBatch } from './command-reader.ts';
+import type { ForwardBytes } from './forward-bytes.ts';
 import type { ReplyPath } from './reply-path.ts';
 
 const QUIT = encodeCommand(['QUIT']);
@@ -29,28 +31,28 @@ const MAX_TEXT = 512;
 export class ProxyAnswers implements ReplyPath {
   constructor(private readonly outbox: Outbox) {}
 
-  forward(raw: Buffer, forward: Buffer[], event: RedisCommandEvent | null): void {
+  forward(batch: CommandBatch, c: number, forward: ForwardBytes, event: RedisCommandEvent | null): void {
     if (event) event.outcome = 'sent';
-    forward.push(raw);
+    forward.command(batch, c);
   }
 
-  refuse(text: string, forward: Buffer[], inMulti: boolean): void {
+  refuse(text: string, forward: ForwardBytes, inMulti: boolean): void {
     const line = Buffer.from(text.replace(/[\r\n]+/g, ' ').slice(0, MAX_TEXT), 'utf8');
-    forward.push(inMulti ? encodeCommand([STAND_IN, line]) : encodeCommand([line, REFUSAL_MARK]));
+    forward.bytes(inMulti ? encodeCommand([STAND_IN, line]) : encodeCommand([line, REFUSAL_MARK]));
   }
 
-  abortExec(raw: Buffer, forward: Buffer[], event: RedisCommandEvent | null): void {
+  abortExec(batch: CommandBatch, c: number, forward: ForwardBytes, event: RedisCommandEvent | null): void {
     // Redis refused the stand-in when queueing it: this EXEC gets EXECABORT and runs nothing.
-    this.forward(raw, forward, event);
+    this.forward(batch, c, forward, event);
   }
 
-  quit(raw: Buffer, forward: Buffer[]): void {
-    forward.push(raw);
+  quit(batch: CommandBatch, c: number, forward: ForwardBytes): void {
+    forward.command(batch, c);
   }
 
-  fail(text: string, forward: Buffer[]): void {
+  fail(text: string, forward: ForwardBytes): void {
     this.refuse(text, forward, false);
-    forward.push(QUIT);
+    forward.bytes(QUIT);
   }
 
   /** Not sent by a listener that skips replies; should one come, it passes as it is. */

@@ -1,4 +1,6 @@
 import type { RedisCommandEvent } from '../sessions/types.ts';
+import type { CommandBatch } from './command-reader.ts';
+import type { ForwardBytes } from './forward-bytes.ts';
 
 /**
  * Who answers the client, and how the gateway's own answers (refusals, QUIT, a protocol error)
@@ -11,18 +13,18 @@ import type { RedisCommandEvent } from '../sessions/types.ts';
  */
 export interface ReplyPath {
   /** The command goes upstream as it is; its event learns how it ended when that is known. */
-  forward(raw: Buffer, forward: Buffer[], event: RedisCommandEvent | null): void;
+  forward(batch: CommandBatch, c: number, forward: ForwardBytes, event: RedisCommandEvent | null): void;
   /**
    * The gateway refuses the command: `text` is the error ("NOPERM ERR_…: …"). Inside MULTI the
    * refusal must also make the transaction's EXEC fail (see abortExec).
    */
-  refuse(text: string, forward: Buffer[], inMulti: boolean): void;
+  refuse(text: string, forward: ForwardBytes, inMulti: boolean): void;
   /** EXEC of a transaction that holds a refused command: the client gets EXECABORT, nothing of it runs. */
-  abortExec(raw: Buffer, forward: Buffer[], event: RedisCommandEvent | null): void;
+  abortExec(batch: CommandBatch, c: number, forward: ForwardBytes, event: RedisCommandEvent | null): void;
   /** QUIT: +OK once every earlier reply is out, then the connection closes. The session reads nothing after it. */
-  quit(raw: Buffer, forward: Buffer[]): void;
+  quit(batch: CommandBatch, c: number, forward: ForwardBytes): void;
   /** Client bytes that are not RESP: the error in its place, then the connection closes. */
-  fail(text: string, forward: Buffer[]): void;
+  fail(text: string, forward: ForwardBytes): void;
   /** A chunk from redis_proxy (only on a listener that sends replies): what the client gets. */
   serverData(data: Buffer): void;
   /** A client chunk's forward list has gone out. */

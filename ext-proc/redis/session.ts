@@ -1,14 +1,14 @@
 import type { Logger } from '../../common/logger.ts';
 import { RespProtocolError } from '../../common/redis/resp.ts';
-import { commandKeys, redisCommandInfo } from '../../common/redis/commands.ts';
+import { keyCount, keyIndex, redisCommandInfo, type KeyIndexes } from '../../common/redis/commands.ts';
 import type { RedisCheckInput, RedisCheckResult } from '../../common/redis-check.ts';
 import { describeError } from '../../common/errors.ts';
 import { Outbox, type NetworkResponse } from '../postgres/outbox.ts';
 import type { RedisCommandEvent, RedisLoginEvent, SessionRecord } from '../sessions/types.ts';
-import { CommandReader, type ParsedCommand } from './command-reader.ts';
-import { compileCommandPolicy, type CommandPolicy } from './command-policy.ts';
+import { CommandReader, type CommandBatch } from './command-reader.ts';
+import { compileCommandPolicy, readKeyIndexes, type CommandPolicy } from './command-policy.ts';
 import { CommandNames } from './command-names.ts';
-import { joinBytes } from './join-bytes.ts';
+import { ForwardBytes } from './forward-bytes.ts';
 import { GatewayAnswers } from './gateway-answers.ts';
 import { ProxyAnswers } from './proxy-answers.ts';
 import type { ReplyPath } from './reply-path.ts';
@@ -67,6 +67,7 @@ export class RedisSession {
   readonly #names = new CommandNames();
   readonly #answers: ReplyPath;
   readonly #events: (RedisCommandEvent | RedisLoginEvent)[] = [];
+  readonly #keyIndexes: KeyIndexes = { extra: -1, first: 1, last: 0, step: 1 };
   readonly #now: () => number;
   readonly #started: number;
   #dropped = 0;
@@ -134,39 +135,38 @@ export class RedisSession {
 
   /** One client chunk: undefined when it is done, else the login check it waits for. */
   #client(data: Buffer): Promise<void> | undefined {
-    const forward: Buffer[] = [];
-    let commands: ParsedCommand[] = [];
+    const forward = new ForwardBytes();
+    let batch: CommandBatch | null = null;
     if (!this.#quitting) {
       try {
-        commands = this.#reader.push(data);
+        batch = this.#reader.push(data);
       } catch (err) {
         if (!(err instanceof RespProtocolError)) return this.#failed(err);
         this.#quitting = true;
         this.#answers.fail(`ERR ERR_REDIS_PROTOCOL: ${err.message}`, forward);
       }
     }
-    return this.#commands(commands, 0, forward);
+    return this.#commands(batch, 0, forward);
   }
 
-  #commands(commands: readonly ParsedCommand[], from: number, forward: Buffer[]): Promise<void> | undefined {
+  #commands(batch: CommandBatch | null, from: number, forward: ForwardBytes): Promise<void> | undefined {
     try {
-      for (let i = from; i < commands.length && !this.#quitting; i++) {
-        const command = commands[i]!;
-        const name = this.#names.of(command.args[0]!);
-        const auth = authArgs(name, command.args);
+      for (let c = from; batch !== null && c < batch.length && !this.#quitting; c++) {
+        const name = this.#names.of(batch.bytes(c), batch.argStart(c, 0), batch.argEnd(c, 0));
+        const auth = name === 'AUTH' || name === 'HELLO' ? authArgs(name, batch.args(c)) : null;
         if (auth !== null) {
           return this.#authenticate(auth, this.#now()).then(() => {
             // redis_proxy logs the connection in (or refuses it) with the same ext-authz.
-            this.#answers.forward(command.raw, forward, null);
-            return this.#commands(commands, i + 1, forward);
+            this.#answers.forward(batch, c, forward, null);
+            return this.#commands(batch, c + 1, forward);
           }, (err) => this.#failed(err));
         }
-        this.#command(name, command, forward);
+        this.#command(name, batch, c, forward);
       }
     } catch (err) {
       return this.#failed(err);
     }
-    this.#outbox.emit('read', joinBytes(forward));
+    this.#outbox.emit('read', forward.take());
     this.#outbox.respond('read');
     this.#answers.afterClientChunk();
     return undefined;
@@ -178,12 +178,12 @@ export class RedisSession {
     return undefined;
   }
 
-  #command(name: string, command: ParsedCommand, forward: Buffer[]): void {
+  #command(name: string, batch: CommandBatch, c: number, forward: ForwardBytes): void {
     const at = this.#now();
-    const event = this.#event(name, command, at);
+    const event = this.#event(name, batch, c, at);
     if (name === 'QUIT') {
       this.#quitting = true;
-      this.#answers.quit(command.raw, forward);
+      this.#answers.quit(batch, c, forward);
       return;
     }
     const login = this.#login;
@@ -192,9 +192,11 @@ export class RedisSession {
       this.#refuse(event, forward, 'ERR_REDIS_NOT_LOGGED_IN', login === null ? 'log in with AUTH <token> first' : 'the login has ended (its token expired); AUTH again', 'NOAUTH');
       return;
     }
-    const verdict = login.policy(name, command.args);
-    if (event) this.#describe(event, command, verdict.keys, login);
-    if (event && verdict.rule) event.rule = verdict.rule;
+    const verdict = login.policy(name, batch, c);
+    if (event) {
+      this.#describe(event, batch, c, login);
+      if (verdict.rule) event.rule = verdict.rule;
+    }
     if (!verdict.allowed) {
       // NOPERM, as Redis' own ACLs answer: clients read it as a permission error (ioredis, for one,
       // carries on past a NOPERM to its INFO ready check).
@@ -206,11 +208,11 @@ export class RedisSession {
       const spoiled = this.#multi === 'spoiled' && name === 'EXEC';
       this.#multi = 'none';
       if (spoiled) {
-        this.#answers.abortExec(command.raw, forward, event);
+        this.#answers.abortExec(batch, c, forward, event);
         return;
       }
     }
-    this.#answers.forward(command.raw, forward, event);
+    this.#answers.forward(batch, c, forward, event);
   }
 
   async #authenticate(auth: { username: string; token: string }, at: number): Promise<void> {
@@ -231,7 +233,7 @@ export class RedisSession {
     this.#push({ at, kind: 'redis.login', outcome: 'ok', subject: result.subject, issuer: result.issuer });
   }
 
-  #refuse(event: RedisCommandEvent | null, forward: Buffer[], code: string, message: string, kind: string): void {
+  #refuse(event: RedisCommandEvent | null, forward: ForwardBytes, code: string, message: string, kind: string): void {
     if (event) {
       event.outcome = 'refused';
       event.code = code;
@@ -241,18 +243,31 @@ export class RedisSession {
     this.#answers.refuse(`${kind} ${code}: ${message}`, forward, inMulti);
   }
 
-  #event(name: string, command: ParsedCommand, at: number): RedisCommandEvent | null {
-    const event: RedisCommandEvent = { at, kind: 'redis.command', command: name.slice(0, 64), keys: [], args: command.args.length - 1, bytes: command.bytes, outcome: 'ok' };
-    return this.#push(event) ? event : null;
+  /** The command's event, or null once the record holds maxRecordedCommands (then it is only counted: nothing is made for it). */
+  #event(name: string, batch: CommandBatch, c: number, at: number): RedisCommandEvent | null {
+    if (this.#events.length >= this.deps.maxRecordedCommands) {
+      this.#dropped++;
+      return null;
+    }
+    const event: RedisCommandEvent = { at, kind: 'redis.command', command: name.slice(0, 64), keys: [], args: batch.argc(c) - 1, bytes: batch.sentBytes(c), outcome: 'ok' };
+    this.#events.push(event);
+    return event;
   }
 
   /** Key names as sent; the other arguments only through the login's masking profile. */
-  #describe(event: RedisCommandEvent, command: ParsedCommand, keys: readonly Buffer[], login: Login): void {
-    const keyTexts = (keys.length > 0 ? keys : (commandKeys(redisCommandInfo(event.command), command.args, (b) => b.toString('latin1')) ?? [])).map(text);
-    event.keys = keyTexts.slice(0, MAX_KEYS);
+  #describe(event: RedisCommandEvent, batch: CommandBatch, c: number, login: Login): void {
+    const indexes = this.#keyIndexes;
+    const count = readKeyIndexes(redisCommandInfo(event.command), batch, c, indexes) ? keyCount(indexes) : 0;
+    const keys = new Set<number>();
+    for (let n = 0; n < count; n++) keys.add(keyIndex(indexes, n));
+    for (const a of keys) {
+      if (event.keys.length === MAX_KEYS) break;
+      event.keys.push(text(batch, c, a));
+    }
     if (login.mask === null) return;
-    const keySet = new Set(keys);
-    event.values = command.args.slice(1).filter((a) => !keySet.has(a)).slice(0, MAX_VALUES).map((a) => login.mask!(text(a)));
+    const values: string[] = [];
+    for (let a = 1; a < batch.argc(c) && values.length < MAX_VALUES; a++) if (!keys.has(a)) values.push(login.mask(text(batch, c, a)));
+    event.values = values;
   }
 
   #push(event: RedisCommandEvent | RedisLoginEvent): boolean {
@@ -306,7 +321,10 @@ function authArgs(name: string, args: readonly Buffer[]): { username: string; to
   return null;
 }
 
-function text(value: Buffer): string {
-  const s = value.toString('utf8');
-  return s.length > MAX_ARG_CHARS ? `${s.slice(0, MAX_ARG_CHARS)}…` : s;
+/** Argument a as recorded: its text, cut at MAX_ARG_CHARS (only the bytes that can hold them are decoded). */
+function text(batch: CommandBatch, c: number, a: number): string {
+  const start = batch.argStart(c, a);
+  const end = batch.argEnd(c, a);
+  const s = batch.bytes(c).toString('utf8', start, Math.min(end, start + 4 * MAX_ARG_CHARS));
+  return s.length > MAX_ARG_CHARS || end - start > 4 * MAX_ARG_CHARS ? `${s.slice(0, MAX_ARG_CHARS)}…` : s;
 }
