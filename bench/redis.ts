@@ -15,8 +15,11 @@
  *                network ext_proc parses, checks and records every command in front of redis_proxy
  *                (recording: commands, the default: it reads client bytes only; floor echo-read)
  *   +replies     the same with recording: commands+replies: it reads every reply too (floor echo)
- * Both Envoys run with --concurrency 1. Prints requests/s per test, ratios to redis_proxy and, for
- * the processor paths, to the echo floor of the same shape.
+ * Both Envoys run with --concurrency 1. Prints requests/s per test (median of rounds), ratios to
+ * redis_proxy and, for the processor paths, to the echo floor of the same shape. A ratio is the
+ * median of each round's own ratio (the two paths measured in the same round, seconds apart), with
+ * the rounds' lowest and highest, and every other round runs the paths in reverse order, so a
+ * machine that slows down during a round does not favour the paths run first.
  *   npm run bench:redis    (BENCH_REQUESTS=200000 per run, BENCH_ROUNDS=3; BENCH_PATHS=checked,echo-read
  *                          runs only those paths, redis_proxy always among them for the ratios)
  */
@@ -155,7 +158,9 @@ async function main(): Promise<void> {
     console.log(`\nredis-benchmark -t get,set -P 16 -c 32 -n ${REQUESTS}, ${ROUNDS} alternating rounds (median shown), both Envoys --concurrency 1`);
     const results = new Map<string, Run[]>(modes.map((m) => [m.name, []]));
     try {
-      for (let round = 0; round < ROUNDS; round++) for (const m of modes) results.get(m.name)!.push(await run(m));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const m of round % 2 === 0 ? modes : [...modes].reverse()) results.get(m.name)!.push(await run(m));
+      }
     } catch (err) {
       // What Envoy saw on the Sluice listeners when a run failed (timeouts, closed streams).
       const stats = await (await fetch(`http://127.0.0.1:${ports.envoyAdmin}/stats`)).text().catch(() => '');
@@ -163,11 +168,16 @@ async function main(): Promise<void> {
       throw err;
     }
     const med = (name: string, test: keyof Rates) => median(results.get(name)!.map((r) => r.rates[test]));
-    const ratio = (name: string, to: string, test: keyof Rates) => `×${(med(name, test) / med(to, test)).toFixed(3)}`;
-    console.log('  path          SET req/s   GET req/s   SET / redis_proxy   GET / redis_proxy   SET / echo   GET / echo   (all rounds, SET)');
+    const ratio = (name: string, to: string, test: keyof Rates) => {
+      const base = results.get(to)!;
+      const perRound = results.get(name)!.map((r, i) => r.rates[test] / base[i]!.rates[test]);
+      const range = ROUNDS > 1 ? ` ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}` : '';
+      return `×${median(perRound).toFixed(3)}${range}`;
+    };
+    console.log('  path          SET req/s   GET req/s   SET / redis_proxy   GET / redis_proxy   SET / echo          GET / echo          (all rounds, SET)');
     for (const m of modes) {
       const all = results.get(m.name)!.map((r) => r.rates.SET.toFixed(0)).join(' ');
-      const floor = m.floor ? `${ratio(m.name, m.floor, 'SET').padEnd(12)} ${ratio(m.name, m.floor, 'GET').padEnd(12)}` : ' '.repeat(25);
+      const floor = m.floor ? `${ratio(m.name, m.floor, 'SET').padEnd(19)} ${ratio(m.name, m.floor, 'GET').padEnd(19)}` : ' '.repeat(39);
       console.log(`  ${m.name.padEnd(12)} ${med(m.name, 'SET').toFixed(0).padStart(10)} ${med(m.name, 'GET').toFixed(0).padStart(11)}   ${ratio(m.name, 'redis_proxy', 'SET').padEnd(18)}  ${ratio(m.name, 'redis_proxy', 'GET').padEnd(18)}  ${floor} ${all}`);
     }
     // Where the time goes: CPU each process spent per request (SET and GET together), medians.
