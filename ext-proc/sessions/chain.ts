@@ -83,7 +83,8 @@ export function canonicalJson(value: unknown): string {
     let out = '[';
     for (let i = 0; i < value.length; i += 1) {
       const item: unknown = value[i];
-      out += `${i === 0 ? '' : ','}${item === undefined ? 'null' : canonicalJson(item)}`;
+      if (i > 0) out += ',';
+      out += item === undefined ? 'null' : canonicalJson(item);
     }
     return `${out}]`;
   }
@@ -97,24 +98,46 @@ export function canonicalJson(value: unknown): string {
   }
   let out = '{';
   let first = true;
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i += 1) {
+    const key = keys[i]!;
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    if (!first) out += ',';
+    out += quotedKey(key);
+    out += ':';
+    out += canonicalJson(item);
     first = false;
   }
   return `${out}}`;
 }
 
-/** The hash of a record linked after `prev`. */
-export function linkHash(prev: string, record: SessionRecord, key?: ChainKey): string {
-  const hash = key === undefined ? createHash('sha256') : createHmac('sha256', key.key);
-  return hash.update(prev).update('\n').update(canonicalJson(record)).digest('hex');
+/**
+ * Object keys repeat across a record's events, so each is quoted once (measured: a quarter of
+ * canonicalJson's time on a 1000-command Redis record). Bounded: header names are the client's
+ * to choose, so only short keys are kept, and only so many.
+ */
+const QUOTED = new Map<string, string>();
+const MAX_QUOTED = 1024;
+const MAX_QUOTED_KEY = 64;
+
+function quotedKey(key: string): string {
+  let quoted = QUOTED.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (QUOTED.size < MAX_QUOTED && key.length <= MAX_QUOTED_KEY) QUOTED.set(key, quoted);
+  }
+  return quoted;
 }
 
-/** The next link of a chain whose last record is (seq, hash). */
-export function nextLink(head: { seq: number; hash: string }, record: SessionRecord, key?: ChainKey): ChainLink {
-  return { seq: head.seq + 1, prev: head.hash, hash: linkHash(head.hash, record, key) };
+/** The hash of a record linked after `prev`; `canonical`: the record's canonicalJson, when the caller has it already. */
+export function linkHash(prev: string, record: SessionRecord, key?: ChainKey, canonical = canonicalJson(record)): string {
+  const hash = key === undefined ? createHash('sha256') : createHmac('sha256', key.key);
+  return hash.update(prev).update('\n').update(canonical).digest('hex');
+}
+
+/** The next link of a chain whose last record is (seq, hash); `canonical` as for linkHash. */
+export function nextLink(head: { seq: number; hash: string }, record: SessionRecord, key?: ChainKey, canonical?: string): ChainLink {
+  return { seq: head.seq + 1, prev: head.hash, hash: linkHash(head.hash, record, key, canonical) };
 }
 
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;

@@ -10,12 +10,13 @@ import { pino } from 'pino';
 import { silentLogger } from '../../common/logger.ts';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.ts';
 import { decodeFrameMeta, decodeFrameRecord, encodeFrame, encodeFrameV1, encodeFrameWithoutDecision } from './frame.ts';
-import { chainKey } from './chain.ts';
+import { canonicalJson, chainKey } from './chain.ts';
+import { randomUUID } from 'node:crypto';
 import { verifyChains } from './chain-verify.ts';
 import { chainStoreSuite } from './chain-suite.ts';
 import { httpRequestOf } from './http-events.ts';
 import { listAll, sessionRecord, sessionStoreSuite, T0 } from './store-suite.ts';
-import type { SessionFilter as SessionFilterArg } from './types.ts';
+import type { SessionEvent, SessionFilter as SessionFilterArg, SessionRecord } from './types.ts';
 import { pgSession, pgStatement } from './store-suite-decision.ts';
 
 const dirs: string[] = [];
@@ -284,6 +285,41 @@ describe('FileSessionStore after a crash', () => {
       await assert.rejects(store.get(record.id), { code: 'ERR_SESSION_STORE_CORRUPT' });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('FileSessionStore line format', () => {
+  test('a Redis record is stored as its canonical JSON (made once, for the hash and the line); an HTTP record keeps its headers\' order; both verify', async () => {
+    const dir = await tempDir();
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    const http = sessionRecord({ request: { headers: { 'x-zeta': '1', accept: '*/*', 'content-type': 'application/json' } } }, 1);
+    const redis: SessionRecord = {
+      version: 2, id: randomUUID(), requestId: '', protocol: 'redis', subject: 'w1', issuer: 'dev', target: 'cache', rule: 'workers/redis', decision: 'allow',
+      startedAt: T0, endedAt: T0 + 5, outcome: 'completed', summary: '1 command',
+      events: [{ at: T0, kind: 'redis.login', outcome: 'ok', subject: 'w1', issuer: 'dev' }, { at: T0 + 1, kind: 'redis.command', command: 'SET', keys: ['jobs:1'], args: 2, bytes: 33, outcome: 'sent', rule: 'workers/jobs' }, { at: T0 + 5, kind: 'end' }],
+    };
+    try {
+      await store.append(http);
+      await store.append(redis);
+    } finally {
+      await store.close();
+    }
+    const lines = (await segmentLinesOf(dir)).flatMap((f) => f.lines);
+    const body = (line: Buffer) => line.toString('utf8', line.indexOf(0x09) + 1, line.length - 1);
+    const redisLine = lines.find((l) => l.includes(redis.id))!;
+    assert.equal(body(redisLine), canonicalJson(JSON.parse(body(redisLine))), 'stored in canonical form');
+    assert.deepEqual(decodeFrameRecord(redisLine), redis);
+    const httpLine = lines.find((l) => l.includes(http.id))!;
+    const stored = decodeFrameRecord(httpLine)!;
+    const request = stored.events.find((e) => e.kind === 'http.request') as Extract<SessionEvent, { kind: 'http.request' }>;
+    assert.deepEqual(Object.keys(request.headers), ['x-zeta', 'accept', 'content-type'], 'headers in the order they came');
+    const reader = await FileSessionStore.open({ dir, readOnly: true, logger: silentLogger() });
+    try {
+      const report = await verifyChains(reader.chainSource(), {});
+      assert.equal(report.ok, true, JSON.stringify(report));
+    } finally {
+      await reader.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { processAlive } from '../../common/process-alive.ts';
-import { chainAlg, chainKey, genesisHash, nextLink, type ChainKey, type ChainLink } from './chain.ts';
+import { canonicalJson, chainAlg, chainKey, genesisHash, nextLink, type ChainKey, type ChainLink } from './chain.ts';
 import type { ChainSource } from './chain-verify.ts';
 import { FILE_PARTITION, fileChainSource, readChainState, writeChainState, type FileChainState } from './file-chain.ts';
 import type { PurgeOptions, PurgeReport } from './purge.ts';
@@ -404,8 +404,11 @@ export class FileSessionStore implements SessionStore {
     if (this.failure !== undefined) throw unavailable('the session store failed to sync to disk; restart to recover', this.failure);
     if (this.index.get(record.id) !== undefined) return;
     // Linked here, on the chain of writes, so records link in the order they land in the file.
-    const link = nextLink(this.head, record, this.chainKey);
-    const frame = encodeFrame(record, link);
+    // HTTP records keep their headers' order as stored (the hash ignores it); every other record
+    // is stored in its canonical form, made once for the hash and the line alike.
+    const canonical = canonicalJson(record);
+    const link = nextLink(this.head, record, this.chainKey, canonical);
+    const frame = encodeFrame(record, link, record.protocol === 'http' ? undefined : canonical);
     if (frame.byteLength > MAX_FRAME_BYTES) {
       throw new SessionError('ERR_SESSION_INVALID', `session record ${record.id} is ${frame.byteLength} bytes stored, more than ${MAX_FRAME_BYTES}`);
     }

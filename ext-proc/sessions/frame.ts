@@ -12,6 +12,9 @@ import { HASH_PATTERN, type ChainLink } from './chain.ts';
  *     <crc32 of the payload, 8 hex digits> ' ' <payload> '\n'
  *     payload = <[id, subject, target, startedAt, protocol, outcome, audit, decision] as JSON> '\t' <the record as JSON>
  *
+ * (the record of an HTTP exchange as JSON.stringify writes it, headers in their order; any other
+ * record as its canonical JSON, chain.ts, which the store has made for the hash already)
+ *
  * `audit` is [credential name, credential version, masked entry names] (auditKeys(), the same
  * keys PostgreSQL keeps in its 003 columns), so `--credential`/`--masked` are answered from the
  * index too. Lines written before it have six elements and no audit keys (the record had no
@@ -54,12 +57,17 @@ export interface FrameMeta extends AuditKeys, DecisionKeys {
   outcome: SessionOutcome;
 }
 
-export function encodeFrame(record: SessionRecord, link?: ChainLink): Buffer {
+/**
+ * `json`: the record's JSON text when the caller has it already (the file store passes the
+ * record's canonical JSON for records whose key order carries nothing, having made it for the
+ * hash: one serialization instead of two); else JSON.stringify(record).
+ */
+export function encodeFrame(record: SessionRecord, link?: ChainLink, json?: string): Buffer {
   const keys = auditKeys(record);
   const decision = decisionKeys(record);
   const meta: unknown[] = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals]];
   if (link !== undefined) meta.push([link.seq, link.prev, link.hash]);
-  return frameOf(JSON.stringify(meta), record);
+  return frameOf(JSON.stringify(meta), record, json);
 }
 
 /** A line as the store wrote it before the decision keys (seven elements); for tests of reading old segments. */
@@ -73,12 +81,16 @@ export function encodeFrameV1(record: SessionRecordV1): Buffer {
   return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt]), record);
 }
 
-function frameOf(meta: string, record: object): Buffer {
-  const payload = Buffer.from(`${meta}\t${JSON.stringify(record)}`, 'utf8');
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.byteLength + 1);
-  frame.write(crc32(payload).toString(16).padStart(8, '0'), 0, 'latin1');
+function frameOf(meta: string, record: object, json = JSON.stringify(record)): Buffer {
+  // The payload is written in place: no joined string, no second copy of a large record.
+  const metaBytes = Buffer.byteLength(meta, 'utf8');
+  const payloadBytes = metaBytes + 1 + Buffer.byteLength(json, 'utf8');
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes + 1);
+  frame.write(meta, HEADER_BYTES, 'utf8');
+  frame[HEADER_BYTES + metaBytes] = TAB;
+  frame.write(json, HEADER_BYTES + metaBytes + 1, 'utf8');
+  frame.write(crc32(frame.subarray(HEADER_BYTES, HEADER_BYTES + payloadBytes)).toString(16).padStart(8, '0'), 0, 'latin1');
   frame[8] = SPACE;
-  payload.copy(frame, HEADER_BYTES);
   frame[frame.byteLength - 1] = NEWLINE;
   return frame;
 }
