@@ -258,13 +258,10 @@ export class RedisSession {
   #describe(event: RedisCommandEvent, batch: CommandBatch, c: number, login: Login): void {
     const indexes = this.#keyIndexes;
     const count = readKeyIndexes(redisCommandInfo(event.command), batch, c, indexes) ? keyCount(indexes) : 0;
+    for (let n = 0; n < count && n < MAX_KEYS; n++) event.keys.push(text(batch, c, keyIndex(indexes, n)));
+    if (login.mask === null) return;
     const keys = new Set<number>();
     for (let n = 0; n < count; n++) keys.add(keyIndex(indexes, n));
-    for (const a of keys) {
-      if (event.keys.length === MAX_KEYS) break;
-      event.keys.push(text(batch, c, a));
-    }
-    if (login.mask === null) return;
     const values: string[] = [];
     for (let a = 1; a < batch.argc(c) && values.length < MAX_VALUES; a++) if (!keys.has(a)) values.push(login.mask(text(batch, c, a)));
     event.values = values;
