@@ -10,7 +10,7 @@ export const DECISION_OPTIONS = {
 
 export const DECISION_HELP = `--rule         only sessions this rule let in: policy/rule exactly, or policy/* for any rule of the policy
 --approval     yes: only sessions that waited for a just-in-time approval; no: only those that did not
---refusals     yes: only database sessions where the gateway refused a statement; no: sessions without one
+--refusals     yes: only sessions where the gateway refused a database statement or a Redis command; no: sessions without one
 `;
 
 type DecisionValues = { rule?: string | undefined; approval?: string | undefined; refusals?: string | undefined };

@@ -3,14 +3,16 @@ import type { SessionRecord } from './types.ts';
 /**
  * How a session was let in, reduced to the keys list() filters on (`rule`, `approval`,
  * `refusals`): one definition for the file store's index, and the one PostgreSQL's generated
- * columns of migration 004 repeat in SQL (keep the two in step; the store suite checks they agree).
+ * columns repeat in SQL (migration 004; refusals as 006 has it: keep the two in step; the store
+ * suite checks they agree). Since Redis commands count as refusals, the file store's lines say
+ * which derivation wrote them (frame.ts).
  */
 export interface DecisionKeys {
   /** `policy/rule` that decided, as recorded ('' for a session no rule let in, such as a refused database login). */
   rule: string;
   /** The session waited for a just-in-time approval: an `approval` event, or a database statement that carries an `approvalId`. */
   approval: boolean;
-  /** At least one database statement was refused by the gateway (`pg.statement` outcome `refused`). */
+  /** The gateway refused at least one of the session's database statements or Redis commands (`pg.statement` or `redis.command` outcome `refused`). */
   refusals: boolean;
 }
 
@@ -22,7 +24,7 @@ export function decisionKeys(record: Pick<SessionRecord, 'rule' | 'events'>): De
     else if (event.kind === 'pg.statement') {
       if (event.approvalId !== undefined) approval = true;
       if (event.outcome === 'refused') refusals = true;
-    }
+    } else if (event.kind === 'redis.command' && event.outcome === 'refused') refusals = true;
   }
   return { rule: record.rule, approval, refusals };
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { silentLogger } from '../../common/logger.ts';
 import { FileSessionStore, type FileSessionStoreOptions } from './file-store.ts';
-import { decodeFrameMeta, decodeFrameRecord, encodeFrame, encodeFrameV1, encodeFrameWithoutDecision } from './frame.ts';
+import { decodeFrameMeta, decodeFrameRecord, encodeFrame, encodeFrameFirstDecision, encodeFrameV1, encodeFrameWithoutDecision } from './frame.ts';
 import { canonicalJson, chainKey } from './chain.ts';
 import { randomUUID } from 'node:crypto';
 import { verifyChains } from './chain-verify.ts';
@@ -17,7 +17,7 @@ import { chainStoreSuite } from './chain-suite.ts';
 import { httpRequestOf } from './http-events.ts';
 import { listAll, sessionRecord, sessionStoreSuite, T0 } from './store-suite.ts';
 import type { SessionEvent, SessionFilter as SessionFilterArg, SessionRecord } from './types.ts';
-import { pgSession, pgStatement } from './store-suite-decision.ts';
+import { pgSession, pgStatement, redisSession } from './store-suite-decision.ts';
 
 const dirs: string[] = [];
 after(async () => {
@@ -414,6 +414,25 @@ describe('FileSessionStore segments, locking and modes', () => {
       assert.deepEqual(await list({ approval: true }), [older[0]!.id]);
       assert.deepEqual(await list({ refusals: true }), [older[1]!.id]);
       assert.deepEqual(await list({ refusals: false, approval: false }), [newer.id]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('Redis lines written before refused commands counted as refusals (three-element decision part) get their refusals from their records', async () => {
+    const dir = await tempDir();
+    const refused = redisSession(0, { outcome: 'refused', code: 'ERR_REDIS_COMMAND_DENIED' });
+    const clean = redisSession(1, { outcome: 'sent' });
+    const oldLines = Buffer.concat([refused, clean].map((r) => encodeFrameFirstDecision(r)));
+    assert.deepEqual((JSON.parse(oldLines.toString('utf8', 9, oldLines.indexOf(9))) as unknown[])[7], ['workers/redis', false, false], 'the old decision part said no refusal');
+    await writeFile(path.join(dir, 'sessions-00000001.log'), oldLines);
+    const store = await FileSessionStore.open({ dir, logger: silentLogger() });
+    try {
+      const newer = redisSession(2, { outcome: 'refused', code: 'ERR_REDIS_NOT_LOGGED_IN' });
+      await store.append(newer);
+      const list = async (filter: SessionFilterArg) => (await store.list(filter)).records.map((r) => r.id);
+      assert.deepEqual(await list({ refusals: true }), [newer.id, refused.id]);
+      assert.deepEqual(await list({ refusals: false }), [clean.id]);
     } finally {
       await store.close();
     }

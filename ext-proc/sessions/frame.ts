@@ -20,10 +20,12 @@ import { HASH_PATTERN, type ChainLink } from './chain.ts';
  * index too. Lines written before it have six elements and no audit keys (the record had no
  * audit fields then).
  *
- * `decision` is [rule, approval, refusals] (decisionKeys(), what PostgreSQL derives in its 004
- * columns), for `--rule`/`--approval`/`--refusals`. Lines written before it (six or seven
+ * `decision` is [rule, approval, refusals, 2] (decisionKeys(), what PostgreSQL derives in its 004
+ * and 006 columns), for `--rule`/`--approval`/`--refusals`. Lines written before it (six or seven
  * elements) get them from their record, which, like a version 1 line, costs a full parse of each
- * such line at startup.
+ * such line at startup. The trailing 2 says refused Redis commands count as refusals; a Redis
+ * line whose decision part lacks it (three elements, written before they did) gets its keys from
+ * its record too.
  *
  * Version 1 lines have a four-element index part ([id, subject, target, startedAt]) and a v1
  * record; they are still read: their protocol and outcome come from upgrading the record, which
@@ -65,7 +67,7 @@ export interface FrameMeta extends AuditKeys, DecisionKeys {
 export function encodeFrame(record: SessionRecord, link?: ChainLink, json?: string): Buffer {
   const keys = auditKeys(record);
   const decision = decisionKeys(record);
-  const meta: unknown[] = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals]];
+  const meta: unknown[] = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals, DECISION_DERIVATION]];
   if (link !== undefined) meta.push([link.seq, link.prev, link.hash]);
   return frameOf(JSON.stringify(meta), record, json);
 }
@@ -74,6 +76,15 @@ export function encodeFrame(record: SessionRecord, link?: ChainLink, json?: stri
 export function encodeFrameWithoutDecision(record: SessionRecord): Buffer {
   const keys = auditKeys(record);
   return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked]]), record);
+}
+
+/** A line as the store wrote it before refused Redis commands were refusals (a three-element decision part); for tests of reading old segments. */
+export function encodeFrameFirstDecision(record: SessionRecord, link?: ChainLink): Buffer {
+  const keys = auditKeys(record);
+  const decision = decisionKeys({ rule: record.rule, events: record.events.filter((e) => e.kind !== 'redis.command') });
+  const meta: unknown[] = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals]];
+  if (link !== undefined) meta.push([link.seq, link.prev, link.hash]);
+  return frameOf(JSON.stringify(meta), record);
 }
 
 /** A line as version 1 of the store wrote it; for tests of reading old segments. */
@@ -122,7 +133,7 @@ export function decodeFrameMeta(line: Buffer): FrameMeta | undefined {
     if (typeof protocol !== 'string' || typeof outcome !== 'string') return undefined;
     const keys = audit === undefined ? { ...NO_AUDIT_KEYS, masked: [] } : auditKeysOf(audit);
     if (keys === undefined) return undefined;
-    const decided = decision === undefined ? olderDecisionKeys(payload, tab) : decisionKeysOf(decision);
+    const decided = decision === undefined || (protocol === 'redis' && !currentDerivation(decision)) ? olderDecisionKeys(payload, tab) : decisionKeysOf(decision);
     if (decided === undefined) return undefined;
     const link = chained === undefined ? undefined : linkOf(chained);
     if (chained !== undefined && link === undefined) return undefined;
@@ -133,6 +144,8 @@ export function decodeFrameMeta(line: Buffer): FrameMeta | undefined {
 }
 
 const NO_AUDIT_KEYS = { credentialName: null, credentialVersion: null } as const;
+/** The decision part's last element: refused Redis commands are refusals (see the head of this file). */
+const DECISION_DERIVATION = 2;
 
 function auditKeysOf(audit: unknown): AuditKeys | undefined {
   if (!Array.isArray(audit) || audit.length !== 3) return undefined;
@@ -150,10 +163,15 @@ function linkOf(chained: unknown): ChainLink | undefined {
 }
 
 function decisionKeysOf(decision: unknown): DecisionKeys | undefined {
-  if (!Array.isArray(decision) || decision.length !== 3) return undefined;
+  if (!Array.isArray(decision) || (decision.length !== 3 && !currentDerivation(decision))) return undefined;
   const [rule, approval, refusals] = decision as unknown[];
   if (typeof rule !== 'string' || typeof approval !== 'boolean' || typeof refusals !== 'boolean') return undefined;
   return { rule, approval, refusals };
+}
+
+/** Whether a decision part was written by this derivation (refused Redis commands counted). */
+function currentDerivation(decision: unknown): boolean {
+  return Array.isArray(decision) && decision.length === 4 && decision[3] === DECISION_DERIVATION;
 }
 
 /** A line from before the decision keys: read from its record. */

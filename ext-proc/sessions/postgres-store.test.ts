@@ -6,7 +6,7 @@ import pg from 'pg';
 import { silentLogger } from '../../common/logger.ts';
 import { PostgresSessionStore, type PostgresSessionStoreOptions } from './postgres-store.ts';
 import { listAll, sessionRecord, sessionRecordV1, sessionStoreSuite, T0 } from './store-suite.ts';
-import { pgSession, pgStatement } from './store-suite-decision.ts';
+import { pgSession, pgStatement, redisSession } from './store-suite-decision.ts';
 import type { SessionFilter, SessionRecord } from './types.ts';
 import { upgradeRecord, type SessionRecordV1 } from './upgrade-record.ts';
 import { tcpProxy } from '../../test/harness/tcp-proxy.ts';
@@ -132,7 +132,7 @@ describe('PostgresSessionStore migrations and outages', () => {
     await again.close();
     await admin(async (client) => {
       const applied = await client.query(`SELECT component, version FROM "${shared.schema}".sluice_schema_migrations`);
-      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }, { component: 'sessions', version: '002_session_events' }, { component: 'sessions', version: '003_session_audit' }, { component: 'sessions', version: '004_session_decision' }, { component: 'sessions', version: '005_session_chain' }]);
+      assert.deepEqual(applied.rows, [{ component: 'sessions', version: '001_sessions' }, { component: 'sessions', version: '002_session_events' }, { component: 'sessions', version: '003_session_audit' }, { component: 'sessions', version: '004_session_decision' }, { component: 'sessions', version: '005_session_chain' }, { component: 'sessions', version: '006_session_refusals_redis' }]);
       const indexes = await client.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname', [shared.schema, 'sluice_sessions']);
       assert.deepEqual(indexes.rows.map((r) => r.indexname), [
         'sluice_sessions_approval_idx', 'sluice_sessions_chain_idx', 'sluice_sessions_credential_idx', 'sluice_sessions_credential_version_idx', 'sluice_sessions_masked_idx',
@@ -177,8 +177,8 @@ describe('PostgresSessionStore migrations and outages', () => {
     const all = await loadMigrations(new URL('./migrations/', import.meta.url));
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     try {
-      // 005 (the chain columns, which append writes) without 004: a replica from before 004 inserts the same columns but those.
-      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => !m.version.startsWith('004')), logger: silentLogger() });
+      // 005 (the chain columns, which append writes) without 004 (nor 006, which remakes 004's refusals): a replica from before 004 inserts the same columns but those.
+      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => !m.version.startsWith('004') && !m.version.startsWith('006')), logger: silentLogger() });
     } finally {
       await pool.end();
     }
@@ -200,6 +200,40 @@ describe('PostgresSessionStore migrations and outages', () => {
       assert.deepEqual(await list({ approval: true }), [approved.id]);
       assert.deepEqual(await list({ refusals: true }), [refused.id]);
       assert.deepEqual(await list({ approval: false, refusals: false }), [v1.id, plain.id], 'a version 1 row waited for nothing');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('006 counts refused Redis commands as refusals, for the rows stored before it and the rows a replica without it inserts', async () => {
+    const shared = options();
+    const { loadMigrations, migrate } = await import('./migrate.ts');
+    const all = await loadMigrations(new URL('./migrations/', import.meta.url));
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    try {
+      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => !m.version.startsWith('006')), logger: silentLogger() });
+    } finally {
+      await pool.end();
+    }
+    const refused = redisSession(0, { command: 'CONFIG', keys: [], outcome: 'refused', code: 'ERR_REDIS_COMMAND_DENIED' });
+    const clean = redisSession(1, { outcome: 'sent' });
+    const statement = pgSession(2, {}, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_STATEMENT_DENIED' })]);
+    const before = await PostgresSessionStore.connect({ ...shared, migrate: false });
+    try {
+      await before.append(refused);
+      await before.append(clean);
+      assert.deepEqual((await before.list({ refusals: true })).records.map((r) => r.id), [], 'before 006 a refused Redis command was no refusal');
+    } finally {
+      await before.close();
+    }
+    const store = await PostgresSessionStore.connect(shared);
+    try {
+      const later = redisSession(3, { outcome: 'refused', code: 'ERR_REDIS_NOT_LOGGED_IN' });
+      await store.append(statement);
+      await store.append(later);
+      const list = async (filter: SessionFilter) => (await store.list(filter)).records.map((r) => r.id);
+      assert.deepEqual(await list({ refusals: true }), [later.id, statement.id, refused.id]);
+      assert.deepEqual(await list({ refusals: false }), [clean.id]);
     } finally {
       await store.close();
     }

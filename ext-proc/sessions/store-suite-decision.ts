@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PgStatementEvent, SessionEvent, SessionFilter, SessionRecord, SessionStore } from './types.ts';
+import type { PgStatementEvent, RedisCommandEvent, SessionEvent, SessionFilter, SessionRecord, SessionStore } from './types.ts';
 import type { SessionStoreHarness } from './store-suite.ts';
 import { listAll, sessionRecord, T0 } from './store-suite.ts';
 
@@ -13,6 +13,19 @@ export function pgStatement(at: number, extra: Partial<PgStatementEvent> = {}): 
 export function pgSession(n: number, overrides: Partial<SessionRecord>, statements: (at: number) => SessionEvent[]): SessionRecord {
   const at = T0 + n * 1000;
   return sessionRecord({ protocol: 'postgres', target: 'orders-db', summary: 'app@orders: statements', ...overrides, events: [...statements(at), { at: at + 30, kind: 'end', reason: 'client closed' }] }, n);
+}
+
+/** A redis session record: a login, one command (its outcome and code from `command`), an end. */
+export function redisSession(n: number, command: Partial<RedisCommandEvent>, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const at = T0 + n * 1000;
+  return sessionRecord({
+    protocol: 'redis', target: 'cache', rule: 'workers/redis', summary: '1 command', ...overrides,
+    events: [
+      { at, kind: 'redis.login', outcome: 'ok', subject: 'alice', issuer: 'dev' },
+      { at: at + 1, kind: 'redis.command', command: 'GET', keys: ['jobs:1'], args: 1, bytes: 24, outcome: 'sent', ...command },
+      { at: at + 30, kind: 'end' },
+    ],
+  }, n);
 }
 
 /**
@@ -52,7 +65,7 @@ export function decisionFilterTests(withStore: (run: (h: SessionStoreHarness) =>
       }
     }));
 
-  test('list: filtered by approval (an approval event, or a statement with an approvalId) and by refused statements', () =>
+  test('list: filtered by approval (an approval event, or a statement with an approvalId) and by refused statements or Redis commands', () =>
     withStore(async (harness) => {
       const records = [
         sessionRecord({}, 0),
@@ -64,15 +77,18 @@ export function decisionFilterTests(withStore: (run: (h: SessionStoreHarness) =>
           pgStatement(at + 2, { outcome: 'refused', code: 'ERR_APPROVAL_DENIED', approvalId: 'ap-3' }),
         ]),
         pgSession(5, {}, (at) => [pgStatement(at + 1, { outcome: 'skipped' }), pgStatement(at + 2, { outcome: 'cut' })]),
+        redisSession(6, { command: 'CONFIG', keys: [], outcome: 'refused', code: 'ERR_REDIS_COMMAND_DENIED' }),
+        redisSession(7, { outcome: 'error', error: 'WRONGTYPE' }),
       ];
       for (const record of records) await harness.store.append(record);
       const at = (...which: number[]) => which.map((i) => records[i]!.id);
       const check = async (store: SessionStore) => {
         const list = async (filter: SessionFilter) => (await store.list(filter)).records.map((r) => r.id);
         assert.deepEqual(await list({ approval: true }), at(4, 2, 1));
-        assert.deepEqual(await list({ approval: false }), at(5, 3, 0));
-        assert.deepEqual(await list({ refusals: true }), at(4, 3), 'a statement error or a skipped statement is no refusal');
-        assert.deepEqual(await list({ refusals: false }), at(5, 2, 1, 0));
+        assert.deepEqual(await list({ approval: false }), at(7, 6, 5, 3, 0));
+        assert.deepEqual(await list({ refusals: true }), at(6, 4, 3), 'a statement error or a skipped statement is no refusal; a refused Redis command is one');
+        assert.deepEqual(await list({ refusals: false }), at(7, 5, 2, 1, 0));
+        assert.deepEqual(await list({ refusals: true, protocol: 'redis' }), at(6));
         assert.deepEqual(await list({ approval: true, refusals: true }), at(4));
         assert.deepEqual(await list({ approval: true, subject: 'bob' }), at(4, 1));
         assert.deepEqual(await list({ refusals: false, protocol: 'postgres' }), at(5, 2));

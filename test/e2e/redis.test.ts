@@ -275,6 +275,8 @@ describe('Redis through real Envoy: AUTH with a token, least-privilege upstream,
     assert.match(replay, /SET "jobs:card" "paid with \*{4} \*{4} \*{4} 1111" → ok, 5 bytes/);
     assert.match(replay, /GET "jobs:card" → ok, \d+ bytes/);
     assert.match(replay, /GET "secrets:x" → refused ERR_REDIS_COMMAND_DENIED/);
+    assert.ok((await gw.records({ protocol: 'redis', refusals: true })).some((r) => r.id === record!.id), 'listed among the sessions with refusals (sessions list --refusals yes)');
+    assert.ok(!(await gw.records({ protocol: 'redis', refusals: false })).some((r) => r.id === record!.id));
     assert.ok(!JSON.stringify(record).includes(worker), 'no token in the record');
     assert.ok(!JSON.stringify(record).includes('4111 1111 1111 1111'), 'the card is masked in the record');
   });
