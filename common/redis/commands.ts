@@ -91,6 +91,11 @@ export interface KeyIndexes {
   step: number;
 }
 
+/** A KeyIndexes naming no key, to be filled by commandKeyIndexes (one per reader, reused). */
+export function noKeyIndexes(): KeyIndexes {
+  return { extra: -1, first: 1, last: 0, step: 1 };
+}
+
 /**
  * Where the keys of a command of `argc` arguments (argument 0 its name) are, written into `into`
  * (nothing is made per command). `numkeys`: for a numkeys spec, the number the argument at its

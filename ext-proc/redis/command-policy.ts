@@ -1,4 +1,4 @@
-import { commandKeyIndexes, keyCount, keyIndex, redisCommandInfo, REDIS_COMMAND_CLASSES, type KeyIndexes, type RedisCommandInfo } from '../../common/redis/commands.ts';
+import { commandKeyIndexes, keyCount, keyIndex, noKeyIndexes, redisCommandInfo, REDIS_COMMAND_CLASSES, type KeyIndexes, type RedisCommandInfo } from '../../common/redis/commands.ts';
 import type { RedisRuleSpec } from '../../common/redis-check.ts';
 import type { CommandBatch } from './command-reader.ts';
 
@@ -61,7 +61,7 @@ export function compileCommandPolicy(rules: readonly RedisRuleSpec[], denied: Re
     return plan;
   };
   // One per login, reused for every command: the policy runs to its end before the next command.
-  const keys: KeyIndexes = { extra: -1, first: 1, last: 0, step: 1 };
+  const keys: KeyIndexes = noKeyIndexes();
   return (name, batch, c) => {
     const plan = planOf(name);
     if (plan.denied) return { allowed: false, rule: null, message: `${name} is refused on this target for everyone` };

@@ -1,6 +1,6 @@
 import type { Logger } from '../../common/logger.ts';
 import { RespProtocolError } from '../../common/redis/resp.ts';
-import { keyCount, keyIndex, redisCommandInfo, type KeyIndexes } from '../../common/redis/commands.ts';
+import { keyCount, keyIndex, noKeyIndexes, redisCommandInfo, type KeyIndexes } from '../../common/redis/commands.ts';
 import type { RedisCheckInput, RedisCheckResult } from '../../common/redis-check.ts';
 import { describeError } from '../../common/errors.ts';
 import { Outbox, type NetworkResponse } from '../postgres/outbox.ts';
@@ -67,7 +67,7 @@ export class RedisSession {
   readonly #names = new CommandNames();
   readonly #answers: ReplyPath;
   readonly #events: (RedisCommandEvent | RedisLoginEvent)[] = [];
-  readonly #keyIndexes: KeyIndexes = { extra: -1, first: 1, last: 0, step: 1 };
+  readonly #keyIndexes: KeyIndexes = noKeyIndexes();
   readonly #now: () => number;
   readonly #started: number;
   #dropped = 0;

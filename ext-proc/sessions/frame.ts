@@ -65,26 +65,27 @@ export interface FrameMeta extends AuditKeys, DecisionKeys {
  * hash: one serialization instead of two); else JSON.stringify(record).
  */
 export function encodeFrame(record: SessionRecord, link?: ChainLink, json?: string): Buffer {
-  const keys = auditKeys(record);
   const decision = decisionKeys(record);
-  const meta: unknown[] = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals, DECISION_DERIVATION]];
+  const meta = [...indexHead(record), [decision.rule, decision.approval, decision.refusals, DECISION_DERIVATION]];
   if (link !== undefined) meta.push([link.seq, link.prev, link.hash]);
   return frameOf(JSON.stringify(meta), record, json);
 }
 
+/** The index part's first seven elements, what every line since the audit keys begins with. */
+function indexHead(record: SessionRecord): unknown[] {
+  const keys = auditKeys(record);
+  return [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked]];
+}
+
 /** A line as the store wrote it before the decision keys (seven elements); for tests of reading old segments. */
 export function encodeFrameWithoutDecision(record: SessionRecord): Buffer {
-  const keys = auditKeys(record);
-  return frameOf(JSON.stringify([record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked]]), record);
+  return frameOf(JSON.stringify(indexHead(record)), record);
 }
 
 /** A line as the store wrote it before refused Redis commands were refusals (a three-element decision part); for tests of reading old segments. */
-export function encodeFrameFirstDecision(record: SessionRecord, link?: ChainLink): Buffer {
-  const keys = auditKeys(record);
+export function encodeFrameFirstDecision(record: SessionRecord): Buffer {
   const decision = decisionKeys({ rule: record.rule, events: record.events.filter((e) => e.kind !== 'redis.command') });
-  const meta: unknown[] = [record.id, record.subject, record.target, record.startedAt, record.protocol, record.outcome, [keys.credentialName, keys.credentialVersion, keys.masked], [decision.rule, decision.approval, decision.refusals]];
-  if (link !== undefined) meta.push([link.seq, link.prev, link.hash]);
-  return frameOf(JSON.stringify(meta), record);
+  return frameOf(JSON.stringify([...indexHead(record), [decision.rule, decision.approval, decision.refusals]]), record);
 }
 
 /** A line as version 1 of the store wrote it; for tests of reading old segments. */

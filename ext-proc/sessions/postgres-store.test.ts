@@ -123,6 +123,18 @@ async function insertV1(schema: string, records: readonly SessionRecordV1[]): Pr
   });
 }
 
+/** Applies only the sessions migrations `keep` selects: the database as an older version (or a replica without some) left it. */
+async function migrateOnly(schema: string, keep: (m: { version: string }) => boolean): Promise<void> {
+  const { loadMigrations, migrate } = await import('./migrate.ts');
+  const all = await loadMigrations(new URL('./migrations/', import.meta.url));
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+  try {
+    await migrate(pool, { schema, component: 'sessions', migrations: all.filter(keep), logger: silentLogger() });
+  } finally {
+    await pool.end();
+  }
+}
+
 describe('PostgresSessionStore migrations and outages', () => {
   test('replicas starting together apply the migration once (advisory lock); a restart applies nothing', async () => {
     const shared = options();
@@ -144,15 +156,8 @@ describe('PostgresSessionStore migrations and outages', () => {
 
   test('002 backfills the rows 001 holds: they list, filter and read as version 2', async () => {
     const shared = options();
-    const { loadMigrations, migrate } = await import('./migrate.ts');
-    const all = await loadMigrations(new URL('./migrations/', import.meta.url));
     // The database as version 1 left it: only 001 applied, rows in the old shape.
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
-    try {
-      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => m.version === '001_sessions'), logger: silentLogger() });
-    } finally {
-      await pool.end();
-    }
+    await migrateOnly(shared.schema!, (m) => m.version === '001_sessions');
     const old = [sessionRecordV1({}, 0), sessionRecordV1({ status: null, events: undefined }, 1)];
     await insertV1(shared.schema!, old);
     const store = await PostgresSessionStore.connect(shared);
@@ -173,15 +178,8 @@ describe('PostgresSessionStore migrations and outages', () => {
 
   test('004 derives the decision keys of the rows 003 holds, and of rows a replica without 004 inserts', async () => {
     const shared = options();
-    const { loadMigrations, migrate } = await import('./migrate.ts');
-    const all = await loadMigrations(new URL('./migrations/', import.meta.url));
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
-    try {
-      // 005 (the chain columns, which append writes) without 004 (nor 006, which remakes 004's refusals): a replica from before 004 inserts the same columns but those.
-      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => !m.version.startsWith('004') && !m.version.startsWith('006')), logger: silentLogger() });
-    } finally {
-      await pool.end();
-    }
+    // 005 (the chain columns, which append writes) without 004 (nor 006, which remakes 004's refusals): a replica from before 004 inserts the same columns but those.
+    await migrateOnly(shared.schema!, (m) => !m.version.startsWith('004') && !m.version.startsWith('006'));
     const approved = sessionRecord({ rule: 'prod/allow-orders', events: [{ at: T0, kind: 'approval', approvalId: 'ap-1', waitMs: 5 }, ...sessionRecord({}, 0).events] }, 0);
     const refused = pgSession(1, { rule: 'prod/db-read' }, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_STATEMENT_DENIED' })]);
     const plain = sessionRecord({ rule: 'staging/allow-orders' }, 2);
@@ -207,14 +205,7 @@ describe('PostgresSessionStore migrations and outages', () => {
 
   test('006 counts refused Redis commands as refusals, for the rows stored before it and the rows a replica without it inserts', async () => {
     const shared = options();
-    const { loadMigrations, migrate } = await import('./migrate.ts');
-    const all = await loadMigrations(new URL('./migrations/', import.meta.url));
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
-    try {
-      await migrate(pool, { schema: shared.schema!, component: 'sessions', migrations: all.filter((m) => !m.version.startsWith('006')), logger: silentLogger() });
-    } finally {
-      await pool.end();
-    }
+    await migrateOnly(shared.schema!, (m) => !m.version.startsWith('006'));
     const refused = redisSession(0, { command: 'CONFIG', keys: [], outcome: 'refused', code: 'ERR_REDIS_COMMAND_DENIED' });
     const clean = redisSession(1, { outcome: 'sent' });
     const statement = pgSession(2, {}, (at) => [pgStatement(at + 1, { outcome: 'refused', code: 'ERR_STATEMENT_DENIED' })]);
